@@ -1,0 +1,69 @@
+// Loads the compiled addon and describes it. The binding is internal: lib/socket.ts
+// and lib/checksum.ts are its only users, and they check arguments before calling.
+import * as path from 'node:path';
+
+export interface SendRequestFields {
+  buffer: Uint8Array;
+  offset: number;
+  length: number;
+  address: string;
+}
+
+export interface NativeHandlers {
+  /** A batch of datagrams: one Buffer each, their sources, optional kernel timestamps (ns) and indices of truncated ones. */
+  onMessages(buffers: Buffer[], sources: string[], timestamps: (bigint | undefined)[] | undefined, truncated: number[] | undefined): void;
+  onWritable(): void;
+  onError(error: Error): void;
+  onClose(): void;
+}
+
+export interface NativeSocketOptions {
+  bufferSize: number;
+  /** 0 auto (raw, then ICMP datagram when refused), 1 raw only, 2 datagram only. */
+  mode: 0 | 1 | 2;
+  timestamps: boolean;
+}
+
+export interface NativeRawSocket {
+  sendBatch(requests: readonly SendRequestFields[], start: number, count: number, results: Int32Array, sentAt?: BigInt64Array): number;
+  setWatch(readable: boolean, writable: boolean): void;
+  setChecksum(generate: boolean, offset: number): void;
+  setIcmpFilter(types: readonly number[] | null): void;
+  getOption(level: number, option: number, buffer: Uint8Array, length: number): number;
+  setOption(level: number, option: number, buffer: Uint8Array, length: number): void;
+  setOption(level: number, option: number, value: number): void;
+  close(): void;
+  setRef(ref: boolean): void;
+  isDatagram(): boolean;
+}
+
+export interface NativeBinding {
+  RawSocket: new (family: number, protocol: number, options: NativeSocketOptions, handlers: NativeHandlers) => NativeRawSocket;
+  checksumSum(buffer: Uint8Array, offset: number, length: number): number;
+  SocketLevel: Record<string, number>;
+  SocketOption: Record<string, number>;
+}
+
+function candidates(): string[] {
+  // Inside an Electron asar archive the addon is unpacked beside it.
+  const root = path.join(__dirname, '..').replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
+  return ['Release', 'Debug'].map((kind) => path.join(root, 'build', kind, 'raw_socket.node'));
+}
+
+function load(): NativeBinding {
+  const failures: string[] = [];
+  for (const file of candidates()) {
+    try {
+      return require(file) as NativeBinding;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      failures.push(`${file}: ${code === 'MODULE_NOT_FOUND' ? 'not built' : (error as Error).message}`);
+    }
+  }
+  throw new Error(
+    `The raw socket addon could not be loaded (${failures.join('; ')}). ` +
+      'Build it with `npm run build:native` (needs python3, make and a C++ compiler).',
+  );
+}
+
+export const binding: NativeBinding = load();

@@ -1,0 +1,93 @@
+// Typed errors. Every system error carries code ('EPERM'), errno (positive, as in
+// os.constants.errno) and syscall, and says what to do where there is a remedy.
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+
+export class RawSocketError extends Error {
+  readonly code: string;
+  readonly errno: number | undefined;
+  readonly syscall: string | undefined;
+
+  constructor(message: string, code: string, errno?: number, syscall?: string) {
+    super(message);
+    this.name = 'RawSocketError';
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+/** The operation needs an open socket. code: 'ERR_SOCKET_CLOSED'. */
+export class SocketClosedError extends RawSocketError {
+  constructor(what: string) {
+    super(`Cannot ${what}: the socket is closed`, 'ERR_SOCKET_CLOSED');
+    this.name = 'SocketClosedError';
+  }
+}
+
+const errnoNames = new Map<number, string>(
+  Object.entries(constants.errno).map(([name, value]) => [value, name] as [number, string]),
+);
+
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `E${errno}`;
+}
+
+/** net.ipv4.ping_group_range as [low, high], or undefined where the OS has none. */
+export function readPingGroupRange(): [number, number] | undefined {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim().split(/\s+/).map(Number);
+    return [low, high];
+  } catch {
+    return undefined;
+  }
+}
+
+export function permissionRemedy(icmp: boolean): string {
+  const raw =
+    'Raw sockets need the CAP_NET_RAW capability: run as root, or grant it to Node with ' +
+    '`sudo setcap cap_net_raw+ep "$(readlink -f "$(which node)")"`.';
+  if (!icmp) {
+    return `${raw} Without it, only ICMP and ICMPv6 echo are possible, through an unprivileged datagram socket (mode 'datagram').`;
+  }
+  if (process.platform !== 'linux') return raw;
+  const range = readPingGroupRange();
+  const now = range ? ` (now '${range[0]} ${range[1]}')` : '';
+  return (
+    `${raw} Or use an unprivileged ICMP datagram ("ping") socket: allow your group in net.ipv4.ping_group_range${now}, ` +
+    `e.g. \`sudo sysctl -w net.ipv4.ping_group_range='0 2147483647'\`.`
+  );
+}
+
+interface NativeSystemError extends Error {
+  errno?: number;
+  code?: string;
+  syscall?: string;
+}
+
+/**
+ * Turns an error thrown by the addon into a typed error. TypeError and RangeError
+ * (bad arguments) pass through unchanged.
+ */
+export function fromNative(error: unknown, context: { icmp?: boolean } = {}): Error {
+  if (!(error instanceof Error) || error instanceof TypeError || error instanceof RangeError) return error as Error;
+  const native = error as NativeSystemError;
+  if (native.code === 'ERR_SOCKET_CLOSED') {
+    const closed = new SocketClosedError(native.message.replace(/^Cannot (.*): the socket is closed$/, '$1'));
+    return closed;
+  }
+  if (typeof native.errno !== 'number') return error;
+  const code = native.code ?? errnoName(native.errno);
+  let message = native.message;
+  if (native.syscall === 'socket' && (code === 'EPERM' || code === 'EACCES')) {
+    message = `${native.message}. ${permissionRemedy(context.icmp ?? false)}`;
+  }
+  return new RawSocketError(message, code, native.errno, native.syscall);
+}
+
+/** A failed send, from the -errno the addon reports for one request. */
+export function sendError(errno: number, address: string): RawSocketError {
+  const code = errnoName(errno);
+  const hint = code === 'EMSGSIZE' ? ' (the packet is larger than the path allows)' : '';
+  return new RawSocketError(`send to ${address} failed: ${code}${hint}`, code, errno, 'sendmsg');
+}

@@ -1,0 +1,582 @@
+// The Socket class: raw-socket's documented behaviour on a batched core.
+// Receive: the addon drains every ready datagram per wake-up and hands them over
+// in one call. Send: requests queue in order and are flushed at the end of the
+// current tick in sendmmsg batches; the writable watcher is used only when the
+// kernel says the socket would block.
+import { EventEmitter } from 'node:events';
+import { isIPv4, isIPv6 } from 'node:net';
+import { binding, type NativeRawSocket, type SendRequestFields } from './binding';
+import { AddressFamily, Protocol } from './constants';
+import { fromNative, RawSocketError, sendError, SocketClosedError } from './errors';
+
+export type SocketMode = 'auto' | 'raw' | 'datagram';
+
+export interface SocketOptions {
+  /** AddressFamily.IPv4 (default) or AddressFamily.IPv6. */
+  addressFamily?: number;
+  /** A Protocol constant or any protocol number 0-255; default Protocol.None. */
+  protocol?: number;
+  /** Bytes read per datagram (longer ones are truncated and marked); default 4096. */
+  bufferSize?: number;
+  /** Compute a checksum over each sent buffer and write it at checksumOffset; default false. */
+  generateChecksums?: boolean;
+  checksumOffset?: number;
+  /**
+   * 'auto' (default): a raw socket, or, when the OS refuses one for ICMP/ICMPv6, an
+   * unprivileged ICMP datagram ("ping") socket. 'raw': never fall back. 'datagram':
+   * only the ping socket (the kernel then owns the echo identifier and checksum, and
+   * IPv4 messages arrive without their IP header).
+   */
+  mode?: SocketMode;
+  /** Kernel receive timestamps (SO_TIMESTAMPNS) in each message's info.timestamp. */
+  timestamps?: boolean;
+  /** Deliver only these ICMP (IPv4: 0-31) or ICMPv6 types, filtered by the kernel. */
+  icmpTypes?: readonly number[] | null;
+}
+
+export interface MessageInfo {
+  /** Kernel receive time, ns since the epoch, when the socket has timestamps on. */
+  timestamp?: bigint;
+  /** The datagram was longer than bufferSize and was cut. */
+  truncated: boolean;
+}
+
+export interface Message {
+  buffer: Buffer;
+  address: string;
+  info: MessageInfo;
+}
+
+export type BeforeSend = () => void;
+/** Called with `this` the socket; sentAt is when the batch left, ns since the epoch. */
+export type AfterSend = (this: Socket, error: Error | null, bytes: number, sentAt?: bigint) => void;
+
+interface SendRequest extends SendRequestFields {
+  before: BeforeSend | undefined;
+  after: AfterSend;
+  beforeCalled: boolean;
+}
+
+type PendingBatch = [Buffer[], string[], (bigint | undefined)[] | undefined, Set<number> | undefined, number];
+
+const MODES: Record<SocketMode, 0 | 1 | 2> = { auto: 0, raw: 1, datagram: 2 };
+// Requests per sendBatch call: bounds the time between afterCallbacks.
+const MAX_SEND_BATCH = 1024;
+// The async iterator pauses receiving when this many messages wait unread.
+const ITERATOR_HIGH_WATER = 10_000;
+
+function rethrowLater(error: unknown): void {
+  process.nextTick(() => {
+    throw error;
+  });
+}
+
+function integerOption(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw new TypeError(`The "${name}" option must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`The "${name}" option must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`The "${name}" option must be a boolean, got ${typeof value}`);
+  return value;
+}
+
+export class Socket extends EventEmitter {
+  /** The receive watcher is stopped: no 'message' events, and it does not keep the process alive. */
+  recvPaused = false;
+  /** The send watcher is stopped; send() resumes it. */
+  sendPaused = true;
+  readonly addressFamily: number;
+  readonly protocol: number;
+  /** 'raw', or 'datagram' for an unprivileged ICMP socket. */
+  readonly mode: 'raw' | 'datagram';
+
+  private readonly wrap: NativeRawSocket;
+  private closed = false;
+  private closeEmitted = false;
+  private queue: SendRequest[] = [];
+  private head = 0;
+  private flushScheduled = false;
+  private awaitingWritable = false;
+  private readonly results = new Int32Array(MAX_SEND_BATCH);
+  private readonly sentAt = new BigInt64Array(1);
+  private pending: PendingBatch[] = [];
+  private userSpaceIcmpTypes: Set<number> | null = null;
+
+  constructor(options: SocketOptions = {}) {
+    super();
+    if (options === null || typeof options !== 'object') throw new TypeError('The "options" argument must be an object');
+    const family = integerOption(options.addressFamily, 'addressFamily', AddressFamily.IPv4, 1, 2);
+    const protocol = integerOption(options.protocol, 'protocol', Protocol.None, 0, 255);
+    const bufferSize = integerOption(options.bufferSize, 'bufferSize', 4096, 1, 1 << 20);
+    const generate = booleanOption(options.generateChecksums, 'generateChecksums', false);
+    const checksumOffset = integerOption(options.checksumOffset, 'checksumOffset', 0, 0, 65533);
+    const timestamps = booleanOption(options.timestamps, 'timestamps', false);
+    const mode = options.mode ?? 'auto';
+    if (!(mode in MODES)) throw new RangeError(`The "mode" option must be 'auto', 'raw' or 'datagram', got ${String(mode)}`);
+    const icmp = (family === AddressFamily.IPv4 && protocol === Protocol.ICMP) || (family === AddressFamily.IPv6 && protocol === Protocol.ICMPv6);
+
+    this.addressFamily = family;
+    this.protocol = protocol;
+    try {
+      this.wrap = new binding.RawSocket(family, protocol, { bufferSize, mode: MODES[mode], timestamps }, {
+        onMessages: (buffers, sources, stamps, truncated) =>
+          this.onMessages([buffers, sources, stamps, truncated && new Set(truncated), 0]),
+        onWritable: () => this.onWritable(),
+        onError: (error) => this.onError(fromNative(error)),
+        onClose: () => this.onClose(),
+      });
+    } catch (error) {
+      throw fromNative(error, { icmp });
+    }
+    this.mode = this.wrap.isDatagram() ? 'datagram' : 'raw';
+    try {
+      if (generate) this.wrap.setChecksum(true, checksumOffset);
+      if (options.icmpTypes !== undefined && options.icmpTypes !== null) this.setIcmpFilter(options.icmpTypes);
+    } catch (error) {
+      this.wrap.close();
+      throw error;
+    }
+    this.updateWatch();
+  }
+
+  // ---- receive ------------------------------------------------------------
+
+  private onMessages(batch: PendingBatch): void {
+    if (this.closed) return;
+    if (this.recvPaused || this.pending.length > 0) {
+      this.pending.push(batch);
+      return;
+    }
+    this.deliver(batch);
+  }
+
+  /** Emits a batch from its cursor; keeps the rest when a listener pauses or closes. */
+  private deliver(batch: PendingBatch): boolean {
+    const [buffers, sources, stamps, truncated] = batch;
+    const filter = this.userSpaceIcmpTypes;
+    for (let i = batch[4]; i < buffers.length; i++) {
+      if (this.recvPaused || this.closed) {
+        batch[4] = i;
+        if (!this.closed && !this.pending.includes(batch)) this.pending.unshift(batch);
+        return false;
+      }
+      const buffer = buffers[i];
+      if (filter !== null && !filter.has(buffer[0])) continue;
+      const info: MessageInfo = { timestamp: stamps?.[i], truncated: truncated?.has(i) ?? false };
+      try {
+        this.emit('message', buffer, sources[i], info);
+      } catch (error) {
+        rethrowLater(error);
+      }
+    }
+    batch[4] = buffers.length;
+    return true;
+  }
+
+  private deliverPending = (): void => {
+    while (this.pending.length > 0 && !this.recvPaused && !this.closed) {
+      const batch = this.pending.shift() as PendingBatch;
+      if (!this.deliver(batch)) return;
+    }
+  };
+
+  pauseRecv(): this {
+    this.recvPaused = true;
+    this.updateWatch();
+    return this;
+  }
+
+  resumeRecv(): this {
+    this.recvPaused = false;
+    this.updateWatch();
+    if (this.pending.length > 0) process.nextTick(this.deliverPending);
+    return this;
+  }
+
+  // ---- send ---------------------------------------------------------------
+
+  /**
+   * raw-socket's send: requests go out in order; beforeCallback runs right before
+   * its request's system call, afterCallback(error, bytes) after it, with `this`
+   * the socket. Without callbacks it returns a Promise of the bytes sent.
+   * Requests without a beforeCallback are sent in batches; one with a
+   * beforeCallback goes alone, after the afterCallbacks of all before it.
+   */
+  send(buffer: Uint8Array, offset: number, length: number, address: string, afterCallback: AfterSend): this;
+  send(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    address: string,
+    beforeCallback: BeforeSend | null | undefined,
+    afterCallback: AfterSend,
+  ): this;
+  send(buffer: Uint8Array, offset: number, length: number, address: string): Promise<number>;
+  send(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    address: string,
+    beforeCallback?: BeforeSend | AfterSend | null,
+    afterCallback?: AfterSend,
+  ): this | Promise<number> {
+    let before = beforeCallback as BeforeSend | null | undefined;
+    let after = afterCallback;
+    if (after === undefined) {
+      after = before as AfterSend | undefined;
+      before = undefined;
+    }
+    if (after !== undefined && typeof after !== 'function') throw new TypeError('The "afterCallback" argument must be a function');
+    if (before !== undefined && before !== null && typeof before !== 'function') {
+      throw new TypeError('The "beforeCallback" argument must be a function');
+    }
+    if (!(buffer instanceof Uint8Array)) throw new TypeError('The "buffer" argument must be a Buffer or Uint8Array');
+    if (typeof offset !== 'number') throw new TypeError(`The "offset" argument must be a number, got ${typeof offset}`);
+    if (typeof length !== 'number') throw new TypeError(`The "length" argument must be a number, got ${typeof length}`);
+    if (typeof address !== 'string') throw new TypeError(`The "address" argument must be a string, got ${typeof address}`);
+
+    let promise: Promise<number> | undefined;
+    if (after === undefined) {
+      promise = new Promise<number>((resolve, reject) => {
+        after = (error, bytes) => (error ? reject(error) : resolve(bytes));
+      });
+    }
+    const done = after as AfterSend;
+    const problem = this.checkRequest(buffer, offset, length, address);
+    if (problem !== null) {
+      process.nextTick(() => this.complete(done, problem, 0));
+      return promise ?? this;
+    }
+    this.queue.push({ buffer, offset, length, address, before: before ?? undefined, after: done, beforeCalled: false });
+    if (this.sendPaused) this.resumeSend();
+    else this.scheduleFlush();
+    return promise ?? this;
+  }
+
+  private checkRequest(buffer: Uint8Array, offset: number, length: number, address: string): Error | null {
+    if (this.closed) return new SocketClosedError('send');
+    if (!Number.isInteger(offset) || offset < 0) return new RangeError(`The "offset" argument must be a non-negative integer, got ${offset}`);
+    if (!Number.isInteger(length) || length < 0) return new RangeError(`The "length" argument must be a non-negative integer, got ${length}`);
+    if (offset + length > buffer.length) {
+      return new RangeError(
+        `Buffer length '${buffer.length}' is not large enough for the specified offset '${offset}' plus length '${length}'`,
+      );
+    }
+    const valid = this.addressFamily === AddressFamily.IPv4 ? isIPv4(address) : isIPv6(address);
+    if (!valid) {
+      const error = new TypeError(`Invalid IP${this.addressFamily === AddressFamily.IPv4 ? 'v4' : 'v6'} address '${address}'`);
+      (error as TypeError & { code: string }).code = 'ERR_INVALID_IP_ADDRESS';
+      return error;
+    }
+    return null;
+  }
+
+  pauseSend(): this {
+    this.sendPaused = true;
+    this.updateWatch();
+    return this;
+  }
+
+  resumeSend(): this {
+    this.sendPaused = false;
+    this.updateWatch();
+    this.scheduleFlush();
+    return this;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.awaitingWritable || this.closed) return;
+    this.flushScheduled = true;
+    process.nextTick(this.flush);
+  }
+
+  private onWritable(): void {
+    this.awaitingWritable = false;
+    this.updateWatch();
+    this.flush();
+  }
+
+  private flush = (): void => {
+    this.flushScheduled = false;
+    while (this.head < this.queue.length) {
+      if (this.closed || this.sendPaused || this.awaitingWritable) return;
+      if (this.head >= 4096) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      const queue = this.queue;
+      const start = this.head;
+      const first = queue[start];
+      let count = 1;
+      if (first.before !== undefined) {
+        if (!first.beforeCalled) {
+          first.beforeCalled = true;
+          try {
+            first.before();
+          } catch (error) {
+            this.head++;
+            this.complete(first.after, error as Error, 0);
+            continue;
+          }
+          if (this.closed) return;
+        }
+      } else {
+        const limit = Math.min(queue.length, start + MAX_SEND_BATCH);
+        while (start + count < limit && queue[start + count].before === undefined) count++;
+      }
+      let sent: number;
+      try {
+        sent = this.wrap.sendBatch(queue, start, count, this.results, this.sentAt);
+      } catch (error) {
+        this.head += count;
+        const failure = fromNative(error);
+        for (let i = 0; i < count; i++) this.complete(queue[start + i].after, failure, 0);
+        continue;
+      }
+      this.head += sent;
+      const sentAt = this.sentAt[0];
+      for (let i = 0; i < sent; i++) {
+        const request = queue[start + i];
+        const result = this.results[i];
+        if (result < 0) this.complete(request.after, sendError(-result, request.address), 0);
+        else this.complete(request.after, null, result, sentAt);
+      }
+      if (sent < count) {
+        // The kernel's send buffer is full: continue when the socket is writable.
+        this.awaitingWritable = true;
+        this.updateWatch();
+        return;
+      }
+    }
+    this.queue = [];
+    this.head = 0;
+    // Like raw-socket, an idle send watcher pauses itself.
+    if (!this.sendPaused && !this.closed) this.pauseSend();
+  };
+
+  private complete(after: AfterSend, error: Error | null, bytes: number, sentAt?: bigint): void {
+    try {
+      after.call(this, error, bytes, sentAt);
+    } catch (thrown) {
+      rethrowLater(thrown);
+    }
+  }
+
+  // ---- options --------------------------------------------------------------
+
+  /** getsockopt into buffer; returns the number of bytes written. */
+  getOption(level: number, option: number, buffer: Uint8Array, length: number): number {
+    try {
+      return this.wrap.getOption(level, option, buffer, length);
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  /** setsockopt from buffer[0, length), or, with three arguments, a 32-bit unsigned value. */
+  setOption(level: number, option: number, buffer: Uint8Array, length: number): this;
+  setOption(level: number, option: number, value: number): this;
+  setOption(level: number, option: number, value: Uint8Array | number, length?: number): this {
+    try {
+      if (arguments.length > 3) this.wrap.setOption(level, option, value as Uint8Array, length as number);
+      else this.wrap.setOption(level, option, value as number);
+    } catch (error) {
+      throw fromNative(error);
+    }
+    return this;
+  }
+
+  /** Compute and write a checksum at offset into every buffer sent from now on. */
+  generateChecksums(generate: boolean, offset = 0): this {
+    this.wrap.setChecksum(generate, offset);
+    return this;
+  }
+
+  /** Deliver only these ICMP/ICMPv6 types (null: all). Raw sockets filter in the kernel. */
+  setIcmpFilter(types: readonly number[] | null): this {
+    if (types !== null && !Array.isArray(types)) throw new TypeError('The "types" argument must be an array of numbers or null');
+    const icmp = (this.addressFamily === AddressFamily.IPv4 && this.protocol === Protocol.ICMP) ||
+      (this.addressFamily === AddressFamily.IPv6 && this.protocol === Protocol.ICMPv6);
+    if (!icmp) throw new RangeError('ICMP type filters apply only to ICMP (IPv4) and ICMPv6 (IPv6) sockets');
+    const max = this.addressFamily === AddressFamily.IPv4 && this.mode === 'raw' ? 31 : 255;
+    for (const type of types ?? []) {
+      if (typeof type !== 'number') throw new TypeError(`ICMP types must be numbers, got ${typeof type}`);
+      if (!Number.isInteger(type) || type < 0 || type > max) throw new RangeError(`ICMP type ${type} is outside 0-${max}`);
+    }
+    if (this.mode === 'datagram') {
+      // Ping sockets take no kernel filter (they only ever see echo replies).
+      this.userSpaceIcmpTypes = types === null ? null : new Set(types);
+      return this;
+    }
+    try {
+      this.wrap.setIcmpFilter(types);
+    } catch (error) {
+      throw fromNative(error);
+    }
+    return this;
+  }
+
+  // ---- lifetime ---------------------------------------------------------------
+
+  /** Stop or start keeping the process alive while the socket is open. */
+  ref(): this {
+    this.wrap.setRef(true);
+    return this;
+  }
+
+  unref(): this {
+    this.wrap.setRef(false);
+    return this;
+  }
+
+  /** Closes the socket; pending sends fail with ERR_SOCKET_CLOSED; 'close' follows. */
+  close(): this {
+    if (this.closed) return this;
+    this.closed = true;
+    this.wrap.close();
+    const unsent = this.queue.slice(this.head);
+    this.queue = [];
+    this.head = 0;
+    this.pending = [];
+    if (unsent.length > 0) {
+      process.nextTick(() => {
+        for (const request of unsent) this.complete(request.after, new SocketClosedError('send'), 0);
+      });
+    }
+    return this;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** close(), resolved once the 'close' event has been emitted. */
+  closeAsync(): Promise<void> {
+    if (this.closeEmitted) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => this.once('close', () => resolve()));
+    this.close();
+    return closed;
+  }
+
+  private onClose(): void {
+    this.closeEmitted = true;
+    try {
+      this.emit('close');
+    } catch (error) {
+      rethrowLater(error);
+    }
+  }
+
+  private onError(error: Error): void {
+    try {
+      this.emit('error', error);
+    } catch (thrown) {
+      rethrowLater(thrown);
+    }
+    this.close();
+  }
+
+  private updateWatch(): void {
+    if (!this.closed) this.wrap.setWatch(!this.recvPaused, !this.sendPaused && this.awaitingWritable);
+  }
+
+  // ---- promises ---------------------------------------------------------------
+
+  /** The next message; rejects on close, on timeout (ms) or when the signal aborts. */
+  receive(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Message> {
+    const timeout = options.timeout;
+    if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0))) {
+      return Promise.reject(new RangeError('The "timeout" option must be a non-negative number of milliseconds'));
+    }
+    if (this.closed) return Promise.reject(new SocketClosedError('receive'));
+    return new Promise<Message>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = (): void => {
+        this.off('message', onMessage);
+        this.off('close', onClose);
+        options.signal?.removeEventListener('abort', onAbort);
+        if (timer) clearTimeout(timer);
+      };
+      const onMessage = (buffer: Buffer, address: string, info: MessageInfo): void => {
+        cleanup();
+        resolve({ buffer, address, info });
+      };
+      const onClose = (): void => {
+        cleanup();
+        reject(new SocketClosedError('receive'));
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(options.signal?.reason ?? new Error('aborted'));
+      };
+      if (options.signal?.aborted) return onAbort();
+      this.on('message', onMessage);
+      this.on('close', onClose);
+      options.signal?.addEventListener('abort', onAbort);
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          cleanup();
+          reject(new RawSocketError(`No message within ${timeout} ms`, 'ETIMEDOUT'));
+        }, timeout);
+      }
+    });
+  }
+
+  /** for await (const {buffer, address} of socket): ends when the socket closes. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    const waiting: Message[] = [];
+    let wake: (() => void) | undefined;
+    let ended = this.closed;
+    let pausedByUs = false;
+    const onMessage = (buffer: Buffer, address: string, info: MessageInfo): void => {
+      waiting.push({ buffer, address, info });
+      if (waiting.length >= ITERATOR_HIGH_WATER && !this.recvPaused) {
+        pausedByUs = true;
+        this.pauseRecv();
+      }
+      wake?.();
+    };
+    const onClose = (): void => {
+      ended = true;
+      wake?.();
+    };
+    const stop = (): void => {
+      ended = true;
+      this.off('message', onMessage);
+      this.off('close', onClose);
+      if (pausedByUs && !this.closed) this.resumeRecv();
+    };
+    this.on('message', onMessage);
+    this.on('close', onClose);
+    const iterator: AsyncIterableIterator<Message> = {
+      next: async () => {
+        while (waiting.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        const message = waiting.shift();
+        if (pausedByUs && waiting.length < ITERATOR_HIGH_WATER / 2 && !this.closed) {
+          pausedByUs = false;
+          this.resumeRecv();
+        }
+        if (message) return { value: message, done: false };
+        stop();
+        return { value: undefined, done: true };
+      },
+      return: async () => {
+        stop();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+}
+
+export function createSocket(options?: SocketOptions): Socket {
+  return new Socket(options ?? {});
+}

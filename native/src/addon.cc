@@ -1,0 +1,63 @@
+// Addon entry: the RawSocket class, the checksum kernel and the OS's constants.
+// Context-aware (Node-API), so it loads in worker threads and in Electron; all
+// per-environment state lives in instance data, none in statics.
+#include <napi.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "checksum.h"
+#include "raw_socket.h"
+
+namespace rawsocket {
+
+struct AddonData {
+  Napi::FunctionReference rawSocketClass;
+};
+
+Napi::Object SocketLevels(Napi::Env env) {
+  Napi::Object levels = Napi::Object::New(env);
+  levels.Set("SOL_SOCKET", Napi::Number::New(env, SOL_SOCKET));
+  levels.Set("IPPROTO_IP", Napi::Number::New(env, IPPROTO_IP));
+  levels.Set("IPPROTO_IPV6", Napi::Number::New(env, IPPROTO_IPV6));
+  return levels;
+}
+
+Napi::Object SocketOptions(Napi::Env env) {
+  Napi::Object options = Napi::Object::New(env);
+  options.Set("SO_RCVBUF", Napi::Number::New(env, SO_RCVBUF));
+  options.Set("SO_RCVTIMEO", Napi::Number::New(env, SO_RCVTIMEO));
+  options.Set("SO_SNDBUF", Napi::Number::New(env, SO_SNDBUF));
+  options.Set("SO_SNDTIMEO", Napi::Number::New(env, SO_SNDTIMEO));
+  options.Set("IP_HDRINCL", Napi::Number::New(env, IP_HDRINCL));
+  options.Set("IP_OPTIONS", Napi::Number::New(env, IP_OPTIONS));
+  options.Set("IP_TOS", Napi::Number::New(env, IP_TOS));
+  options.Set("IP_TTL", Napi::Number::New(env, IP_TTL));
+  // No OS defines IPV6_TTL; raw-socket offers it as a synonym of IPV6_UNICAST_HOPS.
+  options.Set("IPV6_TTL", Napi::Number::New(env, IPV6_UNICAST_HOPS));
+  options.Set("IPV6_UNICAST_HOPS", Napi::Number::New(env, IPV6_UNICAST_HOPS));
+  options.Set("IPV6_V6ONLY", Napi::Number::New(env, IPV6_V6ONLY));
+#ifdef SO_BINDTODEVICE
+  options.Set("SO_BINDTODEVICE", Napi::Number::New(env, SO_BINDTODEVICE));
+#endif
+#if defined(_WIN32) && defined(IPV6_HDRINCL)
+  options.Set("IPV6_HDRINCL", Napi::Number::New(env, IPV6_HDRINCL));
+#endif
+  return options;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function rawSocket = RawSocket::Define(env);
+  AddonData* data = new AddonData{Napi::Persistent(rawSocket)};
+  env.SetInstanceData<AddonData>(data);
+  exports.Set("RawSocket", rawSocket);
+  exports.Set("checksumSum", Napi::Function::New(env, ChecksumSum, "checksumSum"));
+  exports.Set("SocketLevel", SocketLevels(env));
+  exports.Set("SocketOption", SocketOptions(env));
+  return exports;
+}
+
+}  // namespace rawsocket
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return rawsocket::Init(env, exports); }
+
+NODE_API_MODULE(raw_socket, InitAddon)

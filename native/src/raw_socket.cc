@@ -1,0 +1,652 @@
+#include "raw_socket.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/icmp6.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <linux/icmp.h>
+#endif
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "arguments.h"
+#include "checksum.h"
+#include "system_error.h"
+
+namespace rawsocket {
+
+namespace {
+
+// Enough control space for one receive timestamp per datagram.
+constexpr size_t kControlSize = 64;
+// Bounds the work of one wake-up so a flood cannot starve the rest of the loop;
+// level-triggered polling brings us back for the remainder.
+constexpr uint32_t kMaxMessagesPerWakeup = 4096;
+constexpr size_t kMaxReceiveBatch = 64;
+constexpr size_t kSendChunk = 64;
+
+enum Mode { kModeAuto = 0, kModeRaw = 1, kModeDatagram = 2 };
+
+int OpenSocket(int family, int type, int protocol) {
+#ifdef SOCK_NONBLOCK
+  return socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+#else
+  int fd = socket(family, type, protocol);
+  if (fd >= 0) {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  return fd;
+#endif
+}
+
+uint64_t RealtimeNanoseconds() {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
+}
+
+bool ReceiveTimestamp(msghdr* header, uint64_t* nanoseconds) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(header); c != nullptr; c = CMSG_NXTHDR(header, c)) {
+    if (c->cmsg_level != SOL_SOCKET) continue;
+#ifdef SCM_TIMESTAMPNS
+    if (c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      *nanoseconds = static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
+      return true;
+    }
+#endif
+    if (c->cmsg_type == SCM_TIMESTAMP) {
+      timeval tv;
+      std::memcpy(&tv, CMSG_DATA(c), sizeof tv);
+      *nanoseconds = static_cast<uint64_t>(tv.tv_sec) * 1000000000ULL + tv.tv_usec * 1000ULL;
+      return true;
+    }
+  }
+  return false;
+}
+
+Napi::Function HandlerProperty(Napi::Env env, Napi::Object handlers, const char* name) {
+  Napi::Value value = handlers.Get(name);
+  if (!value.IsFunction()) {
+    throw Napi::TypeError::New(env, std::string("handlers.") + name + " must be a function");
+  }
+  return value.As<Napi::Function>();
+}
+
+}  // namespace
+
+Napi::Function RawSocket::Define(Napi::Env env) {
+  return DefineClass(env, "RawSocket",
+                     {
+                         InstanceMethod<&RawSocket::SendBatch>("sendBatch"),
+                         InstanceMethod<&RawSocket::SetWatch>("setWatch"),
+                         InstanceMethod<&RawSocket::SetChecksum>("setChecksum"),
+                         InstanceMethod<&RawSocket::SetIcmpFilter>("setIcmpFilter"),
+                         InstanceMethod<&RawSocket::GetOption>("getOption"),
+                         InstanceMethod<&RawSocket::SetOption>("setOption"),
+                         InstanceMethod<&RawSocket::Close>("close"),
+                         InstanceMethod<&RawSocket::SetRef>("setRef"),
+                         InstanceMethod<&RawSocket::IsDatagram>("isDatagram"),
+                     });
+}
+
+RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocket>(info) {
+  Napi::Env env = info.Env();
+  const int64_t family = IntegerArgument(info, 0, "addressFamily", 1, 2);
+  const int64_t protocol = IntegerArgument(info, 1, "protocol", 0, 255);
+  if (!info[2].IsObject()) throw Napi::TypeError::New(env, "The \"options\" argument must be an object");
+  if (!info[3].IsObject()) throw Napi::TypeError::New(env, "The \"handlers\" argument must be an object");
+  Napi::Object options = info[2].As<Napi::Object>();
+  Napi::Object handlers = info[3].As<Napi::Object>();
+
+  bufferSize_ = static_cast<size_t>(IntegerValue(env, options.Get("bufferSize"), "bufferSize", 1, 1 << 20));
+  const int64_t mode = IntegerValue(env, options.Get("mode"), "mode", kModeAuto, kModeDatagram);
+  Napi::Value timestamps = options.Get("timestamps");
+  if (!timestamps.IsBoolean()) throw Napi::TypeError::New(env, "The \"timestamps\" option must be a boolean");
+  timestamps_ = timestamps.As<Napi::Boolean>().Value();
+  Napi::Function onMessages = HandlerProperty(env, handlers, "onMessages");
+  Napi::Function onWritable = HandlerProperty(env, handlers, "onWritable");
+  Napi::Function onError = HandlerProperty(env, handlers, "onError");
+  Napi::Function onClose = HandlerProperty(env, handlers, "onClose");
+
+  family_ = family == 1 ? AF_INET : AF_INET6;
+  const bool icmp = (family_ == AF_INET && protocol == IPPROTO_ICMP) ||
+                    (family_ == AF_INET6 && protocol == IPPROTO_ICMPV6);
+  if (mode == kModeDatagram && !icmp) {
+    throw Napi::RangeError::New(env, "datagram mode exists only for ICMP over IPv4 and ICMPv6 over IPv6");
+  }
+
+  if (mode == kModeDatagram) {
+    fd_ = OpenSocket(family_, SOCK_DGRAM, static_cast<int>(protocol));
+    if (fd_ < 0) throw SystemError(env, errno, "socket");
+    datagram_ = true;
+  } else {
+    fd_ = OpenSocket(family_, SOCK_RAW, static_cast<int>(protocol));
+    if (fd_ < 0) {
+      const int rawErrno = errno;
+      // Like raw-socket on macOS: a refused raw ICMP socket falls back to the
+      // unprivileged ICMP datagram ("ping") socket where the OS allows one.
+      if (mode == kModeAuto && icmp && (rawErrno == EPERM || rawErrno == EACCES)) {
+        fd_ = OpenSocket(family_, SOCK_DGRAM, static_cast<int>(protocol));
+        if (fd_ < 0) {
+          const int datagramErrno = errno;
+          Napi::Error error = SystemError(env, rawErrno, "socket");
+          error.Value().Set("datagramErrno", Napi::Number::New(env, datagramErrno));
+          throw error;
+        }
+        datagram_ = true;
+      } else {
+        throw SystemError(env, rawErrno, "socket");
+      }
+    }
+  }
+
+  if (timestamps_) {
+    const int on = 1;
+#ifdef SO_TIMESTAMPNS
+    const int option = SO_TIMESTAMPNS;
+#else
+    const int option = SO_TIMESTAMP;
+#endif
+    if (setsockopt(fd_, SOL_SOCKET, option, &on, sizeof on) < 0) {
+      const int savedErrno = errno;
+      ::close(fd_);
+      fd_ = -1;
+      throw SystemError(env, savedErrno, "setsockopt");
+    }
+  }
+
+  batchSize_ = 1;
+#ifdef __linux__
+  batchSize_ = std::max<size_t>(1, std::min<size_t>(kMaxReceiveBatch, (1u << 20) / bufferSize_));
+#endif
+  receiveBuffers_.resize(batchSize_ * bufferSize_);
+  receiveAddresses_.resize(batchSize_);
+  if (timestamps_) receiveControl_.resize(batchSize_ * kControlSize);
+
+  uv_loop_t* loop = nullptr;
+  napi_status status = napi_get_uv_event_loop(env, &loop);
+  poll_ = new uv_poll_t;
+  int pollError = status == napi_ok ? uv_poll_init(loop, poll_, fd_) : UV_EINVAL;
+  if (pollError != 0) {
+    delete poll_;
+    poll_ = nullptr;
+    ::close(fd_);
+    fd_ = -1;
+    throw SystemError(env, -pollError, "uv_poll_init");
+  }
+  poll_->data = this;
+
+  onMessages_ = Napi::Persistent(onMessages);
+  onWritable_ = Napi::Persistent(onWritable);
+  onError_ = Napi::Persistent(onError);
+  onClose_ = Napi::Persistent(onClose);
+  asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "RawSocket", info.This().As<Napi::Object>());
+  napi_add_async_cleanup_hook(env, OnEnvironmentTeardown, this, &cleanupHook_);
+  // An open socket is reachable from the loop, so garbage collection never closes it;
+  // the reference is dropped when the handle is closed.
+  Ref();
+}
+
+RawSocket::~RawSocket() {
+  // Only reached after close (we hold a strong reference until then), or while
+  // the environment is torn down; never leave a handle behind on the loop.
+  if (poll_ != nullptr && !closing_) {
+    poll_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnHandleClosed);
+    poll_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+void RawSocket::CheckOpen(Napi::Env env, const char* what) const {
+  if (fd_ < 0 || closing_) {
+    Napi::Error error = Napi::Error::New(env, std::string("Cannot ") + what + ": the socket is closed");
+    error.Value().Set("code", Napi::String::New(env, "ERR_SOCKET_CLOSED"));
+    throw error;
+  }
+}
+
+bool RawSocket::ParseAddress(Napi::Env env, Napi::Value value, sockaddr_storage* out, socklen_t* outLength) {
+  if (!value.IsString()) throw Napi::TypeError::New(env, "The \"address\" must be a string");
+  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  size_t length = 0;
+  napi_get_value_string_utf8(env, value, text, sizeof text, &length);
+  if (length + 1 >= sizeof text) return false;
+  if (lastAddressLength_ != 0 && lastAddressText_ == text) {
+    *out = lastAddress_;
+    *outLength = lastAddressLength_;
+    return true;
+  }
+  sockaddr_storage parsed{};
+  socklen_t parsedLength = 0;
+  if (family_ == AF_INET) {
+    sockaddr_in* address = reinterpret_cast<sockaddr_in*>(&parsed);
+    address->sin_family = AF_INET;
+    if (inet_pton(AF_INET, text, &address->sin_addr) != 1) return false;
+    parsedLength = sizeof(sockaddr_in);
+  } else {
+    sockaddr_in6* address = reinterpret_cast<sockaddr_in6*>(&parsed);
+    address->sin6_family = AF_INET6;
+    std::string host(text);
+    std::string scope;
+    size_t percent = host.find('%');
+    if (percent != std::string::npos) {
+      scope = host.substr(percent + 1);
+      host.resize(percent);
+      if (scope.empty()) return false;
+    }
+    if (inet_pton(AF_INET6, host.c_str(), &address->sin6_addr) != 1) return false;
+    if (!scope.empty()) {
+      char* end = nullptr;
+      unsigned long index = std::strtoul(scope.c_str(), &end, 10);
+      if (end == nullptr || *end != '\0') index = if_nametoindex(scope.c_str());
+      if (index == 0) return false;
+      address->sin6_scope_id = static_cast<uint32_t>(index);
+    }
+    parsedLength = sizeof(sockaddr_in6);
+  }
+  lastAddressText_ = text;
+  lastAddress_ = parsed;
+  lastAddressLength_ = parsedLength;
+  *out = parsed;
+  *outLength = parsedLength;
+  return true;
+}
+
+// sendBatch(requests, start, count, results: Int32Array, sentAt?: BigInt64Array) -> processed
+// Sends requests[start .. start+count) in order, each {buffer, offset, length, address};
+// results[i] gets the bytes sent or -errno. Stops early, returning how many were
+// processed, when the socket would block: the caller waits for writability.
+Napi::Value RawSocket::SendBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "send");
+  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "The \"requests\" argument must be an array");
+  Napi::Array requests = info[0].As<Napi::Array>();
+  const int64_t total = requests.Length();
+  const int64_t start = IntegerArgument(info, 1, "start", 0, total);
+  const int64_t count = IntegerArgument(info, 2, "count", 0, total - start);
+  if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      static_cast<int64_t>(info[3].As<Napi::TypedArray>().ElementLength()) < count) {
+    throw Napi::TypeError::New(env, "The \"results\" argument must be an Int32Array of at least count elements");
+  }
+  Napi::Int32Array results = info[3].As<Napi::Int32Array>();
+  if (info.Length() > 4 && !info[4].IsUndefined()) {
+    if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array ||
+        info[4].As<Napi::TypedArray>().ElementLength() < 1) {
+      throw Napi::TypeError::New(env, "The \"sentAt\" argument must be a BigInt64Array");
+    }
+    napi_value sentAt = info[4];
+    void* data = nullptr;
+    size_t length = 0;
+    napi_get_typedarray_info(env, sentAt, nullptr, &length, &data, nullptr, nullptr);
+    static_cast<int64_t*>(data)[0] = static_cast<int64_t>(RealtimeNanoseconds());
+  }
+
+  sockaddr_storage addresses[kSendChunk];
+  iovec vectors[kSendChunk];
+#ifdef __linux__
+  mmsghdr messages[kSendChunk];
+#endif
+  uint32_t slots[kSendChunk];  // which result each prepared message answers
+
+  int64_t processed = 0;
+  while (processed < count) {
+    const int64_t chunk = std::min<int64_t>(kSendChunk, count - processed);
+    size_t prepared = 0;
+    for (int64_t j = 0; j < chunk; j++) {
+      const uint32_t slot = static_cast<uint32_t>(processed + j);
+      Napi::Value item = requests.Get(static_cast<uint32_t>(start + slot));
+      if (!item.IsObject()) throw Napi::TypeError::New(env, "Each send request must be an object");
+      Napi::Object request = item.As<Napi::Object>();
+      Napi::Uint8Array bytes = Uint8ArrayValue(env, request.Get("buffer"), "buffer");
+      const int64_t size = static_cast<int64_t>(bytes.ByteLength());
+      const int64_t offset = IntegerValue(env, request.Get("offset"), "offset", 0, size);
+      const int64_t length = IntegerValue(env, request.Get("length"), "length", 0, size - offset);
+      socklen_t addressLength = 0;
+      if (!ParseAddress(env, request.Get("address"), &addresses[prepared], &addressLength)) {
+        results[slot] = -EINVAL;
+        continue;
+      }
+      uint8_t* data = bytes.Data() + offset;
+      if (checksums_ && checksumOffset_ + 2 <= static_cast<size_t>(length)) {
+        data[checksumOffset_] = 0;
+        data[checksumOffset_ + 1] = 0;
+        const uint16_t sum = static_cast<uint16_t>(~OnesComplementSum(data, static_cast<size_t>(length)));
+        data[checksumOffset_] = static_cast<uint8_t>(sum >> 8);
+        data[checksumOffset_ + 1] = static_cast<uint8_t>(sum & 0xff);
+      }
+      vectors[prepared] = iovec{data, static_cast<size_t>(length)};
+#ifdef __linux__
+      std::memset(&messages[prepared], 0, sizeof(mmsghdr));
+      messages[prepared].msg_hdr.msg_name = &addresses[prepared];
+      messages[prepared].msg_hdr.msg_namelen = addressLength;
+      messages[prepared].msg_hdr.msg_iov = &vectors[prepared];
+      messages[prepared].msg_hdr.msg_iovlen = 1;
+#else
+      (void)addressLength;
+#endif
+      slots[prepared] = slot;
+      prepared++;
+    }
+
+    size_t sent = 0;
+    while (sent < prepared) {
+#ifdef __linux__
+      int done = sendmmsg(fd_, messages + sent, static_cast<unsigned int>(prepared - sent), 0);
+      if (done > 0) {
+        for (int k = 0; k < done; k++) results[slots[sent + k]] = static_cast<int32_t>(messages[sent + k].msg_len);
+        sent += static_cast<size_t>(done);
+        continue;
+      }
+#else
+      socklen_t length = addresses[sent].ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+      ssize_t done = sendto(fd_, vectors[sent].iov_base, vectors[sent].iov_len, 0,
+                            reinterpret_cast<sockaddr*>(&addresses[sent]), length);
+      if (done >= 0) {
+        results[slots[sent]] = static_cast<int32_t>(done);
+        sent++;
+        continue;
+      }
+#endif
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        // Everything before this message is done; it and the rest wait for writability.
+        return Napi::Number::New(env, static_cast<double>(slots[sent]));
+      }
+      results[slots[sent]] = -errno;
+      sent++;
+    }
+    processed += chunk;
+  }
+  return Napi::Number::New(env, static_cast<double>(processed));
+}
+
+Napi::Value RawSocket::SetWatch(const Napi::CallbackInfo& info) {
+  const bool readable = BooleanArgument(info, 0, "readable");
+  const bool writable = BooleanArgument(info, 1, "writable");
+  // Pausing a closed socket is harmless (raw-socket 1.6.4 made it so).
+  if (poll_ == nullptr || closing_) return info.Env().Undefined();
+  const int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
+  if (events == watchedEvents_) return info.Env().Undefined();
+  int error = events == 0 ? uv_poll_stop(poll_) : uv_poll_start(poll_, events, OnPoll);
+  if (error != 0) throw SystemError(info.Env(), -error, "uv_poll_start");
+  watchedEvents_ = events;
+  return info.Env().Undefined();
+}
+
+Napi::Value RawSocket::SetChecksum(const Napi::CallbackInfo& info) {
+  checksums_ = BooleanArgument(info, 0, "generate");
+  checksumOffset_ = static_cast<size_t>(IntegerArgument(info, 1, "offset", 0, 65533));
+  return info.Env().Undefined();
+}
+
+// setIcmpFilter(types: number[] | null): only these ICMP (IPv4, types 0-31) or
+// ICMPv6 types reach the socket; null lets every type through.
+Napi::Value RawSocket::SetIcmpFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "set an ICMP filter");
+  const bool all = info[0].IsNull() || info[0].IsUndefined();
+  if (!all && !info[0].IsArray()) throw Napi::TypeError::New(env, "The \"types\" argument must be an array or null");
+  Napi::Array types = all ? Napi::Array::New(env) : info[0].As<Napi::Array>();
+  if (family_ == AF_INET) {
+#ifdef ICMP_FILTER
+    uint32_t pass = 0;
+    for (uint32_t i = 0; i < types.Length(); i++) {
+      pass |= 1u << IntegerValue(env, types.Get(i), "ICMP type", 0, 31);
+    }
+    icmp_filter filter{all ? 0u : ~pass};
+    if (setsockopt(fd_, SOL_RAW, ICMP_FILTER, &filter, sizeof filter) < 0) throw SystemError(env, errno, "setsockopt");
+#else
+    throw SystemError(env, ENOPROTOOPT, "setsockopt");
+#endif
+  } else {
+    icmp6_filter filter;
+    if (all) {
+      ICMP6_FILTER_SETPASSALL(&filter);
+    } else {
+      ICMP6_FILTER_SETBLOCKALL(&filter);
+      for (uint32_t i = 0; i < types.Length(); i++) {
+        ICMP6_FILTER_SETPASS(IntegerValue(env, types.Get(i), "ICMPv6 type", 0, 255), &filter);
+      }
+    }
+    if (setsockopt(fd_, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) < 0) {
+      throw SystemError(env, errno, "setsockopt");
+    }
+  }
+  return env.Undefined();
+}
+
+Napi::Value RawSocket::GetOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int level = static_cast<int>(IntegerArgument(info, 0, "level", INT32_MIN, INT32_MAX));
+  const int option = static_cast<int>(IntegerArgument(info, 1, "option", INT32_MIN, INT32_MAX));
+  Napi::Uint8Array buffer = Uint8ArrayValue(env, info[2], "buffer");
+  socklen_t length = static_cast<socklen_t>(IntegerArgument(info, 3, "length", 0, buffer.ByteLength()));
+  CheckOpen(env, "get an option");
+  if (getsockopt(fd_, level, option, buffer.Data(), &length) < 0) throw SystemError(env, errno, "getsockopt");
+  return Napi::Number::New(env, length);
+}
+
+Napi::Value RawSocket::SetOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int level = static_cast<int>(IntegerArgument(info, 0, "level", INT32_MIN, INT32_MAX));
+  const int option = static_cast<int>(IntegerArgument(info, 1, "option", INT32_MIN, INT32_MAX));
+  int result;
+  if (info.Length() >= 4 && !info[3].IsUndefined()) {
+    Napi::Uint8Array buffer = Uint8ArrayValue(env, info[2], "buffer");
+    socklen_t length = static_cast<socklen_t>(IntegerArgument(info, 3, "length", 0, buffer.ByteLength()));
+    CheckOpen(env, "set an option");
+    result = setsockopt(fd_, level, option, buffer.Data(), length);
+  } else {
+    // The three-argument form: a 32-bit unsigned value (negative ones are accepted
+    // as their two's complement, e.g. -1 to restore IPV6_UNICAST_HOPS' default).
+    const int64_t value = IntegerArgument(info, 2, "value", INT32_MIN, UINT32_MAX);
+    const int native = static_cast<int>(static_cast<uint32_t>(value));
+    CheckOpen(env, "set an option");
+    result = setsockopt(fd_, level, option, &native, sizeof native);
+  }
+  if (result < 0) throw SystemError(env, errno, "setsockopt");
+  return env.Undefined();
+}
+
+Napi::Value RawSocket::SetRef(const Napi::CallbackInfo& info) {
+  const bool ref = BooleanArgument(info, 0, "ref");
+  if (poll_ != nullptr && !closing_) {
+    if (ref) {
+      uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    } else {
+      uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    }
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value RawSocket::IsDatagram(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), datagram_);
+}
+
+Napi::Value RawSocket::Close(const Napi::CallbackInfo& info) {
+  if (poll_ != nullptr && !closing_) StartClose(true);
+  return info.Env().Undefined();
+}
+
+void RawSocket::StartClose(bool notify) {
+  closing_ = true;
+  notifyClose_ = notify;
+  // uv_close stops the watcher before the descriptor goes away.
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnHandleClosed);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void RawSocket::OnHandleClosed(uv_handle_t* handle) {
+  RawSocket* self = static_cast<RawSocket*>(handle->data);
+  delete reinterpret_cast<uv_poll_t*>(handle);
+  if (self == nullptr) return;
+  self->poll_ = nullptr;
+  if (self->cleanupHook_ != nullptr) {
+    // Removes the teardown hook, or, when teardown is what closed us, tells
+    // Node this socket is done so the loop can close.
+    napi_remove_async_cleanup_hook(self->cleanupHook_);
+    self->cleanupHook_ = nullptr;
+  }
+  if (!self->notifyClose_) return;  // environment teardown: no JS may run
+  {
+    Napi::HandleScope scope(self->Env());
+    self->Notify(self->onClose_, {});
+  }
+  self->onMessages_.Reset();
+  self->onWritable_.Reset();
+  self->onError_.Reset();
+  self->onClose_.Reset();
+  self->asyncContext_.reset();
+  self->Unref();
+}
+
+void RawSocket::OnEnvironmentTeardown(napi_async_cleanup_hook_handle hook, void* data) {
+  RawSocket* self = static_cast<RawSocket*>(data);
+  self->cleanupHook_ = hook;
+  self->notifyClose_ = false;
+  if (self->poll_ == nullptr) {
+    napi_remove_async_cleanup_hook(hook);
+    self->cleanupHook_ = nullptr;
+  } else if (!self->closing_) {
+    self->StartClose(false);
+  }
+  // else: a close is under way and OnHandleClosed signals completion.
+}
+
+void RawSocket::Notify(Napi::FunctionReference& handler, const std::initializer_list<napi_value>& args) {
+  if (handler.IsEmpty() || !asyncContext_) return;
+  try {
+    handler.MakeCallback(Value(), args, *asyncContext_);
+  } catch (const Napi::Error&) {
+    // The JS dispatcher reports listener errors itself (as uncaught exceptions on
+    // the next tick); an error here must never unwind into libuv or abort.
+  }
+}
+
+void RawSocket::OnPoll(uv_poll_t* handle, int status, int events) {
+  RawSocket* self = static_cast<RawSocket*>(handle->data);
+  if (self == nullptr || self->closing_) return;
+  try {
+    Napi::HandleScope scope(self->Env());
+    if (status < 0) {
+      self->Notify(self->onError_, {SystemError(self->Env(), -status, "poll").Value()});
+      return;
+    }
+    if (events & UV_READABLE) self->OnReadable();
+    if (!self->closing_ && (events & UV_WRITABLE)) self->OnWritable();
+  } catch (...) {
+    // Nothing may unwind through libuv.
+  }
+}
+
+void RawSocket::OnWritable() { Notify(onWritable_, {}); }
+
+void RawSocket::OnReadable() {
+  Napi::Env env = Env();
+  Napi::Array buffers = Napi::Array::New(env);
+  Napi::Array sources = Napi::Array::New(env);
+  Napi::Array stamps = Napi::Array::New(env);
+  Napi::Array truncated = Napi::Array::New(env);
+  uint32_t count = 0;
+  uint32_t truncatedCount = 0;
+  int error = 0;
+
+  // Consecutive datagrams usually come from one host: format each new source once.
+  sockaddr_storage lastSource{};
+  socklen_t lastSourceLength = 0;
+  Napi::Value lastSourceText;
+
+  iovec vectors[kMaxReceiveBatch];
+  msghdr headers[kMaxReceiveBatch];
+#ifdef __linux__
+  mmsghdr messages[kMaxReceiveBatch];
+#endif
+  while (count < kMaxMessagesPerWakeup) {
+    for (size_t i = 0; i < batchSize_; i++) {
+      vectors[i] = iovec{receiveBuffers_.data() + i * bufferSize_, bufferSize_};
+      msghdr& h = headers[i];
+      std::memset(&h, 0, sizeof h);
+      h.msg_name = &receiveAddresses_[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &vectors[i];
+      h.msg_iovlen = 1;
+      if (timestamps_) {
+        h.msg_control = receiveControl_.data() + i * kControlSize;
+        h.msg_controllen = kControlSize;
+      }
+    }
+    int received;
+    size_t lengths[kMaxReceiveBatch];
+#ifdef __linux__
+    for (size_t i = 0; i < batchSize_; i++) messages[i] = mmsghdr{headers[i], 0};
+    received = recvmmsg(fd_, messages, static_cast<unsigned int>(batchSize_), MSG_DONTWAIT, nullptr);
+    for (int i = 0; i < received; i++) {
+      headers[i] = messages[i].msg_hdr;
+      lengths[i] = messages[i].msg_len;
+    }
+#else
+    ssize_t one = recvmsg(fd_, &headers[0], 0);
+    received = one < 0 ? -1 : 1;
+    if (one >= 0) lengths[0] = static_cast<size_t>(one);
+#endif
+    if (received < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) error = errno;
+      break;
+    }
+    for (int i = 0; i < received; i++) {
+      const msghdr& h = headers[i];
+      const size_t length = std::min(lengths[i], bufferSize_);
+      buffers.Set(count, Napi::Buffer<uint8_t>::Copy(env, receiveBuffers_.data() + i * bufferSize_, length));
+      const sockaddr_storage& source = receiveAddresses_[i];
+      if (lastSourceLength == 0 || h.msg_namelen != lastSourceLength ||
+          std::memcmp(&source, &lastSource, h.msg_namelen) != 0) {
+        char text[INET6_ADDRSTRLEN] = "";
+        if (source.ss_family == AF_INET) {
+          inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&source)->sin_addr, text, sizeof text);
+        } else if (source.ss_family == AF_INET6) {
+          inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&source)->sin6_addr, text, sizeof text);
+        }
+        lastSourceText = Napi::String::New(env, text);
+        std::memcpy(&lastSource, &source, h.msg_namelen);
+        lastSourceLength = h.msg_namelen;
+      }
+      sources.Set(count, lastSourceText);
+      if (timestamps_) {
+        uint64_t nanoseconds = 0;
+        msghdr copy = h;
+        if (ReceiveTimestamp(&copy, &nanoseconds)) {
+          stamps.Set(count, Napi::BigInt::New(env, nanoseconds));
+        } else {
+          stamps.Set(count, env.Undefined());
+        }
+      }
+      if (h.msg_flags & MSG_TRUNC) truncated.Set(truncatedCount++, Napi::Number::New(env, count));
+      count++;
+    }
+    if (static_cast<size_t>(received) < batchSize_) break;  // the queue was empty: skip the EAGAIN call
+  }
+
+  if (count > 0) {
+    Notify(onMessages_, {buffers, sources, timestamps_ ? napi_value(stamps) : napi_value(env.Undefined()),
+                         truncatedCount > 0 ? napi_value(truncated) : napi_value(env.Undefined())});
+  }
+  if (error != 0 && !closing_) Notify(onError_, {SystemError(env, error, "recvmsg").Value()});
+}
+
+}  // namespace rawsocket

@@ -1,0 +1,80 @@
+// RawSocket: one operating-system raw (or ICMP datagram) socket, watched by a
+// uv_poll_t on the environment's own loop. C++ does the system calls and checks
+// arguments; the JS Socket class owns queues, callbacks and events.
+#pragma once
+#include <napi.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <memory>
+#include <vector>
+
+namespace rawsocket {
+
+class RawSocket : public Napi::ObjectWrap<RawSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+
+  // new RawSocket(family: 1|2, protocol: 0..255,
+  //   options: {bufferSize, mode: 0 auto|1 raw|2 datagram, timestamps: boolean},
+  //   handlers: {onMessages, onWritable, onError, onClose})
+  explicit RawSocket(const Napi::CallbackInfo& info);
+  ~RawSocket() override;
+
+ private:
+  // JS methods.
+  Napi::Value SendBatch(const Napi::CallbackInfo& info);
+  Napi::Value SetWatch(const Napi::CallbackInfo& info);
+  Napi::Value SetChecksum(const Napi::CallbackInfo& info);
+  Napi::Value SetIcmpFilter(const Napi::CallbackInfo& info);
+  Napi::Value GetOption(const Napi::CallbackInfo& info);
+  Napi::Value SetOption(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value SetRef(const Napi::CallbackInfo& info);
+  Napi::Value IsDatagram(const Napi::CallbackInfo& info);
+
+  void CheckOpen(Napi::Env env, const char* what) const;
+  void StartClose(bool notify);
+  void OnReadable();
+  void OnWritable();
+  void Notify(Napi::FunctionReference& handler, const std::initializer_list<napi_value>& args);
+  bool ParseAddress(Napi::Env env, Napi::Value value, sockaddr_storage* out, socklen_t* outLength);
+
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void OnHandleClosed(uv_handle_t* handle);
+  static void OnEnvironmentTeardown(napi_async_cleanup_hook_handle hook, void* self);
+
+  int fd_ = -1;
+  int family_ = AF_INET;
+  bool datagram_ = false;
+  bool timestamps_ = false;
+  bool checksums_ = false;
+  size_t checksumOffset_ = 0;
+  size_t bufferSize_ = 4096;
+  int watchedEvents_ = 0;
+  bool notifyClose_ = true;
+  bool closing_ = false;
+
+  uv_poll_t* poll_ = nullptr;
+  napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
+  std::unique_ptr<Napi::AsyncContext> asyncContext_;
+  Napi::FunctionReference onMessages_;
+  Napi::FunctionReference onWritable_;
+  Napi::FunctionReference onError_;
+  Napi::FunctionReference onClose_;
+
+  // Receive batch storage, allocated once: recvmmsg fills up to batchSize_
+  // datagrams of bufferSize_ bytes per system call.
+  size_t batchSize_ = 1;
+  std::vector<uint8_t> receiveBuffers_;
+  std::vector<sockaddr_storage> receiveAddresses_;
+  std::vector<uint8_t> receiveControl_;
+
+  // Last parsed destination: most sends repeat the previous address.
+  std::string lastAddressText_;
+  sockaddr_storage lastAddress_{};
+  socklen_t lastAddressLength_ = 0;
+};
+
+}  // namespace rawsocket

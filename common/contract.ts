@@ -1,0 +1,347 @@
+// The API contract: every method (parameters and result) and every event of the
+// workbench, described once. Validators come from the same schemas; the engine,
+// the IPC and WebSocket transports, the preload bridge and the renderer's client
+// all derive from this file, so nothing is written twice.
+import { z } from 'zod';
+import { isIpv4, isIpv6 } from '../packets/address';
+import { socketOptionNames } from './socket-options';
+
+// ---- building blocks ---------------------------------------------------------
+
+const MAX_PACKET = 65535;
+
+export const Family = z.enum(['ipv4', 'ipv6']);
+export const SocketMode = z.enum(['auto', 'raw', 'datagram']);
+export const ProbeKind = z.enum(['icmp', 'udp', 'tcp']);
+
+const identifier = z.string().min(1).max(64);
+const ipAddress = z
+  .string()
+  .max(100)
+  .refine((text) => isIpv4(text) || isIpv6(text), { message: 'must be an IPv4 or IPv6 address' });
+
+/** Field values as a user types them: numbers, addresses, hex for byte fields. */
+const fieldValue = z.union([z.number(), z.string().max(2 * MAX_PACKET)]);
+
+export const LayerSpec = z.strictObject({
+  kind: z.enum(['ipv4', 'ipv6', 'icmp', 'icmpv6', 'udp', 'tcp', 'payload']),
+  fields: z.record(z.string().max(64), fieldValue).optional(),
+  /** Payload bytes as hex. */
+  data: z.string().max(3 * MAX_PACKET).optional(),
+});
+
+/** A packet as hex bytes or as a layer stack built by packets/. */
+export const PacketSpec = z.union([
+  z.strictObject({ hex: z.string().max(3 * MAX_PACKET) }),
+  z.strictObject({ layers: z.array(LayerSpec).min(1).max(16) }),
+]);
+
+export const SocketRef = z.strictObject({ socketId: identifier });
+const Empty = z.strictObject({});
+
+// ---- results (TypeScript shapes; the engine produces them) ---------------------
+
+export interface Capabilities {
+  platform: string;
+  uid: number | null;
+  /** Raw sockets can be opened (root or CAP_NET_RAW). */
+  raw: boolean;
+  /** Unprivileged ICMP datagram sockets can be opened. */
+  datagram: { ipv4: boolean; ipv6: boolean };
+  /** net.ipv4.ping_group_range, where the OS has one. */
+  pingGroupRange: [number, number] | null;
+  /** What works for each experiment. */
+  modes: ('raw' | 'datagram')[];
+  /** What to do to get what is missing; null when nothing is. */
+  remedy: string | null;
+}
+
+export interface SocketCounters {
+  sent: number;
+  received: number;
+  sendErrors: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export interface SocketInfo {
+  socketId: string;
+  family: 'ipv4' | 'ipv6';
+  protocol: number;
+  mode: 'raw' | 'datagram';
+  receivePaused: boolean;
+  closed: boolean;
+  counters: SocketCounters;
+}
+
+export interface OptionReading {
+  name: string;
+  /** number for int/bool/timeval (ms), string for text and bytes (hex); null when unreadable. */
+  value: number | string | null;
+  error?: { code: string; message: string };
+}
+
+export interface SendJobInfo {
+  jobId: string;
+  socketId: string;
+  address: string;
+  total: number;
+  sent: number;
+  errors: number;
+  state: 'running' | 'done' | 'cancelled' | 'failed';
+  error?: { code: string; message: string };
+  startedAt: number;
+  finishedAt?: number;
+}
+
+export interface LogRow {
+  /** Increases by one per packet logged, never reused. */
+  id: number;
+  /** ms since the epoch (sub-ms precision). */
+  time: number;
+  direction: 'sent' | 'received' | 'imported';
+  socketId: string | null;
+  family: 'ipv4' | 'ipv6';
+  source: string;
+  destination: string;
+  /** 'ICMP', 'ICMPv6', 'UDP', 'TCP' or the protocol number. */
+  protocol: string;
+  length: number;
+  /** A short description read without a full decode, e.g. 'Echo request id=0x1a2b seq=3'. */
+  info: string;
+}
+
+export interface LogPage {
+  /** Rows in the ring that match the filter. */
+  total: number;
+  rows: LogRow[];
+  capacity: number;
+}
+
+/** A decoded layer made JSON-safe: byte values as hex strings. */
+export interface DecodedLayerJson {
+  kind: string;
+  name?: string;
+  range: { start: number; end: number };
+  fields?: {
+    name: string;
+    label: string;
+    type: string;
+    value: number | string;
+    display: string;
+    range: { start: number; end: number };
+    bits?: { start: number; end: number };
+  }[];
+  checksum?: { status: 'correct' | 'wrong' | 'unverified'; value: number; expected?: number; reason?: string };
+  problems?: string[];
+  quoted?: DecodedLayerJson[];
+  reason?: string;
+  data?: string;
+  note?: string;
+}
+
+export interface DecodedEntry {
+  row: LogRow;
+  hex: string;
+  summary: string;
+  layers: DecodedLayerJson[];
+}
+
+export interface PingReply {
+  sequence: number;
+  status: 'reply' | 'timeout' | 'error';
+  from?: string;
+  /** Round trip in ms. */
+  rtt?: number;
+  ttl?: number;
+  bytes?: number;
+  /** ICMP error that answered instead, e.g. 'Time to live exceeded'. */
+  error?: string;
+}
+
+export interface PingStatistics {
+  transmitted: number;
+  received: number;
+  errors: number;
+  loss: number;
+  min: number | null;
+  avg: number | null;
+  max: number | null;
+  mdev: number | null;
+}
+
+export interface HopProbe {
+  responder?: string;
+  rtt?: number;
+  status: 'reply' | 'timeout';
+  /** What answered: 'time-exceeded', 'echo-reply', 'port-unreachable', 'tcp-synack', 'tcp-rst', 'unreachable'. */
+  kind?: string;
+}
+
+export interface Hop {
+  ttl: number;
+  probes: HopProbe[];
+}
+
+export interface ExperimentRun {
+  runId: string;
+  kind: 'ping' | 'traceroute';
+  target: string;
+  family: 'ipv4' | 'ipv6';
+  params: Record<string, unknown>;
+  state: 'running' | 'done' | 'stopped' | 'failed';
+  error?: { code: string; message: string };
+  startedAt: number;
+  finishedAt?: number;
+  mode: 'raw' | 'datagram';
+  ping?: { replies: PingReply[]; statistics: PingStatistics };
+  traceroute?: { hops: Hop[]; reached: boolean };
+}
+
+// ---- method parameters -------------------------------------------------------
+
+const OpenSocketParams = z.strictObject({
+  family: Family,
+  protocol: z.number().int().min(0).max(255),
+  mode: SocketMode.default('auto'),
+});
+const SetSocketOptionParams = z.strictObject({
+  socketId: identifier,
+  name: z.enum(socketOptionNames),
+  value: z.union([z.number().int(), z.string().max(200)]),
+});
+const SendParams = z
+  .strictObject({
+    socketId: identifier,
+    address: ipAddress,
+    packet: PacketSpec,
+    count: z.number().int().min(1).max(10_000_000).default(1),
+    /** Pause between packets in ms (0: as fast as possible). */
+    intervalMs: z.number().min(0).max(3_600_000).optional(),
+    /** Packets per second; instead of intervalMs. */
+    rate: z.number().min(0.001).max(10_000_000).optional(),
+  })
+  .refine((p) => p.intervalMs === undefined || p.rate === undefined, {
+    message: 'give intervalMs or rate, not both',
+    path: ['rate'],
+  });
+const JobRef = z.strictObject({ jobId: identifier });
+const RunRef = z.strictObject({ runId: identifier });
+const LogFilter = z.strictObject({
+  protocol: z.string().max(16).optional(),
+  address: z.string().max(100).optional(),
+  direction: z.enum(['sent', 'received', 'imported']).optional(),
+  text: z.string().max(200).optional(),
+});
+const QueryLogParams = z.strictObject({
+  /** Index into the (filtered) log, 0 = oldest kept. */
+  start: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(5000).default(500),
+  filter: LogFilter.optional(),
+});
+const LogEntryRef = z.strictObject({ id: z.number().int().min(0) });
+const ConfigureLogParams = z.strictObject({ capacity: z.number().int().min(100).max(5_000_000) });
+const ExportParams = z.strictObject({ ids: z.array(z.number().int().min(0)).max(5_000_000).optional() });
+const ImportParams = z.strictObject({ pcapng: z.string().min(1).max(200_000_000) });
+const PingParams = z.strictObject({
+  target: ipAddress,
+  count: z.number().int().min(1).max(100_000).default(4),
+  intervalMs: z.number().int().min(10).max(60_000).default(1000),
+  size: z.number().int().min(0).max(65_000).default(56),
+  ttl: z.number().int().min(1).max(255).default(64),
+  timeoutMs: z.number().int().min(10).max(60_000).default(2000),
+  mode: SocketMode.default('auto'),
+});
+const TracerouteParams = z.strictObject({
+  target: ipAddress,
+  probe: ProbeKind.default('icmp'),
+  firstHop: z.number().int().min(1).max(255).default(1),
+  maxHops: z.number().int().min(1).max(255).default(30),
+  probesPerHop: z.number().int().min(1).max(10).default(3),
+  timeoutMs: z.number().int().min(10).max(30_000).default(1000),
+  /** Destination port of UDP (default 33434, incremented per probe) and TCP (default 80) probes. */
+  port: z.number().int().min(1).max(65535).optional(),
+});
+
+
+// ---- methods -------------------------------------------------------------------
+
+/** A method: its parameter schema, a line for documentation, and its result type. */
+function method<R>() {
+  return <P extends z.ZodType>(params: P, summary: string) => ({ params, summary, result: undefined as unknown as R });
+}
+
+export const methods = {
+  capabilities: method<Capabilities>()(Empty, 'What this process may do, and the remedy for what it may not'),
+
+  openSocket: method<SocketInfo>()(
+    OpenSocketParams,
+    'Open a raw (or unprivileged ICMP datagram) socket',
+  ),
+  closeSocket: method<SocketInfo>()(SocketRef, 'Close a socket; its running send jobs are cancelled'),
+  listSockets: method<SocketInfo[]>()(Empty, 'Every socket the workbench holds'),
+  pauseReceive: method<SocketInfo>()(SocketRef, 'Stop reading from a socket'),
+  resumeReceive: method<SocketInfo>()(SocketRef, 'Read from a socket again'),
+  readSocketOptions: method<OptionReading[]>()(SocketRef, 'Read every option of a socket with getsockopt'),
+  setSocketOption: method<OptionReading>()(
+    SetSocketOptionParams,
+    'Set one option and read it back',
+  ),
+
+  send: method<SendJobInfo>()(SendParams, 'Send a packet once, or N times at an interval or rate'),
+  cancelSend: method<SendJobInfo>()(JobRef, 'Stop a running send job'),
+  listSendJobs: method<SendJobInfo[]>()(Empty, 'Send jobs, running and finished'),
+
+  queryLog: method<LogPage>()(QueryLogParams, 'A page of the receive/send log, optionally filtered'),
+  decodeLogEntry: method<DecodedEntry>()(LogEntryRef, 'Decode one logged packet'),
+  clearLog: method<null>()(Empty, 'Empty the log'),
+  configureLog: method<{ capacity: number }>()(
+    ConfigureLogParams,
+    'Set how many packets the log ring keeps',
+  ),
+  exportPcapng: method<{ pcapng: string; count: number }>()(
+    ExportParams,
+    'The log, or the given entries, as a pcapng file (base64)',
+  ),
+  importPcapng: method<{ imported: number }>()(
+    ImportParams,
+    'Append the packets of a pcapng (or pcap) file (base64) to the log',
+  ),
+
+  ping: method<ExperimentRun>()(PingParams, 'Start a ping run'),
+  traceroute: method<ExperimentRun>()(
+    TracerouteParams,
+    'Start a traceroute run',
+  ),
+  stopExperiment: method<ExperimentRun>()(RunRef, 'Stop a running ping or traceroute'),
+  listExperiments: method<ExperimentRun[]>()(Empty, 'Ping and traceroute runs, newest last'),
+};
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export const methodNames = Object.keys(methods) as MethodName[];
+/** What a caller passes (defaults may be left out). */
+export type ParamsIn<M extends MethodName> = z.input<Methods[M]['params']>;
+/** What the engine receives after validation (defaults filled in). */
+export type Params<M extends MethodName> = z.output<Methods[M]['params']>;
+export type Result<M extends MethodName> = Methods[M]['result'];
+
+/** The workbench as every client sees it: one async function per method. */
+export type WorkbenchApi = { [M in MethodName]: (params: ParamsIn<M>) => Promise<Result<M>> };
+/** The engine's side: it receives validated parameters. */
+export type WorkbenchHandlers = { [M in MethodName]: (params: Params<M>) => Promise<Result<M>> };
+
+// ---- events --------------------------------------------------------------------
+
+export type WorkbenchEvent =
+  | { type: 'log'; rows: LogRow[] }
+  | { type: 'logCleared' }
+  | { type: 'socket'; socket: SocketInfo }
+  | { type: 'sendJob'; job: SendJobInfo }
+  | { type: 'pingReply'; runId: string; reply: PingReply; statistics: PingStatistics }
+  | { type: 'tracerouteHop'; runId: string; hop: Hop }
+  | { type: 'experiment'; run: ExperimentRun };
+
+/** Events reach clients in batches: at most one batch per 16 ms per client. */
+export type EventBatch = WorkbenchEvent[];
+export const EVENT_BATCH_INTERVAL_MS = 16;

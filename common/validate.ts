@@ -1,0 +1,57 @@
+// Validation of every call that crosses a transport, from the contract's schemas.
+import type { z } from 'zod';
+import { methods, type MethodName, type Params } from './contract';
+
+/** An error a client can act on: code, message, and the parameter at fault. */
+export class WorkbenchError extends Error {
+  readonly code: string;
+  readonly field: string | undefined;
+
+  constructor(code: string, message: string, field?: string) {
+    super(message);
+    this.name = 'WorkbenchError';
+    this.code = code;
+    this.field = field;
+  }
+}
+
+export interface SerializedError {
+  name: string;
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** The form errors take on the wire (IPC and WebSocket alike). */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof WorkbenchError) {
+    return { name: error.name, code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) };
+  }
+  if (error instanceof Error) {
+    const code = (error as Error & { code?: unknown }).code;
+    return { name: error.name, code: typeof code === 'string' ? code : 'INTERNAL', message: error.message };
+  }
+  return { name: 'Error', code: 'INTERNAL', message: String(error) };
+}
+
+export function deserializeError(error: SerializedError): WorkbenchError {
+  return new WorkbenchError(error.code, error.message, error.field);
+}
+
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(methods, name);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): { field: string; message: string } {
+  const field = issue.path.map(String).join('.');
+  return { field, message: field ? `${field}: ${issue.message}` : issue.message };
+}
+
+/** Checks a method's parameters; throws WorkbenchError('INVALID_ARGUMENT') naming the field. */
+export function validateParams<M extends MethodName>(name: M, input: unknown): Params<M> {
+  const schema = methods[name].params as unknown as z.ZodType<Params<M>>;
+  const parsed = schema.safeParse(input === undefined ? {} : input);
+  if (parsed.success) return parsed.data;
+  const { field, message } = describeIssue(parsed.error.issues[0]);
+  throw new WorkbenchError('INVALID_ARGUMENT', `${name}: ${message}`, field || undefined);
+}

@@ -7,6 +7,8 @@ export class RawSocketError extends Error {
   readonly code: string;
   readonly errno: number | undefined;
   readonly syscall: string | undefined;
+  /** When a refused raw ICMP socket fell back to a datagram socket that was refused too: that errno. */
+  datagramErrno?: number;
 
   constructor(message: string, code: string, errno?: number, syscall?: string) {
     super(message);
@@ -43,6 +45,13 @@ export function readPingGroupRange(): [number, number] | undefined {
   }
 }
 
+/** Whether this process's group is inside net.ipv4.ping_group_range. */
+function groupMayPing(range: [number, number] | undefined): boolean {
+  if (!range || typeof process.getgid !== 'function') return false;
+  const groups = [process.getgid(), ...(process.getgroups?.() ?? [])];
+  return groups.some((gid) => gid >= range[0] && gid <= range[1]);
+}
+
 export function permissionRemedy(icmp: boolean): string {
   const raw =
     'Raw sockets need the CAP_NET_RAW capability: run as root, or grant it to Node with ' +
@@ -52,6 +61,9 @@ export function permissionRemedy(icmp: boolean): string {
   }
   if (process.platform !== 'linux') return raw;
   const range = readPingGroupRange();
+  if (groupMayPing(range)) {
+    return `${raw} Your group may already open unprivileged ICMP datagram ("ping") sockets: use mode 'auto' or 'datagram'.`;
+  }
   const now = range ? ` (now '${range[0]} ${range[1]}')` : '';
   return (
     `${raw} Or use an unprivileged ICMP datagram ("ping") socket: allow your group in net.ipv4.ping_group_range${now}, ` +
@@ -82,7 +94,10 @@ export function fromNative(error: unknown, context: { icmp?: boolean } = {}): Er
   if (native.syscall === 'socket' && (code === 'EPERM' || code === 'EACCES')) {
     message = `${native.message}. ${permissionRemedy(context.icmp ?? false)}`;
   }
-  return new RawSocketError(message, code, native.errno, native.syscall);
+  const typed = new RawSocketError(message, code, native.errno, native.syscall);
+  const datagramErrno = (native as NativeSystemError & { datagramErrno?: number }).datagramErrno;
+  if (typeof datagramErrno === 'number') typed.datagramErrno = datagramErrno;
+  return typed;
 }
 
 /** A failed send, from the -errno the addon reports for one request. */

@@ -26,6 +26,16 @@ export interface NativeSocketOptions {
 
 export interface NativeRawSocket {
   sendBatch(requests: readonly SendRequestFields[], start: number, count: number, results: Int32Array, sentAt?: BigInt64Array): number;
+  /** sendBatch on the thread pool; one batch at a time. */
+  sendBatchAsync(
+    requests: readonly SendRequestFields[],
+    start: number,
+    count: number,
+    results: Int32Array,
+    done: (processed: number, sentAt: bigint) => void,
+  ): void;
+  /** Reads what is ready now, without waiting for the poll watcher. */
+  receiveNow(): [Buffer[], string[], (bigint | undefined)[] | undefined, number[] | undefined] | undefined;
   setWatch(readable: boolean, writable: boolean): void;
   setChecksum(generate: boolean, offset: number): void;
   setIcmpFilter(types: readonly number[] | null): void;

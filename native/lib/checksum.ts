@@ -17,6 +17,7 @@ function sumInJs(bytes: Uint8Array, offset: number, length: number): number {
   let sum = 0;
   const end = offset + (length & ~1);
   let i = offset;
+  for (; i + 3 < end; i += 4) sum += ((bytes[i] << 8) | bytes[i + 1]) + ((bytes[i + 2] << 8) | bytes[i + 3]);
   for (; i < end; i += 2) sum += (bytes[i] << 8) | bytes[i + 1];
   if (length & 1) sum += bytes[end] << 8;
   sum = (sum & 0xffff) + (sum >>> 16);
@@ -35,7 +36,21 @@ function checkInteger(value: unknown, name: string, min: number, max: number): n
  * The 16-bit one's complement of the one's complement sum of all the data, as if
  * every part followed the previous one in a single buffer (odd lengths included).
  */
-export function createChecksum(...parts: ChecksumPart[]): number {
+export function createChecksum(...parts: ChecksumPart[]): number;
+export function createChecksum(): number {
+  // The common call, one whole buffer, skips the general path's bookkeeping.
+  if (arguments.length === 1 && arguments[0] instanceof Uint8Array) {
+    const bytes = arguments[0] as Uint8Array;
+    const length = bytes.length;
+    let sum = length < NATIVE_THRESHOLD ? sumInJs(bytes, 0, length) : binding.checksumSum(bytes, 0, length);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    return ~sum & 0xffff;
+  }
+  // eslint-disable-next-line prefer-rest-params
+  return checksumOfParts(arguments as unknown as ArrayLike<ChecksumPart>);
+}
+
+function checksumOfParts(parts: ArrayLike<ChecksumPart>): number {
   let sum = 0;
   let odd = false;
   for (let p = 0; p < parts.length; p++) {

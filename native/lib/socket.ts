@@ -62,6 +62,16 @@ type PendingBatch = [Buffer[], string[], (bigint | undefined)[] | undefined, Set
 const MODES: Record<SocketMode, 0 | 1 | 2> = { auto: 0, raw: 1, datagram: 2 };
 // Requests per sendBatch call: bounds the time between afterCallbacks.
 const MAX_SEND_BATCH = 1024;
+// Batches at least this large are sent on the thread pool: the kernel's work for
+// them then runs beside the JS thread instead of blocking it. Smaller ones (a ping)
+// go out synchronously, which is faster for one packet.
+const ASYNC_SEND_MIN = 64;
+// Reads right after a send, without an event-loop turn in between, at most this
+// many times in a row: a listener that answers every reply with a send must not
+// starve timers and other I/O.
+const MAX_EAGER_RECEIVES = 8;
+// Messages without a timestamp or truncation share one frozen info object.
+const PLAIN_INFO: MessageInfo = Object.freeze({ timestamp: undefined, truncated: false });
 // The async iterator pauses receiving when this many messages wait unread.
 const ITERATOR_HIGH_WATER = 10_000;
 
@@ -103,6 +113,11 @@ export class Socket extends EventEmitter {
   private head = 0;
   private flushScheduled = false;
   private awaitingWritable = false;
+  /** Requests from `head` on that a thread-pool batch is sending now. */
+  private inFlight = 0;
+  private watchingReadable = false;
+  private eagerReceives = 0;
+  private watchingWritable = false;
   private readonly results = new Int32Array(MAX_SEND_BATCH);
   private readonly sentAt = new BigInt64Array(1);
   private pending: PendingBatch[] = [];
@@ -168,7 +183,9 @@ export class Socket extends EventEmitter {
       }
       const buffer = buffers[i];
       if (filter !== null && !filter.has(buffer[0])) continue;
-      const info: MessageInfo = { timestamp: stamps?.[i], truncated: truncated?.has(i) ?? false };
+      const stamp = stamps?.[i];
+      const cut = truncated !== undefined && truncated.has(i);
+      const info = stamp === undefined && !cut ? PLAIN_INFO : { timestamp: stamp, truncated: cut };
       try {
         this.emit('message', buffer, sources[i], info);
       } catch (error) {
@@ -291,7 +308,7 @@ export class Socket extends EventEmitter {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.awaitingWritable || this.closed) return;
+    if (this.flushScheduled || this.awaitingWritable || this.inFlight > 0 || this.closed) return;
     this.flushScheduled = true;
     process.nextTick(this.flush);
   }
@@ -305,7 +322,7 @@ export class Socket extends EventEmitter {
   private flush = (): void => {
     this.flushScheduled = false;
     while (this.head < this.queue.length) {
-      if (this.closed || this.sendPaused || this.awaitingWritable) return;
+      if (this.closed || this.sendPaused || this.awaitingWritable || this.inFlight > 0) return;
       if (this.head >= 4096) {
         this.queue = this.queue.slice(this.head);
         this.head = 0;
@@ -330,6 +347,20 @@ export class Socket extends EventEmitter {
         const limit = Math.min(queue.length, start + MAX_SEND_BATCH);
         while (start + count < limit && queue[start + count].before === undefined) count++;
       }
+      if (count >= ASYNC_SEND_MIN) {
+        try {
+          this.wrap.sendBatchAsync(queue, start, count, this.results, (processed, sentAt) =>
+            this.onBatchSent(queue, start, count, processed, sentAt),
+          );
+          this.inFlight = count;
+          return;
+        } catch (error) {
+          this.head += count;
+          const failure = fromNative(error);
+          for (let i = 0; i < count; i++) this.complete(queue[start + i].after, failure, 0);
+          continue;
+        }
+      }
       let sent: number;
       try {
         sent = this.wrap.sendBatch(queue, start, count, this.results, this.sentAt);
@@ -340,17 +371,9 @@ export class Socket extends EventEmitter {
         continue;
       }
       this.head += sent;
-      const sentAt = this.sentAt[0];
-      for (let i = 0; i < sent; i++) {
-        const request = queue[start + i];
-        const result = this.results[i];
-        if (result < 0) this.complete(request.after, sendError(-result, request.address), 0);
-        else this.complete(request.after, null, result, sentAt);
-      }
+      this.completeBatch(queue, start, sent, this.sentAt[0]);
       if (sent < count) {
-        // The kernel's send buffer is full: continue when the socket is writable.
-        this.awaitingWritable = true;
-        this.updateWatch();
+        this.waitForWritable();
         return;
       }
     }
@@ -358,7 +381,46 @@ export class Socket extends EventEmitter {
     this.head = 0;
     // Like raw-socket, an idle send watcher pauses itself.
     if (!this.sendPaused && !this.closed) this.pauseSend();
+    // On loopback (and any path faster than this code) replies are already queued:
+    // read them now rather than one event-loop turn later.
+    if (!this.recvPaused && !this.closed && this.pending.length === 0 && this.eagerReceives < MAX_EAGER_RECEIVES) {
+      if (this.eagerReceives++ === 0) setImmediate(this.resetEagerReceives);
+      const batch = this.wrap.receiveNow();
+      if (batch !== undefined) this.onMessages([batch[0], batch[1], batch[2], batch[3] && new Set(batch[3]), 0]);
+    }
   };
+
+  private resetEagerReceives = (): void => {
+    this.eagerReceives = 0;
+  };
+
+  private onBatchSent(queue: SendRequest[], start: number, count: number, processed: number, sentAt: bigint): void {
+    this.inFlight = 0;
+    if (queue === this.queue) this.head = start + processed;
+    this.completeBatch(queue, start, processed, sentAt);
+    if (this.closed) {
+      // Closed while the batch was out: what it did not send fails like any pending send.
+      for (let i = processed; i < count; i++) this.complete(queue[start + i].after, new SocketClosedError('send'), 0);
+      return;
+    }
+    if (processed < count) this.waitForWritable();
+    else this.flush();
+  }
+
+  private completeBatch(queue: SendRequest[], start: number, count: number, sentAt: bigint): void {
+    for (let i = 0; i < count; i++) {
+      const request = queue[start + i];
+      const result = this.results[i];
+      if (result < 0) this.complete(request.after, sendError(-result, request.address), 0);
+      else this.complete(request.after, null, result, sentAt);
+    }
+  }
+
+  /** The kernel's send buffer is full: continue when the socket is writable. */
+  private waitForWritable(): void {
+    this.awaitingWritable = true;
+    this.updateWatch();
+  }
 
   private complete(after: AfterSend, error: Error | null, bytes: number, sentAt?: bigint): void {
     try {
@@ -440,7 +502,8 @@ export class Socket extends EventEmitter {
     if (this.closed) return this;
     this.closed = true;
     this.wrap.close();
-    const unsent = this.queue.slice(this.head);
+    // A batch on the thread pool reports its own requests when it returns.
+    const unsent = this.queue.slice(this.head + this.inFlight);
     this.queue = [];
     this.head = 0;
     this.pending = [];
@@ -483,7 +546,13 @@ export class Socket extends EventEmitter {
   }
 
   private updateWatch(): void {
-    if (!this.closed) this.wrap.setWatch(!this.recvPaused, !this.sendPaused && this.awaitingWritable);
+    if (this.closed) return;
+    const readable = !this.recvPaused;
+    const writable = !this.sendPaused && this.awaitingWritable;
+    if (readable === this.watchingReadable && writable === this.watchingWritable) return;
+    this.watchingReadable = readable;
+    this.watchingWritable = writable;
+    this.wrap.setWatch(readable, writable);
   }
 
   // ---- promises ---------------------------------------------------------------

@@ -7,12 +7,9 @@
 
 #include "checksum.h"
 #include "raw_socket.h"
+#include "addon_data.h"
 
 namespace rawsocket {
-
-struct AddonData {
-  Napi::FunctionReference rawSocketClass;
-};
 
 Napi::Object SocketLevels(Napi::Env env) {
   Napi::Object levels = Napi::Object::New(env);
@@ -47,10 +44,20 @@ Napi::Object SocketOptions(Napi::Env env) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function rawSocket = RawSocket::Define(env);
-  AddonData* data = new AddonData{Napi::Persistent(rawSocket)};
+  AddonData* data = new AddonData();
+  data->rawSocketClass = Napi::Persistent(rawSocket);
+  Napi::Array keys = Napi::Array::New(env, 4);
+  keys.Set(0u, "buffer");
+  keys.Set(1u, "offset");
+  keys.Set(2u, "length");
+  keys.Set(3u, "address");
+  data->sendRequestKeys = Napi::Persistent(keys);
   env.SetInstanceData<AddonData>(data);
   exports.Set("RawSocket", rawSocket);
-  exports.Set("checksumSum", Napi::Function::New(env, ChecksumSum, "checksumSum"));
+  napi_value checksumSum;
+  NAPI_THROW_IF_FAILED(env, napi_create_function(env, "checksumSum", NAPI_AUTO_LENGTH, ChecksumSum, nullptr, &checksumSum),
+                       exports);
+  exports.Set("checksumSum", checksumSum);
   exports.Set("SocketLevel", SocketLevels(env));
   exports.Set("SocketOption", SocketOptions(env));
   return exports;

@@ -11,6 +11,6 @@ namespace rawsocket {
 uint16_t OnesComplementSum(const uint8_t* data, size_t length);
 
 // JS: checksumSum(buffer: Uint8Array, offset: number, length: number) -> number
-Napi::Value ChecksumSum(const Napi::CallbackInfo& info);
+napi_value ChecksumSum(napi_env env, napi_callback_info info);
 
 }  // namespace rawsocket

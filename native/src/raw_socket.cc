@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 
+#include "addon_data.h"
 #include "arguments.h"
 #include "checksum.h"
 #include "system_error.h"
@@ -83,10 +84,111 @@ Napi::Function HandlerProperty(Napi::Env env, Napi::Object handlers, const char*
 
 }  // namespace
 
+Descriptor::~Descriptor() {
+  if (fd >= 0) ::close(fd);
+}
+
+// Sends a prepared batch on the thread pool, so a flood's kernel work (on
+// loopback: delivering copies and generating replies) runs beside the JS thread
+// that receives. The bytes are copied first: the caller's buffers may change.
+class SendWork : public Napi::AsyncWorker {
+ public:
+  SendWork(RawSocket* socket, std::vector<PreparedSend> sends, Napi::Int32Array results, uint32_t count,
+           Napi::Function callback)
+      : Napi::AsyncWorker(callback, "RawSocket.send"),
+        socket_(socket),
+        descriptor_(socket->descriptor_),
+        sends_(std::move(sends)),
+        count_(count),
+        results_(Napi::Persistent(results)),
+        values_(count, 0) {
+    size_t total = 0;
+    for (const PreparedSend& send : sends_) total += send.length;
+    bytes_.resize(total);
+    size_t offset = 0;
+    for (PreparedSend& send : sends_) {
+      std::memcpy(bytes_.data() + offset, send.data, send.length);
+      send.data = bytes_.data() + offset;
+      offset += send.length;
+    }
+    int32_t* initial = results.Data();
+    for (uint32_t i = 0; i < count; i++) values_[i] = initial[i];
+    socket_->Ref();
+    socket_->sendsInFlight_++;
+  }
+
+  void Execute() override {
+    sentAt_ = RealtimeNanoseconds();
+    processed_ = count_;
+    size_t sent = 0;
+    while (sent < sends_.size()) {
+      const size_t chunk = std::min(kSendChunk, sends_.size() - sent);
+#ifdef __linux__
+      mmsghdr messages[kSendChunk];
+      iovec vectors[kSendChunk];
+      for (size_t k = 0; k < chunk; k++) {
+        PreparedSend& send = sends_[sent + k];
+        vectors[k] = iovec{send.data, send.length};
+        std::memset(&messages[k], 0, sizeof(mmsghdr));
+        messages[k].msg_hdr.msg_name = &send.address;
+        messages[k].msg_hdr.msg_namelen = send.addressLength;
+        messages[k].msg_hdr.msg_iov = &vectors[k];
+        messages[k].msg_hdr.msg_iovlen = 1;
+      }
+      int done = sendmmsg(descriptor_->fd, messages, static_cast<unsigned int>(chunk), 0);
+      if (done > 0) {
+        for (int k = 0; k < done; k++) values_[sends_[sent + k].slot] = static_cast<int32_t>(messages[k].msg_len);
+        sent += static_cast<size_t>(done);
+        continue;
+      }
+#else
+      PreparedSend& one = sends_[sent];
+      ssize_t done = sendto(descriptor_->fd, one.data, one.length, 0, reinterpret_cast<sockaddr*>(&one.address),
+                            one.addressLength);
+      if (done >= 0) {
+        values_[one.slot] = static_cast<int32_t>(done);
+        sent++;
+        continue;
+      }
+#endif
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        processed_ = sends_[sent].slot;
+        return;
+      }
+      values_[sends_[sent].slot] = -errno;
+      sent++;
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Int32Array results = results_.Value();
+    const uint32_t writable = std::min<uint32_t>(count_, static_cast<uint32_t>(results.ElementLength()));
+    for (uint32_t i = 0; i < writable; i++) results[i] = values_[i];
+    socket_->SendWorkDone();
+    Callback().Call({Napi::Number::New(env, processed_), Napi::BigInt::New(env, sentAt_)});
+    socket_->Unref();
+  }
+
+ private:
+  RawSocket* socket_;
+  std::shared_ptr<Descriptor> descriptor_;
+  std::vector<PreparedSend> sends_;
+  std::vector<uint8_t> bytes_;
+  uint32_t count_;
+  Napi::Reference<Napi::Int32Array> results_;
+  std::vector<int32_t> values_;
+  uint32_t processed_ = 0;
+  uint64_t sentAt_ = 0;
+};
+
 Napi::Function RawSocket::Define(Napi::Env env) {
   return DefineClass(env, "RawSocket",
                      {
                          InstanceMethod<&RawSocket::SendBatch>("sendBatch"),
+                         InstanceMethod<&RawSocket::SendBatchAsync>("sendBatchAsync"),
+                         InstanceMethod<&RawSocket::ReceiveNow>("receiveNow"),
                          InstanceMethod<&RawSocket::SetWatch>("setWatch"),
                          InstanceMethod<&RawSocket::SetChecksum>("setChecksum"),
                          InstanceMethod<&RawSocket::SetIcmpFilter>("setIcmpFilter"),
@@ -184,6 +286,7 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
     throw SystemError(env, -pollError, "uv_poll_init");
   }
   poll_->data = this;
+  descriptor_ = std::make_shared<Descriptor>(fd_);
 
   onMessages_ = Napi::Persistent(onMessages);
   onWritable_ = Napi::Persistent(onWritable);
@@ -204,10 +307,8 @@ RawSocket::~RawSocket() {
     uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnHandleClosed);
     poll_ = nullptr;
   }
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
+  descriptor_.reset();
+  fd_ = -1;
 }
 
 void RawSocket::CheckOpen(Napi::Env env, const char* what) const {
@@ -265,13 +366,8 @@ bool RawSocket::ParseAddress(Napi::Env env, Napi::Value value, sockaddr_storage*
   return true;
 }
 
-// sendBatch(requests, start, count, results: Int32Array, sentAt?: BigInt64Array) -> processed
-// Sends requests[start .. start+count) in order, each {buffer, offset, length, address};
-// results[i] gets the bytes sent or -errno. Stops early, returning how many were
-// processed, when the socket would block: the caller waits for writability.
-Napi::Value RawSocket::SendBatch(const Napi::CallbackInfo& info) {
+std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info, Napi::Int32Array* results) {
   Napi::Env env = info.Env();
-  CheckOpen(env, "send");
   if (!info[0].IsArray()) throw Napi::TypeError::New(env, "The \"requests\" argument must be an array");
   Napi::Array requests = info[0].As<Napi::Array>();
   const int64_t total = requests.Length();
@@ -281,96 +377,122 @@ Napi::Value RawSocket::SendBatch(const Napi::CallbackInfo& info) {
       static_cast<int64_t>(info[3].As<Napi::TypedArray>().ElementLength()) < count) {
     throw Napi::TypeError::New(env, "The \"results\" argument must be an Int32Array of at least count elements");
   }
-  Napi::Int32Array results = info[3].As<Napi::Int32Array>();
+  *results = info[3].As<Napi::Int32Array>();
+  Napi::Array keys = env.GetInstanceData<AddonData>()->sendRequestKeys.Value();
+  const Napi::Value bufferKey = keys.Get(0u), offsetKey = keys.Get(1u), lengthKey = keys.Get(2u),
+                    addressKey = keys.Get(3u);
+  std::vector<PreparedSend> sends;
+  sends.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; i++) {
+    const uint32_t slot = static_cast<uint32_t>(i);
+    Napi::Value item = requests.Get(static_cast<uint32_t>(start + i));
+    if (!item.IsObject()) throw Napi::TypeError::New(env, "Each send request must be an object");
+    Napi::Object request = item.As<Napi::Object>();
+    Napi::Uint8Array bytes = Uint8ArrayValue(env, request.Get(bufferKey), "buffer");
+    const int64_t size = static_cast<int64_t>(bytes.ByteLength());
+    const int64_t offset = IntegerValue(env, request.Get(offsetKey), "offset", 0, size);
+    const int64_t length = IntegerValue(env, request.Get(lengthKey), "length", 0, size - offset);
+    PreparedSend send;
+    if (!ParseAddress(env, request.Get(addressKey), &send.address, &send.addressLength)) {
+      (*results)[slot] = -EINVAL;
+      continue;
+    }
+    send.data = bytes.Data() + offset;
+    send.length = static_cast<size_t>(length);
+    send.slot = slot;
+    if (checksums_ && checksumOffset_ + 2 <= send.length) {
+      send.data[checksumOffset_] = 0;
+      send.data[checksumOffset_ + 1] = 0;
+      const uint16_t sum = static_cast<uint16_t>(~OnesComplementSum(send.data, send.length));
+      send.data[checksumOffset_] = static_cast<uint8_t>(sum >> 8);
+      send.data[checksumOffset_ + 1] = static_cast<uint8_t>(sum & 0xff);
+    }
+    sends.push_back(send);
+  }
+  return sends;
+}
+
+// sendBatch(requests, start, count, results: Int32Array, sentAt?: BigInt64Array) -> processed
+// Sends requests[start .. start+count) in order, each {buffer, offset, length, address};
+// results[i] gets the bytes sent or -errno. Stops early, returning how many were
+// processed, when the socket would block: the caller waits for writability.
+Napi::Value RawSocket::SendBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "send");
+  Napi::Int32Array results;
+  std::vector<PreparedSend> sends = PrepareSends(info, &results);
+  const int64_t count = info[2].As<Napi::Number>().Int64Value();
   if (info.Length() > 4 && !info[4].IsUndefined()) {
     if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array ||
         info[4].As<Napi::TypedArray>().ElementLength() < 1) {
       throw Napi::TypeError::New(env, "The \"sentAt\" argument must be a BigInt64Array");
     }
-    napi_value sentAt = info[4];
     void* data = nullptr;
-    size_t length = 0;
-    napi_get_typedarray_info(env, sentAt, nullptr, &length, &data, nullptr, nullptr);
+    napi_get_typedarray_info(env, info[4], nullptr, nullptr, &data, nullptr, nullptr);
     static_cast<int64_t*>(data)[0] = static_cast<int64_t>(RealtimeNanoseconds());
   }
 
-  sockaddr_storage addresses[kSendChunk];
-  iovec vectors[kSendChunk];
+  size_t sent = 0;
+  while (sent < sends.size()) {
+    const size_t chunk = std::min(kSendChunk, sends.size() - sent);
 #ifdef __linux__
-  mmsghdr messages[kSendChunk];
-#endif
-  uint32_t slots[kSendChunk];  // which result each prepared message answers
-
-  int64_t processed = 0;
-  while (processed < count) {
-    const int64_t chunk = std::min<int64_t>(kSendChunk, count - processed);
-    size_t prepared = 0;
-    for (int64_t j = 0; j < chunk; j++) {
-      const uint32_t slot = static_cast<uint32_t>(processed + j);
-      Napi::Value item = requests.Get(static_cast<uint32_t>(start + slot));
-      if (!item.IsObject()) throw Napi::TypeError::New(env, "Each send request must be an object");
-      Napi::Object request = item.As<Napi::Object>();
-      Napi::Uint8Array bytes = Uint8ArrayValue(env, request.Get("buffer"), "buffer");
-      const int64_t size = static_cast<int64_t>(bytes.ByteLength());
-      const int64_t offset = IntegerValue(env, request.Get("offset"), "offset", 0, size);
-      const int64_t length = IntegerValue(env, request.Get("length"), "length", 0, size - offset);
-      socklen_t addressLength = 0;
-      if (!ParseAddress(env, request.Get("address"), &addresses[prepared], &addressLength)) {
-        results[slot] = -EINVAL;
-        continue;
-      }
-      uint8_t* data = bytes.Data() + offset;
-      if (checksums_ && checksumOffset_ + 2 <= static_cast<size_t>(length)) {
-        data[checksumOffset_] = 0;
-        data[checksumOffset_ + 1] = 0;
-        const uint16_t sum = static_cast<uint16_t>(~OnesComplementSum(data, static_cast<size_t>(length)));
-        data[checksumOffset_] = static_cast<uint8_t>(sum >> 8);
-        data[checksumOffset_ + 1] = static_cast<uint8_t>(sum & 0xff);
-      }
-      vectors[prepared] = iovec{data, static_cast<size_t>(length)};
-#ifdef __linux__
-      std::memset(&messages[prepared], 0, sizeof(mmsghdr));
-      messages[prepared].msg_hdr.msg_name = &addresses[prepared];
-      messages[prepared].msg_hdr.msg_namelen = addressLength;
-      messages[prepared].msg_hdr.msg_iov = &vectors[prepared];
-      messages[prepared].msg_hdr.msg_iovlen = 1;
-#else
-      (void)addressLength;
-#endif
-      slots[prepared] = slot;
-      prepared++;
+    mmsghdr messages[kSendChunk];
+    iovec vectors[kSendChunk];
+    for (size_t k = 0; k < chunk; k++) {
+      PreparedSend& send = sends[sent + k];
+      vectors[k] = iovec{send.data, send.length};
+      std::memset(&messages[k], 0, sizeof(mmsghdr));
+      messages[k].msg_hdr.msg_name = &send.address;
+      messages[k].msg_hdr.msg_namelen = send.addressLength;
+      messages[k].msg_hdr.msg_iov = &vectors[k];
+      messages[k].msg_hdr.msg_iovlen = 1;
     }
-
-    size_t sent = 0;
-    while (sent < prepared) {
-#ifdef __linux__
-      int done = sendmmsg(fd_, messages + sent, static_cast<unsigned int>(prepared - sent), 0);
-      if (done > 0) {
-        for (int k = 0; k < done; k++) results[slots[sent + k]] = static_cast<int32_t>(messages[sent + k].msg_len);
-        sent += static_cast<size_t>(done);
-        continue;
-      }
+    int done = sendmmsg(fd_, messages, static_cast<unsigned int>(chunk), 0);
+    if (done > 0) {
+      for (int k = 0; k < done; k++) results[sends[sent + k].slot] = static_cast<int32_t>(messages[k].msg_len);
+      sent += static_cast<size_t>(done);
+      continue;
+    }
 #else
-      socklen_t length = addresses[sent].ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-      ssize_t done = sendto(fd_, vectors[sent].iov_base, vectors[sent].iov_len, 0,
-                            reinterpret_cast<sockaddr*>(&addresses[sent]), length);
-      if (done >= 0) {
-        results[slots[sent]] = static_cast<int32_t>(done);
-        sent++;
-        continue;
-      }
-#endif
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        // Everything before this message is done; it and the rest wait for writability.
-        return Napi::Number::New(env, static_cast<double>(slots[sent]));
-      }
-      results[slots[sent]] = -errno;
+    PreparedSend& one = sends[sent];
+    ssize_t done = sendto(fd_, one.data, one.length, 0, reinterpret_cast<sockaddr*>(&one.address), one.addressLength);
+    if (done >= 0) {
+      results[one.slot] = static_cast<int32_t>(done);
       sent++;
+      continue;
     }
-    processed += chunk;
+#endif
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // Everything before this message is done; it and the rest wait for writability.
+      return Napi::Number::New(env, sends[sent].slot);
+    }
+    results[sends[sent].slot] = -errno;
+    sent++;
   }
-  return Napi::Number::New(env, static_cast<double>(processed));
+  return Napi::Number::New(env, static_cast<double>(count));
+}
+
+// sendBatchAsync(requests, start, count, results, callback(processed, sentAt)):
+// sendBatch on the thread pool. One batch at a time keeps requests in order.
+Napi::Value RawSocket::SendBatchAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "send");
+  if (!info[4].IsFunction()) throw Napi::TypeError::New(env, "The \"callback\" argument must be a function");
+  Napi::Int32Array results;
+  std::vector<PreparedSend> sends = PrepareSends(info, &results);
+  const uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+  SendWork* work = new SendWork(this, std::move(sends), results, count, info[4].As<Napi::Function>());
+  work->Queue();
+  return env.Undefined();
+}
+
+Napi::Value RawSocket::ReceiveNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0 || closing_) return env.Undefined();
+  int error = 0;
+  // Errors are left for the poll watcher to report.
+  return ReadBatch(env, &error);
 }
 
 Napi::Value RawSocket::SetWatch(const Napi::CallbackInfo& info) {
@@ -487,9 +609,12 @@ void RawSocket::StartClose(bool notify) {
   notifyClose_ = notify;
   // uv_close stops the watcher before the descriptor goes away.
   uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnHandleClosed);
-  ::close(fd_);
+  // The descriptor closes now, or when a send batch on the thread pool finishes.
+  descriptor_.reset();
   fd_ = -1;
 }
+
+void RawSocket::SendWorkDone() { sendsInFlight_--; }
 
 void RawSocket::OnHandleClosed(uv_handle_t* handle) {
   RawSocket* self = static_cast<RawSocket*>(handle->data);
@@ -558,13 +683,23 @@ void RawSocket::OnWritable() { Notify(onWritable_, {}); }
 
 void RawSocket::OnReadable() {
   Napi::Env env = Env();
+  int error = 0;
+  Napi::Value batch = ReadBatch(env, &error);
+  if (!batch.IsUndefined()) {
+    Napi::Array parts = batch.As<Napi::Array>();
+    Notify(onMessages_, {parts.Get(0u), parts.Get(1u), parts.Get(2u), parts.Get(3u)});
+  }
+  if (error != 0 && !closing_) Notify(onError_, {SystemError(env, error, "recvmsg").Value()});
+}
+
+Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
   Napi::Array buffers = Napi::Array::New(env);
   Napi::Array sources = Napi::Array::New(env);
-  Napi::Array stamps = Napi::Array::New(env);
-  Napi::Array truncated = Napi::Array::New(env);
+  Napi::Array stamps;
+  Napi::Array truncated;
+  if (timestamps_) stamps = Napi::Array::New(env);
   uint32_t count = 0;
   uint32_t truncatedCount = 0;
-  int error = 0;
 
   // Consecutive datagrams usually come from one host: format each new source once.
   sockaddr_storage lastSource{};
@@ -606,7 +741,7 @@ void RawSocket::OnReadable() {
 #endif
     if (received < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) error = errno;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) *error = errno;
       break;
     }
     for (int i = 0; i < received; i++) {
@@ -636,17 +771,21 @@ void RawSocket::OnReadable() {
           stamps.Set(count, env.Undefined());
         }
       }
-      if (h.msg_flags & MSG_TRUNC) truncated.Set(truncatedCount++, Napi::Number::New(env, count));
+      if (h.msg_flags & MSG_TRUNC) {
+        if (truncatedCount == 0) truncated = Napi::Array::New(env);
+        truncated.Set(truncatedCount++, Napi::Number::New(env, count));
+      }
       count++;
     }
     if (static_cast<size_t>(received) < batchSize_) break;  // the queue was empty: skip the EAGAIN call
   }
-
-  if (count > 0) {
-    Notify(onMessages_, {buffers, sources, timestamps_ ? napi_value(stamps) : napi_value(env.Undefined()),
-                         truncatedCount > 0 ? napi_value(truncated) : napi_value(env.Undefined())});
-  }
-  if (error != 0 && !closing_) Notify(onError_, {SystemError(env, error, "recvmsg").Value()});
+  if (count == 0) return env.Undefined();
+  Napi::Array batch = Napi::Array::New(env, 4);
+  batch.Set(0u, buffers);
+  batch.Set(1u, sources);
+  batch.Set(2u, timestamps_ ? Napi::Value(stamps) : env.Undefined());
+  batch.Set(3u, truncatedCount > 0 ? Napi::Value(truncated) : env.Undefined());
+  return batch;
 }
 
 }  // namespace rawsocket

@@ -8,9 +8,32 @@
 #include <uv.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace rawsocket {
+
+// Owns a socket descriptor. Shared by the socket and any send batch running on
+// the thread pool, so the descriptor is closed only when neither uses it (its
+// number cannot be reused under a send in flight).
+struct Descriptor {
+  explicit Descriptor(int descriptor) : fd(descriptor) {}
+  ~Descriptor();
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  const int fd;
+};
+
+// A send request checked and resolved: its bytes and its destination.
+struct PreparedSend {
+  uint8_t* data;
+  size_t length;
+  sockaddr_storage address;
+  socklen_t addressLength;
+  uint32_t slot;  // index of its result
+};
+
+class SendWork;
 
 class RawSocket : public Napi::ObjectWrap<RawSocket> {
  public:
@@ -25,6 +48,8 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
  private:
   // JS methods.
   Napi::Value SendBatch(const Napi::CallbackInfo& info);
+  Napi::Value SendBatchAsync(const Napi::CallbackInfo& info);
+  Napi::Value ReceiveNow(const Napi::CallbackInfo& info);
   Napi::Value SetWatch(const Napi::CallbackInfo& info);
   Napi::Value SetChecksum(const Napi::CallbackInfo& info);
   Napi::Value SetIcmpFilter(const Napi::CallbackInfo& info);
@@ -37,6 +62,14 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   void CheckOpen(Napi::Env env, const char* what) const;
   void StartClose(bool notify);
   void OnReadable();
+  // Reads every ready datagram (bounded per call) into JS values; [buffers,
+  // sources, timestamps|undefined, truncated|undefined], or undefined when none.
+  Napi::Value ReadBatch(Napi::Env env, int* error);
+  // Checks send requests[start, start+count), writes -EINVAL results for bad
+  // addresses and returns the rest ready for the system call.
+  std::vector<PreparedSend> PrepareSends(const Napi::CallbackInfo& info, Napi::Int32Array* results);
+  void SendWorkDone();
+  friend class SendWork;
   void OnWritable();
   void Notify(Napi::FunctionReference& handler, const std::initializer_list<napi_value>& args);
   bool ParseAddress(Napi::Env env, Napi::Value value, sockaddr_storage* out, socklen_t* outLength);
@@ -45,7 +78,9 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   static void OnHandleClosed(uv_handle_t* handle);
   static void OnEnvironmentTeardown(napi_async_cleanup_hook_handle hook, void* self);
 
-  int fd_ = -1;
+  int fd_ = -1;  // descriptor_->fd while open, -1 after close
+  std::shared_ptr<Descriptor> descriptor_;
+  int sendsInFlight_ = 0;
   int family_ = AF_INET;
   bool datagram_ = false;
   bool timestamps_ = false;

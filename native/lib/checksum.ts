@@ -80,6 +80,7 @@ function checksumOfParts(parts: ArrayLike<ChecksumPart>): number {
     // A part that starts at an odd position contributes its sum byte-swapped (RFC 1071).
     if (odd) partial = ((partial & 0xff) << 8) | (partial >>> 8);
     sum += partial;
+    sum = (sum & 0xffff) + (sum >>> 16); // fold now: 32-bit arithmetic would lose carries over many parts
     if (length & 1) odd = !odd;
   }
   sum = (sum & 0xffff) + (sum >>> 16);

@@ -66,10 +66,10 @@ const MAX_SEND_BATCH = 1024;
 // them then runs beside the JS thread instead of blocking it. Smaller ones (a ping)
 // go out synchronously, which is faster for one packet.
 const ASYNC_SEND_MIN = 64;
-// Reads right after a send, without an event-loop turn in between, at most this
-// many times in a row: a listener that answers every reply with a send must not
-// starve timers and other I/O.
-const MAX_EAGER_RECEIVES = 8;
+// The addon's send result for a request whose buffer changed after it was queued.
+const INVALID_REQUEST = -0x80000000;
+// setTimeout's largest delay.
+const MAX_TIMEOUT = 0x7fffffff;
 // Messages without a timestamp or truncation share one frozen info object.
 const PLAIN_INFO: MessageInfo = Object.freeze({ timestamp: undefined, truncated: false });
 // The async iterator pauses receiving when this many messages wait unread.
@@ -116,7 +116,7 @@ export class Socket extends EventEmitter {
   /** Requests from `head` on that a thread-pool batch is sending now. */
   private inFlight = 0;
   private watchingReadable = false;
-  private eagerReceives = 0;
+  private eagerReceiveScheduled = false;
   private watchingWritable = false;
   private readonly results = new Int32Array(MAX_SEND_BATCH);
   private readonly sentAt = new BigInt64Array(1);
@@ -133,7 +133,7 @@ export class Socket extends EventEmitter {
     const checksumOffset = integerOption(options.checksumOffset, 'checksumOffset', 0, 0, 65533);
     const timestamps = booleanOption(options.timestamps, 'timestamps', false);
     const mode = options.mode ?? 'auto';
-    if (!(mode in MODES)) throw new RangeError(`The "mode" option must be 'auto', 'raw' or 'datagram', got ${String(mode)}`);
+    if (typeof mode !== 'string' || !Object.hasOwn(MODES, mode)) throw new RangeError(`The "mode" option must be 'auto', 'raw' or 'datagram', got ${String(mode)}`);
     const icmp = (family === AddressFamily.IPv4 && protocol === Protocol.ICMP) || (family === AddressFamily.IPv6 && protocol === Protocol.ICMPv6);
 
     this.addressFamily = family;
@@ -381,17 +381,21 @@ export class Socket extends EventEmitter {
     this.head = 0;
     // Like raw-socket, an idle send watcher pauses itself.
     if (!this.sendPaused && !this.closed) this.pauseSend();
-    // On loopback (and any path faster than this code) replies are already queued:
-    // read them now rather than one event-loop turn later.
-    if (!this.recvPaused && !this.closed && this.pending.length === 0 && this.eagerReceives < MAX_EAGER_RECEIVES) {
-      if (this.eagerReceives++ === 0) setImmediate(this.resetEagerReceives);
-      const batch = this.wrap.receiveNow();
-      if (batch !== undefined) this.onMessages([batch[0], batch[1], batch[2], batch[3] && new Set(batch[3]), 0]);
+    // On loopback (and any path faster than this code) replies are already queued
+    // when the send returns: read them in this loop turn's check phase instead of
+    // the next turn's poll. Not sooner: code that awaits send() and then listens
+    // must still see them.
+    if (!this.recvPaused && !this.eagerReceiveScheduled) {
+      this.eagerReceiveScheduled = true;
+      setImmediate(this.receiveEagerly);
     }
   };
 
-  private resetEagerReceives = (): void => {
-    this.eagerReceives = 0;
+  private receiveEagerly = (): void => {
+    this.eagerReceiveScheduled = false;
+    if (this.recvPaused || this.closed || this.pending.length > 0) return;
+    const batch = this.wrap.receiveNow();
+    if (batch !== undefined) this.onMessages([batch[0], batch[1], batch[2], batch[3] && new Set(batch[3]), 0]);
   };
 
   private onBatchSent(queue: SendRequest[], start: number, count: number, processed: number, sentAt: bigint): void {
@@ -411,8 +415,13 @@ export class Socket extends EventEmitter {
     for (let i = 0; i < count; i++) {
       const request = queue[start + i];
       const result = this.results[i];
-      if (result < 0) this.complete(request.after, sendError(-result, request.address), 0);
-      else this.complete(request.after, null, result, sentAt);
+      if (result === INVALID_REQUEST) {
+        this.complete(request.after, new RangeError('The buffer of this send request was detached or shrunk before it was sent'), 0);
+      } else if (result < 0) {
+        this.complete(request.after, sendError(-result, request.address), 0);
+      } else {
+        this.complete(request.after, null, result, sentAt);
+      }
     }
   }
 
@@ -559,9 +568,12 @@ export class Socket extends EventEmitter {
 
   /** The next message; rejects on close, on timeout (ms) or when the signal aborts. */
   receive(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Message> {
-    const timeout = options.timeout;
-    if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0))) {
-      return Promise.reject(new RangeError('The "timeout" option must be a non-negative number of milliseconds'));
+    let timeout = options.timeout;
+    if (timeout === Infinity) timeout = undefined;
+    if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0) || timeout > MAX_TIMEOUT)) {
+      return Promise.reject(
+        new RangeError(`The "timeout" option must be a number of milliseconds from 0 to ${MAX_TIMEOUT}, or Infinity`),
+      );
     }
     if (this.closed) return Promise.reject(new SocketClosedError('receive'));
     return new Promise<Message>((resolve, reject) => {

@@ -12,6 +12,7 @@
 #endif
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -31,6 +32,8 @@ constexpr size_t kControlSize = 64;
 constexpr uint32_t kMaxMessagesPerWakeup = 4096;
 constexpr size_t kMaxReceiveBatch = 64;
 constexpr size_t kSendChunk = 64;
+// A send result meaning: the request's buffer, offset or length is no longer valid.
+constexpr int32_t kInvalidRequest = INT32_MIN;
 
 enum Mode { kModeAuto = 0, kModeRaw = 1, kModeDatagram = 2 };
 
@@ -388,16 +391,31 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
     Napi::Value item = requests.Get(static_cast<uint32_t>(start + i));
     if (!item.IsObject()) throw Napi::TypeError::New(env, "Each send request must be an object");
     Napi::Object request = item.As<Napi::Object>();
-    Napi::Uint8Array bytes = Uint8ArrayValue(env, request.Get(bufferKey), "buffer");
-    const int64_t size = static_cast<int64_t>(bytes.ByteLength());
-    const int64_t offset = IntegerValue(env, request.Get(offsetKey), "offset", 0, size);
-    const int64_t length = IntegerValue(env, request.Get(lengthKey), "length", 0, size - offset);
+    // The JS layer checked each request when it was queued; a buffer detached or
+    // changed since then fails alone, without failing the rest of its batch.
+    Napi::Value buffer = request.Get(bufferKey);
+    Napi::Value offsetValue = request.Get(offsetKey);
+    Napi::Value lengthValue = request.Get(lengthKey);
+    if (!buffer.IsTypedArray() || buffer.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        !offsetValue.IsNumber() || !lengthValue.IsNumber()) {
+      (*results)[slot] = kInvalidRequest;
+      continue;
+    }
+    Napi::Uint8Array bytes = buffer.As<Napi::Uint8Array>();
+    const double size = static_cast<double>(bytes.ByteLength());
+    const double offset = offsetValue.As<Napi::Number>().DoubleValue();
+    const double length = lengthValue.As<Napi::Number>().DoubleValue();
+    if (!(offset >= 0) || !(length >= 0) || std::floor(offset) != offset || std::floor(length) != length ||
+        offset + length > size) {
+      (*results)[slot] = kInvalidRequest;
+      continue;
+    }
     PreparedSend send;
     if (!ParseAddress(env, request.Get(addressKey), &send.address, &send.addressLength)) {
       (*results)[slot] = -EINVAL;
       continue;
     }
-    send.data = bytes.Data() + offset;
+    send.data = bytes.Data() + static_cast<size_t>(offset);
     send.length = static_cast<size_t>(length);
     send.slot = slot;
     if (checksums_ && checksumOffset_ + 2 <= send.length) {

@@ -1,0 +1,7 @@
+// htons.js [uint16]: the htons() stub (host and network order differ on x86).
+var raw = require ("..");
+
+var value = Number (process.argv[2] || 0x1234);
+var result = raw.htons (value);
+
+console.log ("htons (0x" + value.toString (16) + ") = 0x" + result.toString (16));

@@ -1,0 +1,7 @@
+// ntohl.js [uint32]: the ntohl() stub (host and network order differ on x86).
+var raw = require ("..");
+
+var value = Number (process.argv[2] || 0x12345678);
+var result = raw.ntohl (value);
+
+console.log ("ntohl (0x" + value.toString (16) + ") = 0x" + result.toString (16));

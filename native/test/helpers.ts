@@ -1,0 +1,232 @@
+// Shared helpers for the loopback tests: ICMP echo builders and parsers, bounded
+// waits, and child-process runners. Every wait has a deadline; every loop a bound.
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import * as raw from '../lib/index';
+
+export const NATIVE_DIR = path.resolve(__dirname, '..');
+export const FIXTURES = path.join(__dirname, 'fixtures');
+export const EXAMPLES = path.join(NATIVE_DIR, 'examples');
+
+/** The README's echo request (id 1, seq 0x0a09), checksum 0x4352 already in place. */
+export function readmeEchoRequest(): Buffer {
+  return Buffer.from([
+    0x08, 0x00, 0x43, 0x52, 0x00, 0x01, 0x0a, 0x09, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a,
+    0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x61, 0x62, 0x63, 0x64, 0x65,
+    0x66, 0x67, 0x68, 0x69,
+  ]);
+}
+
+// Other test files (and other engineers' benchmarks) ping loopback at the same
+// time, and a raw ICMP socket sees all of it: every test uses its own identifier.
+let idCounter = 0;
+const idBase = (process.pid * 131 + Math.floor(Math.random() * 0x10000)) & 0xffff;
+export function uniqueId(): number {
+  idCounter++;
+  const id = (idBase + idCounter * 257) & 0xffff;
+  return id === 0 ? 1 : id;
+}
+
+export interface EchoOptions {
+  id: number;
+  seq: number;
+  /** 4 (ICMP, type 8) or 6 (ICMPv6, type 128). */
+  family?: 4 | 6;
+  payload?: Buffer;
+  /** Compute the checksum (IPv4 only; the kernel does ICMPv6). Default true. */
+  checksum?: boolean;
+}
+
+export function echoRequest({ id, seq, family = 4, payload = Buffer.from('packet-workbench'), checksum = true }: EchoOptions): Buffer {
+  const buffer = Buffer.alloc(8 + payload.length);
+  buffer[0] = family === 4 ? 8 : 128;
+  buffer.writeUInt16BE(id, 4);
+  buffer.writeUInt16BE(seq, 6);
+  payload.copy(buffer, 8);
+  if (family === 4 && checksum) raw.writeChecksum(buffer, 2, raw.createChecksum(buffer));
+  return buffer;
+}
+
+export interface IcmpView {
+  /** Bytes of IP header before the ICMP message (0 for IPv6 raw sockets). */
+  ipHeaderLength: number;
+  type: number;
+  code: number;
+  checksum: number;
+  id: number;
+  seq: number;
+  icmp: Buffer;
+}
+
+/** Parses what a raw socket delivers: IPv4 with its IP header, ICMPv6 without. */
+export function parseIcmp(buffer: Buffer, family: 4 | 6 = 4): IcmpView | undefined {
+  let ipHeaderLength = 0;
+  if (family === 4) {
+    if (buffer.length < 20 || buffer[0] >> 4 !== 4) return undefined;
+    ipHeaderLength = (buffer[0] & 0x0f) * 4;
+  }
+  if (buffer.length < ipHeaderLength + 8) return undefined;
+  const icmp = buffer.subarray(ipHeaderLength);
+  return {
+    ipHeaderLength,
+    type: icmp[0],
+    code: icmp[1],
+    checksum: icmp.readUInt16BE(2),
+    id: icmp.readUInt16BE(4),
+    seq: icmp.readUInt16BE(6),
+    icmp,
+  };
+}
+
+export function isEchoReply(buffer: Buffer, id: number, family: 4 | 6 = 4, seq?: number): boolean {
+  const view = parseIcmp(buffer, family);
+  return (
+    view !== undefined &&
+    view.type === (family === 4 ? 0 : 129) &&
+    view.id === id &&
+    (seq === undefined || view.seq === seq)
+  );
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls until check() returns a truthy value or the deadline passes (then rejects). */
+export async function waitFor<T>(check: () => T | undefined | null | false, timeoutMs = 2000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let round = 0; round < 100_000; round++) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) break;
+    await sleep(5);
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export interface Received {
+  buffer: Buffer;
+  address: string;
+  info: raw.MessageInfo;
+}
+
+/** The first 'message' that satisfies match, or a rejection after timeoutMs. */
+export function nextMessage(socket: raw.Socket, match: (buffer: Buffer, address: string) => boolean, timeoutMs = 2000): Promise<Received> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (buffer: Buffer, address: string, info: raw.MessageInfo): void => {
+      if (!match(buffer, address)) return;
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      resolve({ buffer, address, info });
+    };
+    const timer = setTimeout(() => {
+      socket.off('message', onMessage);
+      reject(new Error(`No matching message within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('message', onMessage);
+  });
+}
+
+/**
+ * Sends an echo request and resends it (same id and seq) every intervalMs until
+ * a matching reply arrives: loopback is shared with other tests and benchmarks,
+ * and a raw socket's receive queue can overflow under someone else's flood.
+ */
+export async function pingUntilReply(
+  socket: raw.Socket,
+  { id, seq = 1, family = 4, address = family === 4 ? '127.0.0.1' : '::1', attempts = 5, intervalMs = 400, payload }: Partial<EchoOptions> & { id: number; address?: string; attempts?: number; intervalMs?: number },
+): Promise<Received & { attempt: number }> {
+  const request = echoRequest({ id, seq, family, payload });
+  const reply = nextMessage(socket, (buffer) => isEchoReply(buffer, id, family, seq), attempts * intervalMs + 500);
+  let attempt = 0;
+  let done = false;
+  const resend = async (): Promise<void> => {
+    for (; attempt < attempts && !done; attempt++) {
+      const [error] = await sendCb(socket, request, address);
+      if (error) throw error;
+      await sleep(intervalMs);
+    }
+  };
+  const sending = resend();
+  reply.catch(() => undefined); // the race below reports it
+  try {
+    const received = await Promise.race([reply, sending.then(() => reply)]);
+    return { ...received, attempt };
+  } finally {
+    done = true;
+    await sending.catch(() => undefined);
+  }
+}
+
+/** Runs an async check up to attempts times; returns the first result that passes accept. */
+export async function retry<T>(attempts: number, run: () => Promise<T>, accept: (value: T) => boolean): Promise<T> {
+  let last: T | undefined;
+  for (let i = 0; i < attempts; i++) {
+    last = await run();
+    if (accept(last)) return last;
+  }
+  return last as T;
+}
+
+/** Calls send with an afterCallback and resolves to [error, bytes, this]. */
+export function sendCb(socket: raw.Socket, buffer: Uint8Array, address: string, offset = 0, length = buffer.length): Promise<[Error | null, number, unknown]> {
+  return new Promise((resolve) => {
+    socket.send(buffer, offset, length, address, function (this: unknown, error, bytes) {
+      resolve([error, bytes, this]);
+    });
+  });
+}
+
+export function ipv4Socket(options: raw.SocketOptions = {}): raw.Socket {
+  return raw.createSocket({ protocol: raw.Protocol.ICMP, ...options });
+}
+
+export function ipv6Socket(options: raw.SocketOptions = {}): raw.Socket {
+  return raw.createSocket({ addressFamily: raw.AddressFamily.IPv6, protocol: raw.Protocol.ICMPv6, ...options });
+}
+
+/** Closes every socket it was given, once, at the end of a test. */
+export class SocketJar {
+  private readonly sockets: raw.Socket[] = [];
+  add<T extends raw.Socket>(socket: T): T {
+    this.sockets.push(socket);
+    return socket;
+  }
+  closeAll(): void {
+    for (const socket of this.sockets.splice(0)) if (!socket.isClosed) socket.close();
+  }
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+/** Runs `node ...args` with a hard timeout (SIGKILL when it passes). */
+export function runNode(args: string[], options: { timeout?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  const timeout = options.timeout ?? 10_000;
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      args,
+      { timeout, killSignal: 'SIGKILL', cwd: options.cwd ?? NATIVE_DIR, env: options.env ?? process.env, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        const failure = error as (Error & { code?: number | string; signal?: NodeJS.Signals; killed?: boolean }) | null;
+        const ms = Date.now() - started;
+        resolve({
+          code: failure ? (typeof failure.code === 'number' ? failure.code : null) : 0,
+          signal: failure?.signal ?? null,
+          stdout: String(stdout),
+          stderr: String(stderr),
+          ms,
+          timedOut: Boolean(failure?.killed) && ms >= timeout - 50,
+        });
+      },
+    );
+  });
+}

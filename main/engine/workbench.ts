@@ -1,0 +1,715 @@
+// The Workbench: every method of the contract on real sockets, plus a batched event
+// stream. It knows no transport: Electron IPC, the WebSocket host, the stdio helper
+// and the CLI validate parameters with common/validate.ts and call these methods.
+import { createSocket, permissionRemedy, readPingGroupRange, type Socket } from '@packet-workbench/raw-socket';
+import type {
+  Capabilities,
+  DecodedEntry,
+  DecodedLayerJson,
+  ExperimentRun,
+  LogPage,
+  LogRow,
+  OptionReading,
+  Params,
+  SendJobInfo,
+  SocketInfo,
+  WorkbenchHandlers,
+} from '../../common/contract';
+import { WorkbenchError } from '../../common/validate';
+import { formatIpAddress, isIpv4, isIpv6, parseIpAddress } from '../../packets/address';
+import { build } from '../../packets/build';
+import { decode } from '../../packets/decode';
+import { formatHex, parseHex } from '../../packets/hex';
+import type { DecodedLayer, LayerSpec as PacketLayerSpec } from '../../packets/layer';
+import { ipHeaderOffset, readCapture, writePcapng, type PacketToWrite } from '../../packets/pcapng';
+import { layerKindForProtocol } from '../../packets/protocols';
+import { summarize } from '../../packets/summary';
+import { EventHub, type BatchListener } from './events';
+import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, nowMs, openSocket, snapshot, toWorkbenchError } from './experiment';
+import { optionsFor, readOption, setIntOption, writeOption } from './options';
+import { concatBytes, msToNs, synthesizeIpHeader } from './pcap';
+import { protocolLabel } from './peek';
+import { PingRun } from './ping';
+import { DIRECTION_IMPORTED, DIRECTION_RECEIVED, DIRECTION_SENT, PacketRing, type PacketFacts } from './ring';
+import { sourceAddressFor } from './route';
+import { SendJob, type SendJobHost } from './send-job';
+import { TracerouteRun } from './traceroute';
+
+export const DEFAULT_LOG_CAPACITY = 100_000;
+const MAX_PACKET = 65535;
+/** Rows one 'log' event carries at most; older new rows stay in the log for queryLog. */
+export const MAX_LOG_ROWS_PER_BATCH = 10_000;
+/** Finished send jobs and experiments kept for listSendJobs / listExperiments. */
+const HISTORY = 1000;
+
+export interface WorkbenchOptions {
+  /** Packets the log keeps (default 100 000). */
+  logCapacity?: number;
+  /** Minimum ms between event batches (default EVENT_BATCH_INTERVAL_MS, 16). */
+  eventIntervalMs?: number;
+  /** Called when a subscriber throws (the others still get their batch). */
+  onListenerError?: (error: unknown) => void;
+}
+
+interface SocketEntry {
+  id: string;
+  socket: Socket;
+  family: 'ipv4' | 'ipv6';
+  protocol: number;
+  mode: 'raw' | 'datagram';
+  paused: boolean;
+  closed: boolean;
+  counters: SocketInfo['counters'];
+  ringIndex: number;
+  /** IPv4 raw socket whose sends start with an IP header (IP_HDRINCL, or protocol 255). */
+  headerIncluded: boolean;
+  jobs: Set<SendJob>;
+  facts: PacketFacts;
+  /** A 'socket' event is waiting for the next batch. */
+  announced: boolean;
+}
+
+export class Workbench implements WorkbenchHandlers {
+  private readonly ring: PacketRing;
+  private readonly events: EventHub;
+  private readonly sockets = new Map<string, SocketEntry>();
+  private readonly jobs = new Map<string, SendJob>();
+  private readonly runs = new Map<string, ExperimentRun>();
+  private readonly running = new Map<string, Experiment>();
+  private readonly echoIds = new Set<number>();
+  private readonly ports = new Set<number>();
+  private nextEchoId = 1 + Math.floor(Math.random() * 0xfffe);
+  private nextPort = 40000 + Math.floor(Math.random() * 20000);
+  private serial = 0;
+  private logCursor = 0;
+  private closed = false;
+  private readonly experimentHost: ExperimentHost;
+  private readonly experimentFacts: PacketFacts = { time: 0, direction: DIRECTION_SENT, socket: -1, family: 4, withIpHeader: false, protocol: 0, peer: null, local: null };
+
+  constructor(options: WorkbenchOptions = {}) {
+    this.ring = new PacketRing({ capacity: options.logCapacity ?? DEFAULT_LOG_CAPACITY });
+    this.events = new EventHub({
+      intervalMs: options.eventIntervalMs,
+      collectLogRows: () => this.collectLogRows(),
+      discardLogRows: () => {
+        this.logCursor = this.ring.nextId;
+      },
+      onListenerError: options.onListenerError,
+    });
+    this.experimentHost = this.createExperimentHost();
+  }
+
+  // ---- events and lifetime ----------------------------------------------------------
+
+  /** Receives event batches (at most one per 16 ms); returns the unsubscribe function. */
+  subscribe(listener: BatchListener): () => void {
+    return this.events.subscribe(listener);
+  }
+
+  /** Delivers pending events now instead of at the next batch time. */
+  flushEvents(): void {
+    this.events.flush();
+  }
+
+  /** Stops experiments and send jobs, closes every socket, clears every timer. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const experiment of [...this.running.values()]) experiment.stop();
+    for (const job of this.jobs.values()) job.cancel();
+    const closing: Promise<void>[] = [];
+    for (const entry of this.sockets.values()) {
+      entry.closed = true;
+      closing.push(closeWithin(entry.socket, 1000));
+    }
+    this.sockets.clear();
+    await Promise.all(closing);
+    this.events.close();
+  }
+
+  // ---- capabilities ------------------------------------------------------------------
+
+  async capabilities(): Promise<Capabilities> {
+    this.alive();
+    const probe = (options: Parameters<typeof createSocket>[0]): boolean => {
+      try {
+        createSocket(options).close();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const raw = probe({ addressFamily: 1, protocol: 1, mode: 'raw' });
+    const datagram = {
+      ipv4: probe({ addressFamily: 1, protocol: 1, mode: 'datagram' }),
+      ipv6: probe({ addressFamily: 2, protocol: 58, mode: 'datagram' }),
+    };
+    const modes: Capabilities['modes'] = [];
+    if (raw) modes.push('raw');
+    if (datagram.ipv4 || datagram.ipv6) modes.push('datagram');
+    return {
+      platform: process.platform,
+      uid: typeof process.getuid === 'function' ? process.getuid() : null,
+      raw,
+      datagram,
+      pingGroupRange: readPingGroupRange() ?? null,
+      modes,
+      remedy: raw ? null : permissionRemedy(true),
+    };
+  }
+
+  // ---- sockets ----------------------------------------------------------------------
+
+  async openSocket(params: Params<'openSocket'>): Promise<SocketInfo> {
+    this.alive();
+    const socket = openSocket({
+      addressFamily: params.family === 'ipv4' ? 1 : 2,
+      protocol: params.protocol,
+      mode: params.mode,
+      timestamps: true,
+      bufferSize: 65536,
+    });
+    const id = `socket-${++this.serial}`;
+    const entry: SocketEntry = {
+      id,
+      socket,
+      family: params.family,
+      protocol: params.protocol,
+      mode: socket.mode,
+      paused: false,
+      closed: false,
+      counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 },
+      ringIndex: this.ring.socketIndex(id),
+      headerIncluded: params.family === 'ipv4' && socket.mode === 'raw' && params.protocol === 255,
+      jobs: new Set(),
+      announced: false,
+      facts: {
+        time: 0,
+        direction: DIRECTION_RECEIVED,
+        socket: 0,
+        family: params.family === 'ipv4' ? 4 : 6,
+        withIpHeader: false,
+        protocol: params.protocol,
+        peer: null,
+        local: null,
+      },
+    };
+    entry.facts.socket = entry.ringIndex;
+    // IPv4 raw sockets deliver the IP header; IPv6 raw and ICMP datagram sockets do not.
+    const receivedWithHeader = params.family === 'ipv4' && socket.mode === 'raw';
+    socket.on('message', (buffer: Buffer, address: string, info: { timestamp?: bigint }) => {
+      const facts = entry.facts;
+      facts.time = nsToMs(info.timestamp);
+      facts.direction = DIRECTION_RECEIVED;
+      facts.withIpHeader = receivedWithHeader;
+      facts.peer = receivedWithHeader ? null : address;
+      facts.local = null;
+      this.ring.append(buffer, 0, buffer.length, facts);
+      entry.counters.received++;
+      entry.counters.bytesReceived += buffer.length;
+      this.events.logAppended();
+      this.announceSocket(entry);
+    });
+    socket.on('error', () => {
+      entry.closed = true;
+      this.announceSocket(entry);
+    });
+    this.sockets.set(id, entry);
+    this.announceSocket(entry);
+    return this.socketInfo(entry);
+  }
+
+  async closeSocket(params: Params<'closeSocket'>): Promise<SocketInfo> {
+    const entry = this.entry(params.socketId);
+    for (const job of entry.jobs) job.cancel();
+    entry.closed = true;
+    this.sockets.delete(entry.id);
+    await closeWithin(entry.socket, 1000);
+    this.announceSocket(entry);
+    return this.socketInfo(entry);
+  }
+
+  async listSockets(): Promise<SocketInfo[]> {
+    this.alive();
+    return [...this.sockets.values()].map((entry) => this.socketInfo(entry));
+  }
+
+  async pauseReceive(params: Params<'pauseReceive'>): Promise<SocketInfo> {
+    const entry = this.entry(params.socketId);
+    entry.socket.pauseRecv();
+    entry.paused = true;
+    this.announceSocket(entry);
+    return this.socketInfo(entry);
+  }
+
+  async resumeReceive(params: Params<'resumeReceive'>): Promise<SocketInfo> {
+    const entry = this.entry(params.socketId);
+    entry.socket.resumeRecv();
+    entry.paused = false;
+    this.announceSocket(entry);
+    return this.socketInfo(entry);
+  }
+
+  async readSocketOptions(params: Params<'readSocketOptions'>): Promise<OptionReading[]> {
+    const entry = this.entry(params.socketId);
+    return optionsFor(entry.family).map((option) => readOption(entry.socket, option));
+  }
+
+  async setSocketOption(params: Params<'setSocketOption'>): Promise<OptionReading> {
+    const entry = this.entry(params.socketId);
+    const reading = writeOption(entry.socket, entry.family, params.name, params.value);
+    if (params.name === 'IP_HDRINCL' && typeof reading.value === 'number') {
+      entry.headerIncluded = reading.value === 1 || entry.protocol === 255;
+    }
+    return reading;
+  }
+
+  // ---- send jobs ------------------------------------------------------------------------
+
+  async send(params: Params<'send'>): Promise<SendJobInfo> {
+    const entry = this.entry(params.socketId);
+    const address = params.address;
+    if ((entry.family === 'ipv4') !== isIpv4(address)) {
+      throw new WorkbenchError('INVALID_ARGUMENT', `${address} is not an ${entry.family === 'ipv4' ? 'IPv4' : 'IPv6'} address, as socket ${entry.id} needs`, 'address');
+    }
+    const packet = await this.packetBytes(entry, params);
+    if (entry.closed) throw new WorkbenchError('NOT_FOUND', `Socket ${entry.id} was closed`, 'socketId');
+    const intervalMs = params.rate !== undefined ? 1000 / params.rate : (params.intervalMs ?? 0);
+    const jobId = `job-${++this.serial}`;
+    const local = entry.headerIncluded ? null : await sourceAddressFor(address).catch(() => null);
+    const facts: PacketFacts = {
+      time: 0,
+      direction: DIRECTION_SENT,
+      socket: entry.ringIndex,
+      family: entry.family === 'ipv4' ? 4 : 6,
+      withIpHeader: entry.headerIncluded,
+      protocol: entry.protocol,
+      peer: canonical(address),
+      local,
+    };
+    const host: SendJobHost = {
+      events: this.events,
+      sent: (bytes, sentAtNs) => {
+        facts.time = nsToMs(sentAtNs);
+        this.ring.append(bytes, 0, bytes.length, facts);
+        entry.counters.sent++;
+        entry.counters.bytesSent += bytes.length;
+        this.events.logAppended();
+        this.announceSocket(entry);
+      },
+      failed: () => {
+        entry.counters.sendErrors++;
+        this.announceSocket(entry);
+      },
+      ended: (job) => {
+        entry.jobs.delete(job);
+        this.trimHistory(this.jobs, (candidate) => !candidate.running);
+      },
+    };
+    const job = new SendJob(host, jobId, entry.id, entry.socket, address, packet, params.count, intervalMs);
+    this.jobs.set(jobId, job);
+    entry.jobs.add(job);
+    job.start();
+    return job.snapshot();
+  }
+
+  async cancelSend(params: Params<'cancelSend'>): Promise<SendJobInfo> {
+    this.alive();
+    const job = this.jobs.get(params.jobId);
+    if (!job) throw new WorkbenchError('NOT_FOUND', `No send job ${params.jobId}`, 'jobId');
+    job.cancel();
+    return job.snapshot();
+  }
+
+  async listSendJobs(): Promise<SendJobInfo[]> {
+    this.alive();
+    return [...this.jobs.values()].map((job) => job.snapshot());
+  }
+
+  /**
+   * The bytes to send. Hex is sent as given. A layer stack is built; when it starts
+   * with an IP header the socket cannot take (IPv6 raw sockets and ICMP datagram
+   * sockets never take one), that header is stripped after the inner checksums were
+   * computed with its addresses. An IPv4 header on an IPv4 raw socket turns
+   * IP_HDRINCL on, so the fields the user set (TTL, TOS, options…) are sent as given.
+   */
+  private async packetBytes(entry: SocketEntry, params: Params<'send'>): Promise<Uint8Array> {
+    const invalid = (message: string): WorkbenchError => new WorkbenchError('INVALID_ARGUMENT', message, 'packet');
+    let bytes: Uint8Array;
+    if ('hex' in params.packet) {
+      try {
+        bytes = parseHex(params.packet.hex);
+      } catch (error) {
+        throw invalid(`packet.hex: ${(error as Error).message}`);
+      }
+    } else {
+      const specs = params.packet.layers;
+      const stack: PacketLayerSpec[] = specs.map((spec, index) => {
+        if (spec.kind === 'payload') {
+          if (spec.fields && Object.keys(spec.fields).length > 0) throw invalid(`packet.layers.${index}: a payload layer has data, not fields`);
+          return { kind: 'payload', data: spec.data ?? '' };
+        }
+        if (spec.data !== undefined) throw invalid(`packet.layers.${index}: only payload layers take data; add a payload layer after it`);
+        return { kind: spec.kind, ...(spec.fields ? { fields: spec.fields } : {}) };
+      });
+      const first = stack[0].kind;
+      const ipFamily = first === 'ipv4' ? 'ipv4' : first === 'ipv6' ? 'ipv6' : null;
+      if (ipFamily && ipFamily !== entry.family) throw invalid(`packet.layers.0: an ${first} header cannot go out of an ${entry.family} socket`);
+      let local: string | null = null;
+      try {
+        local = await sourceAddressFor(params.address);
+      } catch {
+        local = null;
+      }
+      if (ipFamily) {
+        const fields: Record<string, number | string> = { ...((stack[0] as { fields?: Record<string, number | string> }).fields ?? {}) };
+        if (fields.dst === undefined) fields.dst = params.address;
+        if (fields.src === undefined && local) fields.src = local;
+        stack[0] = { kind: stack[0].kind as 'ipv4' | 'ipv6', fields };
+      }
+      try {
+        bytes = build(stack, ipFamily || !local ? {} : { source: local, destination: params.address });
+      } catch (error) {
+        throw invalid(`packet.layers: ${(error as Error).message}`);
+      }
+      if (ipFamily) {
+        const keepHeader = ipFamily === 'ipv4' && entry.mode === 'raw';
+        if (keepHeader && !entry.headerIncluded) {
+          try {
+            setIntOption(entry.socket, 'IP_HDRINCL', 1);
+          } catch (error) {
+            throw toWorkbenchError(error, 'packet');
+          }
+          entry.headerIncluded = true;
+        }
+        if (!keepHeader) bytes = bytes.subarray(ipFamily === 'ipv4' ? (bytes[0] & 0x0f) * 4 : 40);
+      }
+    }
+    if (bytes.length > MAX_PACKET) throw invalid(`The packet is ${bytes.length} bytes, more than the ${MAX_PACKET} an IP packet can hold`);
+    return bytes;
+  }
+
+  // ---- the log ------------------------------------------------------------------------
+
+  async queryLog(params: Params<'queryLog'>): Promise<LogPage> {
+    this.alive();
+    const ring = this.ring;
+    const filter = params.filter;
+    const active = filter && (filter.protocol || filter.address || filter.direction || filter.text);
+    const rows: LogRow[] = [];
+    if (!active) {
+      const first = ring.oldestId + params.start;
+      for (let id = first; id < ring.nextId && rows.length < params.limit; id++) rows.push(ring.row(id) as LogRow);
+      return { total: ring.count, rows, capacity: ring.capacity };
+    }
+    const protocol = filter.protocol?.toLowerCase();
+    const address = filter.address ? canonicalOrText(filter.address) : undefined;
+    const text = filter.text?.toLowerCase();
+    const directionCode = filter.direction === 'sent' ? DIRECTION_SENT : filter.direction === 'received' ? DIRECTION_RECEIVED : DIRECTION_IMPORTED;
+    let total = 0;
+    for (let id = ring.oldestId; id < ring.nextId; id++) {
+      if (filter.direction && ring.directionOf(id) !== directionCode) continue;
+      if (protocol) {
+        const number = ring.protocolOf(id);
+        if (protocolLabel(number).toLowerCase() !== protocol && String(number) !== protocol) continue;
+      }
+      if (address) {
+        const { source, destination } = ring.addresses(id);
+        if (source !== address && destination !== address) continue;
+      }
+      let row: LogRow | null = null;
+      if (text) {
+        row = ring.row(id) as LogRow;
+        const haystack = `${row.direction} ${row.socketId ?? ''} ${row.source} ${row.destination} ${row.protocol} ${row.info}`.toLowerCase();
+        if (!haystack.includes(text)) continue;
+      }
+      if (total >= params.start && rows.length < params.limit) rows.push(row ?? (ring.row(id) as LogRow));
+      total++;
+    }
+    return { total, rows, capacity: ring.capacity };
+  }
+
+  async decodeLogEntry(params: Params<'decodeLogEntry'>): Promise<DecodedEntry> {
+    this.alive();
+    const row = this.ring.row(params.id);
+    const bytes = this.ring.bytes(params.id);
+    if (!row || !bytes) throw new WorkbenchError('NOT_FOUND', `Log entry ${params.id} is not in the log (the oldest kept is ${this.ring.oldestId})`, 'id');
+    let layers: DecodedLayer[];
+    if (this.ring.startsWithIpHeader(params.id)) {
+      layers = decode(bytes);
+    } else {
+      const kind = layerKindForProtocol(this.ring.protocolOf(params.id));
+      const addresses = row.source && row.destination ? { source: row.source, destination: row.destination } : {};
+      layers =
+        kind === 'payload' || bytes.length === 0
+          ? [{ kind: 'payload', range: { start: 0, end: bytes.length }, data: bytes.slice() }]
+          : decode(bytes, { first: kind, ...addresses });
+    }
+    return { row, hex: formatHex(bytes), summary: summarize(layers), layers: layers.map(layerToJson) };
+  }
+
+  async clearLog(): Promise<null> {
+    this.alive();
+    this.ring.clear();
+    this.logCursor = this.ring.nextId;
+    this.events.logWasCleared();
+    return null;
+  }
+
+  async configureLog(params: Params<'configureLog'>): Promise<{ capacity: number }> {
+    this.alive();
+    this.ring.resize(params.capacity);
+    return { capacity: this.ring.capacity };
+  }
+
+  async exportPcapng(params: Params<'exportPcapng'>): Promise<{ pcapng: string; count: number }> {
+    this.alive();
+    const ring = this.ring;
+    const ids = params.ids ?? rangeOf(ring.oldestId, ring.nextId);
+    const packets: PacketToWrite[] = [];
+    for (const id of ids) {
+      const bytes = ring.bytes(id);
+      if (!bytes) continue;
+      const direction = ['sent', 'received', 'imported'][ring.directionOf(id)];
+      let data: Uint8Array = bytes.slice();
+      let comment = `${direction} #${id}`;
+      if (!ring.startsWithIpHeader(id)) {
+        const { source, destination } = ring.addresses(id);
+        data = concatBytes(synthesizeIpHeader(ring.familyOf(id), ring.protocolOf(id), source, destination, bytes.length), bytes);
+        comment += '; IP header synthesized from the log row (the socket does not deliver it)';
+      }
+      packets.push({ data, timestampNs: msToNs(ring.timeOf(id)), comment });
+    }
+    const file = writePcapng(packets, { application: 'Packet Workbench', interfaceName: 'workbench' });
+    return { pcapng: Buffer.from(file.buffer, file.byteOffset, file.byteLength).toString('base64'), count: packets.length };
+  }
+
+  async importPcapng(params: Params<'importPcapng'>): Promise<{ imported: number }> {
+    this.alive();
+    const bytes = Buffer.from(params.pcapng, 'base64');
+    let capture;
+    try {
+      capture = readCapture(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } catch (error) {
+      throw new WorkbenchError('INVALID_ARGUMENT', `pcapng: ${(error as Error).message}`, 'pcapng');
+    }
+    let imported = 0;
+    const facts: PacketFacts = { time: 0, direction: DIRECTION_IMPORTED, socket: -1, family: 4, withIpHeader: true, protocol: 0, peer: null, local: null };
+    for (const packet of capture.packets) {
+      const offset = ipHeaderOffset(packet.data, packet.linkType);
+      if (offset === undefined) continue;
+      facts.time = Number(packet.timestampNs / 1000n) / 1000;
+      facts.family = packet.data[offset] >> 4 === 6 ? 6 : 4;
+      this.ring.append(packet.data, offset, packet.data.length, facts);
+      imported++;
+    }
+    if (imported > 0) this.events.logAppended();
+    return { imported };
+  }
+
+  private collectLogRows(): LogRow[] {
+    const ring = this.ring;
+    const from = Math.max(this.logCursor, ring.oldestId, ring.nextId - MAX_LOG_ROWS_PER_BATCH);
+    const rows: LogRow[] = [];
+    for (let id = from; id < ring.nextId; id++) rows.push(ring.row(id) as LogRow);
+    this.logCursor = ring.nextId;
+    return rows;
+  }
+
+  // ---- experiments ---------------------------------------------------------------------
+
+  async ping(params: Params<'ping'>): Promise<ExperimentRun> {
+    this.alive();
+    const run = new PingRun(this.experimentHost, `run-${++this.serial}`, params);
+    await run.start();
+    return this.registerStarted(run);
+  }
+
+  async traceroute(params: Params<'traceroute'>): Promise<ExperimentRun> {
+    this.alive();
+    const run = new TracerouteRun(this.experimentHost, `run-${++this.serial}`, params);
+    await run.start();
+    return this.registerStarted(run);
+  }
+
+  async stopExperiment(params: Params<'stopExperiment'>): Promise<ExperimentRun> {
+    this.alive();
+    const run = this.runs.get(params.runId);
+    if (!run) throw new WorkbenchError('NOT_FOUND', `No experiment ${params.runId}`, 'runId');
+    this.running.get(params.runId)?.stop();
+    return snapshot(run);
+  }
+
+  async listExperiments(): Promise<ExperimentRun[]> {
+    this.alive();
+    return [...this.runs.values()].map(snapshot);
+  }
+
+  private registerStarted(experiment: Experiment): ExperimentRun {
+    // close() may have run while the experiment was starting.
+    if (this.closed) {
+      experiment.stop();
+      this.alive();
+    }
+    const run = experiment.run;
+    this.runs.set(run.runId, run);
+    if (run.state === 'running') this.running.set(run.runId, experiment);
+    this.trimHistory(this.runs, (candidate) => candidate.state !== 'running');
+    return snapshot(run);
+  }
+
+  private createExperimentHost(): ExperimentHost {
+    return {
+      events: this.events,
+      openSocket: (options) => openSocket(options),
+      log: (packet: LoggedPacket) => {
+        if (this.closed) return;
+        const facts = this.experimentFacts;
+        facts.time = nsToMs(packet.timestampNs);
+        facts.direction = packet.direction;
+        facts.family = packet.family;
+        facts.withIpHeader = packet.withIpHeader;
+        facts.protocol = packet.protocol;
+        facts.peer = packet.withIpHeader ? null : packet.peer;
+        facts.local = packet.withIpHeader ? null : packet.local;
+        this.ring.append(packet.bytes, 0, packet.bytes.length, facts);
+        this.events.logAppended();
+      },
+      takeEchoId: () => {
+        for (let i = 0; i < 0x10000; i++) {
+          const id = this.nextEchoId;
+          this.nextEchoId = (this.nextEchoId % 0xffff) + 1;
+          if (!this.echoIds.has(id)) {
+            this.echoIds.add(id);
+            return id;
+          }
+        }
+        throw new WorkbenchError('EBUSY', 'Every ICMP echo identifier is taken by a running experiment');
+      },
+      releaseEchoId: (id) => {
+        this.echoIds.delete(id);
+      },
+      takePort: () => {
+        for (let i = 0; i < 20000; i++) {
+          const port = this.nextPort;
+          this.nextPort = this.nextPort >= 59999 ? 40000 : this.nextPort + 1;
+          if (!this.ports.has(port)) {
+            this.ports.add(port);
+            return port;
+          }
+        }
+        throw new WorkbenchError('EBUSY', 'Every probe source port is taken by a running experiment');
+      },
+      releasePort: (port) => {
+        this.ports.delete(port);
+      },
+      ended: (run) => {
+        this.running.delete(run.runId);
+      },
+    };
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private alive(): void {
+    if (this.closed) throw new WorkbenchError('CLOSED', 'The workbench is closed');
+  }
+
+  private entry(socketId: string): SocketEntry {
+    this.alive();
+    const entry = this.sockets.get(socketId);
+    if (!entry) throw new WorkbenchError('NOT_FOUND', `No socket ${socketId}; listSockets shows the open ones`, 'socketId');
+    return entry;
+  }
+
+  private socketInfo(entry: SocketEntry): SocketInfo {
+    return {
+      socketId: entry.id,
+      family: entry.family,
+      protocol: entry.protocol,
+      mode: entry.mode,
+      receivePaused: entry.paused,
+      closed: entry.closed,
+      counters: { ...entry.counters },
+    };
+  }
+
+  /** A 'socket' event with the socket's state at delivery time; once per batch however many packets passed. */
+  private announceSocket(entry: SocketEntry): void {
+    if (entry.announced) return;
+    entry.announced = true;
+    this.events.coalesce(`socket:${entry.id}`, () => {
+      entry.announced = false;
+      return { type: 'socket', socket: this.socketInfo(entry) };
+    });
+  }
+
+  private trimHistory<V>(map: Map<string, V>, finished: (value: V) => boolean): void {
+    if (map.size <= HISTORY) return;
+    for (const [key, value] of map) {
+      if (map.size <= HISTORY) break;
+      if (finished(value)) map.delete(key);
+    }
+  }
+}
+
+function closeWithin(socket: Socket, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    socket.closeAsync().then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}
+
+function canonical(address: string): string {
+  return formatIpAddress(parseIpAddress(address));
+}
+
+function canonicalOrText(address: string): string {
+  return isIpv4(address) || isIpv6(address) ? canonical(address) : address;
+}
+
+function rangeOf(from: number, to: number): number[] {
+  const ids: number[] = [];
+  for (let id = from; id < to; id++) ids.push(id);
+  return ids;
+}
+
+function layerToJson(layer: DecodedLayer): DecodedLayerJson {
+  const base = { kind: layer.kind, range: { start: layer.range.start, end: layer.range.end } };
+  if (layer.kind === 'payload') return { ...base, data: formatHex(layer.data), ...(layer.note ? { note: layer.note } : {}) };
+  if (layer.kind === 'malformed') return { ...base, reason: layer.reason, data: formatHex(layer.data) };
+  return {
+    ...base,
+    name: layer.name,
+    fields: layer.fields.map((field) => ({
+      name: field.name,
+      label: field.label,
+      type: field.type,
+      value: field.value instanceof Uint8Array ? formatHex(field.value) : field.value,
+      display: field.display,
+      range: { start: field.range.start, end: field.range.end },
+      ...(field.bits ? { bits: { start: field.bits.start, end: field.bits.end } } : {}),
+    })),
+    ...(layer.checksum
+      ? {
+          checksum: {
+            status: layer.checksum.status,
+            value: layer.checksum.value,
+            ...(layer.checksum.status === 'wrong' ? { expected: layer.checksum.expected } : {}),
+            ...(layer.checksum.status === 'unverified' ? { reason: layer.checksum.reason } : {}),
+          },
+        }
+      : {}),
+    ...(layer.problems.length > 0 ? { problems: [...layer.problems] } : {}),
+    ...(layer.quoted ? { quoted: layer.quoted.map(layerToJson) } : {}),
+  };
+}

@@ -1,0 +1,464 @@
+// The Workbench on real raw sockets, on loopback only (127.0.0.1 and ::1): sockets
+// and options, send jobs counted on a receiver socket, ping, the log, pcapng read
+// back by tshark, and a flood through a full ring with memory measured.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { createSocket, type Socket } from '@packet-workbench/raw-socket';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { EventBatch, ExperimentRun, ParamsIn, MethodName } from '../../common/contract';
+import { validateParams, WorkbenchError } from '../../common/validate';
+import { Workbench } from '../engine';
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+// Experimental protocol 253 (RFC 3692): no kernel handler answers it, and nothing else on loopback sends it.
+const EXPERIMENTAL = 253;
+// Packets per second of the measured flood: fast, yet slow enough that the receiving
+// socket's kernel buffer (rmem_default) does not overflow, so both paths are exercised.
+const FLOOD_RATE = 100_000;
+
+let workbench: Workbench;
+const extraSockets: Socket[] = [];
+
+/** Calls a method the way a transport does: validate, then the handler. */
+function call<M extends MethodName>(method: M, params: ParamsIn<M>): ReturnType<Workbench[M]> {
+  const valid = validateParams(method, params);
+  return (workbench[method] as (p: unknown) => ReturnType<Workbench[M]>).call(workbench, valid);
+}
+
+async function finished(runId: string, timeout = 15_000): Promise<ExperimentRun> {
+  let run: ExperimentRun | undefined;
+  await vi.waitFor(
+    async () => {
+      run = (await workbench.listExperiments()).find((candidate) => candidate.runId === runId);
+      expect(run?.state).not.toBe('running');
+    },
+    { timeout, interval: 10 },
+  );
+  return run as ExperimentRun;
+}
+
+function errorOf(promise: Promise<unknown>): Promise<WorkbenchError> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: WorkbenchError) => error,
+  );
+}
+
+function receiver(family: 4 | 6, protocol: number, marker: Buffer): { socket: Socket; count: () => number } {
+  const socket = createSocket({ addressFamily: family === 4 ? 1 : 2, protocol, mode: 'raw' });
+  extraSockets.push(socket);
+  let count = 0;
+  socket.on('message', (buffer: Buffer) => {
+    if (buffer.includes(marker)) count++;
+  });
+  return { socket, count: () => count };
+}
+
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+describe.runIf(isRoot)('Workbench on loopback', () => {
+  beforeAll(() => {
+    workbench = new Workbench();
+  });
+  afterEach(() => {
+    for (const socket of extraSockets.splice(0)) socket.close();
+  });
+  afterAll(async () => {
+    await workbench.close();
+  });
+
+  describe('capabilities', () => {
+    it('probes raw and datagram sockets', async () => {
+      const capabilities = await call('capabilities', {});
+      expect(capabilities).toMatchObject({ platform: 'linux', uid: 0, raw: true, remedy: null });
+      expect(capabilities.modes).toContain('raw');
+      expect(typeof capabilities.datagram.ipv4).toBe('boolean');
+    });
+  });
+
+  describe('sockets', () => {
+    it('opens, lists, pauses, resumes and closes', async () => {
+      const info = await call('openSocket', { family: 'ipv4', protocol: 1, mode: 'raw' });
+      expect(info).toMatchObject({ family: 'ipv4', protocol: 1, mode: 'raw', receivePaused: false, closed: false });
+      expect((await call('listSockets', {})).map((s) => s.socketId)).toContain(info.socketId);
+      expect(await call('pauseReceive', { socketId: info.socketId })).toMatchObject({ receivePaused: true });
+      expect(await call('resumeReceive', { socketId: info.socketId })).toMatchObject({ receivePaused: false });
+      expect(await call('closeSocket', { socketId: info.socketId })).toMatchObject({ closed: true });
+      expect((await call('listSockets', {})).map((s) => s.socketId)).not.toContain(info.socketId);
+      const error = await errorOf(call('pauseReceive', { socketId: info.socketId }));
+      expect(error).toMatchObject({ code: 'NOT_FOUND', field: 'socketId' });
+    });
+
+    it('reads every option of its family and sets one, reading it back', async () => {
+      const v4 = await call('openSocket', { family: 'ipv4', protocol: EXPERIMENTAL, mode: 'raw' });
+      const readings = await call('readSocketOptions', { socketId: v4.socketId });
+      expect(readings.map((r) => r.name)).toEqual(['SO_RCVBUF', 'SO_SNDBUF', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'SO_BINDTODEVICE', 'IP_HDRINCL', 'IP_TTL', 'IP_TOS', 'IP_OPTIONS']);
+      const byName = Object.fromEntries(readings.map((r) => [r.name, r.value]));
+      expect(byName).toMatchObject({ SO_RCVTIMEO: 0, SO_BINDTODEVICE: '', IP_HDRINCL: 0, IP_TTL: 64, IP_TOS: 0, IP_OPTIONS: '' });
+      expect(byName.SO_RCVBUF).toBeGreaterThan(0);
+
+      expect(await call('setSocketOption', { socketId: v4.socketId, name: 'IP_TTL', value: 17 })).toEqual({ name: 'IP_TTL', value: 17 });
+      expect(await call('setSocketOption', { socketId: v4.socketId, name: 'SO_RCVTIMEO', value: 1500 })).toEqual({ name: 'SO_RCVTIMEO', value: 1500 });
+      expect(await call('setSocketOption', { socketId: v4.socketId, name: 'SO_BINDTODEVICE', value: 'lo' })).toEqual({ name: 'SO_BINDTODEVICE', value: 'lo' });
+      expect(await call('setSocketOption', { socketId: v4.socketId, name: 'IP_OPTIONS', value: '01 01 01 01' })).toEqual({ name: 'IP_OPTIONS', value: '01 01 01 01' });
+      expect(await call('setSocketOption', { socketId: v4.socketId, name: 'IP_HDRINCL', value: 1 })).toEqual({ name: 'IP_HDRINCL', value: 1 });
+
+      expect(await errorOf(call('setSocketOption', { socketId: v4.socketId, name: 'IP_TTL', value: 300 }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'value' });
+      expect(await errorOf(call('setSocketOption', { socketId: v4.socketId, name: 'IPV6_UNICAST_HOPS', value: 3 }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'name' });
+      expect(await errorOf(call('setSocketOption', { socketId: v4.socketId, name: 'SO_BINDTODEVICE', value: 'no-such-if0' }))).toMatchObject({ code: 'ENODEV' });
+
+      const v6 = await call('openSocket', { family: 'ipv6', protocol: 58, mode: 'raw' });
+      const v6Readings = await call('readSocketOptions', { socketId: v6.socketId });
+      expect(v6Readings.map((r) => r.name)).toContain('IPV6_UNICAST_HOPS');
+      expect(await call('setSocketOption', { socketId: v6.socketId, name: 'IPV6_UNICAST_HOPS', value: 9 })).toEqual({ name: 'IPV6_UNICAST_HOPS', value: 9 });
+      expect(await call('setSocketOption', { socketId: v6.socketId, name: 'IPV6_UNICAST_HOPS', value: -1 })).toEqual({ name: 'IPV6_UNICAST_HOPS', value: 64 });
+      await call('closeSocket', { socketId: v4.socketId });
+      await call('closeSocket', { socketId: v6.socketId });
+    });
+
+    it('reports datagram mode where ping sockets are refused with the library code', async () => {
+      const capabilities = await call('capabilities', {});
+      if (capabilities.datagram.ipv4) return;
+      const error = await errorOf(call('openSocket', { family: 'ipv4', protocol: 1, mode: 'datagram' }));
+      expect(['EACCES', 'EPERM']).toContain(error.code);
+      expect(error).toBeInstanceOf(WorkbenchError);
+    });
+  });
+
+  describe('send jobs', () => {
+    it('sends N packets at a rate and a receiver socket counts N', async () => {
+      const marker = randomBytes(8);
+      const counter = receiver(4, EXPERIMENTAL, marker);
+      const sender = await call('openSocket', { family: 'ipv4', protocol: EXPERIMENTAL, mode: 'raw' });
+      const batches: EventBatch[] = [];
+      const unsubscribe = workbench.subscribe((batch) => batches.push(batch));
+      const started = performance.now();
+      const job = await call('send', { socketId: sender.socketId, address: '127.0.0.1', packet: { hex: marker.toString('hex') + '00'.repeat(24) }, count: 300, rate: 1000 });
+      expect(job).toMatchObject({ total: 300, state: 'running' });
+      await vi.waitFor(async () => expect((await call('listSendJobs', {})).find((j) => j.jobId === job.jobId)?.state).toBe('done'), { timeout: 5000, interval: 10 });
+      const elapsed = performance.now() - started;
+      await vi.waitFor(() => expect(counter.count()).toBe(300), { timeout: 2000 });
+      // 300 packets at 1000/s: about 0.3 s, and never all at once.
+      expect(elapsed).toBeGreaterThan(250);
+      expect(elapsed).toBeLessThan(2000);
+      const final = (await call('listSendJobs', {})).find((j) => j.jobId === job.jobId);
+      expect(final).toMatchObject({ sent: 300, errors: 0, state: 'done' });
+      const socket = (await call('listSockets', {})).find((s) => s.socketId === sender.socketId);
+      expect(socket?.counters.sent).toBe(300);
+      expect(socket?.counters.bytesSent).toBe(300 * 32);
+      // The sender's raw socket receives its own packets too (it listens to protocol 253).
+      await vi.waitFor(async () => expect((await call('listSockets', {})).find((s) => s.socketId === sender.socketId)?.counters.received).toBeGreaterThanOrEqual(300));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      unsubscribe();
+      // Progress arrives coalesced: far fewer sendJob events than packets, and every batch at most one per job.
+      const jobEvents = batches.flat().filter((e) => e.type === 'sendJob' && e.job.jobId === job.jobId);
+      expect(jobEvents.length).toBeGreaterThan(1);
+      expect(jobEvents.length).toBeLessThan(100);
+      for (const batch of batches) expect(batch.filter((e) => e.type === 'log').length).toBeLessThanOrEqual(1);
+      const sentRows = batches.flat().flatMap((e) => (e.type === 'log' ? e.rows : [])).filter((r) => r.direction === 'sent' && r.socketId === sender.socketId);
+      expect(sentRows).toHaveLength(300);
+      expect(sentRows[0]).toMatchObject({ family: 'ipv4', destination: '127.0.0.1', source: '127.0.0.1', protocol: '253', length: 32 });
+      await call('closeSocket', { socketId: sender.socketId });
+    });
+
+    it('builds a layer stack and logs the kernel’s echo reply', async () => {
+      const socket = await call('openSocket', { family: 'ipv4', protocol: 1, mode: 'raw' });
+      const id = 0x4000 + (process.pid % 0x3fff);
+      const before = (await call('queryLog', {})).total;
+      const job = await call('send', {
+        socketId: socket.socketId,
+        address: '127.0.0.1',
+        packet: { layers: [{ kind: 'icmp', fields: { type: 8, identifier: id, sequence: 7 } }, { kind: 'payload', data: '706b742d776f726b62656e6368' }] },
+      });
+      expect(job.total).toBe(1);
+      const text = `id=0x${id.toString(16)} seq=7`;
+      await vi.waitFor(async () => {
+        const page = await call('queryLog', { filter: { text, protocol: 'icmp' } });
+        expect(page.rows.map((r) => [r.direction, r.info])).toEqual(
+          expect.arrayContaining([
+            ['sent', `Echo request ${text}`],
+            ['received', `Echo reply ${text}`],
+          ]),
+        );
+      }, { timeout: 5000, interval: 20 });
+      const reply = (await call('queryLog', { filter: { text: `Echo reply ${text}` } })).rows[0];
+      const decoded = await call('decodeLogEntry', { id: reply.id });
+      expect(decoded.layers.map((l) => l.kind)).toEqual(['ipv4', 'icmp', 'payload']);
+      expect(decoded.layers[1].checksum?.status).toBe('correct');
+      expect(decoded.layers[2].data).toBe('70 6b 74 2d 77 6f 72 6b 62 65 6e 63 68');
+      expect(decoded.summary).toContain('Echo (ping) reply');
+      expect(JSON.parse(JSON.stringify(decoded))).toEqual(decoded);
+      const sent = (await call('queryLog', { filter: { direction: 'sent', text } })).rows[0];
+      const sentDecoded = await call('decodeLogEntry', { id: sent.id });
+      expect(sentDecoded.layers[0]).toMatchObject({ kind: 'icmp', checksum: { status: 'correct' } });
+      expect((await call('queryLog', { start: 0, limit: 5000 })).total).toBeGreaterThan(before);
+      await call('closeSocket', { socketId: socket.socketId });
+    });
+
+    it('sends an IPv4 layer on a raw socket by turning IP_HDRINCL on (TTL as set)', async () => {
+      const marker = randomBytes(8);
+      const seen: Buffer[] = [];
+      const watcher = createSocket({ addressFamily: 1, protocol: EXPERIMENTAL, mode: 'raw' });
+      extraSockets.push(watcher);
+      watcher.on('message', (buffer: Buffer) => {
+        if (buffer.includes(marker)) seen.push(buffer);
+      });
+      const socket = await call('openSocket', { family: 'ipv4', protocol: EXPERIMENTAL, mode: 'raw' });
+      await call('send', {
+        socketId: socket.socketId,
+        address: '127.0.0.1',
+        packet: { layers: [{ kind: 'ipv4', fields: { ttl: 33, identification: 0x1234 } }, { kind: 'payload', data: marker.toString('hex') }] },
+      });
+      await vi.waitFor(() => expect(seen.length).toBe(1));
+      expect(seen[0][8]).toBe(33);
+      expect(seen[0][9]).toBe(EXPERIMENTAL);
+      const options = await call('readSocketOptions', { socketId: socket.socketId });
+      expect(options.find((o) => o.name === 'IP_HDRINCL')?.value).toBe(1);
+      const row = (await call('queryLog', { limit: 5000, filter: { direction: 'sent' } })).rows.filter((r) => r.socketId === socket.socketId);
+      expect(row[0]).toMatchObject({ source: '127.0.0.1', destination: '127.0.0.1', protocol: '253', length: 28 });
+      await call('closeSocket', { socketId: socket.socketId });
+    });
+
+    it('refuses malformed hex and oversize packets naming the packet', async () => {
+      const socket = await call('openSocket', { family: 'ipv4', protocol: EXPERIMENTAL, mode: 'raw' });
+      const send = (packet: object) => errorOf(call('send', { socketId: socket.socketId, address: '127.0.0.1', packet } as ParamsIn<'send'>));
+      expect(await send({ hex: '0g' })).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'packet' });
+      expect(await send({ hex: 'abc' })).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'packet' });
+      expect(await send({ hex: '00'.repeat(65536) })).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'packet' });
+      expect(await send({ layers: [{ kind: 'payload', data: '00'.repeat(65536) }] })).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'packet' });
+      expect(await send({ layers: [{ kind: 'udp', fields: { nosuch: 1 } }] })).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'packet' });
+      expect(await send({ layers: [{ kind: 'ipv6' }] })).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'packet' });
+      expect(await errorOf(call('send', { socketId: socket.socketId, address: '::1', packet: { hex: '00' } }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'address' });
+      expect(await errorOf(call('send', { socketId: 'socket-nope', address: '127.0.0.1', packet: { hex: '00' } }))).toMatchObject({ code: 'NOT_FOUND', field: 'socketId' });
+      await call('closeSocket', { socketId: socket.socketId });
+    });
+
+    it('cancels a running job, and closing a socket cancels its jobs', async () => {
+      const socket = await call('openSocket', { family: 'ipv4', protocol: EXPERIMENTAL, mode: 'raw' });
+      const job = await call('send', { socketId: socket.socketId, address: '127.0.0.1', packet: { hex: '00' }, count: 1_000_000, intervalMs: 5 });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const cancelled = await call('cancelSend', { jobId: job.jobId });
+      expect(cancelled.state).toBe('cancelled');
+      expect(cancelled.sent).toBeLessThan(100);
+      const second = await call('send', { socketId: socket.socketId, address: '127.0.0.1', packet: { hex: '00' }, count: 1_000_000, rate: 100 });
+      await call('closeSocket', { socketId: socket.socketId });
+      expect((await call('listSendJobs', {})).find((j) => j.jobId === second.jobId)?.state).toBe('cancelled');
+      expect(await errorOf(call('cancelSend', { jobId: 'job-none' }))).toMatchObject({ code: 'NOT_FOUND', field: 'jobId' });
+    });
+  });
+
+  describe('ping', () => {
+    for (const target of ['127.0.0.1', '::1']) {
+      it(`pings ${target} with statistics and events`, async () => {
+        const batches: EventBatch[] = [];
+        const unsubscribe = workbench.subscribe((batch) => batches.push(batch));
+        const run = await call('ping', { target, count: 4, intervalMs: 20, size: 100 });
+        expect(run).toMatchObject({ kind: 'ping', state: 'running', mode: 'raw', family: target === '::1' ? 'ipv6' : 'ipv4' });
+        const done = await finished(run.runId);
+        expect(done.state).toBe('done');
+        expect(done.ping?.replies.map((r) => [r.sequence, r.status, r.from, r.bytes])).toEqual([1, 2, 3, 4].map((s) => [s, 'reply', target, 108]));
+        const stats = done.ping!.statistics;
+        expect(stats).toMatchObject({ transmitted: 4, received: 4, errors: 0, loss: 0 });
+        expect(stats.min!).toBeGreaterThan(0);
+        expect(stats.min!).toBeLessThanOrEqual(stats.avg!);
+        expect(stats.avg!).toBeLessThanOrEqual(stats.max!);
+        expect(stats.mdev!).toBeGreaterThanOrEqual(0);
+        if (target === '127.0.0.1') expect(done.ping!.replies[0].ttl).toBe(64);
+        await vi.waitFor(() => expect(batches.flat().some((e) => e.type === 'experiment' && e.run.runId === run.runId && e.run.state === 'done')).toBe(true));
+        unsubscribe();
+        const replies = batches.flat().filter((e) => e.type === 'pingReply' && e.runId === run.runId);
+        expect(replies).toHaveLength(4);
+        const page = await call('queryLog', { filter: { address: target, text: 'echo' } });
+        expect(page.rows.some((r) => r.direction === 'received' && r.source === target)).toBe(true);
+      });
+    }
+
+    it('keeps the replies of two concurrent runs apart', async () => {
+      const [a, b] = await Promise.all([
+        call('ping', { target: '127.0.0.1', count: 6, intervalMs: 10 }),
+        call('ping', { target: '127.0.0.1', count: 6, intervalMs: 10 }),
+      ]);
+      const [doneA, doneB] = await Promise.all([finished(a.runId), finished(b.runId)]);
+      for (const run of [doneA, doneB]) {
+        expect(run.ping?.replies.map((r) => r.sequence).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(run.ping?.statistics).toMatchObject({ transmitted: 6, received: 6, loss: 0 });
+      }
+      // The log shows two identifiers, one per run.
+      const page = await call('queryLog', { limit: 5000, filter: { direction: 'sent', protocol: 'ICMP' } });
+      const ids = new Set(page.rows.filter((r) => r.info.startsWith('Echo request')).slice(-12).map((r) => r.info.split(' ')[2]));
+      expect(ids.size).toBe(2);
+    });
+
+    it('stops a run', async () => {
+      const run = await call('ping', { target: '::1', count: 1000, intervalMs: 20 });
+      await new Promise((resolve) => setTimeout(resolve, 70));
+      const stopped = await call('stopExperiment', { runId: run.runId });
+      expect(stopped.state).toBe('stopped');
+      expect(stopped.ping!.statistics.transmitted).toBeGreaterThan(0);
+      expect(stopped.ping!.statistics.transmitted).toBeLessThan(20);
+      expect(await errorOf(call('stopExperiment', { runId: 'run-none' }))).toMatchObject({ code: 'NOT_FOUND', field: 'runId' });
+    });
+  });
+
+  describe('log', () => {
+    it('exports pcapng that tshark reads, synthesizing IPv6 headers, and imports it back', async () => {
+      await call('clearLog', {});
+      const v4 = await call('ping', { target: '127.0.0.1', count: 2, intervalMs: 10 });
+      const v6 = await call('ping', { target: '::1', count: 2, intervalMs: 10 });
+      await finished(v4.runId);
+      await finished(v6.runId);
+      const page = await call('queryLog', { limit: 5000 });
+      const mine = page.rows.filter((r) => r.info.startsWith('Echo'));
+      expect(mine.length).toBeGreaterThanOrEqual(8);
+      const v6Row = mine.find((r) => r.family === 'ipv6' && r.direction === 'received')!;
+      expect(v6Row).toMatchObject({ source: '::1', destination: '::1', protocol: 'ICMPv6' });
+
+      const exported = await call('exportPcapng', { ids: mine.map((r) => r.id) });
+      expect(exported.count).toBe(mine.length);
+      const dir = mkdtempSync(path.join(tmpdir(), 'engine-pcap-'));
+      try {
+        const file = path.join(dir, 'log.pcapng');
+        writeFileSync(file, Buffer.from(exported.pcapng, 'base64'));
+        const stdout = await new Promise<string>((resolve, reject) =>
+          execFile(
+            'tshark',
+            ['-r', file, '-T', 'fields', '-E', 'separator=,', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'icmp.type', '-e', 'icmpv6.type', '-e', 'icmp.seq', '-e', 'icmpv6.echo.sequence_number'],
+            { timeout: 30_000 },
+            (error, out, err) => (error ? reject(new Error(`${error.message}: ${err}`)) : resolve(out)),
+          ),
+        );
+        const lines = stdout.trim().split('\n');
+        expect(lines).toHaveLength(mine.length);
+        const expected = mine.map((r) => {
+          const seq = r.info.split('seq=')[1];
+          const request = r.info.startsWith('Echo request');
+          return r.family === 'ipv4'
+            ? `127.0.0.1,,,${request ? 8 : 0},,${seq},`
+            : `,::1,::1,,${request ? 128 : 129},,${seq}`;
+        });
+        expect(lines).toEqual(expected);
+
+        const before = (await call('queryLog', {})).total;
+        const imported = await call('importPcapng', { pcapng: readFileSync(file).toString('base64') });
+        expect(imported.imported).toBe(mine.length);
+        const after = await call('queryLog', { filter: { direction: 'imported' }, limit: 5000 });
+        expect(after.total).toBe(mine.length);
+        expect((await call('queryLog', {})).total).toBe(before + mine.length);
+        const importedV6 = after.rows.find((r) => r.family === 'ipv6')!;
+        expect(importedV6).toMatchObject({ source: '::1', destination: '::1', protocol: 'ICMPv6' });
+        expect((await call('decodeLogEntry', { id: importedV6.id })).layers.map((l) => l.kind)).toEqual(['ipv6', 'icmpv6', 'payload']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      expect(await errorOf(call('importPcapng', { pcapng: Buffer.from('not a capture').toString('base64') }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'pcapng' });
+    });
+
+    it('filters, pages, clears, resizes, and says NOT_FOUND for gone entries', async () => {
+      await call('clearLog', {});
+      const empty = await call('queryLog', {});
+      expect(empty).toMatchObject({ total: 0, rows: [], capacity: 100_000 });
+      const run = await call('ping', { target: '127.0.0.1', count: 3, intervalMs: 10 });
+      await finished(run.runId);
+      const received = await call('queryLog', { filter: { direction: 'received', address: '127.0.0.1' } });
+      expect(received.total).toBeGreaterThanOrEqual(3);
+      const second = await call('queryLog', { start: 1, limit: 1, filter: { direction: 'received' } });
+      expect(second.rows).toHaveLength(1);
+      expect(second.rows[0].id).toBe(received.rows[1].id);
+      expect((await call('queryLog', { filter: { protocol: 'tcp' } })).total).toBe(0);
+      const oldId = received.rows[0].id;
+      expect(await call('configureLog', { capacity: 100 })).toEqual({ capacity: 100 });
+      expect((await call('queryLog', {})).capacity).toBe(100);
+      await call('clearLog', {});
+      expect(await errorOf(call('decodeLogEntry', { id: oldId }))).toMatchObject({ code: 'NOT_FOUND', field: 'id' });
+      await call('configureLog', { capacity: 100_000 });
+    });
+  });
+
+  describe('flood', () => {
+    it('keeps a 100,000-packet ring bounded and memory flat while 200,000+ packets pass', { timeout: 120_000 }, async () => {
+      const gc = exposeGc();
+      const flood = new Workbench({ logCapacity: 100_000 });
+      let rowsDelivered = 0;
+      let batches = 0;
+      flood.subscribe((batch) => {
+        batches++;
+        for (const event of batch) if (event.type === 'log') rowsDelivered += event.rows.length;
+      });
+      try {
+        const socket = await flood.openSocket({ family: 'ipv4', protocol: EXPERIMENTAL, mode: 'raw' });
+        // A larger kernel receive buffer (up to rmem_max) so fewer looped-back packets are dropped.
+        await flood.setSocketOption({ socketId: socket.socketId, name: 'SO_RCVBUF', value: 4 * 1048576 });
+        const packet = { hex: randomBytes(8).toString('hex') + '00'.repeat(56) };
+        const run = async (count: number, rate?: number) => {
+          const job = await flood.send({ socketId: socket.socketId, address: '127.0.0.1', packet, count, ...(rate ? { rate } : {}) });
+          await vi.waitFor(async () => expect((await flood.listSendJobs()).find((j) => j.jobId === job.jobId)?.state).toBe('done'), { timeout: 60_000, interval: 20 });
+        };
+        // Fill the ring first: what is measured is the steady state of a full ring.
+        await run(100_000);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        gc();
+        const before = process.memoryUsage();
+        const started = performance.now();
+        await run(200_000, FLOOD_RATE);
+        const seconds = (performance.now() - started) / 1000;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        gc();
+        const after = process.memoryUsage();
+        const page = await flood.queryLog({ start: 0, limit: 10 });
+        const info = (await flood.listSockets())[0];
+        const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
+        const report = {
+          sent: info.counters.sent,
+          received: info.counters.received,
+          logged: page.total,
+          seconds: Math.round(seconds * 100) / 100,
+          heapUsedMB: [mb(before.heapUsed), mb(after.heapUsed)],
+          arrayBuffersMB: [mb(before.arrayBuffers), mb(after.arrayBuffers)],
+          rssMB: [mb(before.rss), mb(after.rss)],
+          batches,
+          rowsDelivered,
+        };
+        console.log('engine flood:', JSON.stringify(report));
+        expect(info.counters.sent).toBe(300_000);
+        expect(info.counters.received).toBeGreaterThan(0);
+        expect(rowsDelivered).toBe(info.counters.sent + info.counters.received);
+        expect(page.total).toBe(100_000);
+        expect(page.capacity).toBe(100_000);
+        expect(after.heapUsed - before.heapUsed).toBeLessThan(8 * 1048576);
+        expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(4 * 1048576);
+      } finally {
+        await flood.close();
+      }
+    });
+  });
+
+  describe('close', () => {
+    it('closes sockets, stops runs and jobs, clears its timers, and refuses calls after', async () => {
+      const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'Immediate').length;
+      const timersBefore = timers();
+      const engine = new Workbench();
+      engine.subscribe(() => undefined);
+      const socket = await engine.openSocket({ family: 'ipv6', protocol: 58, mode: 'raw' });
+      await engine.send({ socketId: socket.socketId, address: '::1', packet: { hex: '8000000000010001' }, count: 1_000_000, intervalMs: 10 });
+      const run = await engine.ping({ target: '::1', count: 1000, intervalMs: 10, size: 56, ttl: 64, timeoutMs: 2000, mode: 'auto' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(timers()).toBeGreaterThan(timersBefore);
+      await engine.close();
+      await engine.close();
+      expect(timers()).toBeLessThanOrEqual(timersBefore);
+      expect(run.state).toBe('running');
+      expect(engine['running'].size).toBe(0);
+      await expect(engine.listSockets()).rejects.toMatchObject({ code: 'CLOSED' });
+    });
+  });
+});

@@ -1,0 +1,60 @@
+// The contract over Electron IPC. One handler per contract method, derived from
+// the contract's method list: each checks that the call comes from our window's
+// top frame, validates the parameters, and answers with an outcome rather than a
+// thrown error, because Electron reduces an error crossing IPC (and the context
+// bridge) to its message and the renderer needs the code and the field.
+import type { IpcMain, IpcMainInvokeEvent } from 'electron';
+import { methodNames, type EventBatch } from '../../common/contract';
+import { serializeError, WorkbenchError } from '../../common/validate';
+import { dispatchCall, type EngineLike } from '../web/dispatch';
+import { EVENTS_CHANNEL, methodChannel, type IpcOutcome } from '../../preload/channels';
+import { isTrustedSender, type TrustedWindow } from './security';
+
+export { EVENTS_CHANNEL, methodChannel, type IpcOutcome };
+
+export interface IpcWindow extends TrustedWindow {
+  webContents: TrustedWindow['webContents'] & { send(channel: string, ...args: unknown[]): void };
+  once(event: 'closed', listener: () => void): unknown;
+}
+
+export interface IpcOptions {
+  ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>;
+  engine: EngineLike;
+  window: IpcWindow;
+  /** file:// URL of the renderer's index.html (see rendererUrl). */
+  expectedUrl: string;
+}
+
+/** Registers the handlers and the event forwarding; returns a function that removes both. */
+export function registerIpc({ ipcMain, engine, window, expectedUrl }: IpcOptions): () => void {
+  for (const name of methodNames) {
+    ipcMain.handle(methodChannel(name), async (event: IpcMainInvokeEvent, params: unknown): Promise<IpcOutcome> => {
+      if (!isTrustedSender(event, window, expectedUrl)) {
+        const error = new WorkbenchError(
+          'FORBIDDEN',
+          `Refused '${name}': only the workbench window's own page may call the workbench`,
+        );
+        return { ok: false, error: serializeError(error) };
+      }
+      try {
+        const result = await dispatchCall(engine, name, params);
+        return { ok: true, result: result === undefined ? null : result };
+      } catch (error) {
+        return { ok: false, error: serializeError(error) };
+      }
+    });
+  }
+
+  const unsubscribe = engine.subscribe((batch: EventBatch) => {
+    if (!window.isDestroyed()) window.webContents.send(EVENTS_CHANNEL, batch);
+  });
+  let disposed = false;
+  const dispose = () => {
+    if (disposed) return;
+    disposed = true;
+    unsubscribe();
+    for (const name of methodNames) ipcMain.removeHandler(methodChannel(name));
+  };
+  window.once('closed', dispose);
+  return dispose;
+}

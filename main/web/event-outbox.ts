@@ -1,0 +1,135 @@
+// Events on their way to one WebSocket client: at most one frame per
+// EVENT_BATCH_INTERVAL_MS, and bounded memory when the client reads slowly.
+//
+// While the socket's send buffer is above HIGH_WATER_BYTES nothing is sent and
+// pending events are coalesced:
+// - log rows: only the newest MAX_PENDING_LOG_ROWS are kept. Row ids increase by
+//   one per packet, so a client sees the gap and pages the rest in with queryLog.
+// - 'logCleared' drops the rows pending before it.
+// - socket / sendJob / experiment: the latest state per socketId / jobId / runId.
+// - pingReply / tracerouteHop: the newest MAX_PENDING_PROGRESS; the full run is
+//   in the 'experiment' event and in listExperiments.
+// A frame lists: logCleared, log, progress events, then state events, so a run's
+// final state never precedes its last reply.
+import { EVENT_BATCH_INTERVAL_MS, type EventBatch, type LogRow, type WorkbenchEvent } from '../../common/contract';
+
+export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** Twice the engine's largest 'log' event (10 000 rows), so a client that keeps up never loses one. */
+export const MAX_PENDING_LOG_ROWS = 20_000;
+export const MAX_PENDING_PROGRESS = 2000;
+
+type StateEvent = Extract<WorkbenchEvent, { type: 'socket' | 'sendJob' | 'experiment' }>;
+type ProgressEvent = Extract<WorkbenchEvent, { type: 'pingReply' | 'tracerouteHop' }>;
+
+export interface OutboxTarget {
+  /** Bytes queued in the socket but not yet written to the kernel. */
+  bufferedAmount(): number;
+  send(frame: string): void;
+}
+
+export class EventOutbox {
+  private cleared = false;
+  private rows: LogRow[] = [];
+  private progress: ProgressEvent[] = [];
+  private readonly states = new Map<string, StateEvent>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private lastSent = -Infinity;
+  private closed = false;
+  /** Rows and progress events dropped for a slow client, for diagnostics and tests. */
+  dropped = 0;
+
+  constructor(
+    private readonly target: OutboxTarget,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  push(batch: EventBatch): void {
+    if (this.closed) return;
+    for (const event of batch) this.add(event);
+    this.schedule();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.rows = [];
+    this.progress = [];
+    this.states.clear();
+  }
+
+  private add(event: WorkbenchEvent): void {
+    switch (event.type) {
+      case 'logCleared':
+        this.cleared = true;
+        this.rows = [];
+        return;
+      case 'log':
+        for (const row of event.rows) this.rows.push(row);
+        if (this.rows.length > MAX_PENDING_LOG_ROWS) {
+          this.dropped += this.rows.length - MAX_PENDING_LOG_ROWS;
+          this.rows = this.rows.slice(-MAX_PENDING_LOG_ROWS);
+        }
+        return;
+      case 'pingReply':
+      case 'tracerouteHop':
+        this.progress.push(event);
+        if (this.progress.length > MAX_PENDING_PROGRESS) {
+          this.dropped += this.progress.length - MAX_PENDING_PROGRESS;
+          this.progress = this.progress.slice(-MAX_PENDING_PROGRESS);
+        }
+        return;
+      case 'socket':
+        this.setState(`socket:${event.socket.socketId}`, event);
+        return;
+      case 'sendJob':
+        this.setState(`sendJob:${event.job.jobId}`, event);
+        return;
+      case 'experiment':
+        this.setState(`experiment:${event.run.runId}`, event);
+        return;
+    }
+  }
+
+  private setState(key: string, event: StateEvent): void {
+    // Re-inserting keeps the map in order of the latest change.
+    this.states.delete(key);
+    this.states.set(key, event);
+  }
+
+  private hasPending(): boolean {
+    return this.cleared || this.rows.length > 0 || this.progress.length > 0 || this.states.size > 0;
+  }
+
+  private schedule(): void {
+    if (this.timer || !this.hasPending() || this.closed) return;
+    const wait = this.lastSent + EVENT_BATCH_INTERVAL_MS - this.now();
+    // Timers may fire a little early (whole milliseconds, the loop's cached clock):
+    // when one does, wait out the rest rather than send early.
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.now() - this.lastSent < EVENT_BATCH_INTERVAL_MS) this.schedule();
+      else this.flush();
+    }, Math.max(0, Math.ceil(wait)));
+  }
+
+  private flush(): void {
+    if (this.closed || !this.hasPending()) return;
+    if (this.target.bufferedAmount() > HIGH_WATER_BYTES) {
+      // The client is behind: keep coalescing and look again a little later.
+      this.lastSent = this.now();
+      this.schedule();
+      return;
+    }
+    const batch: EventBatch = [];
+    if (this.cleared) batch.push({ type: 'logCleared' });
+    if (this.rows.length > 0) batch.push({ type: 'log', rows: this.rows });
+    batch.push(...this.progress, ...this.states.values());
+    this.cleared = false;
+    this.rows = [];
+    this.progress = [];
+    this.states.clear();
+    this.lastSent = this.now();
+    this.target.send(JSON.stringify({ events: batch }));
+  }
+}

@@ -1,0 +1,99 @@
+// A small engine for transport tests: every contract method answers, errors come
+// back as the real engine's do (WorkbenchError naming the field), events are
+// emitted by hand. It records the (validated) parameters each method received.
+import type { EventBatch, MethodName, SocketInfo, WorkbenchHandlers } from '../../../common/contract';
+import { methodNames } from '../../../common/contract';
+import { WorkbenchError } from '../../../common/validate';
+import type { EngineLike } from '../dispatch';
+
+export interface FakeEngine extends EngineLike {
+  calls: { method: MethodName; params: unknown }[];
+  emit(batch: EventBatch): void;
+  readonly subscribers: number;
+}
+
+export function createFakeEngine(): FakeEngine {
+  const listeners = new Set<(batch: EventBatch) => void>();
+  const calls: { method: MethodName; params: unknown }[] = [];
+  const sockets = new Map<string, SocketInfo>();
+  const socketOf = (socketId: string): SocketInfo => {
+    const socket = sockets.get(socketId);
+    if (!socket) throw new WorkbenchError('UNKNOWN_SOCKET', `No socket '${socketId}'`, 'socketId');
+    return socket;
+  };
+  const handlers: WorkbenchHandlers = {
+    capabilities: async () => ({
+      platform: 'linux', uid: 0, raw: true, datagram: { ipv4: true, ipv6: true },
+      pingGroupRange: [0, 0], modes: ['raw', 'datagram'], remedy: null,
+    }),
+    openSocket: async ({ family, protocol }) => {
+      const socket: SocketInfo = {
+        socketId: `s${sockets.size + 1}`, family, protocol, mode: 'raw', receivePaused: false, closed: false,
+        counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 },
+      };
+      sockets.set(socket.socketId, socket);
+      return socket;
+    },
+    closeSocket: async ({ socketId }) => ({ ...socketOf(socketId), closed: true }),
+    listSockets: async () => [...sockets.values()],
+    pauseReceive: async ({ socketId }) => socketOf(socketId),
+    resumeReceive: async ({ socketId }) => socketOf(socketId),
+    readSocketOptions: async ({ socketId }) => (socketOf(socketId), [{ name: 'IP_TTL', value: 64 }]),
+    setSocketOption: async ({ socketId, name, value }) => (socketOf(socketId), { name, value }),
+    send: async ({ socketId, address, packet, count }) => {
+      socketOf(socketId);
+      if ('hex' in packet && !/^([0-9a-f]{2}\s*)*$/i.test(packet.hex)) {
+        throw new WorkbenchError('INVALID_ARGUMENT', 'packet.hex: not hex', 'packet.hex');
+      }
+      if ('hex' in packet && packet.hex.replace(/\s/g, '').length / 2 > 65535) {
+        throw new WorkbenchError('INVALID_ARGUMENT', 'packet.hex: more than 65535 bytes', 'packet.hex');
+      }
+      return { jobId: 'j1', socketId, address, total: count, sent: 0, errors: 0, state: 'running', startedAt: Date.now() };
+    },
+    cancelSend: async ({ jobId }) => {
+      throw new WorkbenchError('UNKNOWN_JOB', `No send job '${jobId}'`, 'jobId');
+    },
+    listSendJobs: async () => [],
+    queryLog: async () => ({ total: 0, rows: [], capacity: 100_000 }),
+    decodeLogEntry: async ({ id }) => {
+      throw new WorkbenchError('UNKNOWN_ENTRY', `No log entry ${id}`, 'id');
+    },
+    clearLog: async () => null,
+    configureLog: async ({ capacity }) => ({ capacity }),
+    exportPcapng: async () => ({ pcapng: '', count: 0 }),
+    importPcapng: async () => ({ imported: 0 }),
+    ping: async () => {
+      throw new WorkbenchError('UNSUPPORTED', 'not in the fake');
+    },
+    traceroute: async () => {
+      throw new WorkbenchError('UNSUPPORTED', 'not in the fake');
+    },
+    stopExperiment: async ({ runId }) => {
+      throw new WorkbenchError('UNKNOWN_RUN', `No run '${runId}'`, 'runId');
+    },
+    listExperiments: async () => [],
+  };
+  const engine = {
+    calls,
+    emit(batch: EventBatch) {
+      for (const listener of listeners) listener(batch);
+    },
+    get subscribers() {
+      return listeners.size;
+    },
+    subscribe(listener: (batch: EventBatch) => void) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  } as FakeEngine;
+  for (const name of methodNames) {
+    const handler = handlers[name] as (params: unknown) => Promise<unknown>;
+    (engine as unknown as Record<string, unknown>)[name] = (params: unknown) => {
+      calls.push({ method: name, params });
+      return handler(params);
+    };
+  }
+  return engine;
+}

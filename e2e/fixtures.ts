@@ -1,0 +1,62 @@
+// The `app` fixture: the workbench page, opened in Chromium from the browser host (project
+// 'web') or as the Electron window (project 'electron', skipped where no binary exists).
+// Page errors and console errors fail the test, so a broken render cannot pass quietly.
+import { _electron as electron, test as base, expect, type Page } from '@playwright/test';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { E2E_TOKEN } from '../playwright.config';
+
+export { expect };
+
+/** The Electron binary's path, or why there is none. */
+export function electronBinary(): { path: string } | { reason: string } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const binary = require('electron') as unknown as string;
+    if (typeof binary === 'string' && existsSync(binary)) return { path: binary };
+  } catch {
+    // 'Electron failed to install correctly' when the download was skipped.
+  }
+  return { reason: 'Electron binary not installed (cannot be downloaded here)' };
+}
+
+interface Fixtures {
+  app: Page;
+}
+
+export const test = base.extend<Fixtures>({
+  app: async ({ page }, use, testInfo) => {
+    const errors: string[] = [];
+    const watch = (target: Page) => {
+      target.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+      target.on('console', (message) => {
+        if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+      });
+    };
+    if (testInfo.project.name === 'electron') {
+      const binary = electronBinary();
+      test.skip('reason' in binary, 'reason' in binary ? binary.reason : '');
+      const main = path.resolve(__dirname, '..', 'dist', 'main', 'electron', 'main.js');
+      const app = await electron.launch({ executablePath: (binary as { path: string }).path, args: [main] });
+      const window = await app.firstWindow();
+      watch(window);
+      await expect(window.getByRole('tab', { name: 'Log' })).toBeVisible();
+      await use(window);
+      await app.close();
+    } else {
+      watch(page);
+      await page.goto(`/?token=${E2E_TOKEN}`);
+      await expect(page.getByRole('tab', { name: 'Log' })).toBeVisible();
+      await use(page);
+    }
+    // The favicon request 404s in the browser host; nothing else may log errors.
+    expect(errors.filter((line) => !/favicon|status of 404/.test(line))).toEqual([]);
+  },
+});
+
+/** A 16-bit identifier no other test traffic on this host is likely to use. */
+export function uniqueIdentifier(): number {
+  return 0x4000 + Math.floor(Math.random() * 0xbfff);
+}
+
+export const hex4 = (value: number) => `0x${value.toString(16).padStart(4, '0')}`;

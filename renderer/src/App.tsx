@@ -1,0 +1,132 @@
+// The app frame: header with the panel tabs, the capability banner, the panel, a status bar.
+import { useEffect, useRef, type KeyboardEvent } from 'react';
+import { CapabilityBanner } from './panels/CapabilityBanner';
+import { EditorPanel } from './panels/EditorPanel';
+import { ExperimentsPanel } from './panels/ExperimentsPanel';
+import { LogPanel } from './panels/LogPanel';
+import { SendPanel } from './panels/SendPanel';
+import { SocketsPanel } from './panels/SocketsPanel';
+import { useWorkbench } from './store';
+import { panelIds, type PanelId, type Theme } from './store/settings';
+
+const panelLabels: Record<PanelId, string> = {
+  editor: 'Build & send',
+  log: 'Log',
+  sockets: 'Sockets',
+  experiments: 'Experiments',
+};
+
+export function App() {
+  const panel = useWorkbench((s) => s.settings.panel);
+  const showPanel = useWorkbench((s) => s.settings.showPanel);
+  const theme = useWorkbench((s) => s.settings.theme);
+  const setTheme = useWorkbench((s) => s.settings.setTheme);
+  const tabs = useRef<Record<string, HTMLButtonElement | null>>({});
+
+  useEffect(() => {
+    if (theme === 'system') delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = theme;
+  }, [theme]);
+
+  // Alt+1..4 switch panels from anywhere.
+  useEffect(() => {
+    const onKey = (event: globalThis.KeyboardEvent) => {
+      if (!event.altKey || event.ctrlKey || event.metaKey) return;
+      const index = Number(event.key) - 1;
+      if (index >= 0 && index < panelIds.length) {
+        event.preventDefault();
+        showPanel(panelIds[index]);
+        tabs.current[panelIds[index]]?.focus();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [showPanel]);
+
+  const onTabKey = (event: KeyboardEvent<HTMLDivElement>) => {
+    const index = panelIds.indexOf(panel);
+    let next = -1;
+    if (event.key === 'ArrowRight') next = (index + 1) % panelIds.length;
+    else if (event.key === 'ArrowLeft') next = (index + panelIds.length - 1) % panelIds.length;
+    else if (event.key === 'Home') next = 0;
+    else if (event.key === 'End') next = panelIds.length - 1;
+    if (next < 0) return;
+    event.preventDefault();
+    showPanel(panelIds[next]);
+    tabs.current[panelIds[next]]?.focus();
+  };
+
+  return (
+    <div className="app">
+      <header className="app-header">
+        <div className="brand" aria-hidden="true">
+          <span className="brand-mark">◆</span> Packet Workbench
+        </div>
+        <div role="tablist" aria-label="Panels" className="tabs" onKeyDown={onTabKey}>
+          {panelIds.map((id, i) => (
+            <button
+              key={id}
+              ref={(element) => {
+                tabs.current[id] = element;
+              }}
+              role="tab"
+              id={`tab-${id}`}
+              aria-selected={panel === id}
+              aria-controls={`panel-${id}`}
+              tabIndex={panel === id ? 0 : -1}
+              className="tab"
+              onClick={() => showPanel(id)}
+              title={`${panelLabels[id]} (Alt+${i + 1})`}
+            >
+              {panelLabels[id]}
+            </button>
+          ))}
+        </div>
+        <div className="header-tools">
+          <label className="inline">
+            <span>Theme</span>
+            <select value={theme} onChange={(event) => setTheme(event.target.value as Theme)}>
+              <option value="system">System</option>
+              <option value="light">Light</option>
+              <option value="dark">Dark</option>
+            </select>
+          </label>
+        </div>
+      </header>
+      <CapabilityBanner />
+      <main className="app-main">
+        <section role="tabpanel" id={`panel-${panel}`} aria-labelledby={`tab-${panel}`} className="tabpanel">
+          {panel === 'editor' && (
+            <EditorPanel aside={<SendPanel />} />
+          )}
+          {panel === 'log' && <LogPanel />}
+          {panel === 'sockets' && <SocketsPanel />}
+          {panel === 'experiments' && <ExperimentsPanel />}
+        </section>
+      </main>
+      <StatusBar />
+    </div>
+  );
+}
+
+function StatusBar() {
+  const shown = useWorkbench((s) => (void s.log.version, s.log.buffer.length));
+  const total = useWorkbench((s) => (void s.log.version, s.log.buffer.total));
+  const capacity = useWorkbench((s) => s.log.buffer.capacity);
+  const open = useWorkbench((s) => s.sockets.list.filter((socket) => !socket.closed).length);
+  const running = useWorkbench((s) => s.send.jobs.filter((job) => job.state === 'running').length);
+  const paused = useWorkbench((s) => s.log.paused);
+  const loaded = useWorkbench((s) => s.log.loaded);
+  return (
+    <footer className="status-bar" aria-label="Status">
+      <span>
+        {loaded ? '' : 'reading the log… '}
+        Log: {shown.toLocaleString()} shown / {total.toLocaleString()} kept (ring of {capacity.toLocaleString()})
+        {paused ? ' · paused' : ''}
+      </span>
+      <span>Sockets open: {open}</span>
+      <span>Send jobs running: {running}</span>
+      <span className="status-hint">Alt+1–4 panels · Tab moves between controls</span>
+    </footer>
+  );
+}

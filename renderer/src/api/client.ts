@@ -1,0 +1,43 @@
+// The renderer's one door to the workbench: the preload bridge in Electron, a WebSocket to
+// the browser host otherwise. Everything else programs against WorkbenchClient and never
+// learns which one it got.
+import { connectWebSocket, createClient, type WebSocketLike, type WorkbenchClient } from '../../../common/client';
+
+declare global {
+  interface Window {
+    /** Exposed by the Electron preload; absent in a browser. */
+    workbench?: WorkbenchClient;
+  }
+}
+
+export type { WorkbenchClient };
+
+/** The WebSocket URL of the browser host that served this page, token included. */
+export function browserHostApiUrl(location: Pick<Location, 'protocol' | 'host' | 'search'>): string {
+  const token = new URLSearchParams(location.search).get('token');
+  if (!token) {
+    throw new Error('This page has no ?token= in its address: open the URL the workbench printed when it started (it includes the token).');
+  }
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/api?token=${encodeURIComponent(token)}`;
+}
+
+export async function connectWorkbench(): Promise<WorkbenchClient> {
+  if (window.workbench) return window.workbench;
+  if (window.location.protocol === 'file:') {
+    throw new Error('No workbench bridge: this page was opened from a file outside the Workbench app.');
+  }
+  const transport = await connectWebSocket(browserHostApiUrl(window.location), (url) => new WebSocket(url) as unknown as WebSocketLike);
+  return createClient(transport);
+}
+
+/** Human text of an error from any transport: 'EPERM: Operation not permitted'. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,96 @@
+// Event batches from the workbench into the store. Batches arrive up to ~60 times a second,
+// each with up to thousands of log rows; they are queued and applied together at most once
+// per animation frame, so a flood costs one store update (and one render) per frame.
+import type { EventBatch, LogRow, WorkbenchEvent } from '../../../common/contract';
+import type { WorkbenchStore } from '../store';
+
+export interface EventPump {
+  /** Applies everything queued now (tests; also before reading the store synchronously). */
+  flush(): void;
+  stop(): void;
+}
+
+export function pumpEvents(
+  subscribe: (listener: (batch: EventBatch) => void) => () => void,
+  store: WorkbenchStore,
+  nextFrame: (callback: () => void) => void,
+): EventPump {
+  let rows: LogRow[] = [];
+  let others: WorkbenchEvent[] = [];
+  let scheduled = false;
+  let stopped = false;
+
+  const flush = () => {
+    scheduled = false;
+    if (stopped) return;
+    const state = store.getState();
+    const pendingRows = rows;
+    const pendingOthers = others;
+    rows = [];
+    others = [];
+    for (const event of pendingOthers) {
+      switch (event.type) {
+        case 'logCleared':
+          // Rows queued before the clear belong to the old log.
+          state.log.cleared();
+          break;
+        case 'socket':
+          state.sockets.applySocket(event.socket);
+          break;
+        case 'sendJob':
+          state.send.applyJob(event.job);
+          break;
+        case 'pingReply':
+          state.experiments.applyPingReply(event.runId, event.reply, event.statistics);
+          break;
+        case 'tracerouteHop':
+          state.experiments.applyHop(event.runId, event.hop);
+          break;
+        case 'experiment':
+          state.experiments.applyRun(event.run);
+          break;
+        default:
+          break;
+      }
+    }
+    if (pendingRows.length > 0) state.log.append(pendingRows);
+  };
+
+  const unsubscribe = subscribe((batch) => {
+    for (const event of batch) {
+      if (event.type === 'log') {
+        for (const row of event.rows) rows.push(row);
+      } else {
+        if (event.type === 'logCleared') rows = [];
+        others.push(event);
+      }
+    }
+    // Bound what waits for a frame (a hidden tab gets none): keep the newest rows.
+    const limit = store.getState().log.buffer.capacity;
+    if (rows.length > 2 * limit) rows = rows.slice(-limit);
+    if (!scheduled) {
+      scheduled = true;
+      nextFrame(flush);
+    }
+  });
+
+  return {
+    flush,
+    stop() {
+      stopped = true;
+      unsubscribe();
+    },
+  };
+}
+
+/** requestAnimationFrame, falling back to a timer when the page is hidden (no frames come). */
+export function animationFrame(callback: () => void): void {
+  let done = false;
+  const run = () => {
+    if (done) return;
+    done = true;
+    callback();
+  };
+  requestAnimationFrame(run);
+  setTimeout(run, 250);
+}

@@ -1,0 +1,303 @@
+// Ping (live RTT chart and statistics) and traceroute (a hop table that fills as probes
+// return), with every run kept in a history that can be exported as JSON.
+import type { ExperimentRun, Hop } from '../../../common/contract';
+import { RttChart } from '../components/RttChart';
+import { formatClock, formatMs } from '../model/format';
+import { useWorkbench } from '../store';
+
+export function ExperimentsPanel() {
+  return (
+    <section className="experiments-panel" aria-label="Experiments">
+      <div className="experiments-columns">
+        <PingView />
+        <TracerouteView />
+      </div>
+      <History />
+    </section>
+  );
+}
+
+function FormError({ error }: { error: { message: string; remedy?: string } | null }) {
+  if (!error) return null;
+  return (
+    <div className="field-error" role="alert">
+      {error.message}
+      {error.remedy && <div className="remedy">Remedy: {error.remedy}</div>}
+    </div>
+  );
+}
+
+function Field({ label, value, onChange, invalid, width = 'narrow', unit }: { label: string; value: string; onChange(value: string): void; invalid?: boolean; width?: string; unit?: string }) {
+  return (
+    <label className="inline">
+      <span>{label}</span>
+      <input aria-label={label} className={width} value={value} spellCheck={false} aria-invalid={invalid || undefined} onChange={(event) => onChange(event.target.value)} />
+      {unit && <span className="unit">{unit}</span>}
+    </label>
+  );
+}
+
+function PingView() {
+  const form = useWorkbench((s) => s.experiments.pingForm);
+  const setForm = useWorkbench((s) => s.experiments.setPingForm);
+  const start = useWorkbench((s) => s.experiments.startPing);
+  const stop = useWorkbench((s) => s.experiments.stop);
+  const error = useWorkbench((s) => s.experiments.pingError);
+  const run = useWorkbench((s) => s.experiments.runs.find((candidate) => candidate.runId === s.experiments.pingRunId));
+  const stats = run?.ping?.statistics;
+  const replies = run?.ping?.replies ?? [];
+  const bad = (field: string) => error && 'field' in error && error.field === field;
+  return (
+    <section className="experiment" aria-label="Ping">
+      <h2 className="pane-title">Ping</h2>
+      <form
+        className="toolbar wrap"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void start();
+        }}
+      >
+        <Field label="Ping target" value={form.target} onChange={(target) => setForm({ target })} width="wide" invalid={!!bad('target')} />
+        <Field label="Ping count" value={form.count} onChange={(count) => setForm({ count })} invalid={!!bad('count')} />
+        <Field label="Interval" value={form.interval} onChange={(interval) => setForm({ interval })} unit="ms" invalid={!!bad('interval')} />
+        <Field label="Size" value={form.size} onChange={(size) => setForm({ size })} unit="bytes" invalid={!!bad('size')} />
+        <Field label="TTL" value={form.ttl} onChange={(ttl) => setForm({ ttl })} invalid={!!bad('ttl')} />
+        <Field label="Timeout" value={form.timeout} onChange={(timeout) => setForm({ timeout })} unit="ms" invalid={!!bad('timeout')} />
+        <label className="inline">
+          <span>Mode</span>
+          <select value={form.mode} onChange={(event) => setForm({ mode: event.target.value as typeof form.mode })}>
+            <option value="auto">Auto</option>
+            <option value="raw">Raw</option>
+            <option value="datagram">Unprivileged</option>
+          </select>
+        </label>
+        <button type="submit" className="primary" disabled={run?.state === 'running'}>
+          Start ping
+        </button>
+        {run?.state === 'running' && (
+          <button type="button" onClick={() => void stop(run.runId)}>
+            Stop ping
+          </button>
+        )}
+      </form>
+      <FormError error={error} />
+      {run && (
+        <>
+          <div className="run-line muted">
+            {run.runId} · {run.target} · {run.mode} · <span className={`state state-${run.state}`}>{run.state}</span>
+            {run.error ? ` · ${run.error.code}: ${run.error.message}` : ''}
+          </div>
+          <dl className="stats" aria-label="Ping statistics">
+            <Stat name="Transmitted" value={String(stats?.transmitted ?? 0)} />
+            <Stat name="Received" value={String(stats?.received ?? 0)} />
+            <Stat name="Loss" value={`${(stats?.loss ?? 0).toFixed(1)}%`} />
+            <Stat name="Min" value={`${formatMs(stats?.min)} ms`} />
+            <Stat name="Avg" value={`${formatMs(stats?.avg)} ms`} />
+            <Stat name="Max" value={`${formatMs(stats?.max)} ms`} />
+            <Stat name="Mdev" value={`${formatMs(stats?.mdev)} ms`} />
+          </dl>
+          <RttChart replies={replies} label={`Round-trip times of ${run.target}`} />
+          <div className="scroll-box">
+            <table className="grid-table" aria-label="Ping replies">
+              <thead>
+                <tr>
+                  <th scope="col" className="num">Seq</th>
+                  <th scope="col">From</th>
+                  <th scope="col">Status</th>
+                  <th scope="col" className="num">RTT (ms)</th>
+                  <th scope="col" className="num">TTL</th>
+                  <th scope="col" className="num">Bytes</th>
+                </tr>
+              </thead>
+              <tbody>
+                {replies.slice(-200).map((reply) => (
+                  <tr key={reply.sequence}>
+                    <td className="num">{reply.sequence}</td>
+                    <td className="mono">{reply.from ?? ''}</td>
+                    <td className={reply.status === 'reply' ? '' : 'bad'}>{reply.error ?? reply.status}</td>
+                    <td className="num">{formatMs(reply.rtt)}</td>
+                    <td className="num">{reply.ttl ?? ''}</td>
+                    <td className="num">{reply.bytes ?? ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Stat({ name, value }: { name: string; value: string }) {
+  return (
+    <div className="stat">
+      <dt>{name}</dt>
+      <dd aria-label={name}>{value}</dd>
+    </div>
+  );
+}
+
+function TracerouteView() {
+  const form = useWorkbench((s) => s.experiments.traceForm);
+  const setForm = useWorkbench((s) => s.experiments.setTraceForm);
+  const start = useWorkbench((s) => s.experiments.startTraceroute);
+  const stop = useWorkbench((s) => s.experiments.stop);
+  const error = useWorkbench((s) => s.experiments.traceError);
+  const run = useWorkbench((s) => s.experiments.runs.find((candidate) => candidate.runId === s.experiments.traceRunId));
+  const hops = run?.traceroute?.hops ?? [];
+  const maxHops = Number(run?.params.maxHops ?? form.maxHops) || 30;
+  const firstHop = Number(run?.params.firstHop ?? 1) || 1;
+  const probes = Number(run?.params.probesPerHop ?? form.probesPerHop) || 3;
+  const done = run && run.state !== 'running';
+  const lastTtl = hops.length ? hops[hops.length - 1].ttl : firstHop - 1;
+  const progress = done ? 1 : Math.min(1, (lastTtl - firstHop + 1) / Math.max(1, maxHops - firstHop + 1));
+  const bad = (field: string) => error && 'field' in error && error.field === field;
+  return (
+    <section className="experiment" aria-label="Traceroute">
+      <h2 className="pane-title">Traceroute</h2>
+      <form
+        className="toolbar wrap"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void start();
+        }}
+      >
+        <Field label="Traceroute target" value={form.target} onChange={(target) => setForm({ target })} width="wide" invalid={!!bad('target')} />
+        <label className="inline">
+          <span>Probe</span>
+          <select aria-label="Probe kind" value={form.probe} onChange={(event) => setForm({ probe: event.target.value as typeof form.probe })}>
+            <option value="icmp">ICMP echo</option>
+            <option value="udp">UDP</option>
+            <option value="tcp">TCP SYN</option>
+          </select>
+        </label>
+        <Field label="First hop" value={form.firstHop} onChange={(firstHop) => setForm({ firstHop })} invalid={!!bad('firstHop')} />
+        <Field label="Max hops" value={form.maxHops} onChange={(maxHops) => setForm({ maxHops })} invalid={!!bad('maxHops')} />
+        <Field label="Probes per hop" value={form.probesPerHop} onChange={(probesPerHop) => setForm({ probesPerHop })} invalid={!!bad('probesPerHop')} />
+        <Field label="Probe timeout" value={form.timeout} onChange={(timeout) => setForm({ timeout })} unit="ms" invalid={!!bad('timeout')} />
+        {form.probe !== 'icmp' && <Field label="Port" value={form.port} onChange={(port) => setForm({ port })} invalid={!!bad('port')} />}
+        <button type="submit" className="primary" disabled={run?.state === 'running'}>
+          Start traceroute
+        </button>
+        {run?.state === 'running' && (
+          <button type="button" onClick={() => void stop(run.runId)}>
+            Stop traceroute
+          </button>
+        )}
+      </form>
+      <FormError error={error} />
+      {run && (
+        <>
+          <div className="run-line muted">
+            {run.runId} · {run.target} · {String(run.params.probe ?? 'icmp')} · <span className={`state state-${run.state}`}>{run.state}</span>
+            {run.traceroute?.reached ? ' · destination reached' : ''}
+            {run.error ? ` · ${run.error.code}: ${run.error.message}` : ''}
+          </div>
+          <progress className="wide-progress" max={1} value={progress} aria-label="Traceroute progress" />
+          <table className="grid-table" aria-label="Hops">
+            <thead>
+              <tr>
+                <th scope="col" className="num">Hop</th>
+                <th scope="col">Responder</th>
+                {Array.from({ length: probes }, (_, i) => (
+                  <th key={i} scope="col" className="num">
+                    RTT {i + 1} (ms)
+                  </th>
+                ))}
+                <th scope="col">Answer</th>
+              </tr>
+            </thead>
+            <tbody>
+              {hops.map((hop) => (
+                <HopRow key={hop.ttl} hop={hop} probes={probes} />
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+function HopRow({ hop, probes }: { hop: Hop; probes: number }) {
+  const responders = [...new Set(hop.probes.flatMap((probe) => (probe.responder ? [probe.responder] : [])))];
+  const kinds = [...new Set(hop.probes.flatMap((probe) => (probe.kind ? [probe.kind] : [])))];
+  return (
+    <tr>
+      <td className="num">{hop.ttl}</td>
+      <td className="mono">{responders.length ? responders.join(', ') : '*'}</td>
+      {Array.from({ length: probes }, (_, i) => {
+        const probe = hop.probes[i];
+        return (
+          <td key={i} className="num">
+            {probe ? (probe.status === 'reply' ? formatMs(probe.rtt) : '*') : ''}
+          </td>
+        );
+      })}
+      <td className="muted">{kinds.join(', ')}</td>
+    </tr>
+  );
+}
+
+function summary(run: ExperimentRun): string {
+  if (run.ping) {
+    const s = run.ping.statistics;
+    return `${s.transmitted} sent, ${s.received} received, ${s.loss.toFixed(1)}% loss, avg ${formatMs(s.avg)} ms`;
+  }
+  if (run.traceroute) return `${run.traceroute.hops.length} hops${run.traceroute.reached ? ', reached' : ''}`;
+  return '';
+}
+
+function History() {
+  const runs = useWorkbench((s) => s.experiments.runs);
+  const show = useWorkbench((s) => s.experiments.show);
+  const exportHistory = useWorkbench((s) => s.experiments.exportHistory);
+  return (
+    <section className="history" aria-label="Run history">
+      <div className="pane-title">
+        <span>History ({runs.length})</span>
+        <button type="button" disabled={runs.length === 0} onClick={() => exportHistory()}>
+          Export history (JSON)
+        </button>
+      </div>
+      {runs.length === 0 ? (
+        <p className="muted pad">Runs appear here as they start.</p>
+      ) : (
+        <table className="grid-table" aria-label="Runs">
+          <thead>
+            <tr>
+              <th scope="col">Run</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Target</th>
+              <th scope="col">Started</th>
+              <th scope="col">State</th>
+              <th scope="col">Result</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...runs].reverse().map((run) => (
+              <tr key={run.runId}>
+                <td className="mono">{run.runId}</td>
+                <td>{run.kind}</td>
+                <td className="mono">{run.target}</td>
+                <td className="mono">{formatClock(run.startedAt)}</td>
+                <td className={`state state-${run.state}`}>{run.state}</td>
+                <td>{summary(run)}</td>
+                <td className="actions">
+                  <button type="button" aria-label={`Show ${run.runId}`} onClick={() => show(run.runId)}>
+                    Show
+                  </button>
+                  <button type="button" aria-label={`Export ${run.runId}`} onClick={() => exportHistory(run.runId)}>
+                    Export
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,280 @@
+// The packet log: a virtualized table over the store's chunked ring, the filter, and the
+// selected packet's decode tree beside its linked hex.
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
+import type { LogRow } from '../../../common/contract';
+import { parseHex } from '../../../packets';
+import { DecodeTree } from '../components/DecodeTree';
+import { HexView } from '../components/HexView';
+import { formatClock } from '../model/format';
+import { useWorkbench, useWorkbenchStore } from '../store';
+
+const ROW_HEIGHT = 20;
+
+export function LogPanel() {
+  return (
+    <section className="log-panel" aria-label="Packet log">
+      <LogToolbar />
+      <LogTable />
+      <LogDetail />
+    </section>
+  );
+}
+
+function LogToolbar() {
+  const filter = useWorkbench((s) => s.log.filter);
+  const setFilter = useWorkbench((s) => s.log.setFilter);
+  const paused = useWorkbench((s) => s.log.paused);
+  const held = useWorkbench((s) => s.log.held);
+  const setPaused = useWorkbench((s) => s.log.setPaused);
+  const follow = useWorkbench((s) => s.log.follow);
+  const setFollow = useWorkbench((s) => s.log.setFollow);
+  const clear = useWorkbench((s) => s.log.clear);
+  const exportPcapng = useWorkbench((s) => s.log.exportPcapng);
+  const importPcapng = useWorkbench((s) => s.log.importPcapng);
+  const marked = useWorkbench((s) => s.log.marked.size);
+  const message = useWorkbench((s) => s.log.message);
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  return (
+    <div className="log-toolbar">
+      <div className="toolbar" role="toolbar" aria-label="Log filter">
+        <label className="inline">
+          <span>Protocol</span>
+          <select aria-label="Protocol filter" value={filter.protocol} onChange={(event) => setFilter({ protocol: event.target.value })}>
+            <option value="">Any</option>
+            <option value="ICMP">ICMP</option>
+            <option value="ICMPv6">ICMPv6</option>
+            <option value="UDP">UDP</option>
+            <option value="TCP">TCP</option>
+          </select>
+        </label>
+        <label className="inline">
+          <span>Address</span>
+          <input aria-label="Address filter" value={filter.address} size={16} spellCheck={false} placeholder="source or destination" onChange={(event) => setFilter({ address: event.target.value })} />
+        </label>
+        <label className="inline">
+          <span>Direction</span>
+          <select aria-label="Direction filter" value={filter.direction} onChange={(event) => setFilter({ direction: event.target.value as typeof filter.direction })}>
+            <option value="">Any</option>
+            <option value="sent">Sent</option>
+            <option value="received">Received</option>
+            <option value="imported">Imported</option>
+          </select>
+        </label>
+        <label className="inline grow">
+          <span>Search</span>
+          <input aria-label="Search log" type="search" value={filter.text} spellCheck={false} placeholder="any column, e.g. reply, seq=3" onChange={(event) => setFilter({ text: event.target.value })} />
+        </label>
+      </div>
+      <div className="toolbar" role="toolbar" aria-label="Log actions">
+        <button type="button" aria-pressed={paused} onClick={() => setPaused(!paused)}>
+          {paused ? `Resume${held ? ` (${held.toLocaleString()} waiting)` : ''}` : 'Pause'}
+        </button>
+        <label className="inline">
+          <input type="checkbox" checked={follow} onChange={(event) => setFollow(event.target.checked)} />
+          Follow newest
+        </label>
+        <button type="button" onClick={() => void clear()}>
+          Clear log
+        </button>
+        <span className="separator" aria-hidden="true" />
+        <button type="button" onClick={() => void exportPcapng('all')}>
+          Export all
+        </button>
+        <button type="button" onClick={() => void exportPcapng('shown')}>
+          Export shown
+        </button>
+        <button type="button" disabled={marked === 0} onClick={() => void exportPcapng('marked')}>
+          Export selection{marked ? ` (${marked})` : ''}
+        </button>
+        <button type="button" onClick={() => fileInput.current?.click()}>
+          Import pcapng…
+        </button>
+        <input
+          ref={fileInput}
+          type="file"
+          accept=".pcapng,.pcap,.cap"
+          aria-label="Import pcapng file"
+          className="sr-only"
+          tabIndex={-1}
+          onChange={async (event) => {
+            const file = event.target.files?.[0];
+            event.target.value = '';
+            if (file) await importPcapng({ name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) });
+          }}
+        />
+        {message && (
+          <span className={message.kind === 'error' ? 'field-error' : 'ok-text'} role={message.kind === 'error' ? 'alert' : 'status'}>
+            {message.text}
+          </span>
+        )}
+      </div>
+    </div>
+  );
+}
+
+const columns = ['No.', 'Time', 'Dir', 'Source', 'Destination', 'Protocol', 'Length', 'Info'];
+
+function LogTable() {
+  const store = useWorkbenchStore();
+  const version = useWorkbench((s) => s.log.version);
+  const buffer = useWorkbench((s) => s.log.buffer);
+  const follow = useWorkbench((s) => s.log.follow);
+  const selectedId = useWorkbench((s) => s.log.selectedId);
+  const marked = useWorkbench((s) => s.log.marked);
+  const select = useWorkbench((s) => s.log.select);
+  const setFollow = useWorkbench((s) => s.log.setFollow);
+  const scroller = useRef<HTMLDivElement>(null);
+  const count = buffer.length;
+
+  const virtualizer = useVirtualizer({
+    count,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+  });
+
+  useEffect(() => {
+    if (follow && count > 0) virtualizer.scrollToIndex(count - 1, { align: 'end' });
+  }, [follow, version, count, virtualizer]);
+
+  const selectedIndex = useMemo(() => (selectedId === null ? -1 : buffer.indexOfId(selectedId)), [buffer, selectedId, version]);
+
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    if (count === 0) return;
+    const page = Math.max(1, Math.floor((scroller.current?.clientHeight ?? 400) / ROW_HEIGHT) - 1);
+    const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page };
+    let index = -1;
+    if (event.key in moves) index = (selectedIndex < 0 ? (moves[event.key] > 0 ? -1 : count) : selectedIndex) + moves[event.key];
+    else if (event.key === 'Home') index = 0;
+    else if (event.key === 'End') index = count - 1;
+    else if (event.key === ' ' && selectedId !== null) {
+      event.preventDefault();
+      void select(selectedId, 'toggle');
+      return;
+    } else return;
+    event.preventDefault();
+    index = Math.max(0, Math.min(count - 1, index));
+    const row = buffer.at(index);
+    if (row) {
+      void select(row.id, event.shiftKey ? 'extend' : 'only');
+      virtualizer.scrollToIndex(index);
+    }
+  };
+
+  const onClick = useCallback(
+    (event: MouseEvent<HTMLDivElement>) => {
+      const target = (event.target as HTMLElement).closest<HTMLElement>('[data-id]');
+      if (!target) return;
+      const id = Number(target.dataset.id);
+      void store.getState().log.select(id, event.ctrlKey || event.metaKey ? 'toggle' : event.shiftKey ? 'extend' : 'only');
+    },
+    [store],
+  );
+
+  const onWheel = (event: React.WheelEvent) => {
+    if (event.deltaY < 0 && follow) setFollow(false);
+  };
+
+  const items = virtualizer.getVirtualItems();
+  return (
+    <div
+      className="log-table"
+      role="grid"
+      aria-label="Packets"
+      aria-rowcount={count + 1}
+      aria-multiselectable="true"
+      aria-activedescendant={selectedIndex >= 0 ? `log-row-${selectedId}` : undefined}
+      tabIndex={0}
+      onKeyDown={onKeyDown}
+    >
+      <div role="row" aria-rowindex={1} className="log-row log-head">
+        {columns.map((column) => (
+          <span key={column} role="columnheader" className={`c c-${column.replace('.', '').toLowerCase()}`}>
+            {column}
+          </span>
+        ))}
+      </div>
+      <div ref={scroller} className="log-scroll" onClick={onClick} onWheel={onWheel}>
+        {count === 0 && <div className="log-empty muted">{buffer.total === 0 ? 'No packets yet: send one, or open a socket to listen.' : 'No packets match the filter.'}</div>}
+        <div style={{ height: `${virtualizer.getTotalSize()}px` }} className="log-canvas">
+          {items.map((item) => {
+            const row = buffer.at(item.index);
+            if (!row) return null;
+            return <LogRowView key={row.id} row={row} index={item.index} top={item.start} selected={row.id === selectedId} marked={marked.has(row.id)} />;
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+const directionMarks: Record<LogRow['direction'], string> = { sent: '→', received: '←', imported: '⇣' };
+
+const LogRowView = memo(function LogRowView({ row, index, top, selected, marked }: { row: LogRow; index: number; top: number; selected: boolean; marked: boolean }) {
+  const tone = /unreachable|exceeded|too big|problem|malformed|cut short/i.test(row.info) ? 'err' : row.protocol.toLowerCase();
+  return (
+    <div
+      role="row"
+      id={`log-row-${row.id}`}
+      aria-rowindex={index + 2}
+      aria-selected={selected || marked}
+      data-id={row.id}
+      className={`log-row p-${tone}${selected ? ' selected' : ''}${marked && !selected ? ' marked' : ''}`}
+      style={{ transform: `translateY(${top}px)` }}
+    >
+      <span role="gridcell" className="c c-no">{row.id}</span>
+      <span role="gridcell" className="c c-time">{formatClock(row.time)}</span>
+      <span role="gridcell" className="c c-dir" title={row.direction} aria-label={row.direction}>
+        {directionMarks[row.direction]} {row.direction}
+      </span>
+      <span role="gridcell" className="c c-source">{row.source}</span>
+      <span role="gridcell" className="c c-destination">{row.destination}</span>
+      <span role="gridcell" className="c c-protocol">{row.protocol}</span>
+      <span role="gridcell" className="c c-length">{row.length}</span>
+      <span role="gridcell" className="c c-info">{row.info}</span>
+    </div>
+  );
+});
+
+function LogDetail() {
+  const decoded = useWorkbench((s) => s.log.decoded);
+  const decodeError = useWorkbench((s) => s.log.decodeError);
+  const highlight = useWorkbench((s) => s.log.highlight);
+  const setHighlight = useWorkbench((s) => s.log.setHighlight);
+  const sendAgain = useWorkbench((s) => s.log.sendAgain);
+  const selectedId = useWorkbench((s) => s.log.selectedId);
+  const [byte, setByte] = useState<number | null>(null);
+  const bytes = useMemo(() => (decoded ? parseHex(decoded.hex) : null), [decoded]);
+  useEffect(() => setByte(null), [decoded]);
+  const layers = useMemo(() => decoded?.layers.map((layer) => layer.range) ?? [], [decoded]);
+
+  return (
+    <div className="log-detail">
+      <section className="detail-tree" aria-label="Packet details">
+        <div className="pane-title">
+          <span>{decoded ? `Packet ${decoded.row.id}: ${decoded.summary}` : 'Packet details'}</span>
+          {selectedId !== null && (
+            <button type="button" onClick={() => void sendAgain(selectedId)}>
+              Send again…
+            </button>
+          )}
+        </div>
+        {decodeError && (
+          <div className="field-error" role="alert">
+            {decodeError}
+          </div>
+        )}
+        {decoded ? (
+          <DecodeTree layers={decoded.layers} label="Decoded packet" onSelectRange={setHighlight} byte={byte} />
+        ) : (
+          !decodeError && <p className="muted">Select a packet (click, or arrow keys in the table) to decode it.</p>
+        )}
+      </section>
+      <section className="detail-hex" aria-label="Packet bytes">
+        {bytes && <HexView bytes={bytes} label="Packet hex" highlight={highlight} layers={layers} onSelectByte={setByte} />}
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,236 @@
+// Open sockets with their counters and receive state, and the selected socket's options.
+import type { SocketInfo } from '../../../common/contract';
+import { findSocketOption, socketOptions } from '../../../common/socket-options';
+import { protocolName } from '../../../packets';
+import { useWorkbench } from '../store';
+
+export function SocketsPanel() {
+  return (
+    <section className="sockets-panel" aria-label="Sockets">
+      <OpenSocketForm />
+      <SocketTable />
+      <OptionsPanel />
+    </section>
+  );
+}
+
+function OpenSocketForm() {
+  const form = useWorkbench((s) => s.sockets.openForm);
+  const setOpenForm = useWorkbench((s) => s.sockets.setOpenForm);
+  const open = useWorkbench((s) => s.sockets.open);
+  const error = useWorkbench((s) => s.sockets.error);
+  return (
+    <form
+      className="toolbar"
+      aria-label="Open a socket"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void open();
+      }}
+    >
+      <label className="inline">
+        <span>Family</span>
+        <select value={form.family} onChange={(event) => setOpenForm({ family: event.target.value as 'ipv4' | 'ipv6' })}>
+          <option value="ipv4">IPv4</option>
+          <option value="ipv6">IPv6</option>
+        </select>
+      </label>
+      <label className="inline">
+        <span>Protocol</span>
+        <input className="narrow" value={form.protocol} onChange={(event) => setOpenForm({ protocol: event.target.value })} inputMode="numeric" />
+      </label>
+      <span className="muted">{/^\d+$/.test(form.protocol) ? protocolName(Number(form.protocol)) : ''}</span>
+      <label className="inline">
+        <span>Mode</span>
+        <select value={form.mode} onChange={(event) => setOpenForm({ mode: event.target.value as 'auto' | 'raw' | 'datagram' })}>
+          <option value="auto">Auto (raw, else unprivileged)</option>
+          <option value="raw">Raw</option>
+          <option value="datagram">Unprivileged datagram (ICMP only)</option>
+        </select>
+      </label>
+      <button type="submit" className="primary">
+        Open socket
+      </button>
+      {error && (
+        <span className="field-error" role="alert">
+          {error.message}
+          {error.remedy && <span className="remedy"> Remedy: {error.remedy}</span>}
+        </span>
+      )}
+    </form>
+  );
+}
+
+function SocketTable() {
+  const list = useWorkbench((s) => s.sockets.list);
+  const selectedId = useWorkbench((s) => s.sockets.selectedId);
+  const select = useWorkbench((s) => s.sockets.select);
+  const close = useWorkbench((s) => s.sockets.close);
+  const setReceive = useWorkbench((s) => s.sockets.setReceive);
+  if (list.length === 0) return <p className="muted pad">No sockets yet. Open one above, or send a packet (a socket opens for it).</p>;
+  return (
+    <table className="grid-table" aria-label="Open sockets">
+      <thead>
+        <tr>
+          <th scope="col">Socket</th>
+          <th scope="col">Family</th>
+          <th scope="col">Protocol</th>
+          <th scope="col">Mode</th>
+          <th scope="col">Receive</th>
+          <th scope="col" className="num">Sent</th>
+          <th scope="col" className="num">Received</th>
+          <th scope="col" className="num">Send errors</th>
+          <th scope="col" className="num">Bytes sent</th>
+          <th scope="col" className="num">Bytes received</th>
+          <th scope="col">Actions</th>
+        </tr>
+      </thead>
+      <tbody>
+        {list.map((socket) => (
+          <SocketRow
+            key={socket.socketId}
+            socket={socket}
+            selected={socket.socketId === selectedId}
+            onOptions={() => select(socket.socketId)}
+            onClose={() => void close(socket.socketId)}
+            onReceive={(running) => void setReceive(socket.socketId, running)}
+          />
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function SocketRow({ socket, selected, onOptions, onClose, onReceive }: { socket: SocketInfo; selected: boolean; onOptions(): void; onClose(): void; onReceive(running: boolean): void }) {
+  const c = socket.counters;
+  return (
+    <tr className={`${selected ? 'selected' : ''}${socket.closed ? ' closed' : ''}`} aria-selected={selected}>
+      <td className="mono">{socket.socketId}</td>
+      <td>{socket.family === 'ipv4' ? 'IPv4' : 'IPv6'}</td>
+      <td>
+        {socket.protocol} <span className="muted">{protocolName(socket.protocol)}</span>
+      </td>
+      <td>{socket.mode}</td>
+      <td>{socket.closed ? <span className="muted">closed</span> : socket.receivePaused ? <span className="warn-text">paused</span> : <span className="ok-text">running</span>}</td>
+      <td className="num">{c.sent.toLocaleString()}</td>
+      <td className="num">{c.received.toLocaleString()}</td>
+      <td className={`num${c.sendErrors ? ' bad' : ''}`}>{c.sendErrors.toLocaleString()}</td>
+      <td className="num">{c.bytesSent.toLocaleString()}</td>
+      <td className="num">{c.bytesReceived.toLocaleString()}</td>
+      <td className="actions">
+        {!socket.closed && (
+          <>
+            <button type="button" aria-label={`Options of ${socket.socketId}`} aria-pressed={selected} onClick={onOptions}>
+              Options
+            </button>
+            <button type="button" aria-label={`${socket.receivePaused ? 'Resume' : 'Pause'} receive on ${socket.socketId}`} onClick={() => onReceive(socket.receivePaused)}>
+              {socket.receivePaused ? 'Resume receive' : 'Pause receive'}
+            </button>
+            <button type="button" aria-label={`Close ${socket.socketId}`} onClick={onClose}>
+              Close
+            </button>
+          </>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+function OptionsPanel() {
+  const socketId = useWorkbench((s) => s.sockets.selectedId);
+  const socket = useWorkbench((s) => s.sockets.list.find((candidate) => candidate.socketId === s.sockets.selectedId));
+  const view = useWorkbench((s) => (socketId ? s.sockets.options[socketId] : undefined));
+  const readOptions = useWorkbench((s) => s.sockets.readOptions);
+  const editOption = useWorkbench((s) => s.sockets.editOption);
+  const setOption = useWorkbench((s) => s.sockets.setOption);
+  if (!socketId || !socket) return <p className="muted pad">Choose “Options” on a socket to read and set its options.</p>;
+  const options = socketOptions.filter((option) => option.families.includes(socket.family));
+  const readings = new Map((view?.readings ?? []).map((reading) => [reading.name, reading]));
+  return (
+    <section className="options-panel" aria-label={`Options of ${socketId}`}>
+      <div className="pane-title">
+        <span>
+          Options of {socketId} ({socket.family === 'ipv4' ? 'IPv4' : 'IPv6'}, protocol {socket.protocol})
+        </span>
+        <button type="button" onClick={() => void readOptions(socketId)} disabled={view?.loading}>
+          {view?.loading ? 'Reading…' : 'Read all again'}
+        </button>
+      </div>
+      {view?.error && (
+        <div className="field-error" role="alert">
+          {view.error}
+        </div>
+      )}
+      <table className="grid-table options">
+        <thead>
+          <tr>
+            <th scope="col">Option</th>
+            <th scope="col">Level</th>
+            <th scope="col">Current</th>
+            <th scope="col">New value</th>
+            <th scope="col">About</th>
+          </tr>
+        </thead>
+        <tbody>
+          {options.map((option) => {
+            const reading = readings.get(option.name);
+            const error = view?.errors[option.name];
+            const text = view?.edits[option.name] ?? '';
+            const described = findSocketOption(option.name);
+            const errorId = `${socketId}-${option.name}-error`;
+            return (
+              <tr key={option.name} className={error ? 'invalid' : ''}>
+                <th scope="row">
+                  <span className="mono">{option.name}</span>
+                  <div className="muted small">{option.label}</div>
+                </th>
+                <td className="muted small">{option.level}</td>
+                <td className="mono" aria-label={`${option.name} current value`}>
+                  {reading ? (reading.value === null ? <span className="muted">{reading.error ? `unreadable: ${reading.error.code}` : '—'}</span> : `${reading.value}${option.unit ? ` ${option.unit}` : ''}`) : '…'}
+                </td>
+                <td>
+                  <form
+                    className="inline"
+                    onSubmit={(event) => {
+                      event.preventDefault();
+                      void setOption(socketId, option.name);
+                    }}
+                  >
+                    {option.type === 'bool' ? (
+                      <select aria-label={option.name} value={text === '1' ? '1' : '0'} onChange={(event) => editOption(socketId, option.name, event.target.value)}>
+                        <option value="0">off (0)</option>
+                        <option value="1">on (1)</option>
+                      </select>
+                    ) : (
+                      <input
+                        aria-label={option.name}
+                        value={text}
+                        className={option.type === 'int' || option.type === 'timeval' ? 'narrow' : ''}
+                        inputMode={option.type === 'int' || option.type === 'timeval' ? 'numeric' : undefined}
+                        spellCheck={false}
+                        placeholder={option.type === 'bytes' ? 'hex' : option.type === 'text' ? 'interface' : `${option.min ?? ''}–${option.max ?? ''}`}
+                        aria-invalid={error ? true : undefined}
+                        aria-describedby={error ? errorId : undefined}
+                        onChange={(event) => editOption(socketId, option.name, event.target.value)}
+                      />
+                    )}
+                    {option.unit && <span className="unit">{option.unit}</span>}
+                    <button type="submit" aria-label={`Set ${option.name}`}>
+                      Set
+                    </button>
+                  </form>
+                  {error && (
+                    <div id={errorId} className="field-error" role="alert">
+                      {error}
+                    </div>
+                  )}
+                </td>
+                <td className="small help">{described?.help}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </section>
+  );
+}

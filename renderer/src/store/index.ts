@@ -1,0 +1,41 @@
+// One store, made of slices; each slice keeps its actions beside its state.
+import { createContext, createElement, useContext, type ReactNode } from 'react';
+import { useStore, type StoreApi } from 'zustand';
+import { createStore } from 'zustand/vanilla';
+import { createEditorSlice } from './editor';
+import { createExperimentsSlice } from './experiments';
+import { createLogSlice } from './log';
+import { createSendSlice } from './send';
+import { createSettingsSlice } from './settings';
+import { createSocketsSlice } from './sockets';
+import type { StoreServices, WorkbenchState } from './types';
+
+export type { StoreServices, WorkbenchState };
+export type WorkbenchStore = StoreApi<WorkbenchState>;
+
+export function createWorkbenchStore(services: StoreServices): WorkbenchStore {
+  return createStore<WorkbenchState>()((...a) => ({
+    ...createSettingsSlice(services)(...a),
+    ...createEditorSlice(services)(...a),
+    ...createSendSlice(services)(...a),
+    ...createLogSlice(services)(...a),
+    ...createSocketsSlice(services)(...a),
+    ...createExperimentsSlice(services)(...a),
+  }));
+}
+
+const StoreContext = createContext<WorkbenchStore | null>(null);
+
+export function WorkbenchProvider({ store, children }: { store: WorkbenchStore; children: ReactNode }) {
+  return createElement(StoreContext.Provider, { value: store }, children);
+}
+
+export function useWorkbenchStore(): WorkbenchStore {
+  const store = useContext(StoreContext);
+  if (!store) throw new Error('useWorkbench outside <WorkbenchProvider>');
+  return store;
+}
+
+export function useWorkbench<T>(selector: (state: WorkbenchState) => T): T {
+  return useStore(useWorkbenchStore(), selector);
+}

@@ -1,0 +1,204 @@
+// The packet log as the renderer holds it: rows in a bounded chunked ring (never copied per
+// batch), a version counter the table re-reads on, the filter, the selection and its decode.
+import type { DecodedEntry, LogRow } from '../../../common/contract';
+import { parseHex } from '../../../packets';
+import { errorText } from '../api/client';
+import { base64ToBytes, bytesToBase64 } from '../model/base64';
+import { LogBuffer } from '../model/log-buffer';
+import { emptyFilter, type LogFilter } from '../model/log-filter';
+import type { SliceFactory } from './types';
+
+export const DEFAULT_LOG_CAPACITY = 100_000;
+const PAGE = 5000;
+
+export interface LogSlice {
+  log: {
+    /** Mutable; read it through `version`. */
+    buffer: LogBuffer;
+    /** Bumped once per applied batch or filter change: what components subscribe to. */
+    version: number;
+    filter: LogFilter;
+    paused: boolean;
+    /** Rows that arrived while paused, kept until resumed (bounded like the log). */
+    held: number;
+    /** Keep the newest row in view. */
+    follow: boolean;
+    /** The row whose decode is shown. */
+    selectedId: number | null;
+    /** Rows marked for export ("selection"). */
+    marked: ReadonlySet<number>;
+    decoded: DecodedEntry | null;
+    decodeError: string | null;
+    /** Byte range selected in the decode tree, lit up in the hex view. */
+    highlight: { start: number; end: number } | null;
+    message: { kind: 'info' | 'error'; text: string } | null;
+    /** The rows the engine held at start have been read in. */
+    loaded: boolean;
+    /** Appends rows (the event pump calls this at most once per frame). */
+    append(rows: readonly LogRow[]): void;
+    cleared(): void;
+    setFilter(change: Partial<LogFilter>): void;
+    setPaused(paused: boolean): void;
+    setFollow(follow: boolean): void;
+    select(id: number | null, how?: 'only' | 'toggle' | 'extend'): Promise<void>;
+    setHighlight(range: { start: number; end: number } | null): void;
+    clear(): Promise<void>;
+    loadFromEngine(): Promise<void>;
+    exportPcapng(scope: 'all' | 'marked' | 'shown'): Promise<void>;
+    importPcapng(file: { name: string; bytes: Uint8Array }): Promise<void>;
+    /** Puts a logged packet into the editor. */
+    sendAgain(id: number): Promise<boolean>;
+  };
+}
+
+export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => (set, get) => {
+  const log = () => get().log;
+  const patch = (part: Partial<LogSlice['log']>) => set((state) => ({ log: { ...state.log, ...part } }));
+  const buffer = new LogBuffer(DEFAULT_LOG_CAPACITY);
+  let heldRows: LogRow[] = [];
+  let decodeToken = 0;
+
+  return {
+    log: {
+      buffer,
+      version: 0,
+      filter: emptyFilter,
+      paused: false,
+      held: 0,
+      follow: true,
+      selectedId: null,
+      marked: new Set(),
+      decoded: null,
+      decodeError: null,
+      highlight: null,
+      message: null,
+      loaded: false,
+      append(rows) {
+        if (rows.length === 0) return;
+        if (log().paused) {
+          for (const row of rows) heldRows.push(row);
+          if (heldRows.length > buffer.capacity * 1.5) heldRows = heldRows.slice(-buffer.capacity);
+          patch({ held: heldRows.length });
+          return;
+        }
+        buffer.append(rows);
+        patch({ version: log().version + 1 });
+      },
+      cleared() {
+        buffer.clear();
+        heldRows = [];
+        patch({ version: log().version + 1, held: 0, selectedId: null, marked: new Set(), decoded: null, highlight: null });
+      },
+      setFilter(change) {
+        const filter = { ...log().filter, ...change };
+        buffer.setFilter(filter);
+        patch({ filter, version: log().version + 1 });
+      },
+      setPaused(paused) {
+        if (!paused && heldRows.length > 0) {
+          buffer.append(heldRows);
+          heldRows = [];
+        }
+        patch({ paused, held: heldRows.length, version: log().version + 1 });
+      },
+      setFollow(follow) {
+        patch({ follow });
+      },
+      async select(id, how = 'only') {
+        if (id === null) {
+          patch({ selectedId: null, decoded: null, decodeError: null, highlight: null });
+          return;
+        }
+        let marked: Set<number>;
+        if (how === 'toggle') {
+          marked = new Set(log().marked);
+          if (marked.has(id)) marked.delete(id);
+          else marked.add(id);
+        } else if (how === 'extend' && log().selectedId !== null) {
+          marked = new Set(log().marked);
+          const a = buffer.indexOfId(log().selectedId as number);
+          const b = buffer.indexOfId(id);
+          if (a >= 0 && b >= 0) for (let i = Math.min(a, b); i <= Math.max(a, b); i++) marked.add((buffer.at(i) as LogRow).id);
+        } else {
+          marked = new Set([id]);
+        }
+        patch({ selectedId: id, marked, highlight: null, follow: false });
+        const token = ++decodeToken;
+        try {
+          const decoded = await client.decodeLogEntry({ id });
+          if (token === decodeToken) patch({ decoded, decodeError: null });
+        } catch (error) {
+          if (token === decodeToken) patch({ decoded: null, decodeError: errorText(error) });
+        }
+      },
+      setHighlight(highlight) {
+        patch({ highlight });
+      },
+      async clear() {
+        try {
+          await client.clearLog({});
+          log().cleared();
+          patch({ message: null });
+        } catch (error) {
+          patch({ message: { kind: 'error', text: `Clear failed: ${errorText(error)}` } });
+        }
+      },
+      async loadFromEngine() {
+        // Fill the view with what the engine already holds, oldest first, a page at a time.
+        try {
+          const first = await client.queryLog({ start: 0, limit: PAGE });
+          buffer.setCapacity(first.capacity);
+          const rows = [...first.rows];
+          for (let start = PAGE; start < first.total; start += PAGE) {
+            rows.push(...(await client.queryLog({ start, limit: PAGE })).rows);
+          }
+          // Rows that arrived by event meanwhile are newer; append() skips the repeats.
+          const live = buffer.all.toArray();
+          buffer.clear();
+          buffer.append(rows);
+          buffer.append(live);
+          buffer.setFilter(log().filter);
+          patch({ version: log().version + 1, loaded: true });
+        } catch (error) {
+          patch({ loaded: true, message: { kind: 'error', text: `Cannot read the log: ${errorText(error)}` } });
+        }
+      },
+      async exportPcapng(scope) {
+        const ids = scope === 'all' ? undefined : scope === 'marked' ? [...log().marked].sort((a, b) => a - b) : buffer.shownIds();
+        if (ids && ids.length === 0) {
+          patch({ message: { kind: 'error', text: 'Nothing to export: select rows first (Ctrl+click, Shift+click)' } });
+          return;
+        }
+        try {
+          const result = await client.exportPcapng(ids ? { ids } : {});
+          const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+          saveFile(`workbench-${stamp}.pcapng`, 'application/x-pcapng', base64ToBytes(result.pcapng));
+          patch({ message: { kind: 'info', text: `Exported ${result.count} packet${result.count === 1 ? '' : 's'} to pcapng` } });
+        } catch (error) {
+          patch({ message: { kind: 'error', text: `Export failed: ${errorText(error)}` } });
+        }
+      },
+      async importPcapng(file) {
+        try {
+          const result = await client.importPcapng({ pcapng: bytesToBase64(file.bytes) });
+          patch({ message: { kind: 'info', text: `Imported ${result.imported} packet${result.imported === 1 ? '' : 's'} from ${file.name}` } });
+        } catch (error) {
+          patch({ message: { kind: 'error', text: `Cannot import ${file.name}: ${errorText(error)}` } });
+        }
+      },
+      async sendAgain(id) {
+        try {
+          const entry = log().decoded?.row.id === id ? (log().decoded as DecodedEntry) : await client.decodeLogEntry({ id });
+          const first = entry.layers[0]?.kind;
+          get().editor.loadBytes(parseHex(entry.hex), first === 'icmp' || first === 'icmpv6' || first === 'udp' || first === 'tcp' || first === 'ipv4' || first === 'ipv6' ? first : 'auto');
+          get().send.setForm({ target: entry.row.destination });
+          get().settings.showPanel('editor');
+          return true;
+        } catch (error) {
+          patch({ message: { kind: 'error', text: `Cannot load packet ${id}: ${errorText(error)}` } });
+          return false;
+        }
+      },
+    },
+  };
+};

@@ -1,0 +1,170 @@
+// Sending the edited packet: target, socket, how many and how fast; the jobs that run.
+import type { SendJobInfo } from '../../../common/contract';
+import { isIpv4, isIpv6 } from '../../../packets';
+import { errorCode, errorText } from '../api/client';
+import type { SliceFactory } from './types';
+
+export interface SendError {
+  /** Which control the error belongs to: the form shows it there. */
+  where: 'target' | 'packet' | 'count' | 'pacing' | 'socket' | 'send';
+  message: string;
+  code?: string;
+  remedy?: string;
+}
+
+export interface SendForm {
+  target: string;
+  /** '' = open a socket for the packet's family and protocol; otherwise an open socket's id. */
+  socketId: string;
+  repeat: 'once' | 'count';
+  count: string;
+  pacing: 'interval' | 'rate';
+  interval: string;
+  rate: string;
+}
+
+export interface SendSlice {
+  send: {
+    form: SendForm;
+    jobs: SendJobInfo[];
+    error: SendError | null;
+    busy: boolean;
+    setForm(change: Partial<SendForm>): void;
+    /** Validates, opens a socket if needed, starts a job. Returns the job, or null with `error` set. */
+    start(): Promise<SendJobInfo | null>;
+    stop(jobId: string): Promise<void>;
+    applyJob(job: SendJobInfo): void;
+    loadJobs(): Promise<void>;
+  };
+}
+
+const MAX_JOBS_SHOWN = 50;
+
+/** Where an EPERM/EACCES comes from and what to do, with the capabilities' own remedy when known. */
+export function permissionRemedy(code: string | undefined, capabilityRemedy: string | null | undefined): string | undefined {
+  if (code !== 'EPERM' && code !== 'EACCES') return undefined;
+  return (
+    capabilityRemedy ??
+    'Raw sockets need root or CAP_NET_RAW: run the workbench with sudo, or grant the capability (sudo setcap cap_net_raw+ep <node or app binary>).'
+  );
+}
+
+export function validateTarget(target: string, family: 'ipv4' | 'ipv6' | undefined): string | null {
+  const text = target.trim();
+  if (!text) return 'Enter a target address, e.g. 127.0.0.1 or ::1';
+  const v4 = isIpv4(text);
+  const v6 = isIpv6(text);
+  if (!v4 && !v6) return `'${text}' is not an IPv4 or IPv6 address`;
+  if (family === 'ipv4' && !v4) return `The packet is IPv4 but '${text}' is an IPv6 address`;
+  if (family === 'ipv6' && !v6) return `The packet is IPv6 but '${text}' is an IPv4 address`;
+  return null;
+}
+
+export const createSendSlice: SliceFactory<SendSlice> = ({ client }) => (set, get) => {
+  const patch = (part: Partial<SendSlice['send']>) => set((state) => ({ send: { ...state.send, ...part } }));
+  const fail = (error: SendError): null => {
+    patch({ error, busy: false });
+    return null;
+  };
+  return {
+    send: {
+      form: { target: '', socketId: '', repeat: 'once', count: '10', pacing: 'interval', interval: '100', rate: '1000' },
+      jobs: [],
+      error: null,
+      busy: false,
+      setForm(change) {
+        const error = get().send.error;
+        patch({ form: { ...get().send.form, ...change }, error: error && error.where !== 'send' ? null : error });
+      },
+      async start() {
+        const { form } = get().send;
+        const { analysis } = get().editor;
+        const needs = analysis.needs;
+        if (!analysis.spec || !needs) {
+          return fail({ where: 'packet', message: `The packet is not valid: ${analysis.errors[0] ?? 'it is empty'}` });
+        }
+        const target = form.target.trim() || analysis.destination || '';
+        // UDP and TCP without an IP layer go to either family; everything else has one.
+        const fixedFamily = needs.headerIncluded || needs.protocol === 1 || needs.protocol === 58 ? needs.family : undefined;
+        const targetError = validateTarget(target, fixedFamily);
+        if (targetError) return fail({ where: 'target', message: targetError });
+        const family = isIpv6(target) ? 'ipv6' : 'ipv4';
+        let count = 1;
+        let pacing: { intervalMs?: number; rate?: number } = {};
+        if (form.repeat === 'count') {
+          count = Number(form.count);
+          if (!Number.isInteger(count) || count < 1 || count > 10_000_000) {
+            return fail({ where: 'count', message: 'Count must be a whole number from 1 to 10,000,000' });
+          }
+          if (form.pacing === 'interval') {
+            const intervalMs = Number(form.interval);
+            if (!Number.isFinite(intervalMs) || intervalMs < 0 || intervalMs > 3_600_000 || form.interval.trim() === '') {
+              return fail({ where: 'pacing', message: 'Interval must be 0 to 3,600,000 ms (0 sends as fast as possible)' });
+            }
+            pacing = { intervalMs };
+          } else {
+            const rate = Number(form.rate);
+            if (!Number.isFinite(rate) || rate < 0.001 || rate > 10_000_000 || form.rate.trim() === '') {
+              return fail({ where: 'pacing', message: 'Rate must be 0.001 to 10,000,000 packets per second' });
+            }
+            pacing = { rate };
+          }
+        }
+        patch({ busy: true, error: null });
+        let socketId = form.socketId;
+        if (socketId) {
+          const socket = get().sockets.list.find((candidate) => candidate.socketId === socketId);
+          if (!socket || socket.closed) return fail({ where: 'socket', message: `Socket ${socketId} is closed: choose another or open a new one` });
+        } else {
+          try {
+            // 'auto': the engine keeps an IPv4 header on a raw socket (IP_HDRINCL) and strips
+            // one where the socket cannot take it (IPv6, unprivileged ICMP).
+            const opened = await client.openSocket({ family: needs.headerIncluded ? needs.family : family, protocol: needs.protocol, mode: 'auto' });
+            get().sockets.applySocket(opened);
+            socketId = opened.socketId;
+          } catch (error) {
+            const code = errorCode(error);
+            return fail({
+              where: 'socket',
+              message: `Cannot open a ${family} socket for protocol ${needs.protocol}: ${errorText(error)}`,
+              code,
+              remedy: permissionRemedy(code, get().settings.capabilities?.remedy),
+            });
+          }
+        }
+        try {
+          const job = await client.send({ socketId, address: target, packet: { layers: analysis.spec }, count, ...pacing });
+          get().send.applyJob(job);
+          patch({ busy: false });
+          if (job.state === 'failed' && job.error) {
+            return fail({ where: 'send', message: job.error.message, code: job.error.code, remedy: permissionRemedy(job.error.code, get().settings.capabilities?.remedy) });
+          }
+          return job;
+        } catch (error) {
+          const code = errorCode(error);
+          return fail({ where: 'send', message: errorText(error), code, remedy: permissionRemedy(code, get().settings.capabilities?.remedy) });
+        }
+      },
+      async stop(jobId) {
+        try {
+          get().send.applyJob(await client.cancelSend({ jobId }));
+        } catch (error) {
+          patch({ error: { where: 'send', message: errorText(error), code: errorCode(error) } });
+        }
+      },
+      applyJob(job) {
+        const jobs = get().send.jobs;
+        const index = jobs.findIndex((candidate) => candidate.jobId === job.jobId);
+        const next = index < 0 ? [...jobs, job].slice(-MAX_JOBS_SHOWN) : jobs.map((candidate, i) => (i === index ? job : candidate));
+        patch({ jobs: next });
+      },
+      async loadJobs() {
+        try {
+          patch({ jobs: (await client.listSendJobs({})).slice(-MAX_JOBS_SHOWN) });
+        } catch {
+          // Shown on the next action; the list is a convenience.
+        }
+      },
+    },
+  };
+};

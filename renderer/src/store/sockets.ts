@@ -1,0 +1,181 @@
+// Open sockets, their counters and receive state, and each socket's options as read from the kernel.
+import type { OptionReading, SocketInfo } from '../../../common/contract';
+import { findSocketOption, type SocketOptionDescription } from '../../../common/socket-options';
+import { errorCode, errorText } from '../api/client';
+import { permissionRemedy } from './send';
+import type { SliceFactory } from './types';
+
+export interface OptionsView {
+  readings: OptionReading[];
+  /** Text being edited per option name. */
+  edits: Record<string, string>;
+  /** Inline error per option name (validation or the kernel's refusal). */
+  errors: Record<string, string>;
+  loading: boolean;
+  error: string | null;
+}
+
+export interface OpenForm {
+  family: 'ipv4' | 'ipv6';
+  protocol: string;
+  mode: 'auto' | 'raw' | 'datagram';
+}
+
+export interface SocketsSlice {
+  sockets: {
+    list: SocketInfo[];
+    selectedId: string | null;
+    options: Record<string, OptionsView>;
+    openForm: OpenForm;
+    error: { message: string; remedy?: string } | null;
+    load(): Promise<void>;
+    applySocket(socket: SocketInfo): void;
+    setOpenForm(change: Partial<OpenForm>): void;
+    open(): Promise<void>;
+    close(socketId: string): Promise<void>;
+    setReceive(socketId: string, running: boolean): Promise<void>;
+    select(socketId: string | null): void;
+    readOptions(socketId: string): Promise<void>;
+    editOption(socketId: string, name: string, text: string): void;
+    setOption(socketId: string, name: string): Promise<boolean>;
+  };
+}
+
+/** Checks typed option text against the option's description; the value to send, or why not. */
+export function parseOptionText(option: SocketOptionDescription, text: string): { value: number | string } | { error: string } {
+  const trimmed = text.trim();
+  if (option.type === 'text') {
+    if (new TextEncoder().encode(trimmed).length > (option.maxBytes ?? 200) - 1) {
+      return { error: `At most ${(option.maxBytes ?? 200) - 1} bytes` };
+    }
+    return { value: trimmed };
+  }
+  if (option.type === 'bytes') {
+    const hex = trimmed.replace(/[\s:]/g, '');
+    if (!/^([0-9a-fA-F]{2})*$/.test(hex)) return { error: 'Hex bytes, two digits each (e.g. 94 04 00 00)' };
+    if (hex.length / 2 > (option.maxBytes ?? 200)) return { error: `At most ${option.maxBytes} bytes` };
+    return { value: hex.toLowerCase() };
+  }
+  if (!/^-?\d+$/.test(trimmed)) return { error: option.type === 'bool' ? 'On (1) or off (0)' : 'A whole number' };
+  const value = Number(trimmed);
+  const min = option.min ?? -2147483648;
+  const max = option.max ?? 2147483647;
+  if (value < min || value > max) return { error: `Out of range: ${min} to ${max}${option.unit ? ` ${option.unit}` : ''}` };
+  return { value };
+}
+
+const emptyOptions = (): OptionsView => ({ readings: [], edits: {}, errors: {}, loading: false, error: null });
+
+export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (set, get) => {
+  const sockets = () => get().sockets;
+  const patch = (part: Partial<SocketsSlice['sockets']>) => set((state) => ({ sockets: { ...state.sockets, ...part } }));
+  const patchOptions = (socketId: string, part: Partial<OptionsView>) =>
+    patch({ options: { ...sockets().options, [socketId]: { ...(sockets().options[socketId] ?? emptyOptions()), ...part } } });
+  const report = (message: string, error: unknown) => {
+    const code = errorCode(error);
+    patch({ error: { message: `${message}: ${errorText(error)}`, remedy: permissionRemedy(code, get().settings.capabilities?.remedy) } });
+  };
+
+  return {
+    sockets: {
+      list: [],
+      selectedId: null,
+      options: {},
+      openForm: { family: 'ipv4', protocol: '1', mode: 'auto' },
+      error: null,
+      async load() {
+        try {
+          patch({ list: await client.listSockets({}) });
+        } catch (error) {
+          report('Cannot list sockets', error);
+        }
+      },
+      applySocket(socket) {
+        const list = sockets().list;
+        const index = list.findIndex((candidate) => candidate.socketId === socket.socketId);
+        patch({ list: index < 0 ? [...list, socket] : list.map((candidate, i) => (i === index ? socket : candidate)) });
+      },
+      setOpenForm(change) {
+        patch({ openForm: { ...sockets().openForm, ...change }, error: null });
+      },
+      async open() {
+        const { family, protocol, mode } = sockets().openForm;
+        const number = Number(protocol);
+        if (!/^\d+$/.test(protocol.trim()) || number > 255) {
+          patch({ error: { message: `Protocol must be a number from 0 to 255 (1 ICMP, 6 TCP, 17 UDP, 58 ICMPv6), not '${protocol}'` } });
+          return;
+        }
+        try {
+          const socket = await client.openSocket({ family, protocol: number, mode });
+          sockets().applySocket(socket);
+          patch({ error: null, selectedId: socket.socketId });
+          await sockets().readOptions(socket.socketId);
+        } catch (error) {
+          report(`Cannot open a ${family} socket for protocol ${number}`, error);
+        }
+      },
+      async close(socketId) {
+        try {
+          sockets().applySocket(await client.closeSocket({ socketId }));
+        } catch (error) {
+          report(`Cannot close ${socketId}`, error);
+        }
+      },
+      async setReceive(socketId, running) {
+        try {
+          sockets().applySocket(await (running ? client.resumeReceive({ socketId }) : client.pauseReceive({ socketId })));
+        } catch (error) {
+          report(`Cannot ${running ? 'resume' : 'pause'} receiving on ${socketId}`, error);
+        }
+      },
+      select(socketId) {
+        patch({ selectedId: socketId });
+        if (socketId && !sockets().options[socketId]) void sockets().readOptions(socketId);
+      },
+      async readOptions(socketId) {
+        patchOptions(socketId, { loading: true, error: null });
+        try {
+          const readings = await client.readSocketOptions({ socketId });
+          const edits: Record<string, string> = {};
+          for (const reading of readings) edits[reading.name] = reading.value === null ? '' : String(reading.value);
+          patchOptions(socketId, { readings, edits, errors: {}, loading: false });
+        } catch (error) {
+          patchOptions(socketId, { loading: false, error: errorText(error) });
+        }
+      },
+      editOption(socketId, name, text) {
+        const view = sockets().options[socketId] ?? emptyOptions();
+        const { [name]: _cleared, ...errors } = view.errors;
+        patchOptions(socketId, { edits: { ...view.edits, [name]: text }, errors });
+      },
+      async setOption(socketId, name) {
+        const view = sockets().options[socketId] ?? emptyOptions();
+        const option = findSocketOption(name);
+        if (!option) return false;
+        const parsed = parseOptionText(option, view.edits[name] ?? '');
+        if ('error' in parsed) {
+          patchOptions(socketId, { errors: { ...view.errors, [name]: parsed.error } });
+          return false;
+        }
+        try {
+          const reading = await client.setSocketOption({ socketId, name, value: parsed.value });
+          const current = sockets().options[socketId] ?? emptyOptions();
+          const readings = current.readings.some((r) => r.name === name)
+            ? current.readings.map((r) => (r.name === name ? reading : r))
+            : [...current.readings, reading];
+          const { [name]: _cleared, ...errors } = current.errors;
+          patchOptions(socketId, {
+            readings,
+            edits: { ...current.edits, [name]: reading.value === null ? '' : String(reading.value) },
+            errors: reading.error ? { ...errors, [name]: `${reading.error.code}: ${reading.error.message}` } : errors,
+          });
+          return !reading.error;
+        } catch (error) {
+          const current = sockets().options[socketId] ?? emptyOptions();
+          patchOptions(socketId, { errors: { ...current.errors, [name]: errorText(error) } });
+          return false;
+        }
+      },
+    },
+  };
+};

@@ -43,7 +43,10 @@ export function isMethodName(name: unknown): name is MethodName {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): { field: string; message: string } {
-  const field = issue.path.map(String).join('.');
+  const path = issue.path.map(String);
+  // An unknown key is reported on its parent object: name the key itself.
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) path.push(issue.keys[0]);
+  const field = path.join('.');
   return { field, message: field ? `${field}: ${issue.message}` : issue.message };
 }
 

@@ -2,14 +2,24 @@
 // file:// in Electron and from the browser host's static server.
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
+import { metaContentSecurityPolicy } from '../common/csp';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
+
+// The built page carries its own CSP (the dev server's inline scripts would break under it).
+const cspMeta: Plugin = {
+  name: 'workbench-csp-meta',
+  apply: 'build',
+  transformIndexHtml: () => [
+    { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: metaContentSecurityPolicy() }, injectTo: 'head-prepend' },
+  ],
+};
 
 export default defineConfig({
   root,
   base: './',
-  plugins: [react()],
+  plugins: [react(), cspMeta],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

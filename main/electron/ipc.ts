@@ -6,7 +6,7 @@
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { methodNames, type EventBatch } from '../../common/contract';
 import { serializeError, WorkbenchError } from '../../common/validate';
-import { dispatchCall, type EngineLike } from '../web/dispatch';
+import { dispatchCall, type EngineLike } from '../engine/dispatch';
 import { EVENTS_CHANNEL, methodChannel, type IpcOutcome } from '../../preload/channels';
 import { isTrustedSender, type TrustedWindow } from './security';
 

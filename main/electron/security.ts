@@ -9,7 +9,7 @@ import type {
   WebContents,
   WindowOpenHandlerResponse,
 } from 'electron';
-import { ELECTRON_CSP } from '../web/csp';
+import { ELECTRON_CSP } from '../../common/csp';
 
 export { ELECTRON_CSP };
 

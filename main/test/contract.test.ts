@@ -16,7 +16,7 @@ import { deserializeError, WorkbenchError, type SerializedError } from '../../co
 import { registerIpc } from '../electron/ipc';
 import { rendererUrl } from '../electron/security';
 import { FakeBrowserWindow, FakeContextBridge, FakeIpcMain, FakeIpcRenderer } from '../electron/test/fake-electron';
-import { dispatchCall, type EngineLike } from '../web/dispatch';
+import { dispatchCall, type EngineLike } from '../engine/dispatch';
 import { startBrowserHost } from '../web/host';
 import { Workbench } from '../engine';
 

@@ -15,8 +15,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ResponseFrame } from '../../common/client';
 import { serializeError, WorkbenchError } from '../../common/validate';
-import { contentSecurityPolicy } from './csp';
-import { dispatchCall, type EngineLike } from './dispatch';
+import { contentSecurityPolicy } from '../../common/csp';
+import { dispatchCall, type EngineLike } from '../engine/dispatch';
 import { EventOutbox } from './event-outbox';
 import { resolveStaticFile } from './static-files';
 

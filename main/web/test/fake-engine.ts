@@ -4,7 +4,7 @@
 import type { EventBatch, MethodName, SocketInfo, WorkbenchHandlers } from '../../../common/contract';
 import { methodNames } from '../../../common/contract';
 import { WorkbenchError } from '../../../common/validate';
-import type { EngineLike } from '../dispatch';
+import type { EngineLike } from '../../engine/dispatch';
 
 export interface FakeEngine extends EngineLike {
   calls: { method: MethodName; params: unknown }[];

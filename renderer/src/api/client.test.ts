@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { browserHostApiUrl } from './client';
+import { WorkbenchError } from '../../../common/validate';
+import { browserHostApiUrl, clientFromBridge, type WorkbenchClient } from './client';
 
 describe('browserHostApiUrl', () => {
   it('carries the page token to the API endpoint of the same host', () => {
@@ -10,5 +11,18 @@ describe('browserHostApiUrl', () => {
   });
   it('says what to do when the token is missing', () => {
     expect(() => browserHostApiUrl({ protocol: 'http:', host: 'h', search: '' })).toThrow(/URL the workbench printed/);
+  });
+});
+
+describe('clientFromBridge', () => {
+  it('turns the preload bridge’s plain error objects into WorkbenchErrors with code and field', async () => {
+    const bridge = {
+      onEvents: () => () => undefined,
+      capabilities: () => Promise.reject({ name: 'WorkbenchError', code: 'INVALID_ARGUMENT', message: 'send: address: bad', field: 'address' }),
+    } as unknown as WorkbenchClient;
+    const client = clientFromBridge(bridge);
+    const error = await client.capabilities({}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkbenchError);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'address', message: 'send: address: bad' });
   });
 });

@@ -2,6 +2,7 @@
 // the browser host otherwise. Everything else programs against WorkbenchClient and never
 // learns which one it got.
 import { connectWebSocket, createClient, type WebSocketLike, type WorkbenchClient } from '../../../common/client';
+import { deserializeError, type SerializedError } from '../../../common/validate';
 
 declare global {
   interface Window {
@@ -22,8 +23,27 @@ export function browserHostApiUrl(location: Pick<Location, 'protocol' | 'host' |
   return `${scheme}//${location.host}/api?token=${encodeURIComponent(token)}`;
 }
 
+/**
+ * The preload bridge as a client. Electron's context bridge keeps only an Error's
+ * message, so the preload rejects with plain {code, message, field} objects; they
+ * become WorkbenchErrors here, exactly as over the WebSocket.
+ */
+export function clientFromBridge(bridge: WorkbenchClient): WorkbenchClient {
+  const methods = bridge as unknown as Record<string, (params: unknown) => Promise<unknown>>;
+  return createClient({
+    invoke: (method, params) =>
+      methods[method](params).catch((error: unknown) => {
+        const plain = error as Partial<SerializedError> | null;
+        throw plain && typeof plain.code === 'string' && typeof plain.message === 'string'
+          ? deserializeError(plain as SerializedError)
+          : error;
+      }),
+    onEvents: (listener) => bridge.onEvents(listener),
+  });
+}
+
 export async function connectWorkbench(): Promise<WorkbenchClient> {
-  if (window.workbench) return window.workbench;
+  if (window.workbench) return clientFromBridge(window.workbench);
   if (window.location.protocol === 'file:') {
     throw new Error('No workbench bridge: this page was opened from a file outside the Workbench app.');
   }

@@ -9,9 +9,19 @@ export interface SendRequestFields {
   address: string;
 }
 
+/**
+ * One wake-up's datagrams: a Buffer each, their source addresses, kernel
+ * timestamps (ns, when asked for) and the indices of those cut short by bufferSize.
+ */
+export type ReceivedBatch = [
+  buffers: Buffer[],
+  sources: string[],
+  timestamps: (bigint | undefined)[] | undefined,
+  truncated: number[] | undefined,
+];
+
 export interface NativeHandlers {
-  /** A batch of datagrams: one Buffer each, their sources, optional kernel timestamps (ns) and indices of truncated ones. */
-  onMessages(buffers: Buffer[], sources: string[], timestamps: (bigint | undefined)[] | undefined, truncated: number[] | undefined): void;
+  onMessages(batch: ReceivedBatch): void;
   onWritable(): void;
   onError(error: Error): void;
   onClose(): void;
@@ -35,7 +45,7 @@ export interface NativeRawSocket {
     done: (processed: number, sentAt: bigint) => void,
   ): void;
   /** Reads what is ready now, without waiting for the poll watcher. */
-  receiveNow(): [Buffer[], string[], (bigint | undefined)[] | undefined, number[] | undefined] | undefined;
+  receiveNow(): ReceivedBatch | undefined;
   setWatch(readable: boolean, writable: boolean): void;
   setChecksum(generate: boolean, offset: number): void;
   setIcmpFilter(types: readonly number[] | null): void;

@@ -5,7 +5,7 @@
 // kernel says the socket would block.
 import { EventEmitter } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
-import { binding, type NativeRawSocket, type SendRequestFields } from './binding';
+import { binding, type NativeRawSocket, type ReceivedBatch, type SendRequestFields } from './binding';
 import { AddressFamily, Protocol } from './constants';
 import { fromNative, RawSocketError, sendError, SocketClosedError } from './errors';
 
@@ -57,7 +57,12 @@ interface SendRequest extends SendRequestFields {
   beforeCalled: boolean;
 }
 
-type PendingBatch = [Buffer[], string[], (bigint | undefined)[] | undefined, Set<number> | undefined, number];
+/** A received batch being delivered, and how far delivery has got. */
+interface Delivery {
+  batch: ReceivedBatch;
+  truncated: Set<number> | undefined;
+  index: number;
+}
 
 const MODES: Record<SocketMode, 0 | 1 | 2> = { auto: 0, raw: 1, datagram: 2 };
 // Requests per sendBatch call: bounds the time between afterCallbacks.
@@ -120,7 +125,7 @@ export class Socket extends EventEmitter {
   private watchingWritable = false;
   private readonly results = new Int32Array(MAX_SEND_BATCH);
   private readonly sentAt = new BigInt64Array(1);
-  private pending: PendingBatch[] = [];
+  private pending: Delivery[] = [];
   private userSpaceIcmpTypes: Set<number> | null = null;
 
   constructor(options: SocketOptions = {}) {
@@ -140,8 +145,7 @@ export class Socket extends EventEmitter {
     this.protocol = protocol;
     try {
       this.wrap = new binding.RawSocket(family, protocol, { bufferSize, mode: MODES[mode], timestamps }, {
-        onMessages: (buffers, sources, stamps, truncated) =>
-          this.onMessages([buffers, sources, stamps, truncated && new Set(truncated), 0]),
+        onMessages: (batch) => this.onMessages(batch),
         onWritable: () => this.onWritable(),
         onError: (error) => this.onError(fromNative(error)),
         onClose: () => this.onClose(),
@@ -162,29 +166,30 @@ export class Socket extends EventEmitter {
 
   // ---- receive ------------------------------------------------------------
 
-  private onMessages(batch: PendingBatch): void {
+  private onMessages(batch: ReceivedBatch): void {
     if (this.closed) return;
+    const delivery: Delivery = { batch, truncated: batch[3] && new Set(batch[3]), index: 0 };
     if (this.recvPaused || this.pending.length > 0) {
-      this.pending.push(batch);
+      this.pending.push(delivery);
       return;
     }
-    this.deliver(batch);
+    this.deliver(delivery);
   }
 
-  /** Emits a batch from its cursor; keeps the rest when a listener pauses or closes. */
-  private deliver(batch: PendingBatch): boolean {
-    const [buffers, sources, stamps, truncated] = batch;
+  /** Emits a batch from where it stands; keeps the rest when a listener pauses or closes. */
+  private deliver(delivery: Delivery): boolean {
+    const [buffers, sources, stamps] = delivery.batch;
     const filter = this.userSpaceIcmpTypes;
-    for (let i = batch[4]; i < buffers.length; i++) {
+    while (delivery.index < buffers.length) {
       if (this.recvPaused || this.closed) {
-        batch[4] = i;
-        if (!this.closed && !this.pending.includes(batch)) this.pending.unshift(batch);
+        if (!this.closed && !this.pending.includes(delivery)) this.pending.unshift(delivery);
         return false;
       }
+      const i = delivery.index++;
       const buffer = buffers[i];
       if (filter !== null && !filter.has(buffer[0])) continue;
       const stamp = stamps?.[i];
-      const cut = truncated !== undefined && truncated.has(i);
+      const cut = delivery.truncated !== undefined && delivery.truncated.has(i);
       const info = stamp === undefined && !cut ? PLAIN_INFO : { timestamp: stamp, truncated: cut };
       try {
         this.emit('message', buffer, sources[i], info);
@@ -192,14 +197,13 @@ export class Socket extends EventEmitter {
         rethrowLater(error);
       }
     }
-    batch[4] = buffers.length;
     return true;
   }
 
   private deliverPending = (): void => {
     while (this.pending.length > 0 && !this.recvPaused && !this.closed) {
-      const batch = this.pending.shift() as PendingBatch;
-      if (!this.deliver(batch)) return;
+      const delivery = this.pending.shift() as Delivery;
+      if (!this.deliver(delivery)) return;
     }
   };
 
@@ -395,7 +399,7 @@ export class Socket extends EventEmitter {
     this.eagerReceiveScheduled = false;
     if (this.recvPaused || this.closed || this.pending.length > 0) return;
     const batch = this.wrap.receiveNow();
-    if (batch !== undefined) this.onMessages([batch[0], batch[1], batch[2], batch[3] && new Set(batch[3]), 0]);
+    if (batch !== undefined) this.onMessages(batch);
   };
 
   private onBatchSent(queue: SendRequest[], start: number, count: number, processed: number, sentAt: bigint): void {

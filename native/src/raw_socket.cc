@@ -276,6 +276,19 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
   receiveBuffers_.resize(batchSize_ * bufferSize_);
   receiveAddresses_.resize(batchSize_);
   if (timestamps_) receiveControl_.resize(batchSize_ * kControlSize);
+  // The receive headers point into the storage above once and for all; each read
+  // only resets the lengths the kernel overwrites.
+  receiveVectors_.resize(batchSize_);
+  messages_.resize(batchSize_);
+  for (size_t i = 0; i < batchSize_; i++) {
+    receiveVectors_[i] = iovec{receiveBuffers_.data() + i * bufferSize_, bufferSize_};
+    msghdr& h = messages_[i].msg_hdr;
+    std::memset(&messages_[i], 0, sizeof messages_[i]);
+    h.msg_name = &receiveAddresses_[i];
+    h.msg_iov = &receiveVectors_[i];
+    h.msg_iovlen = 1;
+    if (timestamps_) h.msg_control = receiveControl_.data() + i * kControlSize;
+  }
 
   uv_loop_t* loop = nullptr;
   napi_status status = napi_get_uv_event_loop(env, &loop);
@@ -703,13 +716,12 @@ void RawSocket::OnReadable() {
   Napi::Env env = Env();
   int error = 0;
   Napi::Value batch = ReadBatch(env, &error);
-  if (!batch.IsUndefined()) {
-    Napi::Array parts = batch.As<Napi::Array>();
-    Notify(onMessages_, {parts.Get(0u), parts.Get(1u), parts.Get(2u), parts.Get(3u)});
-  }
+  if (!batch.IsUndefined()) Notify(onMessages_, {batch});
   if (error != 0 && !closing_) Notify(onError_, {SystemError(env, error, "recvmsg").Value()});
 }
 
+// One wake-up's datagrams cross into JS in one call. Each gets a Buffer (and
+// memory) of its own: a listener may keep it, and nothing ever overwrites it.
 Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
   Napi::Array buffers = Napi::Array::New(env);
   Napi::Array sources = Napi::Array::New(env);
@@ -724,38 +736,20 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
   socklen_t lastSourceLength = 0;
   Napi::Value lastSourceText;
 
-  iovec vectors[kMaxReceiveBatch];
-  msghdr headers[kMaxReceiveBatch];
-#ifdef __linux__
-  mmsghdr messages[kMaxReceiveBatch];
-#endif
   while (count < kMaxMessagesPerWakeup) {
     for (size_t i = 0; i < batchSize_; i++) {
-      vectors[i] = iovec{receiveBuffers_.data() + i * bufferSize_, bufferSize_};
-      msghdr& h = headers[i];
-      std::memset(&h, 0, sizeof h);
-      h.msg_name = &receiveAddresses_[i];
+      msghdr& h = messages_[i].msg_hdr;
       h.msg_namelen = sizeof(sockaddr_storage);
-      h.msg_iov = &vectors[i];
-      h.msg_iovlen = 1;
-      if (timestamps_) {
-        h.msg_control = receiveControl_.data() + i * kControlSize;
-        h.msg_controllen = kControlSize;
-      }
+      h.msg_controllen = timestamps_ ? kControlSize : 0;
+      h.msg_flags = 0;
     }
     int received;
-    size_t lengths[kMaxReceiveBatch];
 #ifdef __linux__
-    for (size_t i = 0; i < batchSize_; i++) messages[i] = mmsghdr{headers[i], 0};
-    received = recvmmsg(fd_, messages, static_cast<unsigned int>(batchSize_), MSG_DONTWAIT, nullptr);
-    for (int i = 0; i < received; i++) {
-      headers[i] = messages[i].msg_hdr;
-      lengths[i] = messages[i].msg_len;
-    }
+    received = recvmmsg(fd_, messages_.data(), static_cast<unsigned int>(batchSize_), MSG_DONTWAIT, nullptr);
 #else
-    ssize_t one = recvmsg(fd_, &headers[0], 0);
+    ssize_t one = recvmsg(fd_, &messages_[0].msg_hdr, 0);
     received = one < 0 ? -1 : 1;
-    if (one >= 0) lengths[0] = static_cast<size_t>(one);
+    if (one >= 0) messages_[0].msg_len = static_cast<unsigned int>(one);
 #endif
     if (received < 0) {
       if (errno == EINTR) continue;
@@ -763,8 +757,8 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
       break;
     }
     for (int i = 0; i < received; i++) {
-      const msghdr& h = headers[i];
-      const size_t length = std::min(lengths[i], bufferSize_);
+      const msghdr& h = messages_[i].msg_hdr;
+      const size_t length = std::min<size_t>(messages_[i].msg_len, bufferSize_);
       buffers.Set(count, Napi::Buffer<uint8_t>::Copy(env, receiveBuffers_.data() + i * bufferSize_, length));
       const sockaddr_storage& source = receiveAddresses_[i];
       if (lastSourceLength == 0 || h.msg_namelen != lastSourceLength ||

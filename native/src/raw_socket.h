@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <uv.h>
 
 #include <memory>
@@ -62,8 +63,8 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   void CheckOpen(Napi::Env env, const char* what) const;
   void StartClose(bool notify);
   void OnReadable();
-  // Reads every ready datagram (bounded per call) into JS values; [buffers,
-  // sources, timestamps|undefined, truncated|undefined], or undefined when none.
+  // Reads every ready datagram (bounded per call) into JS values: [buffers,
+  // sources, timestamps|undefined, truncated indices|undefined], or undefined when none.
   Napi::Value ReadBatch(Napi::Env env, int* error);
   // Checks send requests[start, start+count), writes -EINVAL results for bad
   // addresses and returns the rest ready for the system call.
@@ -105,6 +106,17 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   std::vector<uint8_t> receiveBuffers_;
   std::vector<sockaddr_storage> receiveAddresses_;
   std::vector<uint8_t> receiveControl_;
+  std::vector<iovec> receiveVectors_;
+#ifdef __linux__
+  std::vector<mmsghdr> messages_;
+#else
+  struct SingleMessage {
+    msghdr msg_hdr;
+    unsigned int msg_len;
+  };
+  std::vector<SingleMessage> messages_;
+#endif
+
 
   // Last parsed destination: most sends repeat the previous address.
   std::string lastAddressText_;

@@ -22,7 +22,7 @@ const CONFIG = {
   checksum: { sizes: [20, 1500, 65536], rounds: 3, secondsPerSizePerRound: 0.2, repsPerRound: 2 },
   crossover: { sizes: [8, 16, 20, 32, 48, 64, 96, 128, 160, 192, 256, 384, 512, 1024, 1500], secondsPerPoint: 0.02 },
   flood: { count: 200_000, chunk: 1024, maxInFlight: 4096, receiveBuffer: 32 << 20, timeLimitMs: 15_000, drainIdleMs: 300, drainMaxMs: 2_000 },
-  rtt: { rounds: 2, count: 2000, warmup: 200, timeoutMs: 1000, timeLimitMs: 15_000 },
+  rtt: { rounds: 2, count: 5000, warmup: 3000, timeoutMs: 1000, timeLimitMs: 20_000 },
 };
 
 const TARGETS = {

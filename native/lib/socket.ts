@@ -66,7 +66,7 @@ interface Delivery {
 
 const MODES: Record<SocketMode, 0 | 1 | 2> = { auto: 0, raw: 1, datagram: 2 };
 // Requests per sendBatch call: bounds the time between afterCallbacks.
-const MAX_SEND_BATCH = 1024;
+const MAX_SEND_BATCH = 4096;
 // Batches at least this large are sent on the thread pool: the kernel's work for
 // them then runs beside the JS thread instead of blocking it. Smaller ones (a ping)
 // go out synchronously, which is faster for one packet.

@@ -88,8 +88,13 @@ export class EventHub {
     }
     this.lastFlush = this.now();
     const batch: EventBatch = [];
-    if (this.logCleared) batch.push({ type: 'logCleared' });
-    if (this.logChanged) {
+    const cleared = this.logCleared;
+    const changed = this.logChanged;
+    // Reset first: collecting may find more rows than one batch carries and mark the log changed again.
+    this.logCleared = false;
+    this.logChanged = false;
+    if (cleared) batch.push({ type: 'logCleared' });
+    if (changed) {
       if (this.listeners.size > 0) {
         const rows = this.options.collectLogRows?.() ?? [];
         if (rows.length > 0) batch.push({ type: 'log', rows });
@@ -97,8 +102,6 @@ export class EventHub {
         this.options.discardLogRows?.();
       }
     }
-    this.logCleared = false;
-    this.logChanged = false;
     const queue = this.queue;
     this.queue = [];
     for (const item of queue) {

@@ -37,7 +37,7 @@ import { TracerouteRun } from './traceroute';
 
 export const DEFAULT_LOG_CAPACITY = 100_000;
 const MAX_PACKET = 65535;
-/** Rows one 'log' event carries at most; older new rows stay in the log for queryLog. */
+/** Rows one 'log' event carries at most; the rest follow in the next batches (while the ring still has them). */
 export const MAX_LOG_ROWS_PER_BATCH = 10_000;
 /** Finished send jobs and experiments kept for listSendJobs / listExperiments. */
 const HISTORY = 1000;
@@ -509,10 +509,13 @@ export class Workbench implements WorkbenchHandlers {
 
   private collectLogRows(): LogRow[] {
     const ring = this.ring;
-    const from = Math.max(this.logCursor, ring.oldestId, ring.nextId - MAX_LOG_ROWS_PER_BATCH);
+    // Rows the ring has already overwritten are gone; clients see the gap in the ids.
+    const from = Math.max(this.logCursor, ring.oldestId);
+    const to = Math.min(ring.nextId, from + MAX_LOG_ROWS_PER_BATCH);
     const rows: LogRow[] = [];
-    for (let id = from; id < ring.nextId; id++) rows.push(ring.row(id) as LogRow);
-    this.logCursor = ring.nextId;
+    for (let id = from; id < to; id++) rows.push(ring.row(id) as LogRow);
+    this.logCursor = to;
+    if (to < ring.nextId) this.events.logAppended(); // the rest follow in the next batch
     return rows;
   }
 

@@ -1,0 +1,90 @@
+// Exit codes a script can branch on, and the one error type commands throw.
+import { WorkbenchError } from '../../common/validate';
+
+export const EXIT_OK = 0;
+/** No reply (ping), target not reached (traceroute), packets not sent, fewer packets captured than asked. */
+export const EXIT_NO_RESULT = 1;
+/** Usage or validation error: a bad option, number or address. */
+export const EXIT_USAGE = 2;
+/** EX_NOPERM (sysexits.h): the privilege to open the socket is missing. */
+export const EXIT_NO_PERMISSION = 77;
+
+/** A failure the CLI reports in one line and exits with. */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+    /** The engine's error code (EPERM, INVALID_ARGUMENT…), for --json. */
+    readonly code: string = exitCode === EXIT_USAGE ? 'INVALID_ARGUMENT' : 'FAILED',
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** How a contract field is named on this command's command line. */
+export interface FlagName {
+  flag: string;
+  /** The value the user typed is this field's value divided by scale (seconds for a field in ms). */
+  scale?: number;
+  unit?: string;
+}
+
+export type FlagNames = Record<string, FlagName>;
+
+/**
+ * Rewrites an engine error for the command line: validation errors name the flag
+ * (with bounds in the flag's own unit), missing privileges get EX_NOPERM and the
+ * engine's remedy.
+ */
+export function toCliError(error: unknown, flags: FlagNames = {}): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof WorkbenchError) {
+    if (error.code === 'INVALID_ARGUMENT') return new CliError(EXIT_USAGE, validationMessage(error, flags), error.code);
+    if (error.code === 'EPERM' || error.code === 'EACCES') {
+      return new CliError(EXIT_NO_PERMISSION, permissionMessage(error.message), error.code);
+    }
+    return new CliError(EXIT_NO_RESULT, error.message, error.code);
+  }
+  const code = (error as { code?: unknown })?.code;
+  if (code === 'EPERM' || code === 'EACCES') {
+    return new CliError(EXIT_NO_PERMISSION, permissionMessage((error as Error).message), code);
+  }
+  return new CliError(EXIT_NO_RESULT, error instanceof Error ? error.message : String(error), typeof code === 'string' ? code : 'FAILED');
+}
+
+function validationMessage(error: WorkbenchError, flags: FlagNames): string {
+  // 'ping: count: Too small: expected number to be >=1' -> '-c (count): too small: expected number to be >=1'
+  const field = error.field ?? '';
+  const top = field.split('.')[0];
+  const name = flags[field] ?? flags[top];
+  let text = error.message.replace(/^[A-Za-z]+: /, '');
+  if (field && text.startsWith(`${field}: `)) text = text.slice(field.length + 2);
+  if (!name) return field ? `${field}: ${lowerFirst(text)}` : lowerFirst(text);
+  if (name.scale) {
+    const scale = name.scale;
+    text = text.replace(/([<>]=?)\s*(-?\d+(?:\.\d+)?)/g, (_match, sign: string, value: string) => `${sign}${Number(value) / scale}${name.unit ? ` ${name.unit}` : ''}`);
+  }
+  return `${name.flag}: ${lowerFirst(text)}`;
+}
+
+function permissionMessage(message: string): string {
+  return `missing privilege (CAP_NET_RAW): ${message}`;
+}
+
+/** Drops the engine's advice to use a datagram socket where one cannot do the job (capture, raw sends). */
+export function withoutDatagramAdvice(error: CliError): CliError {
+  if (error.exitCode !== EXIT_NO_PERMISSION) return error;
+  const message = error.message.replace(/ ?Your group may already open unprivileged ICMP datagram \("ping"\) sockets: use mode 'auto' or 'datagram'\./, '');
+  return new CliError(error.exitCode, message, error.code);
+}
+
+/** Adds a CLI hint to a permission error. */
+export function withHint(error: CliError, hint: string): CliError {
+  if (error.exitCode !== EXIT_NO_PERMISSION) return error;
+  return new CliError(error.exitCode, `${error.message} ${hint}`, error.code);
+}
+
+function lowerFirst(text: string): string {
+  return text.length > 0 ? text[0].toLowerCase() + text.slice(1) : text;
+}

@@ -1,0 +1,183 @@
+// The command line: commands, options and help (commander), exit codes and the
+// one-line error messages. Each command lives in its own file beside this one.
+import { Command, CommanderError, Option } from 'commander';
+import { integerArg, numberArg, protocolArg } from './args';
+import { capture } from './capture';
+import { CliError, EXIT_OK, EXIT_USAGE, toCliError } from './errors';
+import { labDown, labStatus, labUp } from './lab';
+import { ping } from './ping';
+import { send, TEMPLATES } from './send';
+import { serve } from './serve';
+import { Output } from './session';
+import { traceroute } from './traceroute';
+
+const NAME = 'packet-workbench';
+
+type Action = (out: Output) => Promise<number>;
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  let commandName = '';
+  let action: Action | null = null;
+  const program = new Command(NAME);
+  program
+    .description('Raw IP packets from the command line: ping, traceroute, send, capture, and the browser host, over the Packet Workbench engine.')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .showSuggestionAfterError(false)
+    .configureOutput({
+      outputError: (text, write) => {
+        // commander's "error: …" (possibly several lines) becomes one line naming the command.
+        const message = text.replace(/^error: /, '').replace(/\s+/g, ' ').trim();
+        if (json) process.stdout.write(`${JSON.stringify({ type: 'error', code: 'USAGE', message, exitCode: EXIT_USAGE })}\n`);
+        else write(`${NAME}${commandName ? ` ${commandName}` : ''}: ${message} (see --help)\n`);
+      },
+    })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / not reached / not all sent,
+2 usage or validation error, 77 missing privilege (CAP_NET_RAW) with the remedy in the message.
+--json prints one JSON object per line (stream records, then a final one) on stdout.`,
+    );
+  const set = (name: string, run: Action) => {
+    commandName = name;
+    action = run;
+  };
+  program.hook('preSubcommand', (_thisCommand, sub) => {
+    commandName = sub.name();
+  });
+
+  program
+    .command('ping')
+    .description('ICMP / ICMPv6 echo, printed like ping(8); Ctrl-C stops and prints the statistics')
+    .argument('<target>', 'IPv4 or IPv6 address, or a host name')
+    .option('-c, --count <count>', 'stop after this many requests (default: until interrupted)', integerArg)
+    .option('-i, --interval <seconds>', 'seconds between requests (default 1)', numberArg)
+    .option('-s, --size <bytes>', 'payload bytes (default 56)', integerArg)
+    .option('-t, --ttl <ttl>', 'IP time to live / hop limit (default 64)', integerArg)
+    .option('-W, --timeout <seconds>', 'seconds to wait for each reply (default 2)', numberArg)
+    .addOption(new Option('--mode <mode>', 'raw socket, unprivileged datagram socket, or raw falling back to datagram').choices(['auto', 'raw', 'datagram']).default('auto'))
+    .option('-4', 'resolve the name to IPv4')
+    .option('-6', 'resolve the name to IPv6')
+    .option('--json', 'one JSON object per line')
+    .action((target: string, options: Record<string, unknown>) =>
+      set('ping', (out) => ping(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
+    );
+
+  program
+    .command('traceroute')
+    .description('the route to a host, hop by hop, printed like traceroute(8) (probes need CAP_NET_RAW)')
+    .argument('<target>', 'IPv4 or IPv6 address, or a host name')
+    .option('-I, --icmp', 'ICMP echo probes')
+    .option('-U, --udp', 'UDP probes to port 33434 and up (the default, as in traceroute(8))')
+    .option('-T, --tcp', 'TCP SYN probes (port 80 unless -p)')
+    .option('-4', 'IPv4')
+    .option('-6', 'IPv6')
+    .option('-f, --first <ttl>', 'first hop (default 1)', integerArg)
+    .option('-m, --max <hops>', 'maximum hops (default 30)', integerArg)
+    .option('-q, --queries <probes>', 'probes per hop (default 3)', integerArg)
+    .option('-w, --wait <seconds>', 'seconds to wait for a hop\'s answers (default 1)', numberArg)
+    .option('-p, --port <port>', 'destination port (UDP: first of the range; TCP: the port)', integerArg)
+    .option('--json', 'one JSON object per line')
+    .action((target: string, options: Record<string, unknown>) =>
+      set('traceroute', (out) => traceroute(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
+    );
+
+  program
+    .command('send')
+    .description('send a packet (hex, a layer stack, or a template) once or N times')
+    .argument('<target>', 'IPv4 or IPv6 address, or a host name')
+    .option('--hex <hex>', 'the packet as hex (without IP header: give --protocol; an IPv4 header in front goes out as is)')
+    .option('--layers <json>', 'the packet as a JSON layer stack, e.g. \'[{"kind":"icmp","fields":{"type":8}},{"kind":"payload","data":"6869"}]\'')
+    .addOption(new Option('--template <name>', 'a ready packet').choices([...TEMPLATES]))
+    .option('--protocol <protocol>', 'the socket\'s protocol: icmp, icmpv6, udp, tcp or 0-255 (default: from the packet)', protocolArg)
+    .option('-c, --count <count>', 'packets to send (default 1)', integerArg)
+    .option('-i, --interval <seconds>', 'seconds between packets (default 0: as fast as possible)', numberArg)
+    .option('--rate <pps>', 'packets per second (instead of -i)', numberArg)
+    .option('-p, --port <port>', 'destination port of the udp and tcp-syn templates (default 9 and 80)', integerArg)
+    .addOption(new Option('--mode <mode>', 'socket mode (datagram: ICMP echo without privileges)').choices(['auto', 'raw', 'datagram']).default('auto'))
+    .option('-q, --quiet', 'only the closing count line')
+    .option('-4', 'resolve the name to IPv4')
+    .option('-6', 'resolve the name to IPv6')
+    .option('--json', 'one JSON object per line')
+    .action((target: string, options: Record<string, unknown>) =>
+      set('send', (out) => send(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
+    );
+
+  program
+    .command('capture')
+    .description('a raw socket for one protocol: one decoded line per packet, pcapng with -w')
+    .option('--protocol <protocol>', 'icmp, icmpv6, udp, tcp or 0-254 (default icmp, with -6 icmpv6)', protocolArg)
+    .option('-6', 'an IPv6 socket')
+    .option('-c, --count <count>', 'stop after this many packets', integerArg)
+    .option('--timeout <seconds>', 'stop after this many seconds', numberArg)
+    .option('-w, --write <file>', 'write the packets to a pcapng file')
+    .option('--json', 'one JSON object per line')
+    .action((options: Record<string, unknown>) => set('capture', (out) => capture({ ...(options as object), ipv6: Boolean(options['6']) }, out)));
+
+  program
+    .command('serve')
+    .description('the browser host on 127.0.0.1: prints the URL with its token; Ctrl-C stops it')
+    .option('--port <port>', 'port (default: any free one)', integerArg)
+    .option('--static <dir>', 'the built renderer (default: renderer/dist)')
+    .option('--json', 'one JSON object per line')
+    .action((options: Record<string, unknown>) => set('serve', (out) => serve(options, out)));
+
+  const lab = program.command('lab').description('network namespace labs for a class (Linux, root)');
+  lab
+    .command('up')
+    .description('build client — routers — target and hold it until Ctrl-C')
+    .option('--routers <n>', 'routers between client and target (default 2)', integerArg)
+    .option('--json', 'one JSON object per line')
+    .action((options: Record<string, unknown>) => set('lab up', (out) => labUp(options, out)));
+  lab
+    .command('status')
+    .description('the labs that are up')
+    .option('--json', 'one JSON object per line')
+    .action(() => set('lab status', (out) => labStatus(out)));
+  lab
+    .command('down')
+    .description('take every lab down')
+    .option('--json', 'one JSON object per line')
+    .action(() => set('lab down', (out) => labDown(out)));
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' || error.exitCode === 0;
+      return ok ? EXIT_OK : EXIT_USAGE;
+    }
+    return report(error, commandName, json);
+  }
+  if (!action) {
+    program.outputHelp();
+    return EXIT_USAGE;
+  }
+  try {
+    return await (action as Action)(new Output(json));
+  } catch (error) {
+    return report(error, commandName, json);
+  }
+}
+
+function report(error: unknown, command: string, json: boolean): number {
+  const failure = toCliError(error);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ type: 'error', code: failure.code, message: failure.message, exitCode: failure.exitCode })}\n`);
+  } else {
+    process.stderr.write(`${NAME}${command ? ` ${command}` : ''}: ${failure.message}\n`);
+  }
+  if (process.env.PACKET_WORKBENCH_DEBUG && !(error instanceof CliError)) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+  return failure.exitCode;
+}
+
+function version(): string {
+  try {
+    // dist/main/cli/program.js -> package.json at the project root
+    return (require('../../../package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}

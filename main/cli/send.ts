@@ -1,0 +1,192 @@
+// packet-workbench send: a socket of the packet's family and protocol, and a send
+// job of N packets (hex, a layer stack, or a template) through the engine.
+import type { LogRow, SendJobInfo } from '../../common/contract';
+import type { LayerSpec } from '../../common/contract';
+import { parseHex } from '../../packets/hex';
+import { ipProtocolNumbers } from '../../packets/protocols';
+import type { z } from 'zod';
+import { resolveTarget, secondsToMs } from './args';
+import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames, toCliError, withoutDatagramAdvice } from './errors';
+import { packetLine } from './format';
+import { EngineSession, onInterrupt, type Output } from './session';
+
+type Layer = z.input<typeof LayerSpec>;
+
+export const TEMPLATES = ['icmp-echo', 'icmpv6-echo', 'udp', 'tcp-syn'] as const;
+export type TemplateName = (typeof TEMPLATES)[number];
+
+export interface SendOptions {
+  hex?: string;
+  layers?: string;
+  template?: TemplateName;
+  protocol?: number;
+  count?: number;
+  interval?: number;
+  rate?: number;
+  port?: number;
+  mode?: 'auto' | 'raw' | 'datagram';
+  quiet?: boolean;
+  ipv4?: boolean;
+  ipv6?: boolean;
+}
+
+const FLAGS: FlagNames = {
+  address: { flag: '<target>' },
+  packet: { flag: 'the packet' },
+  count: { flag: '-c (count)' },
+  intervalMs: { flag: '-i (interval)', scale: 1000, unit: 's' },
+  rate: { flag: '--rate' },
+  protocol: { flag: '--protocol' },
+  mode: { flag: '--mode' },
+};
+
+/** IPPROTO_RAW: an IPv4 socket whose packets start with their own IP header. */
+const IPPROTO_RAW = 255;
+
+interface Plan {
+  protocol: number;
+  packet: { hex: string } | { layers: Layer[] };
+}
+
+/** The packet and the protocol of the socket that can send it. */
+export function planPacket(options: SendOptions, family: 4 | 6): Plan {
+  const given = [options.hex !== undefined && '--hex', options.layers !== undefined && '--layers', options.template !== undefined && '--template'].filter(Boolean);
+  if (given.length !== 1) {
+    throw new CliError(EXIT_USAGE, given.length === 0 ? 'give the packet: --hex HEX, --layers JSON or --template NAME' : `${given.join(' and ')}: give one packet, not several`);
+  }
+  if (options.hex !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = parseHex(options.hex);
+    } catch (error) {
+      throw new CliError(EXIT_USAGE, `--hex: ${(error as Error).message}`);
+    }
+    if (bytes.length === 0) throw new CliError(EXIT_USAGE, '--hex: the packet is empty');
+    if (options.protocol !== undefined) return { protocol: options.protocol, packet: { hex: options.hex } };
+    // An IPv4 header in front: send it as it is, on an IPPROTO_RAW socket.
+    if (family === 4 && bytes.length >= 20 && bytes[0] >> 4 === 4 && (bytes[0] & 0x0f) >= 5) return { protocol: IPPROTO_RAW, packet: { hex: options.hex } };
+    throw new CliError(EXIT_USAGE, '--protocol: needed with --hex unless the bytes start with an IPv4 header (icmp, icmpv6, udp, tcp or a number)');
+  }
+  if (options.layers !== undefined) {
+    let layers: Layer[];
+    try {
+      const parsed: unknown = JSON.parse(options.layers);
+      layers = (Array.isArray(parsed) ? parsed : (parsed as { layers?: unknown })?.layers) as Layer[];
+    } catch (error) {
+      throw new CliError(EXIT_USAGE, `--layers: not valid JSON (${(error as Error).message})`);
+    }
+    if (!Array.isArray(layers) || layers.length === 0) {
+      throw new CliError(EXIT_USAGE, '--layers: give a JSON array of layers, e.g. [{"kind":"icmp","fields":{"type":8}},{"kind":"payload","data":"6869"}]');
+    }
+    if (options.protocol !== undefined) return { protocol: options.protocol, packet: { layers } };
+    const kinds = layers.map((layer) => (layer as { kind?: unknown })?.kind);
+    if (kinds[0] === 'ipv4' && family === 4) return { protocol: IPPROTO_RAW, packet: { layers } };
+    const transport = kinds[0] === 'ipv4' || kinds[0] === 'ipv6' ? kinds[1] : kinds[0];
+    const protocol = typeof transport === 'string' ? (ipProtocolNumbers as Record<string, number>)[transport] : undefined;
+    if (protocol === undefined || protocol === 4 || protocol === 41) {
+      throw new CliError(EXIT_USAGE, '--protocol: needed when the layers do not start with an ICMP, ICMPv6, UDP or TCP header (or IPv4 and one of those)');
+    }
+    return { protocol, packet: { layers } };
+  }
+  return templatePlan(options.template as TemplateName, family, options);
+}
+
+function templatePlan(template: TemplateName, family: 4 | 6, options: SendOptions): Plan {
+  const payload = (length: number) => Buffer.from(Array.from({ length }, (_, i) => (0x10 + i) & 0xff)).toString('hex');
+  const identifier = process.pid & 0xffff;
+  const wrongFamily = (needs: 4 | 6) => new CliError(EXIT_USAGE, `--template ${template}: needs an IPv${needs} target${needs === 6 ? ' (icmp-echo is the IPv4 one)' : ' (icmpv6-echo is the IPv6 one)'}`);
+  switch (template) {
+    case 'icmp-echo':
+      if (family !== 4) throw wrongFamily(4);
+      return { protocol: 1, packet: { layers: [{ kind: 'icmp', fields: { type: 8, code: 0, identifier, sequence: 1 } }, { kind: 'payload', data: payload(56) }] } };
+    case 'icmpv6-echo':
+      if (family !== 6) throw wrongFamily(6);
+      return { protocol: 58, packet: { layers: [{ kind: 'icmpv6', fields: { type: 128, code: 0, identifier, sequence: 1 } }, { kind: 'payload', data: payload(56) }] } };
+    case 'udp':
+      return {
+        protocol: 17,
+        packet: { layers: [{ kind: 'udp', fields: { srcPort: 40000 + (process.pid % 20000), dstPort: options.port ?? 9 } }, { kind: 'payload', data: Buffer.from('packet workbench\n').toString('hex') }] },
+      };
+    case 'tcp-syn':
+      return {
+        protocol: 6,
+        packet: {
+          layers: [{ kind: 'tcp', fields: { srcPort: 40000 + (process.pid % 20000), dstPort: options.port ?? 80, seq: (Math.random() * 0xffffffff) >>> 0, flags: 0x02, window: 64240 } }],
+        },
+      };
+  }
+}
+
+export async function send(targetText: string, options: SendOptions, out: Output): Promise<number> {
+  if (options.interval !== undefined && options.rate !== undefined) throw new CliError(EXIT_USAGE, '-i (interval) and --rate: give one of them, not both');
+  const target = await resolveTarget(targetText, options.ipv6 ? 6 : options.ipv4 ? 4 : undefined);
+  const plan = planPacket(options, target.family);
+  const session = new EngineSession({ logCapacity: 1000 });
+  try {
+    const icmpEcho = plan.protocol === (target.family === 4 ? 1 : 58);
+    const socket = await session
+      .call('openSocket', { family: target.family === 4 ? 'ipv4' : 'ipv6', protocol: plan.protocol, mode: options.mode ?? 'auto' }, FLAGS)
+      .catch((error: unknown) => {
+        const failure = toCliError(error);
+        throw icmpEcho ? failure : withoutDatagramAdvice(failure);
+      });
+    let finish: (job: SendJobInfo) => void = () => undefined;
+    const finished = new Promise<SendJobInfo>((resolve) => {
+      finish = resolve;
+    });
+    let jobId: string | null = null;
+    let early: SendJobInfo | null = null;
+    let shown = 0;
+    let firstTime = 0;
+    const showRow = (row: LogRow): void => {
+      if (row.direction !== 'sent') return;
+      if (shown++ === 0) firstTime = row.time;
+      out.record({ type: 'packet', ...row });
+      if (!options.quiet) out.text(packetLine(shown, row, firstTime));
+    };
+    session.subscribe((batch) => {
+      for (const event of batch) {
+        if (event.type === 'log') for (const row of event.rows) showRow(row);
+        else if (event.type === 'sendJob' && event.job.state !== 'running') {
+          if (event.job.jobId === jobId) finish(event.job);
+          else early = event.job;
+        }
+      }
+    });
+    const started = await session.call(
+      'send',
+      {
+        socketId: socket.socketId,
+        address: target.address,
+        packet: plan.packet,
+        count: options.count ?? 1,
+        ...(options.interval !== undefined ? { intervalMs: options.interval * 1000 } : {}),
+        ...(options.rate !== undefined ? { rate: options.rate } : {}),
+      },
+      FLAGS,
+    );
+    jobId = started.jobId;
+    const settled = early as SendJobInfo | null;
+    if (settled && settled.jobId === jobId) finish(settled);
+    const removeHandlers = onInterrupt(() => {
+      void session.workbench.cancelSend({ jobId: started.jobId }).catch(() => undefined);
+    });
+    let job: SendJobInfo;
+    try {
+      job = await finished;
+    } finally {
+      removeHandlers();
+    }
+    session.workbench.flushEvents();
+    const seconds = ((job.finishedAt ?? job.startedAt) - job.startedAt) / 1000;
+    const errors = job.errors > 0 ? `, ${job.errors} failed${job.error ? ` (${job.error.message})` : ''}` : '';
+    const how = job.state === 'done' ? '' : ` (${job.state})`;
+    out.text(`${job.sent} of ${job.total} packets sent to ${target.address}${errors} in ${seconds.toFixed(3)} s${how}`);
+    if (job.state === 'failed' && job.error) out.note(`send: ${job.error.message}`);
+    const exitCode = job.state === 'done' && job.sent === job.total && job.errors === 0 ? EXIT_OK : EXIT_NO_RESULT;
+    out.record({ type: 'summary', target: target.name, protocol: plan.protocol, mode: socket.mode, ...job, exitCode });
+    return exitCode;
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,38 @@
+// packet-workbench serve: the browser host (main/web) on 127.0.0.1 until Ctrl-C.
+import * as path from 'node:path';
+import { serve as startServing } from '../web/serve';
+import { CliError, EXIT_OK, EXIT_USAGE } from './errors';
+import { onInterrupt, type Output } from './session';
+
+export interface ServeOptions {
+  port?: number;
+  static?: string;
+}
+
+export async function serve(options: ServeOptions, out: Output): Promise<number> {
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
+    throw new CliError(EXIT_USAGE, `--port: must be a whole number from 0 to 65535 (0: any free port), not ${options.port}`);
+  }
+  let host;
+  try {
+    host = await startServing({
+      port: options.port ?? 0,
+      ...(options.static ? { staticDir: path.resolve(options.static) } : {}),
+      log: (line) => out.text(line),
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why = code === 'EADDRINUSE' ? `port ${options.port} is in use; choose another with --port, or --port 0 for any free one` : (error as Error).message;
+    throw new CliError(code === 'EADDRINUSE' || code === 'EACCES' ? EXIT_USAGE : 1, `the browser host did not start: ${why}`, code ?? 'FAILED');
+  }
+  out.record({ type: 'serving', url: host.url, address: host.address, port: host.port, token: host.token });
+  await new Promise<void>((resolve) => {
+    const remove = onInterrupt(() => {
+      remove();
+      resolve();
+    });
+  });
+  await host.stop();
+  out.record({ type: 'stopped' });
+  return EXIT_OK;
+}

@@ -1,0 +1,76 @@
+// What every command shares: one Workbench (the same engine the GUI drives), calls
+// validated by the contract with errors named after the command's flags, the output
+// (text or one JSON object per line), and Ctrl-C.
+import type { EventBatch, MethodName, ParamsIn, Result } from '../../common/contract';
+import { validateParams } from '../../common/validate';
+import { Workbench, type WorkbenchOptions } from '../engine';
+import { type FlagNames, toCliError } from './errors';
+
+export class Output {
+  constructor(readonly json: boolean) {}
+
+  /** A line of the command's text output (ignored with --json). */
+  text(line: string): void {
+    if (!this.json) process.stdout.write(`${line}\n`);
+  }
+
+  /** A JSON record (ignored without --json). */
+  record(value: Record<string, unknown>): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(value)}\n`);
+  }
+
+  /** A status line on stderr, as ping and tshark print theirs (kept with --json: stdout stays parseable). */
+  note(line: string): void {
+    process.stderr.write(`${line}\n`);
+  }
+}
+
+export class EngineSession {
+  readonly workbench: Workbench;
+
+  constructor(options: WorkbenchOptions = {}) {
+    this.workbench = new Workbench({
+      ...options,
+      onListenerError: (error) => process.stderr.write(`packet-workbench: internal error in an event handler: ${(error as Error)?.stack ?? String(error)}\n`),
+    });
+  }
+
+  /** Validates with the contract and calls the engine; failures become CliErrors naming this command's flags. */
+  async call<M extends MethodName>(method: M, params: ParamsIn<M>, flags: FlagNames = {}): Promise<Result<M>> {
+    try {
+      const valid = validateParams(method, params);
+      const handler = this.workbench[method] as (params: unknown) => Promise<Result<M>>;
+      return await handler.call(this.workbench, valid);
+    } catch (error) {
+      throw toCliError(error, flags);
+    }
+  }
+
+  subscribe(listener: (batch: EventBatch) => void): () => void {
+    return this.workbench.subscribe(listener);
+  }
+
+  close(): Promise<void> {
+    return this.workbench.close();
+  }
+}
+
+/**
+ * Calls `stop` on the first SIGINT or SIGTERM (the command then prints its summary,
+ * like ping(8)); a second one exits at once with 130. Returns the function that
+ * removes the handlers.
+ */
+export function onInterrupt(stop: () => void): () => void {
+  let interrupted = false;
+  const handler = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    stop();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}

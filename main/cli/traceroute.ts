@@ -1,0 +1,83 @@
+// packet-workbench traceroute: the engine's traceroute run, printed as traceroute(8) prints it.
+import type { ExperimentRun } from '../../common/contract';
+import { resolveTarget, secondsToMs } from './args';
+import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames } from './errors';
+import { probeSize, tracerouteHeader, tracerouteHopLine } from './format';
+import { EngineSession, onInterrupt, type Output } from './session';
+
+export interface TracerouteOptions {
+  icmp?: boolean;
+  udp?: boolean;
+  tcp?: boolean;
+  ipv4?: boolean;
+  ipv6?: boolean;
+  first?: number;
+  max?: number;
+  queries?: number;
+  wait?: number;
+  port?: number;
+}
+
+const FLAGS: FlagNames = {
+  target: { flag: '<target>' },
+  firstHop: { flag: '-f (first hop)' },
+  maxHops: { flag: '-m (max hops)' },
+  probesPerHop: { flag: '-q (probes per hop)' },
+  timeoutMs: { flag: '-w (wait)', scale: 1000, unit: 's' },
+  port: { flag: '-p (port)' },
+};
+
+export async function traceroute(targetText: string, options: TracerouteOptions, out: Output): Promise<number> {
+  const methods = (['icmp', 'udp', 'tcp'] as const).filter((kind) => options[kind]);
+  if (methods.length > 1) throw new CliError(EXIT_USAGE, `--icmp, --udp and --tcp: choose one probe method, not ${methods.map((m) => `--${m}`).join(' and ')}`);
+  // traceroute(8) probes with UDP unless told otherwise.
+  const probe = methods[0] ?? 'udp';
+  const target = await resolveTarget(targetText, options.ipv6 ? 6 : options.ipv4 ? 4 : undefined);
+  const session = new EngineSession({ logCapacity: 1000 });
+  try {
+    let finish: (run: ExperimentRun) => void = () => undefined;
+    const finished = new Promise<ExperimentRun>((resolve) => {
+      finish = resolve;
+    });
+    session.subscribe((batch) => {
+      for (const event of batch) {
+        if (event.type === 'tracerouteHop') {
+          out.text(tracerouteHopLine(event.hop));
+          out.record({ type: 'hop', ...event.hop });
+        } else if (event.type === 'experiment' && event.run.state !== 'running') finish(event.run);
+      }
+    });
+    const started = await session.call(
+      'traceroute',
+      {
+        target: target.address,
+        probe,
+        ...(options.first !== undefined ? { firstHop: options.first } : {}),
+        ...(options.max !== undefined ? { maxHops: options.max } : {}),
+        ...(options.queries !== undefined ? { probesPerHop: options.queries } : {}),
+        ...(options.wait !== undefined ? { timeoutMs: secondsToMs(options.wait) } : {}),
+        ...(options.port !== undefined ? { port: options.port } : {}),
+      },
+      FLAGS,
+    );
+    const maxHops = (started.params.maxHops as number | undefined) ?? 30;
+    out.text(tracerouteHeader(target.name, target.address, maxHops, probeSize(target.family, probe)));
+    out.record({ type: 'start', target: target.name, address: target.address, family: started.family, probe, maxHops, runId: started.runId });
+    const removeHandlers = onInterrupt(() => {
+      void session.workbench.stopExperiment({ runId: started.runId }).catch(() => undefined);
+    });
+    let run: ExperimentRun;
+    try {
+      run = await finished;
+    } finally {
+      removeHandlers();
+    }
+    const result = run.traceroute!;
+    if (run.state === 'failed' && run.error) out.note(`traceroute: ${run.error.message}`);
+    const exitCode = result.reached ? EXIT_OK : EXIT_NO_RESULT;
+    out.record({ type: 'result', target: target.name, address: target.address, probe, state: run.state, reached: result.reached, hops: result.hops, exitCode });
+    return exitCode;
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The Debian packages the tests use: the C++ toolchain for the addon, Chromium for
+# e2e, tshark as an independent decoder, iproute2/util-linux/iputils for namespace
+# labs and setpriv. Installs what is missing when run as root; otherwise says how.
+set -euo pipefail
+packages=(python3 make g++ chromium tshark iproute2 util-linux iputils-ping procps)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "The tests need these Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "Installing test dependencies: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null

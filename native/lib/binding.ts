@@ -11,13 +11,15 @@ export interface SendRequestFields {
 
 /**
  * One wake-up's datagrams: a Buffer each, their source addresses, kernel
- * timestamps (ns, when asked for) and the indices of those cut short by bufferSize.
+ * timestamps (ns, when asked for), the indices of those cut short by bufferSize,
+ * and their arrival TTL / hop limit (when asked for).
  */
 export type ReceivedBatch = [
   buffers: Buffer[],
   sources: string[],
   timestamps: (bigint | undefined)[] | undefined,
   truncated: number[] | undefined,
+  ttls: (number | undefined)[] | undefined,
 ];
 
 export interface NativeHandlers {
@@ -32,6 +34,8 @@ export interface NativeSocketOptions {
   /** 0 auto (raw, then ICMP datagram when refused), 1 raw only, 2 datagram only. */
   mode: 0 | 1 | 2;
   timestamps: boolean;
+  /** IP_RECVTTL / IPV6_RECVHOPLIMIT: each message's arrival TTL or hop limit. */
+  receiveTtl: boolean;
 }
 
 export interface NativeRawSocket {

@@ -30,6 +30,12 @@ export interface SocketOptions {
   mode?: SocketMode;
   /** Kernel receive timestamps (SO_TIMESTAMPNS) in each message's info.timestamp. */
   timestamps?: boolean;
+  /**
+   * The TTL (IPv4) or hop limit (IPv6) each datagram arrived with, in info.ttl
+   * (IP_RECVTTL / IPV6_RECVHOPLIMIT): what ping prints. IPv4 raw sockets also have
+   * it in the IP header; IPv6 and datagram sockets have it only this way.
+   */
+  receiveTtl?: boolean;
   /** Deliver only these ICMP (IPv4: 0-31) or ICMPv6 types, filtered by the kernel. */
   icmpTypes?: readonly number[] | null;
 }
@@ -39,6 +45,8 @@ export interface MessageInfo {
   timestamp?: bigint;
   /** The datagram was longer than bufferSize and was cut. */
   truncated: boolean;
+  /** Arrival TTL / hop limit, when the socket has receiveTtl on. */
+  ttl?: number;
 }
 
 export interface Message {
@@ -137,6 +145,7 @@ export class Socket extends EventEmitter {
     const generate = booleanOption(options.generateChecksums, 'generateChecksums', false);
     const checksumOffset = integerOption(options.checksumOffset, 'checksumOffset', 0, 0, 65533);
     const timestamps = booleanOption(options.timestamps, 'timestamps', false);
+    const receiveTtl = booleanOption(options.receiveTtl, 'receiveTtl', false);
     const mode = options.mode ?? 'auto';
     if (typeof mode !== 'string' || !Object.hasOwn(MODES, mode)) throw new RangeError(`The "mode" option must be 'auto', 'raw' or 'datagram', got ${String(mode)}`);
     const icmp = (family === AddressFamily.IPv4 && protocol === Protocol.ICMP) || (family === AddressFamily.IPv6 && protocol === Protocol.ICMPv6);
@@ -144,7 +153,7 @@ export class Socket extends EventEmitter {
     this.addressFamily = family;
     this.protocol = protocol;
     try {
-      this.wrap = new binding.RawSocket(family, protocol, { bufferSize, mode: MODES[mode], timestamps }, {
+      this.wrap = new binding.RawSocket(family, protocol, { bufferSize, mode: MODES[mode], timestamps, receiveTtl }, {
         onMessages: (batch) => this.onMessages(batch),
         onWritable: () => this.onWritable(),
         onError: (error) => this.onError(fromNative(error)),
@@ -178,7 +187,7 @@ export class Socket extends EventEmitter {
 
   /** Emits a batch from where it stands; keeps the rest when a listener pauses or closes. */
   private deliver(delivery: Delivery): boolean {
-    const [buffers, sources, stamps] = delivery.batch;
+    const [buffers, sources, stamps, , ttls] = delivery.batch;
     const filter = this.userSpaceIcmpTypes;
     while (delivery.index < buffers.length) {
       if (this.recvPaused || this.closed) {
@@ -189,8 +198,10 @@ export class Socket extends EventEmitter {
       const buffer = buffers[i];
       if (filter !== null && !filter.has(buffer[0])) continue;
       const stamp = stamps?.[i];
+      const ttl = ttls?.[i];
       const cut = delivery.truncated !== undefined && delivery.truncated.has(i);
-      const info = stamp === undefined && !cut ? PLAIN_INFO : { timestamp: stamp, truncated: cut };
+      const info: MessageInfo =
+        stamp === undefined && ttl === undefined && !cut ? PLAIN_INFO : { timestamp: stamp, truncated: cut, ttl };
       try {
         this.emit('message', buffer, sources[i], info);
       } catch (error) {

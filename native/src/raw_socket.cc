@@ -56,6 +56,20 @@ uint64_t RealtimeNanoseconds() {
   return static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
 }
 
+// The TTL (IPv4) or hop limit (IPv6) the datagram arrived with, from IP_RECVTTL /
+// IPV6_RECVHOPLIMIT; -1 when the kernel attached none.
+int ReceiveTtl(msghdr* header) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(header); c != nullptr; c = CMSG_NXTHDR(header, c)) {
+    if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+        (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
+      int value;
+      std::memcpy(&value, CMSG_DATA(c), sizeof value);
+      return value;
+    }
+  }
+  return -1;
+}
+
 bool ReceiveTimestamp(msghdr* header, uint64_t* nanoseconds) {
   for (cmsghdr* c = CMSG_FIRSTHDR(header); c != nullptr; c = CMSG_NXTHDR(header, c)) {
     if (c->cmsg_level != SOL_SOCKET) continue;
@@ -217,6 +231,9 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
   Napi::Value timestamps = options.Get("timestamps");
   if (!timestamps.IsBoolean()) throw Napi::TypeError::New(env, "The \"timestamps\" option must be a boolean");
   timestamps_ = timestamps.As<Napi::Boolean>().Value();
+  Napi::Value receiveTtl = options.Get("receiveTtl");
+  if (!receiveTtl.IsBoolean()) throw Napi::TypeError::New(env, "The \"receiveTtl\" option must be a boolean");
+  receiveTtl_ = receiveTtl.As<Napi::Boolean>().Value();
   Napi::Function onMessages = HandlerProperty(env, handlers, "onMessages");
   Napi::Function onWritable = HandlerProperty(env, handlers, "onWritable");
   Napi::Function onError = HandlerProperty(env, handlers, "onError");
@@ -269,13 +286,26 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
     }
   }
 
+  if (receiveTtl_) {
+    const int on = 1;
+    const int result = family_ == AF_INET ? setsockopt(fd_, IPPROTO_IP, IP_RECVTTL, &on, sizeof on)
+                                          : setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on);
+    if (result < 0) {
+      const int savedErrno = errno;
+      ::close(fd_);
+      fd_ = -1;
+      throw SystemError(env, savedErrno, "setsockopt");
+    }
+  }
+
   batchSize_ = 1;
 #ifdef __linux__
   batchSize_ = std::max<size_t>(1, std::min<size_t>(kMaxReceiveBatch, (1u << 20) / bufferSize_));
 #endif
   receiveBuffers_.resize(batchSize_ * bufferSize_);
   receiveAddresses_.resize(batchSize_);
-  if (timestamps_) receiveControl_.resize(batchSize_ * kControlSize);
+  const bool control = timestamps_ || receiveTtl_;
+  if (control) receiveControl_.resize(batchSize_ * kControlSize);
   // The receive headers point into the storage above once and for all; each read
   // only resets the lengths the kernel overwrites.
   receiveVectors_.resize(batchSize_);
@@ -287,7 +317,7 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
     h.msg_name = &receiveAddresses_[i];
     h.msg_iov = &receiveVectors_[i];
     h.msg_iovlen = 1;
-    if (timestamps_) h.msg_control = receiveControl_.data() + i * kControlSize;
+    if (control) h.msg_control = receiveControl_.data() + i * kControlSize;
   }
 
   uv_loop_t* loop = nullptr;
@@ -727,7 +757,9 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
   Napi::Array sources = Napi::Array::New(env);
   Napi::Array stamps;
   Napi::Array truncated;
+  Napi::Array ttls;
   if (timestamps_) stamps = Napi::Array::New(env);
+  if (receiveTtl_) ttls = Napi::Array::New(env);
   uint32_t count = 0;
   uint32_t truncatedCount = 0;
 
@@ -740,7 +772,7 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
     for (size_t i = 0; i < batchSize_; i++) {
       msghdr& h = messages_[i].msg_hdr;
       h.msg_namelen = sizeof(sockaddr_storage);
-      h.msg_controllen = timestamps_ ? kControlSize : 0;
+      h.msg_controllen = timestamps_ || receiveTtl_ ? kControlSize : 0;
       h.msg_flags = 0;
     }
     int received;
@@ -783,6 +815,11 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
           stamps.Set(count, env.Undefined());
         }
       }
+      if (receiveTtl_) {
+        msghdr copy = h;
+        const int ttl = ReceiveTtl(&copy);
+        ttls.Set(count, ttl >= 0 ? Napi::Value(Napi::Number::New(env, ttl)) : env.Undefined());
+      }
       if (h.msg_flags & MSG_TRUNC) {
         if (truncatedCount == 0) truncated = Napi::Array::New(env);
         truncated.Set(truncatedCount++, Napi::Number::New(env, count));
@@ -792,11 +829,12 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
     if (static_cast<size_t>(received) < batchSize_) break;  // the queue was empty: skip the EAGAIN call
   }
   if (count == 0) return env.Undefined();
-  Napi::Array batch = Napi::Array::New(env, 4);
+  Napi::Array batch = Napi::Array::New(env, 5);
   batch.Set(0u, buffers);
   batch.Set(1u, sources);
   batch.Set(2u, timestamps_ ? Napi::Value(stamps) : env.Undefined());
   batch.Set(3u, truncatedCount > 0 ? Napi::Value(truncated) : env.Undefined());
+  batch.Set(4u, receiveTtl_ ? Napi::Value(ttls) : env.Undefined());
   return batch;
 }
 

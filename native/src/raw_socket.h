@@ -41,7 +41,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   static Napi::Function Define(Napi::Env env);
 
   // new RawSocket(family: 1|2, protocol: 0..255,
-  //   options: {bufferSize, mode: 0 auto|1 raw|2 datagram, timestamps: boolean},
+  //   options: {bufferSize, mode: 0 auto|1 raw|2 datagram, timestamps: boolean, receiveTtl: boolean},
   //   handlers: {onMessages, onWritable, onError, onClose})
   explicit RawSocket(const Napi::CallbackInfo& info);
   ~RawSocket() override;
@@ -64,7 +64,8 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   void StartClose(bool notify);
   void OnReadable();
   // Reads every ready datagram (bounded per call) into JS values: [buffers,
-  // sources, timestamps|undefined, truncated indices|undefined], or undefined when none.
+  // sources, timestamps|undefined, truncated indices|undefined, ttls|undefined],
+  // or undefined when none.
   Napi::Value ReadBatch(Napi::Env env, int* error);
   // Checks send requests[start, start+count), writes -EINVAL results for bad
   // addresses and returns the rest ready for the system call.
@@ -85,6 +86,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   int family_ = AF_INET;
   bool datagram_ = false;
   bool timestamps_ = false;
+  bool receiveTtl_ = false;
   bool checksums_ = false;
   size_t checksumOffset_ = 0;
   size_t bufferSize_ = 4096;

@@ -2,7 +2,7 @@
 // kernel ICMP type filters, truncation.
 import { afterEach, describe, expect, it } from 'vitest';
 import * as raw from '../lib/index';
-import { SocketJar, echoRequest, ipv4Socket, ipv6Socket, isEchoReply, parseIcmp, sleep, uniqueId, waitFor } from './helpers';
+import { SocketJar, echoRequest, ipv4Socket, ipv6Socket, isEchoReply, nextMessage, parseIcmp, sleep, uniqueId, waitFor } from './helpers';
 
 const jar = new SocketJar();
 afterEach(() => jar.closeAll());
@@ -117,6 +117,39 @@ describe('kernel timestamps', () => {
     socket.send(echoRequest({ id, seq: 1, family: 6 }), 0, 24, '::1', () => {});
     const info = await got;
     expect(Number((info.timestamp! / 1_000_000n) - BigInt(Date.now()))).toBeLessThan(1000);
+  });
+});
+
+describe('arrival TTL and hop limit', () => {
+  it('receiveTtl: true gives info.ttl on IPv4 (the request copy carries the TTL the sender set)', async () => {
+    const socket = jar.add(ipv4Socket({ receiveTtl: true }));
+    socket.setOption(raw.SocketLevel.IPPROTO_IP, raw.SocketOption.IP_TTL, 33);
+    const id = uniqueId();
+    const request = nextMessage(socket, (buffer) => parseIcmp(buffer)?.type === 8 && parseIcmp(buffer)?.id === id);
+    const reply = nextMessage(socket, (buffer) => isEchoReply(buffer, id));
+    socket.send(echoRequest({ id, seq: 1 }), 0, 24, '127.0.0.1', () => {});
+    const [sent, answered] = await Promise.all([request, reply]);
+    expect(sent.info.ttl).toBe(33);
+    expect(sent.buffer[8]).toBe(33); // the IP header agrees
+    expect(answered.info.ttl).toBe(answered.buffer[8]);
+  });
+
+  it('receiveTtl: true gives the hop limit on IPv6, where no IP header arrives', async () => {
+    const socket = jar.add(ipv6Socket({ receiveTtl: true }));
+    socket.setOption(raw.SocketLevel.IPPROTO_IPV6, raw.SocketOption.IPV6_UNICAST_HOPS, 17);
+    const id = uniqueId();
+    const request = nextMessage(socket, (buffer) => buffer[0] === 128 && buffer.readUInt16BE(4) === id);
+    socket.send(echoRequest({ id, seq: 1, family: 6 }), 0, 24, '::1', () => {});
+    expect((await request).info.ttl).toBe(17);
+  });
+
+  it('without receiveTtl, info.ttl is undefined; a non-boolean is a TypeError', async () => {
+    expect(() => ipv4Socket({ receiveTtl: 'yes' as unknown as boolean })).toThrow(TypeError);
+    const socket = jar.add(ipv4Socket());
+    const id = uniqueId();
+    const reply = nextMessage(socket, (buffer) => isEchoReply(buffer, id));
+    socket.send(echoRequest({ id, seq: 1 }), 0, 24, '127.0.0.1', () => {});
+    expect((await reply).info.ttl).toBeUndefined();
   });
 });
 

@@ -105,6 +105,50 @@ Descriptor::~Descriptor() {
   if (fd >= 0) ::close(fd);
 }
 
+// Sends prepared messages in order (sendmmsg in chunks where the OS has it) and
+// writes each one's bytes sent, or -errno, to results[slot]. Returns the slot of
+// the first message that would block, or kAllSent when every message went out.
+constexpr uint32_t kAllSent = UINT32_MAX;
+
+uint32_t SendPrepared(int fd, std::vector<PreparedSend>& sends, int32_t* results) {
+  size_t sent = 0;
+  while (sent < sends.size()) {
+#ifdef __linux__
+    const size_t chunk = std::min(kSendChunk, sends.size() - sent);
+    mmsghdr messages[kSendChunk];
+    iovec vectors[kSendChunk];
+    for (size_t k = 0; k < chunk; k++) {
+      PreparedSend& send = sends[sent + k];
+      vectors[k] = iovec{send.data, send.length};
+      std::memset(&messages[k], 0, sizeof(mmsghdr));
+      messages[k].msg_hdr.msg_name = &send.address;
+      messages[k].msg_hdr.msg_namelen = send.addressLength;
+      messages[k].msg_hdr.msg_iov = &vectors[k];
+      messages[k].msg_hdr.msg_iovlen = 1;
+    }
+    int done = sendmmsg(fd, messages, static_cast<unsigned int>(chunk), 0);
+    if (done > 0) {
+      for (int k = 0; k < done; k++) results[sends[sent + k].slot] = static_cast<int32_t>(messages[k].msg_len);
+      sent += static_cast<size_t>(done);
+      continue;
+    }
+#else
+    PreparedSend& one = sends[sent];
+    ssize_t done = sendto(fd, one.data, one.length, 0, reinterpret_cast<sockaddr*>(&one.address), one.addressLength);
+    if (done >= 0) {
+      results[one.slot] = static_cast<int32_t>(done);
+      sent++;
+      continue;
+    }
+#endif
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return sends[sent].slot;
+    results[sends[sent].slot] = -errno;
+    sent++;
+  }
+  return kAllSent;
+}
+
 // Sends a prepared batch on the thread pool, so a flood's kernel work (on
 // loopback: delivering copies and generating replies) runs beside the JS thread
 // that receives. The bytes are copied first: the caller's buffers may change.
@@ -136,46 +180,8 @@ class SendWork : public Napi::AsyncWorker {
 
   void Execute() override {
     sentAt_ = RealtimeNanoseconds();
-    processed_ = count_;
-    size_t sent = 0;
-    while (sent < sends_.size()) {
-      const size_t chunk = std::min(kSendChunk, sends_.size() - sent);
-#ifdef __linux__
-      mmsghdr messages[kSendChunk];
-      iovec vectors[kSendChunk];
-      for (size_t k = 0; k < chunk; k++) {
-        PreparedSend& send = sends_[sent + k];
-        vectors[k] = iovec{send.data, send.length};
-        std::memset(&messages[k], 0, sizeof(mmsghdr));
-        messages[k].msg_hdr.msg_name = &send.address;
-        messages[k].msg_hdr.msg_namelen = send.addressLength;
-        messages[k].msg_hdr.msg_iov = &vectors[k];
-        messages[k].msg_hdr.msg_iovlen = 1;
-      }
-      int done = sendmmsg(descriptor_->fd, messages, static_cast<unsigned int>(chunk), 0);
-      if (done > 0) {
-        for (int k = 0; k < done; k++) values_[sends_[sent + k].slot] = static_cast<int32_t>(messages[k].msg_len);
-        sent += static_cast<size_t>(done);
-        continue;
-      }
-#else
-      PreparedSend& one = sends_[sent];
-      ssize_t done = sendto(descriptor_->fd, one.data, one.length, 0, reinterpret_cast<sockaddr*>(&one.address),
-                            one.addressLength);
-      if (done >= 0) {
-        values_[one.slot] = static_cast<int32_t>(done);
-        sent++;
-        continue;
-      }
-#endif
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        processed_ = sends_[sent].slot;
-        return;
-      }
-      values_[sends_[sent].slot] = -errno;
-      sent++;
-    }
+    const uint32_t blocked = SendPrepared(descriptor_->fd, sends_, values_.data());
+    processed_ = blocked == kAllSent ? count_ : blocked;
   }
 
   void OnOK() override {
@@ -493,44 +499,9 @@ Napi::Value RawSocket::SendBatch(const Napi::CallbackInfo& info) {
     static_cast<int64_t*>(data)[0] = static_cast<int64_t>(RealtimeNanoseconds());
   }
 
-  size_t sent = 0;
-  while (sent < sends.size()) {
-    const size_t chunk = std::min(kSendChunk, sends.size() - sent);
-#ifdef __linux__
-    mmsghdr messages[kSendChunk];
-    iovec vectors[kSendChunk];
-    for (size_t k = 0; k < chunk; k++) {
-      PreparedSend& send = sends[sent + k];
-      vectors[k] = iovec{send.data, send.length};
-      std::memset(&messages[k], 0, sizeof(mmsghdr));
-      messages[k].msg_hdr.msg_name = &send.address;
-      messages[k].msg_hdr.msg_namelen = send.addressLength;
-      messages[k].msg_hdr.msg_iov = &vectors[k];
-      messages[k].msg_hdr.msg_iovlen = 1;
-    }
-    int done = sendmmsg(fd_, messages, static_cast<unsigned int>(chunk), 0);
-    if (done > 0) {
-      for (int k = 0; k < done; k++) results[sends[sent + k].slot] = static_cast<int32_t>(messages[k].msg_len);
-      sent += static_cast<size_t>(done);
-      continue;
-    }
-#else
-    PreparedSend& one = sends[sent];
-    ssize_t done = sendto(fd_, one.data, one.length, 0, reinterpret_cast<sockaddr*>(&one.address), one.addressLength);
-    if (done >= 0) {
-      results[one.slot] = static_cast<int32_t>(done);
-      sent++;
-      continue;
-    }
-#endif
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      // Everything before this message is done; it and the rest wait for writability.
-      return Napi::Number::New(env, sends[sent].slot);
-    }
-    results[sends[sent].slot] = -errno;
-    sent++;
-  }
+  const uint32_t blocked = SendPrepared(fd_, sends, results.Data());
+  // Everything before a blocked message is done; it and the rest wait for writability.
+  if (blocked != kAllSent) return Napi::Number::New(env, blocked);
   return Napi::Number::New(env, static_cast<double>(count));
 }
 

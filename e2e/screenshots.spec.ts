@@ -21,6 +21,8 @@ test('screenshots of every panel', async ({ app }, testInfo) => {
   await app.getByLabel('Packet count').fill('20');
   await app.getByLabel('Interval (ms)').fill('20');
   await app.getByRole('button', { name: 'Send', exact: true }).click();
+  // The newest job is the 20-packet one (not the previous single send) and it has finished.
+  await expect(app.getByRole('table', { name: 'Send jobs' }).getByRole('row').nth(1)).toContainText('20 / 20');
   await expect(app.getByRole('table', { name: 'Send jobs' }).getByRole('row').nth(1)).toContainText('done');
   await app.getByLabel('ICMP Type', { exact: true }).click();
   await shot('1-build-and-send');
@@ -52,5 +54,12 @@ test('screenshots of every panel', async ({ app }, testInfo) => {
   await shot('6-log-dark');
   await app.getByRole('tab', { name: 'Build & send' }).click();
   await shot('7-build-and-send-dark');
+  // An empty result says why and offers the way out.
+  await app.getByRole('tab', { name: 'Log' }).click();
+  await app.getByLabel('Search log').fill('no such packet');
+  await expect(app.getByText('No packets match the filter.')).toBeVisible();
+  await shot('8-log-no-match-dark');
+  await app.getByRole('button', { name: 'Clear the filter' }).click();
+  await expect(app.getByLabel('Search log')).toHaveValue('');
   await app.getByLabel('Theme').selectOption('system');
 });

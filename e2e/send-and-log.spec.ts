@@ -25,6 +25,13 @@ async function openReply(app: Page, id: number, reply: RegExp) {
   await expect(grid.getByRole('row', { name: /sent .*Echo request/ })).toHaveCount(1);
   const replyRow = grid.getByRole('row', { name: reply }).first();
   await expect(replyRow).toBeVisible();
+  // Those copies are told apart by the Socket column: one copy per socket, each named.
+  await expect(grid.getByRole('columnheader', { name: 'Socket' })).toHaveAttribute('title', /one arrival can appear once per socket/);
+  const sockets = await grid.getByRole('row', { name: reply }).evaluateAll((rows) => rows.map((row) => row.querySelector('.c-socket')?.textContent ?? ''));
+  expect(sockets.length).toBeGreaterThan(0);
+  for (const socket of sockets) expect(socket).toMatch(/^socket-\d+$/);
+  expect(new Set(sockets).size).toBe(sockets.length);
+  await expect(grid.getByRole('row', { name: /sent .*Echo request/ }).getByRole('gridcell').nth(3)).toHaveText(/^socket-\d+$/);
   await replyRow.click();
   return app.getByRole('tree', { name: 'Decoded packet' });
 }

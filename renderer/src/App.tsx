@@ -1,6 +1,7 @@
 // The app frame: header with the panel tabs, the capability banner, the panel, a status bar.
 import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { CapabilityBanner } from './panels/CapabilityBanner';
+import { ConnectionBanner } from './panels/ConnectionBanner';
 import { EditorPanel } from './panels/EditorPanel';
 import { ExperimentsPanel } from './panels/ExperimentsPanel';
 import { LogPanel } from './panels/LogPanel';
@@ -85,7 +86,7 @@ export function App() {
         <div className="header-tools">
           <label className="inline">
             <span>Theme</span>
-            <select value={theme} onChange={(event) => setTheme(event.target.value as Theme)}>
+            <select aria-label="Theme" value={theme} onChange={(event) => setTheme(event.target.value as Theme)}>
               <option value="system">System</option>
               <option value="light">Light</option>
               <option value="dark">Dark</option>
@@ -93,6 +94,7 @@ export function App() {
           </label>
         </div>
       </header>
+      <ConnectionBanner />
       <CapabilityBanner />
       <main className="app-main">
         <section role="tabpanel" id={`panel-${panel}`} aria-labelledby={`tab-${panel}`} className="tabpanel">
@@ -117,6 +119,7 @@ function StatusBar() {
   const running = useWorkbench((s) => s.send.jobs.filter((job) => job.state === 'running').length);
   const paused = useWorkbench((s) => s.log.paused);
   const loaded = useWorkbench((s) => s.log.loaded);
+  const connection = useWorkbench((s) => s.settings.connection);
   return (
     <footer className="status-bar" aria-label="Status">
       <span>
@@ -124,6 +127,7 @@ function StatusBar() {
         Log: {shown.toLocaleString()} shown / {total.toLocaleString()} kept (ring of {capacity.toLocaleString()})
         {paused ? ' · paused' : ''}
       </span>
+      <span className={connection === 'open' ? '' : 'bad'}>{connection === 'open' ? 'Connected' : connection === 'connecting' ? 'Reconnecting…' : 'Disconnected'}</span>
       <span>Sockets open: {open}</span>
       <span>Send jobs running: {running}</span>
       <span className="status-hint">Alt+1–4 panels · Tab moves between controls</span>

@@ -19,8 +19,9 @@ function safeStorage(): Storage | null {
 }
 
 async function start(): Promise<void> {
-  const client = await connectWorkbench();
-  const store = createWorkbenchStore({ client, storage: safeStorage(), saveFile, nextFrame: animationFrame });
+  const { client, connection } = await connectWorkbench();
+  const store = createWorkbenchStore({ client, connection, storage: safeStorage(), saveFile, nextFrame: animationFrame });
+  connection?.onStateChange((state) => store.getState().settings.setConnection(state, connection.reason));
   pumpEvents((listener) => client.onEvents(listener), store, animationFrame);
   const state = store.getState();
   void state.settings.loadCapabilities();

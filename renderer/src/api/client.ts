@@ -1,8 +1,9 @@
 // The renderer's one door to the workbench: the preload bridge in Electron, a WebSocket to
 // the browser host otherwise. Everything else programs against WorkbenchClient and never
 // learns which one it got.
-import { connectWebSocket, createClient, type WebSocketLike, type WorkbenchClient } from '../../../common/client';
+import { createClient, type WebSocketLike, type WorkbenchClient } from '../../../common/client';
 import { deserializeError, type SerializedError } from '../../../common/validate';
+import { connectReconnecting, type Connection } from './connection';
 
 declare global {
   interface Window {
@@ -42,13 +43,17 @@ export function clientFromBridge(bridge: WorkbenchClient): WorkbenchClient {
   });
 }
 
-export async function connectWorkbench(): Promise<WorkbenchClient> {
-  if (window.workbench) return clientFromBridge(window.workbench);
+/**
+ * The client, and over a WebSocket the connection under it (its state, reconnect); the
+ * Electron bridge has no connection to lose.
+ */
+export async function connectWorkbench(): Promise<{ client: WorkbenchClient; connection?: Connection }> {
+  if (window.workbench) return { client: clientFromBridge(window.workbench) };
   if (window.location.protocol === 'file:') {
     throw new Error('No workbench bridge: this page was opened from a file outside the Workbench app.');
   }
-  const transport = await connectWebSocket(browserHostApiUrl(window.location), (url) => new WebSocket(url) as unknown as WebSocketLike);
-  return createClient(transport);
+  const connection = await connectReconnecting(browserHostApiUrl(window.location), (url) => new WebSocket(url) as unknown as WebSocketLike);
+  return { client: createClient(connection), connection };
 }
 
 /** Human text of an error from any transport: 'EPERM: Operation not permitted'. */

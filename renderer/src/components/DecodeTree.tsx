@@ -142,7 +142,9 @@ export function DecodeTree({ layers, label, onSelectRange, byte }: DecodeTreePro
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLUListElement>) => {
-    const index = visible.findIndex((item) => item.node.key === active);
+    // Nothing chosen yet: start from the item that has focus (the first, reached by Tab).
+    const from = active ?? (event.target as HTMLElement).dataset.key ?? visible[0]?.node.key;
+    const index = visible.findIndex((item) => item.node.key === from);
     const current = visible[index]?.node;
     let target: TreeNode | undefined;
     switch (event.key) {
@@ -195,6 +197,7 @@ export function DecodeTree({ layers, label, onSelectRange, byte }: DecodeTreePro
               else items.current.delete(node.key);
             }}
             role="treeitem"
+            data-key={node.key}
             aria-level={depth + 1}
             aria-expanded={expandable ? open.has(node.key) : undefined}
             aria-selected={node.key === active}

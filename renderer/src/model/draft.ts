@@ -384,3 +384,38 @@ export function withByte(bytes: Uint8Array, offset: number, value: number): Uint
   next[offset] = value & 0xff;
   return next;
 }
+
+/**
+ * After a byte edit, `next` (decoded from the edited bytes) takes over what the user had set
+ * on `previous` where the stack kept its shape: layer ids, which automatic fields are set by
+ * hand, a text payload's mode. An automatic field whose own byte was overwritten becomes set
+ * by hand (that is what the user typed); every other automatic field stays computed, so the
+ * checksum follows an edited identifier. A changed shape (e.g. a new protocol number) keeps
+ * `next` as decoded.
+ */
+export function carryOverEdits(previous: readonly DraftLayer[], next: DraftLayer[], edited: { layerId: string; field: string } | null): DraftLayer[] {
+  if (previous.length !== next.length || previous.some((layer, i) => layer.kind !== next[i].kind)) return next;
+  return next.map((layer, i) => {
+    const before = previous[i];
+    if (layer.kind === 'payload' || before.kind === 'payload') {
+      if (layer.kind !== 'payload' || before.kind !== 'payload') return layer;
+      if (before.mode === 'text') {
+        const bytes = payloadBytesOf(layer);
+        if (!('error' in bytes)) {
+          try {
+            return { ...layer, id: before.id, mode: 'text', text: new TextDecoder('utf-8', { fatal: true }).decode(bytes.bytes) };
+          } catch {
+            // Not UTF-8 any more: shown as hex.
+          }
+        }
+      }
+      return { ...layer, id: before.id };
+    }
+    const header = layer as DraftHeader;
+    const manual = { ...(before as DraftHeader).manual };
+    if (edited?.layerId === before.id && layerKinds[header.kind].fields.some((field) => field.name === edited.field && field.automatic !== undefined)) {
+      manual[edited.field] = true;
+    }
+    return { ...header, id: before.id, manual };
+  });
+}

@@ -34,6 +34,7 @@ export function compileFilter(filter: LogFilter): (row: LogRow) => boolean {
         row.destination.toLowerCase().includes(text) ||
         row.protocol.toLowerCase().includes(text) ||
         row.direction.includes(text) ||
+        (row.socketId !== null && row.socketId.toLowerCase() === text) ||
         String(row.id) === text
       );
     }

@@ -41,7 +41,7 @@ function EditorToolbar() {
     <div className="toolbar" role="toolbar" aria-label="Packet editor tools">
       <label className="inline">
         <span>Template</span>
-        <select value={template} onChange={(event) => setTemplate(event.target.value)} title={templates.find((t) => t.id === template)?.description}>
+        <select aria-label="Template" value={template} onChange={(event) => setTemplate(event.target.value)} title={templates.find((t) => t.id === template)?.description}>
           {templates.map((t) => (
             <option key={t.id} value={t.id}>
               {t.name}
@@ -55,7 +55,7 @@ function EditorToolbar() {
       <span className="separator" aria-hidden="true" />
       <label className="inline">
         <span>Layer</span>
-        <select value={kind} onChange={(event) => setKind(event.target.value as LayerKindName)}>
+        <select aria-label="Layer" value={kind} onChange={(event) => setKind(event.target.value as LayerKindName)}>
           {layerKindNames.map((k) => (
             <option key={k} value={k}>
               {layerName(k)}
@@ -77,7 +77,7 @@ function EditorToolbar() {
       >
         <label className="inline">
           <span>Save as</span>
-          <input value={name} onChange={(event) => setName(event.target.value)} placeholder="name" size={12} />
+          <input aria-label="Save as" value={name} onChange={(event) => setName(event.target.value)} placeholder="name" size={12} />
         </label>
         <button type="submit" disabled={!name.trim()}>
           Save packet
@@ -85,7 +85,7 @@ function EditorToolbar() {
       </form>
       <label className="inline">
         <span>Saved</span>
-        <select value={pick} onChange={(event) => setChosen(event.target.value)} disabled={names.length === 0}>
+        <select aria-label="Saved" value={pick} onChange={(event) => setChosen(event.target.value)} disabled={names.length === 0}>
           {names.length === 0 && <option value="">none yet</option>}
           {names.map((n) => (
             <option key={n} value={n}>
@@ -191,7 +191,7 @@ function FieldRowView({ layerId, layerName: prefix, row }: { layerId: string; la
   const bits = field.bitWidth === 0 ? 'var' : `${field.bitOffset}+${field.bitWidth}`;
   return (
     <tr className={`${selected ? 'selected' : ''}${row.error ? ' invalid' : ''}`} onClick={onFocus}>
-      <th scope="row" title={field.name}>
+      <th scope="row" title={`${field.label}${field.unit ? ` (${field.unit})` : ''} · ${field.name}`}>
         {field.label}
         {field.unit ? <span className="unit"> ({field.unit})</span> : null}
       </th>

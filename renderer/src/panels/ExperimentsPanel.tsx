@@ -43,6 +43,7 @@ function PingView() {
   const start = useWorkbench((s) => s.experiments.startPing);
   const stop = useWorkbench((s) => s.experiments.stop);
   const error = useWorkbench((s) => s.experiments.pingError);
+  const online = useWorkbench((s) => s.settings.connection === 'open');
   const run = useWorkbench((s) => s.experiments.runs.find((candidate) => candidate.runId === s.experiments.pingRunId));
   const stats = run?.ping?.statistics;
   const replies = run?.ping?.replies ?? [];
@@ -54,7 +55,7 @@ function PingView() {
         className="toolbar wrap"
         onSubmit={(event) => {
           event.preventDefault();
-          void start();
+          if (online) void start();
         }}
       >
         <Field label="Ping target" value={form.target} onChange={(target) => setForm({ target })} width="wide" invalid={!!bad('target')} />
@@ -65,13 +66,13 @@ function PingView() {
         <Field label="Timeout" value={form.timeout} onChange={(timeout) => setForm({ timeout })} unit="ms" invalid={!!bad('timeout')} />
         <label className="inline">
           <span>Mode</span>
-          <select value={form.mode} onChange={(event) => setForm({ mode: event.target.value as typeof form.mode })}>
+          <select aria-label="Ping mode" value={form.mode} onChange={(event) => setForm({ mode: event.target.value as typeof form.mode })}>
             <option value="auto">Auto</option>
             <option value="raw">Raw</option>
             <option value="datagram">Unprivileged</option>
           </select>
         </label>
-        <button type="submit" className="primary" disabled={run?.state === 'running'}>
+        <button type="submit" className="primary" disabled={run?.state === 'running' || !online}>
           Start ping
         </button>
         {run?.state === 'running' && (
@@ -97,7 +98,7 @@ function PingView() {
             <Stat name="Mdev" value={`${formatMs(stats?.mdev)} ms`} />
           </dl>
           <RttChart replies={replies} label={`Round-trip times of ${run.target}`} />
-          <div className="scroll-box">
+          <div className="scroll-box" role="region" aria-label="Ping replies, scrollable" tabIndex={0}>
             <table className="grid-table" aria-label="Ping replies">
               <thead>
                 <tr>
@@ -144,6 +145,7 @@ function TracerouteView() {
   const start = useWorkbench((s) => s.experiments.startTraceroute);
   const stop = useWorkbench((s) => s.experiments.stop);
   const error = useWorkbench((s) => s.experiments.traceError);
+  const online = useWorkbench((s) => s.settings.connection === 'open');
   const run = useWorkbench((s) => s.experiments.runs.find((candidate) => candidate.runId === s.experiments.traceRunId));
   const hops = run?.traceroute?.hops ?? [];
   const maxHops = Number(run?.params.maxHops ?? form.maxHops) || 30;
@@ -160,7 +162,7 @@ function TracerouteView() {
         className="toolbar wrap"
         onSubmit={(event) => {
           event.preventDefault();
-          void start();
+          if (online) void start();
         }}
       >
         <Field label="Traceroute target" value={form.target} onChange={(target) => setForm({ target })} width="wide" invalid={!!bad('target')} />
@@ -177,7 +179,7 @@ function TracerouteView() {
         <Field label="Probes per hop" value={form.probesPerHop} onChange={(probesPerHop) => setForm({ probesPerHop })} invalid={!!bad('probesPerHop')} />
         <Field label="Probe timeout" value={form.timeout} onChange={(timeout) => setForm({ timeout })} unit="ms" invalid={!!bad('timeout')} />
         {form.probe !== 'icmp' && <Field label="Port" value={form.port} onChange={(port) => setForm({ port })} invalid={!!bad('port')} />}
-        <button type="submit" className="primary" disabled={run?.state === 'running'}>
+        <button type="submit" className="primary" disabled={run?.state === 'running' || !online}>
           Start traceroute
         </button>
         {run?.state === 'running' && (
@@ -262,7 +264,7 @@ function History() {
         </button>
       </div>
       {runs.length === 0 ? (
-        <p className="muted pad">Runs appear here as they start.</p>
+        <p className="muted pad">No runs yet: start a ping or a traceroute above. Every run is kept here, and can be shown again or exported as JSON.</p>
       ) : (
         <table className="grid-table" aria-label="Runs">
           <thead>

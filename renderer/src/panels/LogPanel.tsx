@@ -7,6 +7,7 @@ import { parseHex } from '../../../packets';
 import { DecodeTree } from '../components/DecodeTree';
 import { HexView } from '../components/HexView';
 import { formatClock } from '../model/format';
+import { emptyFilter } from '../model/log-filter';
 import { useWorkbench, useWorkbenchStore } from '../store';
 
 const ROW_HEIGHT = 20;
@@ -114,7 +115,13 @@ function LogToolbar() {
   );
 }
 
-const columns = ['No.', 'Time', 'Dir', 'Source', 'Destination', 'Protocol', 'Length', 'Info'];
+const columns = ['No.', 'Time', 'Dir', 'Socket', 'Source', 'Destination', 'Protocol', 'Length', 'Info'];
+/** Header tooltips: what a column means where it is not obvious. */
+const columnHelp: Record<string, string> = {
+  Socket:
+    'The socket that sent or received the packet. Every raw socket open for a protocol receives its own copy of each packet, so one arrival can appear once per socket.',
+  Dir: 'sent by the workbench, received on a socket, or imported from a pcapng file',
+};
 
 function LogTable() {
   const store = useWorkbenchStore();
@@ -140,6 +147,12 @@ function LogTable() {
   }, [follow, version, count, virtualizer]);
 
   const selectedIndex = useMemo(() => (selectedId === null ? -1 : buffer.indexOfId(selectedId)), [buffer, selectedId, version]);
+
+  // Coming back to the log (the panel remounts): show the selected packet, not the top.
+  useEffect(() => {
+    if (!follow && selectedIndex >= 0) virtualizer.scrollToIndex(selectedIndex, { align: 'center' });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     if (count === 0) return;
@@ -191,13 +204,13 @@ function LogTable() {
     >
       <div role="row" aria-rowindex={1} className="log-row log-head">
         {columns.map((column) => (
-          <span key={column} role="columnheader" className={`c c-${column.replace('.', '').toLowerCase()}`}>
+          <span key={column} role="columnheader" className={`c c-${column.replace('.', '').toLowerCase()}`} title={columnHelp[column]}>
             {column}
           </span>
         ))}
       </div>
-      <div ref={scroller} className="log-scroll" onClick={onClick} onWheel={onWheel}>
-        {count === 0 && <div className="log-empty muted">{buffer.total === 0 ? 'No packets yet: send one, or open a socket to listen.' : 'No packets match the filter.'}</div>}
+      <div ref={scroller} className="log-scroll" tabIndex={-1} onClick={onClick} onWheel={onWheel}>
+        {count === 0 && <LogEmpty any={buffer.total > 0} />}
         <div style={{ height: `${virtualizer.getTotalSize()}px` }} className="log-canvas">
           {items.map((item) => {
             const row = buffer.at(item.index);
@@ -206,6 +219,39 @@ function LogTable() {
           })}
         </div>
       </div>
+    </div>
+  );
+}
+
+/** What an empty table means, and how to get packets into it. */
+function LogEmpty({ any }: { any: boolean }) {
+  const setFilter = useWorkbench((s) => s.log.setFilter);
+  const paused = useWorkbench((s) => s.log.paused);
+  if (any) {
+    return (
+      <div className="log-empty" role="status">
+        <strong>No packets match the filter.</strong>
+        <p className="muted">The log holds packets, but none passes the protocol, address, direction and search filters above.</p>
+        <button type="button" onClick={() => setFilter(emptyFilter)}>
+          Clear the filter
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="log-empty" role="status">
+      <strong>No packets yet{paused ? ' (the log is paused)' : ''}.</strong>
+      <ul className="muted">
+        <li>
+          Build a packet on <em>Build &amp; send</em> (Alt+1) and press <em>Send</em>: the request and its reply appear here.
+        </li>
+        <li>
+          Open a socket on <em>Sockets</em> (Alt+3) to log what arrives for its protocol, or run a ping on <em>Experiments</em> (Alt+4).
+        </li>
+        <li>
+          Or read a capture with <em>Import pcapng…</em> above.
+        </li>
+      </ul>
     </div>
   );
 }
@@ -228,6 +274,13 @@ const LogRowView = memo(function LogRowView({ row, index, top, selected, marked 
       <span role="gridcell" className="c c-time">{formatClock(row.time)}</span>
       <span role="gridcell" className="c c-dir" title={row.direction} aria-label={row.direction}>
         {directionMarks[row.direction]} {row.direction}
+      </span>
+      <span
+        role="gridcell"
+        className={`c c-socket${row.socketId ? '' : ' none'}`}
+        title={row.socketId ? `Logged by ${row.socketId}` : row.direction === 'imported' ? 'Read from a pcapng file' : 'Sent or received by a ping or traceroute run on its own socket'}
+      >
+        {row.socketId ?? (row.direction === 'imported' ? 'file' : 'experiment')}
       </span>
       <span role="gridcell" className="c c-source">{row.source}</span>
       <span role="gridcell" className="c c-destination">{row.destination}</span>

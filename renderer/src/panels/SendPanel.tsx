@@ -8,6 +8,7 @@ export function SendPanel() {
   const start = useWorkbench((s) => s.send.start);
   const error = useWorkbench((s) => s.send.error);
   const busy = useWorkbench((s) => s.send.busy);
+  const online = useWorkbench((s) => s.settings.connection === 'open');
   const needs = useWorkbench((s) => s.editor.analysis.needs);
   const valid = useWorkbench((s) => s.editor.analysis.spec !== null);
   const destination = useWorkbench((s) => s.editor.analysis.destination);
@@ -29,12 +30,12 @@ export function SendPanel() {
         className="send-form"
         onSubmit={(event) => {
           event.preventDefault();
-          void start();
+          if (online) void start();
         }}
         onKeyDown={(event) => {
           if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
             event.preventDefault();
-            void start();
+            if (online) void start();
           }
         }}
       >
@@ -125,9 +126,10 @@ export function SendPanel() {
           </div>
         </div>
         <div className="row-actions">
-          <button type="submit" className="primary" disabled={busy} title="Send (Ctrl+Enter)">
+          <button type="submit" className="primary" disabled={busy || !online} title="Send (Ctrl+Enter)">
             {busy ? 'Sending…' : 'Send'}
           </button>
+          {!online && <span className="field-error">Disconnected: reconnect to send.</span>}
           {!valid && <span className="muted">The packet has errors: fix them first.</span>}
           {errorAt('packet')}
           {errorAt('send')}

@@ -19,36 +19,37 @@ function OpenSocketForm() {
   const setOpenForm = useWorkbench((s) => s.sockets.setOpenForm);
   const open = useWorkbench((s) => s.sockets.open);
   const error = useWorkbench((s) => s.sockets.error);
+  const online = useWorkbench((s) => s.settings.connection === 'open');
   return (
     <form
       className="toolbar"
       aria-label="Open a socket"
       onSubmit={(event) => {
         event.preventDefault();
-        void open();
+        if (online) void open();
       }}
     >
       <label className="inline">
         <span>Family</span>
-        <select value={form.family} onChange={(event) => setOpenForm({ family: event.target.value as 'ipv4' | 'ipv6' })}>
+        <select aria-label="Family" value={form.family} onChange={(event) => setOpenForm({ family: event.target.value as 'ipv4' | 'ipv6' })}>
           <option value="ipv4">IPv4</option>
           <option value="ipv6">IPv6</option>
         </select>
       </label>
       <label className="inline">
         <span>Protocol</span>
-        <input className="narrow" value={form.protocol} onChange={(event) => setOpenForm({ protocol: event.target.value })} inputMode="numeric" />
+        <input aria-label="Protocol" className="narrow" value={form.protocol} onChange={(event) => setOpenForm({ protocol: event.target.value })} inputMode="numeric" />
       </label>
       <span className="muted">{/^\d+$/.test(form.protocol) ? protocolName(Number(form.protocol)) : ''}</span>
       <label className="inline">
         <span>Mode</span>
-        <select value={form.mode} onChange={(event) => setOpenForm({ mode: event.target.value as 'auto' | 'raw' | 'datagram' })}>
+        <select aria-label="Socket mode" value={form.mode} onChange={(event) => setOpenForm({ mode: event.target.value as 'auto' | 'raw' | 'datagram' })}>
           <option value="auto">Auto (raw, else unprivileged)</option>
           <option value="raw">Raw</option>
           <option value="datagram">Unprivileged datagram (ICMP only)</option>
         </select>
       </label>
-      <button type="submit" className="primary">
+      <button type="submit" className="primary" disabled={!online}>
         Open socket
       </button>
       {error && (
@@ -186,7 +187,17 @@ function OptionsPanel() {
                 </th>
                 <td className="muted small">{option.level}</td>
                 <td className="mono" aria-label={`${option.name} current value`}>
-                  {reading ? (reading.value === null ? <span className="muted">{reading.error ? `unreadable: ${reading.error.code}` : '—'}</span> : `${reading.value}${option.unit ? ` ${option.unit}` : ''}`) : '…'}
+                  {reading ? (
+                    reading.value === null ? (
+                      <span className="muted">{reading.error ? `unreadable: ${reading.error.code}` : '—'}</span>
+                    ) : reading.value === '' ? (
+                      <span className="muted">(none)</span>
+                    ) : (
+                      `${reading.value}${option.unit ? ` ${option.unit}` : ''}`
+                    )
+                  ) : (
+                    '…'
+                  )}
                 </td>
                 <td>
                   <form

@@ -3,6 +3,7 @@
 import { formatHex, parseHex, type HeaderKind, type LayerKindName } from '../../../packets';
 import {
   analyzeDraft,
+  carryOverEdits,
   draftFromBytes,
   fieldAtByte,
   newLayer,
@@ -156,13 +157,13 @@ export const createEditorSlice: SliceFactory<EditorSlice> = ({ storage }) => (se
         patch({ selection: fieldAtByte(editor().analysis, offset) });
       },
       editByte(offset, value) {
-        const bytes = editor().analysis.bytes;
+        const { analysis, layers: previous, selection } = editor();
+        const bytes = analysis.bytes;
         if (!bytes || offset < 0 || offset >= bytes.length) return;
-        const first = editor().layers[0]?.kind;
-        const selection = editor().selection;
-        const layers = draftFromBytes(withByte(bytes, offset, value), first && first !== 'payload' ? first : 'auto');
-        setLayers(layers, { hexError: null });
-        // Keep the byte's field selected across the rebuild (layer ids are new).
+        const first = previous[0]?.kind;
+        const decoded = draftFromBytes(withByte(bytes, offset, value), first && first !== 'payload' ? first : 'auto');
+        setLayers(carryOverEdits(previous, decoded, fieldAtByte(analysis, offset)), { hexError: null });
+        // Keep the byte's field selected across the rebuild.
         patch({ selection: selection ? fieldAtByte(editor().analysis, offset) : null });
       },
       setHexText(text) {

@@ -1,6 +1,7 @@
 // Settings and the app frame: theme, the panel on screen, what this process may do, connection state.
 import type { Capabilities } from '../../../common/contract';
 import { errorText } from '../api/client';
+import type { ConnectionState } from '../api/connection';
 import type { SliceFactory } from './types';
 
 export type PanelId = 'editor' | 'log' | 'sockets' | 'experiments';
@@ -13,17 +14,22 @@ export interface SettingsSlice {
     panel: PanelId;
     capabilities: Capabilities | null;
     capabilitiesError: string | null;
-    connection: 'open' | 'closed';
+    /** The link to the workbench: sending and starting runs are disabled unless 'open'. */
+    connection: ConnectionState;
+    /** Why it closed, or why the last reconnect failed. */
+    connectionError: string | null;
     setTheme(theme: Theme): void;
     showPanel(panel: PanelId): void;
     loadCapabilities(): Promise<void>;
-    setConnection(state: 'open' | 'closed'): void;
+    setConnection(state: ConnectionState, reason?: string | null): void;
+    /** Opens the connection again; on success re-reads capabilities, sockets, jobs, runs and the log. */
+    reconnect(): Promise<boolean>;
   };
 }
 
 const THEME_KEY = 'workbench.theme';
 
-export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, storage }) => (set, get) => {
+export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, storage, connection: link }) => (set, get) => {
   const patch = (part: Partial<SettingsSlice['settings']>) => set((state) => ({ settings: { ...state.settings, ...part } }));
   const stored = storage?.getItem(THEME_KEY);
   return {
@@ -32,7 +38,8 @@ export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, stora
       panel: 'editor',
       capabilities: null,
       capabilitiesError: null,
-      connection: 'open',
+      connection: link?.state ?? 'open',
+      connectionError: null,
       setTheme(theme) {
         storage?.setItem(THEME_KEY, theme);
         patch({ theme });
@@ -47,8 +54,26 @@ export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, stora
           patch({ capabilitiesError: errorText(error) });
         }
       },
-      setConnection(connection) {
-        patch({ connection });
+      setConnection(connection, reason = null) {
+        patch({ connection, connectionError: connection === 'closed' ? reason : null });
+      },
+      async reconnect() {
+        if (!link) return true;
+        patch({ connection: 'connecting', connectionError: null });
+        const ok = await link.reconnect();
+        patch({ connection: link.state, connectionError: ok ? null : link.reason });
+        if (!ok) return false;
+        // The host may be a new process: everything shown is re-read from it.
+        const state = get();
+        state.log.cleared();
+        await Promise.all([
+          state.settings.loadCapabilities(),
+          state.sockets.load(),
+          state.send.loadJobs(),
+          state.experiments.load(),
+          state.log.loadFromEngine(),
+        ]);
+        return true;
       },
     },
   };

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { EventBatch, LogRow, SendJobInfo, SocketInfo } from '../../../common/contract';
 import type { WorkbenchClient } from '../api/client';
 import { pumpEvents } from '../api/events';
+import { decode } from '../../../packets';
 import { createWorkbenchStore } from './index';
 
 const socket: SocketInfo = {
@@ -121,5 +122,68 @@ describe('event pump and log slice', () => {
     expect(log().buffer.total).toBe(4);
     log().setFilter({ text: 'seq=3' });
     expect(log().buffer.length).toBe(1);
+  });
+});
+
+describe('editor slice: typing over a byte', () => {
+  const icmp = (store: ReturnType<typeof makeStore>) => store.getState().editor.analysis.layers[1];
+  const text = (store: ReturnType<typeof makeStore>, field: string) => icmp(store).fields.find((r) => r.field.name === field)!;
+
+  it('changes the field the byte belongs to and keeps the checksum computed', () => {
+    const store = makeStore(fakeClient().client);
+    store.getState().editor.loadTemplate('icmp-echo');
+    const before = text(store, 'checksum').text;
+    const ids = store.getState().editor.layers.map((layer) => layer.id);
+    // ICMP identifier 0x1234 is bytes 24–25 behind the 20-byte IPv4 header.
+    store.getState().editor.select({ layerId: ids[1], field: 'identifier' });
+    store.getState().editor.editByte(24, 0xab);
+    expect(text(store, 'identifier').text).toBe('0xab34');
+    expect(text(store, 'checksum').auto).toBe(true);
+    expect(text(store, 'checksum').text).not.toBe(before);
+    expect(decode(store.getState().editor.analysis.bytes!, { first: 'ipv4' })[1]).toMatchObject({ checksum: { status: 'correct' } });
+    // Same layers (ids kept), the IPv4 lengths still computed, the payload still text.
+    expect(store.getState().editor.layers.map((layer) => layer.id)).toEqual(ids);
+    expect(store.getState().editor.analysis.layers[0].fields.find((r) => r.field.name === 'checksum')!.auto).toBe(true);
+    expect(store.getState().editor.layers[2]).toMatchObject({ kind: 'payload', mode: 'text', text: 'packet workbench' });
+    expect(store.getState().editor.selection).toEqual({ layerId: ids[1], field: 'identifier' });
+  });
+
+  it('typing over a checksum byte sets that checksum by hand', () => {
+    const store = makeStore(fakeClient().client);
+    store.getState().editor.loadTemplate('icmp-echo');
+    store.getState().editor.editByte(22, 0x00);
+    expect(text(store, 'checksum').auto).toBe(false);
+    expect(store.getState().editor.analysis.bytes![22]).toBe(0);
+  });
+});
+
+describe('settings slice: connection', () => {
+  it('reconnect re-reads capabilities, sockets, jobs, runs and the log from the host', async () => {
+    const { client } = fakeClient({
+      capabilities: vi.fn(async () => ({ raw: true })),
+      listSockets: vi.fn(async () => [socket]),
+      listSendJobs: vi.fn(async () => [job]),
+      listExperiments: vi.fn(async () => []),
+      queryLog: vi.fn(async () => ({ total: 1, rows: [row(9)], capacity: 1000 })),
+    } as unknown as Partial<WorkbenchClient>);
+    let state: 'open' | 'closed' | 'connecting' = 'closed';
+    const connection = { get state() { return state; }, reason: null, reconnect: vi.fn(async () => ((state = 'open'), true)) };
+    const store = createWorkbenchStore({ client, connection, storage: null, saveFile: vi.fn(), nextFrame: (callback) => callback() });
+    expect(store.getState().settings.connection).toBe('closed');
+    store.getState().log.append([row(1), row(2)]);
+    expect(await store.getState().settings.reconnect()).toBe(true);
+    expect(store.getState().settings.connection).toBe('open');
+    expect(store.getState().settings.capabilities).toEqual({ raw: true });
+    expect(store.getState().sockets.list).toEqual([socket]);
+    expect(store.getState().send.jobs).toEqual([job]);
+    expect(store.getState().log.buffer.all.toArray().map((r) => r.id)).toEqual([9]);
+  });
+
+  it('a failed reconnect stays closed with the reason', async () => {
+    const { client } = fakeClient();
+    const connection = { state: 'closed' as const, reason: 'Cannot connect to the workbench at ws://h', reconnect: vi.fn(async () => false) };
+    const store = createWorkbenchStore({ client, connection, storage: null, saveFile: vi.fn(), nextFrame: (callback) => callback() });
+    expect(await store.getState().settings.reconnect()).toBe(false);
+    expect(store.getState().settings).toMatchObject({ connection: 'closed', connectionError: 'Cannot connect to the workbench at ws://h' });
   });
 });

@@ -1,6 +1,7 @@
 // The combined store's shape, and the slice creator type every slice file uses.
 import type { StateCreator } from 'zustand';
 import type { WorkbenchClient } from '../api/client';
+import type { Connection } from '../api/connection';
 import type { EditorSlice } from './editor';
 import type { ExperimentsSlice } from './experiments';
 import type { LogSlice } from './log';
@@ -18,6 +19,8 @@ export interface StoreServices {
   saveFile(name: string, type: string, data: Uint8Array | string): void;
   /** At most one call per frame: requestAnimationFrame in a page. */
   nextFrame(callback: () => void): void;
+  /** The WebSocket connection when there is one (browser host); absent over the Electron bridge. */
+  connection?: Pick<Connection, 'state' | 'reason' | 'reconnect'>;
 }
 
 export type Slice<T> = StateCreator<WorkbenchState, [], [], T>;

@@ -174,7 +174,15 @@ export interface HopProbe {
   responder?: string;
   rtt?: number;
   status: 'reply' | 'timeout';
-  /** What answered: 'time-exceeded', 'echo-reply', 'port-unreachable', 'tcp-synack', 'tcp-rst', 'unreachable'. */
+  /**
+   * What answered: 'time-exceeded', 'echo-reply', 'port-unreachable', 'tcp-synack', 'tcp-rst', 'packet-too-big',
+   * 'parameter-problem', or which Destination Unreachable (traceroute(8)'s mark): 'unreachable-net' (!N),
+   * 'unreachable-host' (!H), 'unreachable-scope' (ICMPv6 beyond scope, !H), 'unreachable-protocol' (!P),
+   * 'unreachable-fragmentation' (!F), 'unreachable-source-route' (!S), 'unreachable-prohibited' (!X),
+   * 'unreachable-precedence' (!V), 'unreachable-precedence-cutoff' (!C), 'unreachable-code-N' for other
+   * codes (!<N>). Every kind starting with 'unreachable' ends the trace; engines before these were told
+   * apart reported plain 'unreachable' for all of them. A probe that could not be sent: 'send failed: CODE'.
+   */
   kind?: string;
 }
 

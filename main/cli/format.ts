@@ -62,10 +62,30 @@ export function tracerouteHeader(name: string, address: string, maxHops: number,
   return `traceroute to ${name} (${address}), ${maxHops} hops max, ${packetBytes} byte packets`;
 }
 
+/** traceroute(8)'s marks after the time, by HopProbe.kind. */
 const annotations: Record<string, string> = {
+  'unreachable-net': ' !N',
+  'unreachable-host': ' !H',
+  'unreachable-scope': ' !H',
+  'unreachable-protocol': ' !P',
+  'unreachable-fragmentation': ' !F',
+  'unreachable-source-route': ' !S',
+  'unreachable-prohibited': ' !X',
+  'unreachable-precedence': ' !V',
+  'unreachable-precedence-cutoff': ' !C',
+  // What engines before the codes were told apart reported for every unreachable.
   unreachable: ' !H',
   'packet-too-big': ' !F',
 };
+
+function annotation(kind: string | undefined): string {
+  if (kind === undefined) return '';
+  const mark = annotations[kind];
+  if (mark !== undefined) return mark;
+  // Codes traceroute(8) has no letter for: !<code>.
+  const code = /^unreachable-code-(\d+)$/.exec(kind);
+  return code ? ` !<${code[1]}>` : '';
+}
 
 /** ` 1  198.18.1.2  0.123 ms  0.098 ms  0.101 ms`; `*` for a probe without an answer; the address again when it changes. */
 export function tracerouteHopLine(hop: Hop): string {
@@ -80,7 +100,7 @@ export function tracerouteHopLine(hop: Hop): string {
       line += ` ${probe.responder}`;
       last = probe.responder;
     }
-    line += `  ${(probe.rtt ?? 0).toFixed(3)} ms${annotations[probe.kind ?? ''] ?? ''}`;
+    line += `  ${(probe.rtt ?? 0).toFixed(3)} ms${annotation(probe.kind)}`;
   }
   return line;
 }

@@ -4,6 +4,7 @@ import { createSocket, type Socket, type SocketOptions } from '@packet-workbench
 import type { ExperimentRun } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import type { EventHub } from './events';
+import { raiseReceiveBuffer } from './options';
 import type { DirectionCode } from './ring';
 
 export interface LoggedPacket {
@@ -53,12 +54,19 @@ export function toWorkbenchError(error: unknown, field?: string): WorkbenchError
   return new WorkbenchError(typeof code === 'string' ? code : 'INTERNAL', (error as Error)?.message ?? String(error), field);
 }
 
-export function openSocket(options: SocketOptions): Socket {
+/**
+ * A library socket, its errors as WorkbenchErrors. Its receive buffer is raised to
+ * RECEIVE_BUFFER_BYTES (best effort) unless `receiveBuffer: false` (a socket that never reads).
+ */
+export function openSocket(options: SocketOptions, { receiveBuffer = true }: { receiveBuffer?: boolean } = {}): Socket {
+  let socket: Socket;
   try {
-    return createSocket(options);
+    socket = createSocket(options);
   } catch (error) {
     throw toWorkbenchError(error);
   }
+  if (receiveBuffer) raiseReceiveBuffer(socket);
+  return socket;
 }
 
 export function snapshot(run: ExperimentRun): ExperimentRun {

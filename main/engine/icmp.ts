@@ -62,19 +62,52 @@ export function answerTypes(family: 4 | 6): number[] {
   return family === 4 ? [0, 3, 11, 12] : [129, 1, 2, 3, 4];
 }
 
+// Destination Unreachable codes as HopProbe.kind, grouped as traceroute(8) marks them
+// (!N, !H, !P, !F, !S, !X, !V, !C; other codes 'unreachable-code-N', marked !<N>).
+// Port unreachable is the UDP probe's normal end: 'port-unreachable'.
+const v4UnreachableKinds: readonly string[] = [
+  'unreachable-net', // 0 net unreachable
+  'unreachable-host', // 1 host unreachable
+  'unreachable-protocol', // 2 protocol unreachable
+  'port-unreachable', // 3 port unreachable
+  'unreachable-fragmentation', // 4 fragmentation needed and DF set
+  'unreachable-source-route', // 5 source route failed
+  'unreachable-net', // 6 destination network unknown
+  'unreachable-host', // 7 destination host unknown
+  'unreachable-net', // 8 source host isolated
+  'unreachable-prohibited', // 9 network administratively prohibited
+  'unreachable-prohibited', // 10 host administratively prohibited
+  'unreachable-net', // 11 network unreachable for TOS
+  'unreachable-host', // 12 host unreachable for TOS
+  'unreachable-prohibited', // 13 communication administratively prohibited
+  'unreachable-precedence', // 14 host precedence violation
+  'unreachable-precedence-cutoff', // 15 precedence cutoff in effect
+];
+
+const v6UnreachableKinds: readonly string[] = [
+  'unreachable-net', // 0 no route to destination
+  'unreachable-prohibited', // 1 administratively prohibited
+  'unreachable-scope', // 2 beyond scope of source address
+  'unreachable-host', // 3 address unreachable
+  'port-unreachable', // 4 port unreachable
+];
+
 /** What answered a probe, in the words of HopProbe.kind. */
 export function errorKind(type: number, code: number, family: 4 | 6): string {
   if (family === 4) {
     if (type === 11) return 'time-exceeded';
-    if (type === 3 && code === 3) return 'port-unreachable';
-    if (type === 3) return 'unreachable';
+    if (type === 3) return v4UnreachableKinds[code] ?? `unreachable-code-${code}`;
     return 'parameter-problem';
   }
   if (type === 3) return 'time-exceeded';
-  if (type === 1 && code === 4) return 'port-unreachable';
-  if (type === 1) return 'unreachable';
+  if (type === 1) return v6UnreachableKinds[code] ?? `unreachable-code-${code}`;
   if (type === 2) return 'packet-too-big';
   return 'parameter-problem';
+}
+
+/** A Destination Unreachable other than the port's (and the older engines' plain 'unreachable'): the trace ends there. */
+export function isUnreachableKind(kind: string | undefined): boolean {
+  return kind !== undefined && kind.startsWith('unreachable');
 }
 
 const v4Unreachable: Record<number, string> = {

@@ -126,8 +126,8 @@ export function writeOption(socket: Socket, family: 'ipv4' | 'ipv6', name: strin
   return readOption(socket, option);
 }
 
-/** Sets a 32-bit integer option by name (engine-internal: TTL, hop limit, IP_HDRINCL). */
-export function setIntOption(socket: Socket, name: 'IP_TTL' | 'IPV6_UNICAST_HOPS' | 'IP_HDRINCL', value: number): void {
+/** Sets a 32-bit integer option by name (engine-internal: TTL, hop limit, IP_HDRINCL, SO_RCVBUF). */
+export function setIntOption(socket: Socket, name: 'IP_TTL' | 'IPV6_UNICAST_HOPS' | 'IP_HDRINCL' | 'SO_RCVBUF', value: number): void {
   const option = findSocketOption(name) as SocketOptionDescription;
   const [level, optionName] = levelAndName(option);
   const buffer = Buffer.alloc(4);
@@ -141,4 +141,25 @@ export function readIntOption(socket: Socket, name: string): number | null {
   if (!option) return null;
   const reading = readOption(socket, option);
   return typeof reading.value === 'number' ? reading.value : null;
+}
+
+/** The SO_RCVBUF the engine asks for on the sockets it opens (Linux doubles it, capped at 2 × net.core.rmem_max). */
+export const RECEIVE_BUFFER_BYTES = 4 << 20;
+
+/**
+ * Raises the kernel receive buffer so that bursts (a flood, replies to a fast send job)
+ * are queued instead of dropped. Best effort: the kernel caps the value at
+ * net.core.rmem_max, and any failure leaves the socket as it was. Never lowers it.
+ */
+export function raiseReceiveBuffer(socket: Socket, bytes = RECEIVE_BUFFER_BYTES): void {
+  try {
+    const before = readIntOption(socket, 'SO_RCVBUF');
+    if (before !== null && before >= 2 * bytes) return;
+    setIntOption(socket, 'SO_RCVBUF', bytes);
+    // Where rmem_max is below half the default, asking for more would have given less.
+    const after = readIntOption(socket, 'SO_RCVBUF');
+    if (before !== null && after !== null && after < before) setIntOption(socket, 'SO_RCVBUF', before >> 1);
+  } catch {
+    // EPERM, ENOPROTOOPT…: an optimization only.
+  }
 }

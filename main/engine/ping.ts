@@ -63,6 +63,8 @@ export class PingRun implements Experiment {
       protocol: family === 4 ? 1 : 58,
       mode: this.params.mode,
       timestamps: true,
+      // The arrival TTL / hop limit for ping(8)'s ttl=: IPv6 and datagram sockets deliver no IP header to read it from.
+      receiveTtl: true,
       bufferSize: Math.max(4096, this.params.size + 128),
     });
     this.socket = socket;
@@ -134,7 +136,7 @@ export class PingRun implements Experiment {
     ]);
   }
 
-  private onMessage = (buffer: Buffer, address: string, info: { timestamp?: bigint }): void => {
+  private onMessage = (buffer: Buffer, address: string, info: { timestamp?: bigint; ttl?: number }): void => {
     if (this.run.state !== 'running' || !this.socket) return;
     const family = this.family;
     const raw = this.socket.mode === 'raw';
@@ -149,7 +151,9 @@ export class PingRun implements Experiment {
       probe = this.pending.get(readUint16(view.icmp, 6));
       if (!probe || probe.settled) return;
       const rtt = roundTripMs(probe.sentAtNs, info.timestamp, probe.sentMono, performance.now());
-      reply = { sequence: probe.sequence, status: 'reply', from: address, rtt, bytes: view.icmp.length, ...(view.ttl !== undefined ? { ttl: view.ttl } : {}) };
+      // IPv4 raw: the header's TTL; otherwise the kernel's IP_RECVTTL / IPV6_RECVHOPLIMIT value.
+      const ttl = view.ttl ?? info.ttl;
+      reply = { sequence: probe.sequence, status: 'reply', from: address, rtt, bytes: view.icmp.length, ...(ttl !== undefined ? { ttl } : {}) };
     } else if (isError(view.type, family)) {
       const quoted = readQuoted(view.icmp, family);
       if (!quoted || quoted.protocol !== (family === 4 ? 1 : 58) || quoted.transport.length < 8) return;

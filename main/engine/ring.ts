@@ -229,6 +229,18 @@ export class PacketRing {
     return this.arena.subarray(this.offset[slot], this.offset[slot] + this.length[slot]);
   }
 
+  /** The packet is still in the log and its bytes are exactly these (compared in place). */
+  holds(id: number, bytes: Uint8Array): boolean {
+    if (!this.has(id)) return false;
+    const slot = id % this.capacityValue;
+    const length = bytes.length;
+    if (this.length[slot] !== length) return false;
+    const arena = this.arena;
+    const at = this.offset[slot];
+    for (let i = 0; i < length; i++) if (arena[at + i] !== bytes[i]) return false;
+    return true;
+  }
+
   timeOf(id: number): number {
     return this.time[id % this.capacityValue];
   }

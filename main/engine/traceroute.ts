@@ -13,7 +13,7 @@ import { formatIpAddress, isIpv6, parseIpAddress } from '../../packets/address';
 import { build } from '../../packets/build';
 import { formatIpv4At } from './peek';
 import { type Experiment, type ExperimentHost, nowMs, openSocket, snapshot, toWorkbenchError } from './experiment';
-import { answerTypes, echoRequestType, errorKind, isEchoReply, isError, readIcmp, readQuoted, readUint16, readUint32, roundTripMs } from './icmp';
+import { answerTypes, echoRequestType, errorKind, isEchoReply, isError, isUnreachableKind, readIcmp, readQuoted, readUint16, readUint32, roundTripMs } from './icmp';
 import { setIntOption } from './options';
 import { DIRECTION_RECEIVED, DIRECTION_SENT } from './ring';
 import { sourceAddressFor } from './route';
@@ -80,7 +80,9 @@ export class TracerouteRun implements Experiment {
     try {
       this.icmpSocket = openSocket({ addressFamily, protocol: family === 4 ? 1 : 58, mode: 'raw', timestamps: true, icmpTypes: answerTypes(family) });
       if (this.probeKind !== 'icmp') {
-        this.probeSocket = openSocket({ addressFamily, protocol: this.probeKind === 'udp' ? 17 : 6, mode: 'raw', timestamps: true });
+        // The UDP probe socket never reads (see below): no larger receive buffer for datagrams nobody takes.
+        const udp = this.probeKind === 'udp';
+        this.probeSocket = openSocket({ addressFamily, protocol: udp ? 17 : 6, mode: 'raw', timestamps: true }, { receiveBuffer: !udp });
       }
     } catch (error) {
       this.closeSockets();
@@ -135,7 +137,7 @@ export class TracerouteRun implements Experiment {
         break;
       }
       // Unreachable (!H, !N…) from anyone: nothing further will get through.
-      if (answers.length > 0 && answers.every((probe) => probe.kind === 'unreachable')) break;
+      if (answers.length > 0 && answers.every((probe) => isUnreachableKind(probe.kind))) break;
     }
     this.finish('done');
   }

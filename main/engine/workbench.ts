@@ -24,6 +24,7 @@ import type { DecodedLayer, LayerSpec as PacketLayerSpec } from '../../packets/l
 import { ipHeaderOffset, readCapture, writePcapng, type PacketToWrite } from '../../packets/pcapng';
 import { layerKindForProtocol } from '../../packets/protocols';
 import { summarize } from '../../packets/summary';
+import { DuplicateFilter } from './dedup';
 import { EventHub, type BatchListener } from './events';
 import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, nowMs, openSocket, snapshot, toWorkbenchError } from './experiment';
 import { optionsFor, readOption, setIntOption, writeOption } from './options';
@@ -71,6 +72,7 @@ interface SocketEntry {
 
 export class Workbench implements WorkbenchHandlers {
   private readonly ring: PacketRing;
+  private readonly duplicates = new DuplicateFilter();
   private readonly events: EventHub;
   private readonly sockets = new Map<string, SocketEntry>();
   private readonly jobs = new Map<string, SendJob>();
@@ -204,10 +206,9 @@ export class Workbench implements WorkbenchHandlers {
       facts.withIpHeader = receivedWithHeader;
       facts.peer = receivedWithHeader ? null : address;
       facts.local = null;
-      this.ring.append(buffer, 0, buffer.length, facts);
+      this.logReceived(buffer, facts, info.timestamp);
       entry.counters.received++;
       entry.counters.bytesReceived += buffer.length;
-      this.events.logAppended();
       this.announceSocket(entry);
     });
     socket.on('error', () => {
@@ -507,6 +508,17 @@ export class Workbench implements WorkbenchHandlers {
     return { imported };
   }
 
+  /**
+   * Logs a received packet, unless another of the engine's sockets already logged this very
+   * packet (same bytes, same kernel receive stamp): each raw socket gets its own copy of
+   * every packet of its protocol, the log shows it once, under the socket that logged it first.
+   */
+  private logReceived(bytes: Uint8Array, facts: PacketFacts, stampNs: bigint | undefined): void {
+    if (this.duplicates.find(bytes, facts.family, stampNs, facts.time, this.ring) >= 0) return;
+    this.duplicates.remember(this.ring.append(bytes, 0, bytes.length, facts));
+    this.events.logAppended();
+  }
+
   private collectLogRows(): LogRow[] {
     const ring = this.ring;
     // Rows the ring has already overwritten are gone; clients see the gap in the ids.
@@ -575,6 +587,10 @@ export class Workbench implements WorkbenchHandlers {
         facts.protocol = packet.protocol;
         facts.peer = packet.withIpHeader ? null : packet.peer;
         facts.local = packet.withIpHeader ? null : packet.local;
+        if (packet.direction === DIRECTION_RECEIVED) {
+          this.logReceived(packet.bytes, facts, packet.timestampNs);
+          return;
+        }
         this.ring.append(packet.bytes, 0, packet.bytes.length, facts);
         this.events.logAppended();
       },

@@ -47,6 +47,26 @@ describe('traceroute format', () => {
       }),
     ).toBe(' 3  a  1.000 ms * b  2.000 ms !H');
   });
+
+  it('marks each Destination Unreachable as traceroute(8) does, after the time', () => {
+    const marks = (kind: string) => tracerouteHopLine({ ttl: 2, probes: [{ status: 'reply', responder: 'r', rtt: 0.5, kind }] }).slice(' 2  r  0.500 ms'.length);
+    expect(
+      ['unreachable-net', 'unreachable-host', 'unreachable-scope', 'unreachable-protocol', 'unreachable-fragmentation', 'unreachable-source-route',
+        'unreachable-prohibited', 'unreachable-precedence', 'unreachable-precedence-cutoff', 'unreachable-code-16', 'packet-too-big'].map(marks),
+    ).toEqual([' !N', ' !H', ' !H', ' !P', ' !F', ' !S', ' !X', ' !V', ' !C', ' !<16>', ' !F']);
+    // The normal ends and in-between hops carry no mark.
+    expect(['port-unreachable', 'echo-reply', 'time-exceeded', 'tcp-rst', 'tcp-synack'].map(marks)).toEqual(['', '', '', '', '']);
+    expect(
+      tracerouteHopLine({
+        ttl: 2,
+        probes: [
+          { status: 'reply', responder: '198.18.2.2', rtt: 0.1, kind: 'unreachable-prohibited' },
+          { status: 'timeout' },
+          { status: 'reply', responder: '198.18.2.2', rtt: 0.2, kind: 'unreachable-prohibited' },
+        ],
+      }),
+    ).toBe(' 2  198.18.2.2  0.100 ms !X *  0.200 ms !X');
+  });
 });
 
 describe('errors', () => {

@@ -158,6 +158,7 @@ describe.runIf(isRoot)('command line on loopback', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('PING ::1 (::1) 56 data bytes');
     expect(lines.slice(1, 3).map((line) => REPLY.exec(line)?.[1])).toEqual(['::1', '::1']);
+    for (const line of lines.slice(1, 3)) expect(line).toMatch(/ ttl=64 /);
     expect(lines).toContain('--- ::1 ping statistics ---');
     expect(lines).toContainEqual(expect.stringMatching(/^2 packets transmitted, 2 received, 0% packet loss/));
   });
@@ -292,8 +293,11 @@ describe.runIf(labsSupported)('command line without privileges (as nobody in a n
     const records = jsonLines(v4.stdout);
     expect(records[0]).toMatchObject({ type: 'start', mode: 'datagram' });
     expect(records[records.length - 1]).toMatchObject({ type: 'statistics', received: 2, exitCode: 0 });
+    // Datagram sockets deliver no IP header: the TTL comes from IP_RECVTTL / IPV6_RECVHOPLIMIT.
+    expect(records.filter((record) => record.type === 'reply').map((record) => record.ttl)).toEqual([64, 64]);
     expect(v6.code, v6.stderr).toBe(0);
-    expect(v6.stdout).toMatch(/^PING ::1 \(::1\) 56 data bytes\n64 bytes from ::1: icmp_seq=1 /);
+    expect(v6.stdout).toMatch(/^PING ::1 \(::1\) 56 data bytes\n64 bytes from ::1: icmp_seq=1 ttl=64 time=/);
+    expect(v6.stdout).toMatch(/\n64 bytes from ::1: icmp_seq=2 ttl=64 time=/);
     expect(raw.code).toBe(77);
     expect(raw.stderr).toMatch(/Without --mode raw, ping falls back to an ICMP datagram socket/);
   });
@@ -331,6 +335,37 @@ describe.runIf(labsSupported)('command line across a namespace lab', () => {
       expect(lines[0], label).toBe(`traceroute to ${target} (${target}), 8 hops max, ${bytes} byte packets`);
       const hops = lines.slice(1).map((line) => /^ ?(\d+)  (\S+)  \d+\.\d{3} ms  \d+\.\d{3} ms  \d+\.\d{3} ms$/.exec(line)?.slice(1, 3));
       expect(hops, label).toEqual(lab.expectedHops[family].map((address, i) => [String(i + 1), address]));
+    }
+  });
+
+  it('traceroute prints !H, !N, !X after the time where a router answers Destination Unreachable, and exits 1', { timeout: 90_000 }, async () => {
+    const v4 = lab.target.addresses.ipv4[0];
+    const v6 = lab.target.addresses.ipv6[0];
+    const cases = [
+      { route: ['-4', 'route', 'add', 'unreachable', `${v4}/32`], args: ['--udp', v4], mark: '!H' },
+      { route: ['-4', 'route', 'add', 'prohibit', `${v4}/32`], args: ['--icmp', v4], mark: '!X' },
+      { route: ['-6', 'route', 'add', 'unreachable', `${v6}/128`], args: ['-6', '--udp', v6], mark: '!N' },
+      { route: ['-6', 'route', 'add', 'prohibit', `${v6}/128`], args: ['-6', '--tcp', v6], mark: '!X' },
+    ];
+    for (const { route, args, mark } of cases) {
+      const label = `${route.join(' ')}: ${args.join(' ')}`;
+      await lab.exec('router2', ['ip', ...route]);
+      let result: Awaited<ReturnType<typeof inClient>>;
+      try {
+        result = await inClient(['traceroute', '-m', '6', '-w', '1', ...args]);
+      } finally {
+        await lab.exec('router2', ['ip', ...route.map((word) => (word === 'add' ? 'del' : word))]);
+      }
+      expect(result.code, `${label}: ${result.stderr}`).toBe(1);
+      const family = args.includes('-6') ? 'ipv6' : 'ipv4';
+      const [, first, ...rest] = result.stdout.trimEnd().split('\n');
+      expect(first, label).toMatch(new RegExp(`^ 1  ${lab.expectedHops[family][0].replace(/\./g, '\\.')}( {2}\\d+\\.\\d{3} ms){3}$`));
+      // IPv4 routers rate-limit these errors per source (net.ipv4.route.error_cost, global): router2 may stay silent
+      // for a hop or two, and a probe may go unanswered (*); every answer carries the mark, and the trace ends there.
+      const last = rest.pop();
+      for (const line of rest) expect(line, label).toMatch(/^ \d  \* \* \*$/);
+      const router2 = lab.expectedHops[family][1].replace(/\./g, '\\.');
+      expect(last, label).toMatch(new RegExp(`^ [2-5] ( \\*)* ${router2}( {2}\\d+\\.\\d{3} ms ${mark}| \\*)+$`));
     }
   });
 

@@ -84,6 +84,59 @@ describe.runIf(supported)('engine in a namespace lab', () => {
     expect(lines[index].events?.tracerouteHop).toBeGreaterThanOrEqual(1);
   });
 
+  it('names the Destination Unreachable a router answers with and stops there', { timeout: 120_000 }, async () => {
+    const v4 = lab.target.addresses.ipv4[0];
+    const v6 = lab.target.addresses.ipv6[0];
+    const trace = (target: string, probe: string, timeoutMs = 1000) => ({ method: 'traceroute', params: { target, probe, maxHops: 6, probesPerHop: 3, timeoutMs } });
+    // What router2 does with the target, and the kind (traceroute(8)'s mark) the kernel answers with.
+    const cases = [
+      { route: ['-6', 'route', 'add', 'unreachable', `${v6}/128`], target: v6, kind: 'unreachable-net' }, // ICMPv6 code 0, !N
+      { route: ['-6', 'route', 'add', 'prohibit', `${v6}/128`], target: v6, kind: 'unreachable-prohibited' }, // code 1, !X
+      { route: ['-4', 'route', 'add', 'unreachable', `${v4}/32`], target: v4, kind: 'unreachable-host' }, // EHOSTUNREACH: code 1, !H
+      { route: ['-4', 'rule', 'add', 'to', `${v4}/32`, 'unreachable'], target: v4, kind: 'unreachable-net' }, // ENETUNREACH: code 0, !N
+      { route: ['-4', 'route', 'add', 'prohibit', `${v4}/32`], target: v4, kind: 'unreachable-prohibited' }, // code 13, !X
+    ];
+    for (const [index, { route, target, kind }] of cases.entries()) {
+      const probe = index % 2 === 0 ? 'udp' : 'icmp';
+      const label = `${route.join(' ')} (${probe})`;
+      await lab.exec('router2', ['ip', ...route]);
+      let line: Line;
+      try {
+        [line] = await inClient([trace(target, probe)]);
+      } finally {
+        await lab.exec('router2', ['ip', ...route.map((word) => (word === 'add' ? 'del' : word))]);
+      }
+      expect(line.error, label).toBeUndefined();
+      const run = line.result as ExperimentRun;
+      expect(run, label).toMatchObject({ state: 'done', traceroute: { reached: false } });
+      const family = target === v4 ? 'ipv4' : 'ipv6';
+      const hops = run.traceroute!.hops;
+      expect(hops[0].probes.map((p) => [p.responder, p.kind]), label).toEqual(new Array(3).fill([lab.expectedHops[family][0], 'time-exceeded']));
+      // IPv4 routers rate-limit these errors per source (net.ipv4.route.error_cost: one a second once the burst is
+      // spent, global, not per namespace), so router2 may stay silent for a hop or two (* * *) before it answers.
+      for (const hop of hops.slice(1, -1)) expect(hop.probes.map((p) => p.status), label).toEqual(['timeout', 'timeout', 'timeout']);
+      const last = hops[hops.length - 1];
+      expect(last.ttl, label).toBeLessThan(6);
+      const answered = last.probes.filter((p) => p.status === 'reply');
+      expect(answered.length, label).toBeGreaterThanOrEqual(1);
+      expect(answered.map((p) => [p.responder, p.kind]), label).toEqual(new Array(answered.length).fill([lab.expectedHops[family][1], kind]));
+    }
+    // No neighbour answers for the address on router2's link to the target: address (host) unreachable after ~3 s of ND / ARP.
+    const missing = { ipv4: v4.replace(/\.2$/, '.99'), ipv6: v6.replace(/::2$/, '::99') };
+    const lines = await inClient([trace(missing.ipv6, 'udp', 6000), trace(missing.ipv4, 'icmp', 6000)]);
+    for (const [i, family] of (['ipv6', 'ipv4'] as const).entries()) {
+      const run = lines[i].result as ExperimentRun;
+      expect(run, family).toMatchObject({ state: 'done', traceroute: { reached: false } });
+      const hops = run.traceroute!.hops;
+      expect(hops.map((hop) => hop.probes.map((p) => p.kind)), family).toEqual([
+        ['time-exceeded', 'time-exceeded', 'time-exceeded'],
+        ['time-exceeded', 'time-exceeded', 'time-exceeded'],
+        ['unreachable-host', 'unreachable-host', 'unreachable-host'],
+      ]);
+      expect(hops[2].probes[0].responder, family).toBe(lab.expectedHops[family][1]);
+    }
+  });
+
   it('starts at firstHop and stops at maxHops', { timeout: 60_000 }, async () => {
     const target = lab.target.addresses.ipv4[0];
     const [from2, upTo2] = await inClient([
@@ -117,6 +170,10 @@ describe.runIf(supported)('engine in a namespace lab', () => {
       [v4, 62],
     ]);
     expect(okV6.ping?.statistics).toMatchObject({ transmitted: 2, received: 2, loss: 0 });
+    expect(okV6.ping?.replies.map((r) => [r.from, r.ttl])).toEqual([
+      [v6, 62],
+      [v6, 62],
+    ]);
     expect(ttl1.ping?.replies.map((r) => [r.status, r.from, r.error])).toEqual([
       ['error', lab.expectedHops.ipv4[0], 'Time to live exceeded'],
       ['error', lab.expectedHops.ipv4[0], 'Time to live exceeded'],
@@ -151,9 +208,10 @@ describe.runIf(supported)('engine in a namespace lab', () => {
     ] as const) {
       const run = line.result as ExperimentRun;
       expect(run).toMatchObject({ mode: 'datagram', state: 'done' });
-      expect(run.ping?.replies.map((r) => [r.status, r.from])).toEqual([
-        ['reply', target],
-        ['reply', target],
+      // Three hops away (64 - 2 routers), read from IP_RECVTTL / IPV6_RECVHOPLIMIT: datagram sockets deliver no IP header.
+      expect(run.ping?.replies.map((r) => [r.status, r.from, r.ttl])).toEqual([
+        ['reply', target, 62],
+        ['reply', target, 62],
       ]);
     }
     expect(open.error).toMatchObject({ code: 'EPERM' });

@@ -1,6 +1,7 @@
 // A log row's columns read from fixed offsets, without a full decode: addresses,
 // protocol, and one line of info (ICMP type, ports, TCP flags). The hot receive
 // path calls nothing here; rows are built when somebody looks at them.
+import { formatIpv6 } from '../../packets/address';
 
 const icmpNames: Record<number, string> = {
   0: 'Echo reply',
@@ -93,31 +94,9 @@ export function formatIpv4At(bytes: Uint8Array, at: number): string {
   return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
 }
 
-/** RFC 5952 text of 16 bytes at `at` (longest run of two or more zero groups compressed). */
+/** RFC 5952 text of the 16 bytes at `at` (packets/ formats it; subarray copies nothing). */
 export function formatIpv6At(bytes: Uint8Array, at: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((bytes[at + 2 * i] << 8) | bytes[at + 2 * i + 1]);
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
-    return '::ffff:' + formatIpv4At(bytes, at + 12);
-  }
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((group) => group.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return hex.slice(0, bestStart).join(':') + '::' + hex.slice(bestStart + bestLength).join(':');
+  return formatIpv6(bytes.subarray(at, at + 16));
 }
 
 /** Where the transport header starts in a packet that begins with an IP header, and its protocol. */

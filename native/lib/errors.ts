@@ -81,7 +81,7 @@ interface NativeSystemError extends Error {
  * Turns an error thrown by the addon into a typed error. TypeError and RangeError
  * (bad arguments) pass through unchanged.
  */
-export function fromNative(error: unknown, context: { icmp?: boolean } = {}): Error {
+export function fromNative(error: unknown, context: { icmp?: boolean; protocol?: number } = {}): Error {
   if (!(error instanceof Error) || error instanceof TypeError || error instanceof RangeError) return error as Error;
   const native = error as NativeSystemError;
   if (native.code === 'ERR_SOCKET_CLOSED') {
@@ -93,6 +93,10 @@ export function fromNative(error: unknown, context: { icmp?: boolean } = {}): Er
   let message = native.message;
   if (native.syscall === 'socket' && (code === 'EPERM' || code === 'EACCES')) {
     message = `${native.message}. ${permissionRemedy(context.icmp ?? false)}`;
+  } else if (native.syscall === 'socket' && code === 'EPROTONOSUPPORT' && context.protocol === 0) {
+    message =
+      `${native.message}. This OS has no raw socket for protocol 0 (Protocol.None): choose the protocol to ` +
+      'send and receive (e.g. Protocol.ICMP), or 255 (IPPROTO_RAW) to send packets that carry their own IP header.';
   }
   const typed = new RawSocketError(message, code, native.errno, native.syscall);
   const datagramErrno = (native as NativeSystemError & { datagramErrno?: number }).datagramErrno;

@@ -160,7 +160,7 @@ export class Socket extends EventEmitter {
         onClose: () => this.onClose(),
       });
     } catch (error) {
-      throw fromNative(error, { icmp });
+      throw fromNative(error, { icmp, protocol });
     }
     this.mode = this.wrap.isDatagram() ? 'datagram' : 'raw';
     try {

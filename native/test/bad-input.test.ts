@@ -58,6 +58,8 @@ describe('createSocket options', () => {
     for (const options of [null, undefined]) {
       expect(thrown(() => jar.add(raw.createSocket(options as unknown as raw.SocketOptions)))).toMatchObject({ code: 'EPROTONOSUPPORT' });
     }
+    // ... and says what to choose instead.
+    expect(thrown(() => jar.add(raw.createSocket()))).toMatchObject({ message: expect.stringMatching(/Protocol\.None.*Protocol\.ICMP.*IPPROTO_RAW/) });
   });
 
   for (const [name, options, type, message] of cases) {

@@ -1,9 +1,19 @@
 // @packet-workbench/raw-socket: raw-socket's documented API on Node-API, plus a
 // Promise API, typed errors, batched I/O and unprivileged ICMP.
-export { AddressFamily, Protocol, SocketLevel, SocketOption } from './constants';
+//
+// Every value is exported as a plain property: TypeScript compiles `export { x } from`
+// to getters, and an exports object full of getters makes each `raw.createChecksum`
+// a slow lookup (measured: 24 ns vs 17 ns a call), which matters per packet.
 import * as checksum from './checksum';
+import * as constants from './constants';
+import * as errors from './errors';
+import * as socket from './socket';
 
-// Plain properties, not the getters a re-export compiles to: these are called per packet.
+export const AddressFamily = constants.AddressFamily;
+export const Protocol = constants.Protocol;
+export const SocketLevel = constants.SocketLevel;
+export const SocketOption = constants.SocketOption;
+
 export const createChecksum = checksum.createChecksum;
 export const writeChecksum = checksum.writeChecksum;
 export const htonl = checksum.htonl;
@@ -11,6 +21,15 @@ export const htons = checksum.htons;
 export const ntohl = checksum.ntohl;
 export const ntohs = checksum.ntohs;
 export type { ChecksumPart, ChecksumRange } from './checksum';
-export { Socket, createSocket } from './socket';
+
+export const Socket = socket.Socket;
+export type Socket = socket.Socket;
+export const createSocket = socket.createSocket;
 export type { SocketOptions, SocketMode, Message, MessageInfo, BeforeSend, AfterSend } from './socket';
-export { RawSocketError, SocketClosedError, permissionRemedy, readPingGroupRange } from './errors';
+
+export const RawSocketError = errors.RawSocketError;
+export type RawSocketError = errors.RawSocketError;
+export const SocketClosedError = errors.SocketClosedError;
+export type SocketClosedError = errors.SocketClosedError;
+export const permissionRemedy = errors.permissionRemedy;
+export const readPingGroupRange = errors.readPingGroupRange;

@@ -1,5 +1,6 @@
 // Loads the compiled addon and describes it. The binding is internal: lib/socket.ts
-// and lib/checksum.ts are its only users, and they check arguments before calling.
+// and lib/checksum.ts are its only users. They check arguments first for clear
+// messages; the addon checks them again and never trusts its caller.
 import * as path from 'node:path';
 
 export interface SendRequestFields {

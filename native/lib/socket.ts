@@ -130,6 +130,7 @@ export class Socket extends EventEmitter {
   private inFlight = 0;
   private watchingReadable = false;
   private eagerReceiveScheduled = false;
+  private closeWaitsForBatch = false;
   private watchingWritable = false;
   private readonly results = new Int32Array(MAX_SEND_BATCH);
   private readonly sentAt = new BigInt64Array(1);
@@ -420,6 +421,10 @@ export class Socket extends EventEmitter {
     if (this.closed) {
       // Closed while the batch was out: what it did not send fails like any pending send.
       for (let i = processed; i < count; i++) this.complete(queue[start + i].after, new SocketClosedError('send'), 0);
+      if (this.closeWaitsForBatch) {
+        this.closeWaitsForBatch = false;
+        this.onClose();
+      }
       return;
     }
     if (processed < count) this.waitForWritable();
@@ -552,6 +557,11 @@ export class Socket extends EventEmitter {
   }
 
   private onClose(): void {
+    // A batch still on the thread pool reports its sends first: 'close' comes last.
+    if (this.inFlight > 0) {
+      this.closeWaitsForBatch = true;
+      return;
+    }
     this.closeEmitted = true;
     try {
       this.emit('close');

@@ -25,7 +25,7 @@ namespace rawsocket {
 
 namespace {
 
-// Enough control space for one receive timestamp per datagram.
+// Control space per datagram: a receive timestamp (32 bytes) and a TTL or hop limit (24).
 constexpr size_t kControlSize = 64;
 // Bounds the work of one wake-up so a flood cannot starve the rest of the loop;
 // level-triggered polling brings us back for the remainder.
@@ -175,7 +175,6 @@ class SendWork : public Napi::AsyncWorker {
     int32_t* initial = results.Data();
     for (uint32_t i = 0; i < count; i++) values_[i] = initial[i];
     socket_->Ref();
-    socket_->sendsInFlight_++;
   }
 
   void Execute() override {
@@ -189,8 +188,12 @@ class SendWork : public Napi::AsyncWorker {
     Napi::Int32Array results = results_.Value();
     const uint32_t writable = std::min<uint32_t>(count_, static_cast<uint32_t>(results.ElementLength()));
     for (uint32_t i = 0; i < writable; i++) results[i] = values_[i];
-    socket_->SendWorkDone();
-    Callback().Call({Napi::Number::New(env, processed_), Napi::BigInt::New(env, sentAt_)});
+    try {
+      Callback().Call({Napi::Number::New(env, processed_), Napi::BigInt::New(env, sentAt_)});
+    } catch (...) {
+      socket_->Unref();  // a throwing callback must not keep the socket alive forever
+      throw;
+    }
     socket_->Unref();
   }
 
@@ -252,19 +255,20 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
     throw Napi::RangeError::New(env, "datagram mode exists only for ICMP over IPv4 and ICMPv6 over IPv6");
   }
 
+  int fd;
   if (mode == kModeDatagram) {
-    fd_ = OpenSocket(family_, SOCK_DGRAM, static_cast<int>(protocol));
-    if (fd_ < 0) throw SystemError(env, errno, "socket");
+    fd = OpenSocket(family_, SOCK_DGRAM, static_cast<int>(protocol));
+    if (fd < 0) throw SystemError(env, errno, "socket");
     datagram_ = true;
   } else {
-    fd_ = OpenSocket(family_, SOCK_RAW, static_cast<int>(protocol));
-    if (fd_ < 0) {
+    fd = OpenSocket(family_, SOCK_RAW, static_cast<int>(protocol));
+    if (fd < 0) {
       const int rawErrno = errno;
       // Like raw-socket on macOS: a refused raw ICMP socket falls back to the
       // unprivileged ICMP datagram ("ping") socket where the OS allows one.
       if (mode == kModeAuto && icmp && (rawErrno == EPERM || rawErrno == EACCES)) {
-        fd_ = OpenSocket(family_, SOCK_DGRAM, static_cast<int>(protocol));
-        if (fd_ < 0) {
+        fd = OpenSocket(family_, SOCK_DGRAM, static_cast<int>(protocol));
+        if (fd < 0) {
           const int datagramErrno = errno;
           Napi::Error error = SystemError(env, rawErrno, "socket");
           error.Value().Set("datagramErrno", Napi::Number::New(env, datagramErrno));
@@ -276,6 +280,8 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
       }
     }
   }
+  // From here the descriptor closes itself, whichever way this constructor ends.
+  descriptor_ = std::make_shared<Descriptor>(fd);
 
   if (timestamps_) {
     const int on = 1;
@@ -284,24 +290,14 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
 #else
     const int option = SO_TIMESTAMP;
 #endif
-    if (setsockopt(fd_, SOL_SOCKET, option, &on, sizeof on) < 0) {
-      const int savedErrno = errno;
-      ::close(fd_);
-      fd_ = -1;
-      throw SystemError(env, savedErrno, "setsockopt");
-    }
+    if (setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) < 0) throw SystemError(env, errno, "setsockopt");
   }
 
   if (receiveTtl_) {
     const int on = 1;
-    const int result = family_ == AF_INET ? setsockopt(fd_, IPPROTO_IP, IP_RECVTTL, &on, sizeof on)
-                                          : setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on);
-    if (result < 0) {
-      const int savedErrno = errno;
-      ::close(fd_);
-      fd_ = -1;
-      throw SystemError(env, savedErrno, "setsockopt");
-    }
+    const int result = family_ == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on, sizeof on)
+                                          : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on);
+    if (result < 0) throw SystemError(env, errno, "setsockopt");
   }
 
   batchSize_ = 1;
@@ -329,16 +325,13 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
   uv_loop_t* loop = nullptr;
   napi_status status = napi_get_uv_event_loop(env, &loop);
   poll_ = new uv_poll_t;
-  int pollError = status == napi_ok ? uv_poll_init(loop, poll_, fd_) : UV_EINVAL;
+  int pollError = status == napi_ok ? uv_poll_init(loop, poll_, fd) : UV_EINVAL;
   if (pollError != 0) {
     delete poll_;
     poll_ = nullptr;
-    ::close(fd_);
-    fd_ = -1;
     throw SystemError(env, -pollError, "uv_poll_init");
   }
   poll_->data = this;
-  descriptor_ = std::make_shared<Descriptor>(fd_);
 
   onMessages_ = Napi::Persistent(onMessages);
   onWritable_ = Napi::Persistent(onWritable);
@@ -360,11 +353,10 @@ RawSocket::~RawSocket() {
     poll_ = nullptr;
   }
   descriptor_.reset();
-  fd_ = -1;
 }
 
 void RawSocket::CheckOpen(Napi::Env env, const char* what) const {
-  if (fd_ < 0 || closing_) {
+  if (!descriptor_ || closing_) {
     Napi::Error error = Napi::Error::New(env, std::string("Cannot ") + what + ": the socket is closed");
     error.Value().Set("code", Napi::String::New(env, "ERR_SOCKET_CLOSED"));
     throw error;
@@ -425,42 +417,53 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
   const int64_t total = requests.Length();
   const int64_t start = IntegerArgument(info, 1, "start", 0, total);
   const int64_t count = IntegerArgument(info, 2, "count", 0, total - start);
+  Napi::Array keys = env.GetInstanceData<AddonData>()->sendRequestKeys.Value();
+  const Napi::Value bufferKey = keys.Get(0u), offsetKey = keys.Get(1u), lengthKey = keys.Get(2u),
+                    addressKey = keys.Get(3u);
+  // First read every request's fields (property reads may run JS: getters, proxies),
+  // then take pointers into the buffers with no JS in between, so nothing can detach
+  // or replace a buffer between its pointer being taken and its bytes being sent.
+  struct Fields {
+    Napi::Value buffer, offset, length, address;
+  };
+  std::vector<Fields> fields;
+  fields.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; i++) {
+    Napi::Value item = requests.Get(static_cast<uint32_t>(start + i));
+    if (!item.IsObject()) throw Napi::TypeError::New(env, "Each send request must be an object");
+    Napi::Object request = item.As<Napi::Object>();
+    fields.push_back(Fields{request.Get(bufferKey), request.Get(offsetKey), request.Get(lengthKey), request.Get(addressKey)});
+  }
+  CheckOpen(env, "send");  // a getter may have closed the socket...
+  // ...or detached the results array: take its pointer only now.
   if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
       static_cast<int64_t>(info[3].As<Napi::TypedArray>().ElementLength()) < count) {
     throw Napi::TypeError::New(env, "The \"results\" argument must be an Int32Array of at least count elements");
   }
   *results = info[3].As<Napi::Int32Array>();
-  Napi::Array keys = env.GetInstanceData<AddonData>()->sendRequestKeys.Value();
-  const Napi::Value bufferKey = keys.Get(0u), offsetKey = keys.Get(1u), lengthKey = keys.Get(2u),
-                    addressKey = keys.Get(3u);
   std::vector<PreparedSend> sends;
   sends.reserve(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; i++) {
     const uint32_t slot = static_cast<uint32_t>(i);
-    Napi::Value item = requests.Get(static_cast<uint32_t>(start + i));
-    if (!item.IsObject()) throw Napi::TypeError::New(env, "Each send request must be an object");
-    Napi::Object request = item.As<Napi::Object>();
+    const Fields& f = fields[static_cast<size_t>(i)];
     // The JS layer checked each request when it was queued; a buffer detached or
     // changed since then fails alone, without failing the rest of its batch.
-    Napi::Value buffer = request.Get(bufferKey);
-    Napi::Value offsetValue = request.Get(offsetKey);
-    Napi::Value lengthValue = request.Get(lengthKey);
-    if (!buffer.IsTypedArray() || buffer.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
-        !offsetValue.IsNumber() || !lengthValue.IsNumber()) {
+    if (!f.buffer.IsTypedArray() || f.buffer.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        !f.offset.IsNumber() || !f.length.IsNumber()) {
       (*results)[slot] = kInvalidRequest;
       continue;
     }
-    Napi::Uint8Array bytes = buffer.As<Napi::Uint8Array>();
+    Napi::Uint8Array bytes = f.buffer.As<Napi::Uint8Array>();
     const double size = static_cast<double>(bytes.ByteLength());
-    const double offset = offsetValue.As<Napi::Number>().DoubleValue();
-    const double length = lengthValue.As<Napi::Number>().DoubleValue();
+    const double offset = f.offset.As<Napi::Number>().DoubleValue();
+    const double length = f.length.As<Napi::Number>().DoubleValue();
     if (!(offset >= 0) || !(length >= 0) || std::floor(offset) != offset || std::floor(length) != length ||
         offset + length > size) {
       (*results)[slot] = kInvalidRequest;
       continue;
     }
     PreparedSend send;
-    if (!ParseAddress(env, request.Get(addressKey), &send.address, &send.addressLength)) {
+    if (!ParseAddress(env, f.address, &send.address, &send.addressLength)) {
       (*results)[slot] = -EINVAL;
       continue;
     }
@@ -499,7 +502,7 @@ Napi::Value RawSocket::SendBatch(const Napi::CallbackInfo& info) {
     static_cast<int64_t*>(data)[0] = static_cast<int64_t>(RealtimeNanoseconds());
   }
 
-  const uint32_t blocked = SendPrepared(fd_, sends, results.Data());
+  const uint32_t blocked = SendPrepared(Fd(), sends, results.Data());
   // Everything before a blocked message is done; it and the rest wait for writability.
   if (blocked != kAllSent) return Napi::Number::New(env, blocked);
   return Napi::Number::New(env, static_cast<double>(count));
@@ -521,7 +524,7 @@ Napi::Value RawSocket::SendBatchAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value RawSocket::ReceiveNow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (fd_ < 0 || closing_) return env.Undefined();
+  if (!descriptor_ || closing_) return env.Undefined();
   int error = 0;
   // Errors are left for the poll watcher to report.
   return ReadBatch(env, &error);
@@ -561,7 +564,7 @@ Napi::Value RawSocket::SetIcmpFilter(const Napi::CallbackInfo& info) {
       pass |= 1u << IntegerValue(env, types.Get(i), "ICMP type", 0, 31);
     }
     icmp_filter filter{all ? 0u : ~pass};
-    if (setsockopt(fd_, SOL_RAW, ICMP_FILTER, &filter, sizeof filter) < 0) throw SystemError(env, errno, "setsockopt");
+    if (setsockopt(Fd(), SOL_RAW, ICMP_FILTER, &filter, sizeof filter) < 0) throw SystemError(env, errno, "setsockopt");
 #else
     throw SystemError(env, ENOPROTOOPT, "setsockopt");
 #endif
@@ -575,7 +578,7 @@ Napi::Value RawSocket::SetIcmpFilter(const Napi::CallbackInfo& info) {
         ICMP6_FILTER_SETPASS(IntegerValue(env, types.Get(i), "ICMPv6 type", 0, 255), &filter);
       }
     }
-    if (setsockopt(fd_, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) < 0) {
+    if (setsockopt(Fd(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) < 0) {
       throw SystemError(env, errno, "setsockopt");
     }
   }
@@ -589,7 +592,7 @@ Napi::Value RawSocket::GetOption(const Napi::CallbackInfo& info) {
   Napi::Uint8Array buffer = Uint8ArrayValue(env, info[2], "buffer");
   socklen_t length = static_cast<socklen_t>(IntegerArgument(info, 3, "length", 0, buffer.ByteLength()));
   CheckOpen(env, "get an option");
-  if (getsockopt(fd_, level, option, buffer.Data(), &length) < 0) throw SystemError(env, errno, "getsockopt");
+  if (getsockopt(Fd(), level, option, buffer.Data(), &length) < 0) throw SystemError(env, errno, "getsockopt");
   return Napi::Number::New(env, length);
 }
 
@@ -602,14 +605,14 @@ Napi::Value RawSocket::SetOption(const Napi::CallbackInfo& info) {
     Napi::Uint8Array buffer = Uint8ArrayValue(env, info[2], "buffer");
     socklen_t length = static_cast<socklen_t>(IntegerArgument(info, 3, "length", 0, buffer.ByteLength()));
     CheckOpen(env, "set an option");
-    result = setsockopt(fd_, level, option, buffer.Data(), length);
+    result = setsockopt(Fd(), level, option, buffer.Data(), length);
   } else {
     // The three-argument form: a 32-bit unsigned value (negative ones are accepted
     // as their two's complement, e.g. -1 to restore IPV6_UNICAST_HOPS' default).
     const int64_t value = IntegerArgument(info, 2, "value", INT32_MIN, UINT32_MAX);
     const int native = static_cast<int>(static_cast<uint32_t>(value));
     CheckOpen(env, "set an option");
-    result = setsockopt(fd_, level, option, &native, sizeof native);
+    result = setsockopt(Fd(), level, option, &native, sizeof native);
   }
   if (result < 0) throw SystemError(env, errno, "setsockopt");
   return env.Undefined();
@@ -643,10 +646,7 @@ void RawSocket::StartClose(bool notify) {
   uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnHandleClosed);
   // The descriptor closes now, or when a send batch on the thread pool finishes.
   descriptor_.reset();
-  fd_ = -1;
 }
-
-void RawSocket::SendWorkDone() { sendsInFlight_--; }
 
 void RawSocket::OnHandleClosed(uv_handle_t* handle) {
   RawSocket* self = static_cast<RawSocket*>(handle->data);
@@ -748,9 +748,9 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
     }
     int received;
 #ifdef __linux__
-    received = recvmmsg(fd_, messages_.data(), static_cast<unsigned int>(batchSize_), MSG_DONTWAIT, nullptr);
+    received = recvmmsg(Fd(), messages_.data(), static_cast<unsigned int>(batchSize_), MSG_DONTWAIT, nullptr);
 #else
-    ssize_t one = recvmsg(fd_, &messages_[0].msg_hdr, 0);
+    ssize_t one = recvmsg(Fd(), &messages_[0].msg_hdr, 0);
     received = one < 0 ? -1 : 1;
     if (one >= 0) messages_[0].msg_len = static_cast<unsigned int>(one);
 #endif

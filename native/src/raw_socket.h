@@ -70,7 +70,6 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   // Checks send requests[start, start+count), writes -EINVAL results for bad
   // addresses and returns the rest ready for the system call.
   std::vector<PreparedSend> PrepareSends(const Napi::CallbackInfo& info, Napi::Int32Array* results);
-  void SendWorkDone();
   friend class SendWork;
   void OnWritable();
   void Notify(Napi::FunctionReference& handler, const std::initializer_list<napi_value>& args);
@@ -80,9 +79,9 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   static void OnHandleClosed(uv_handle_t* handle);
   static void OnEnvironmentTeardown(napi_async_cleanup_hook_handle hook, void* self);
 
-  int fd_ = -1;  // descriptor_->fd while open, -1 after close
+  // Null once closed (a send batch in flight may still hold its own reference).
   std::shared_ptr<Descriptor> descriptor_;
-  int sendsInFlight_ = 0;
+  int Fd() const { return descriptor_ ? descriptor_->fd : -1; }
   int family_ = AF_INET;
   bool datagram_ = false;
   bool timestamps_ = false;

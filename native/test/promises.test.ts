@@ -124,6 +124,23 @@ describe('events.once, closeAsync, send promise', () => {
     expect(info.truncated).toBe(false);
   });
 
+  it("'close' and closeAsync() come after the afterCallbacks of a batch still on the thread pool", async () => {
+    const socket = jar.add(ipv4Socket());
+    const id = uniqueId();
+    const order: string[] = [];
+    for (let seq = 0; seq < 200; seq++) {
+      socket.send(echoRequest({ id, seq }), 0, 24, '127.0.0.1', (error) => order.push(error ? 'failed' : 'sent'));
+    }
+    socket.on('close', () => order.push('close'));
+    // The flush runs on the next tick and hands the 200 requests to the thread pool.
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    await socket.closeAsync();
+    order.push('closeAsync');
+    expect(order.length).toBe(202);
+    expect(order.slice(-2)).toEqual(['close', 'closeAsync']);
+    expect(order.slice(0, 200).every((entry) => entry === 'sent' || entry === 'failed')).toBe(true);
+  });
+
   it("closeAsync() resolves after 'close' has been emitted; again, it resolves at once", async () => {
     const socket = ipv4Socket();
     let closeEmitted = false;

@@ -22,8 +22,8 @@ let host;
 let engine;
 try {
   const { startBrowserHost } = require(path.join(root, 'dist/main/web/host.js'));
-  const { createEngine } = require(path.join(root, 'dist/main/web/engine-factory.js'));
-  engine = await createEngine();
+  const { Workbench } = require(path.join(root, 'dist/main/engine/index.js'));
+  engine = new Workbench();
   host = await startBrowserHost({ engine, port, host: '127.0.0.1', staticDir, token });
 } catch (error) {
   process.stderr.write(

@@ -1,6 +1,6 @@
 // packet-workbench serve: the browser host (main/web) on 127.0.0.1 until Ctrl-C.
 import * as path from 'node:path';
-import { serve as startServing } from '../web/serve';
+import { parsePort, serve as startServing } from '../web/serve';
 import { CliError, EXIT_OK, EXIT_USAGE } from './errors';
 import { onInterrupt, type Output } from './session';
 
@@ -10,13 +10,16 @@ export interface ServeOptions {
 }
 
 export async function serve(options: ServeOptions, out: Output): Promise<number> {
-  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
-    throw new CliError(EXIT_USAGE, `--port: must be a whole number from 0 to 65535 (0: any free port), not ${options.port}`);
+  let port = 0;
+  try {
+    if (options.port !== undefined) port = parsePort(options.port);
+  } catch (error) {
+    throw new CliError(EXIT_USAGE, (error as Error).message);
   }
   let host;
   try {
     host = await startServing({
-      port: options.port ?? 0,
+      port,
       ...(options.static ? { staticDir: path.resolve(options.static) } : {}),
       log: (line) => out.text(line),
     });

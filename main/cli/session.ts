@@ -2,8 +2,8 @@
 // validated by the contract with errors named after the command's flags, the output
 // (text or one JSON object per line), and Ctrl-C.
 import type { EventBatch, MethodName, ParamsIn, Result } from '../../common/contract';
-import { validateParams } from '../../common/validate';
 import { Workbench, type WorkbenchOptions } from '../engine';
+import { dispatchCall } from '../engine/dispatch';
 import { type FlagNames, toCliError } from './errors';
 
 export class Output {
@@ -35,12 +35,10 @@ export class EngineSession {
     });
   }
 
-  /** Validates with the contract and calls the engine; failures become CliErrors naming this command's flags. */
+  /** Calls the engine through dispatchCall, as every transport does; failures become CliErrors naming this command's flags. */
   async call<M extends MethodName>(method: M, params: ParamsIn<M>, flags: FlagNames = {}): Promise<Result<M>> {
     try {
-      const valid = validateParams(method, params);
-      const handler = this.workbench[method] as (params: unknown) => Promise<Result<M>>;
-      return await handler.call(this.workbench, valid);
+      return (await dispatchCall(this.workbench, method, params)) as Result<M>;
     } catch (error) {
       throw toCliError(error, flags);
     }

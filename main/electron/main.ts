@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
-import { createEngine } from '../web/engine-factory';
+import { Workbench } from '../engine';
 import { registerIpc } from './ipc';
 import { hardenContents, hardenSession, rendererUrl, windowOptions } from './security';
 
@@ -15,9 +15,10 @@ import { hardenContents, hardenSession, rendererUrl, windowOptions } from './sec
 export const ROOT_REFUSAL =
   'Packet Workbench does not run its window as root: Chromium refuses to sandbox a root renderer, and a ' +
   'compromised page would own the machine.\n' +
-  'Run it as your normal user. Raw sockets then come from the modes your OS allows without privileges ' +
-  '(ICMP "ping" sockets where net.ipv4.ping_group_range includes your group; UDP traceroute), or from the ' +
-  'privileged socket helper. As root, npm start runs the browser host instead of this window.';
+  'Run it as your normal user. Without privileges the window can ping with ICMP "ping" (datagram) sockets ' +
+  'where net.ipv4.ping_group_range includes your group; raw sockets need CAP_NET_RAW. For raw sockets ' +
+  'without root, run the browser host or the CLI with a node that has it (setcap cap_net_raw+ep on the ' +
+  'node binary, then npm run serve). As root, npm start runs the browser host instead of this window.';
 
 function refuseRoot(): void {
   if (typeof process.getuid === 'function' && process.getuid() === 0) {
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const engine = await createEngine();
+  const engine = new Workbench();
   const window = new BrowserWindow(windowOptions(preload));
   registerIpc({ ipcMain, engine, window, expectedUrl: rendererUrl(index) });
   window.once('ready-to-show', () => window.show());

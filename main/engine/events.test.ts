@@ -86,10 +86,16 @@ describe('EventHub', () => {
   });
 
   it('leaves no timer behind after close', () => {
-    hub = new EventHub();
-    hub.push({ type: 'logCleared' });
-    hub.close();
-    hub.push({ type: 'logCleared' });
-    expect((hub as unknown as { timer: unknown }).timer).toBeNull();
+    vi.useFakeTimers();
+    try {
+      hub = new EventHub();
+      hub.push({ type: 'logCleared' });
+      expect(vi.getTimerCount()).toBe(1);
+      hub.close();
+      hub.push({ type: 'logCleared' });
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -4,6 +4,7 @@
 // sends a million packets costs one event per batch, not one per packet; the log's
 // new rows are collected once per batch into a single 'log' event.
 import { EVENT_BATCH_INTERVAL_MS, type EventBatch, type LogRow, type WorkbenchEvent } from '../../common/contract';
+import { IntervalScheduler } from './interval-scheduler';
 
 export type BatchListener = (batch: EventBatch) => void;
 
@@ -20,21 +21,17 @@ export interface EventHubOptions {
 
 export class EventHub {
   private readonly listeners = new Set<BatchListener>();
-  private readonly intervalMs: number;
-  private readonly now: () => number;
+  private readonly scheduler: IntervalScheduler;
   private queue: (WorkbenchEvent | string)[] = [];
   private readonly coalesced = new Map<string, () => WorkbenchEvent>();
   private logChanged = false;
   private logCleared = false;
-  private timer: NodeJS.Timeout | null = null;
-  private lastFlush = -Infinity;
   private closed = false;
   /** Errors thrown by subscribers, for diagnostics. */
   listenerErrors = 0;
 
   constructor(private readonly options: EventHubOptions = {}) {
-    this.intervalMs = options.intervalMs ?? EVENT_BATCH_INTERVAL_MS;
-    this.now = options.now ?? (() => performance.now());
+    this.scheduler = new IntervalScheduler(options.intervalMs ?? EVENT_BATCH_INTERVAL_MS, () => this.flush(), options.now);
   }
 
   subscribe(listener: BatchListener): () => void {
@@ -82,11 +79,7 @@ export class EventHub {
 
   /** Delivers what is pending now (tests, shutdown). */
   flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    this.lastFlush = this.now();
+    this.scheduler.ran();
     const batch: EventBatch = [];
     const cleared = this.logCleared;
     const changed = this.logChanged;
@@ -129,26 +122,13 @@ export class EventHub {
   /** Stops delivering; pending events are dropped and the timer cleared. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.scheduler.cancel();
     this.queue = [];
     this.coalesced.clear();
     this.listeners.clear();
   }
 
   private schedule(): void {
-    if (this.timer) return;
-    const delay = this.lastFlush + this.intervalMs - this.now();
-    this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(delay)));
+    this.scheduler.schedule();
   }
-
-  private onTimer = (): void => {
-    this.timer = null;
-    // libuv's clock is read once per loop turn, so a timer may fire a little early.
-    if (this.now() - this.lastFlush < this.intervalMs) {
-      this.schedule();
-      return;
-    }
-    this.flush();
-  };
 }

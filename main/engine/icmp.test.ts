@@ -1,6 +1,6 @@
 // What answered a traceroute probe: HopProbe.kind for each ICMP / ICMPv6 error.
 import { describe, expect, it } from 'vitest';
-import { errorKind, isUnreachableKind } from './icmp';
+import { answerTypes, errorKind, isError, isUnreachableKind } from './icmp';
 
 describe('errorKind', () => {
   it('names every IPv4 Destination Unreachable code the way traceroute(8) groups them', () => {
@@ -46,5 +46,24 @@ describe('errorKind', () => {
   it('tells unreachable kinds (the trace ends there) from the rest', () => {
     for (const kind of ['unreachable', 'unreachable-host', 'unreachable-code-6']) expect(isUnreachableKind(kind)).toBe(true);
     for (const kind of ['port-unreachable', 'time-exceeded', 'echo-reply', 'packet-too-big', undefined]) expect(isUnreachableKind(kind)).toBe(false);
+  });
+
+  it('agrees on which ICMP types are errors: the kernel filter lets them through and each has its own kind', () => {
+    for (const family of [4, 6] as const) {
+      for (let type = 0; type < 256; type++) {
+        if (!isError(type, family)) continue;
+        expect(answerTypes(family)).toContain(type);
+      }
+    }
+    // Source quench (4, deprecated by RFC 6633) answers no probe: not an error, and never 'parameter-problem'.
+    expect(isError(4, 4)).toBe(false);
+    expect(errorKind(4, 0, 4)).not.toBe('parameter-problem');
+    expect([3, 11, 12].every((type) => isError(type, 4))).toBe(true);
+    expect(errorKind(12, 0, 4)).toBe('parameter-problem');
+    expect(errorKind(12, 1, 4)).toBe('parameter-problem');
+    // Any other type is named by its number, not taken for a parameter problem.
+    expect(errorKind(5, 1, 4)).toBe('icmp-type-5');
+    expect(errorKind(100, 0, 6)).toBe('icmpv6-type-100');
+    expect(errorKind(4, 2, 6)).toBe('parameter-problem');
   });
 });

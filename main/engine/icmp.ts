@@ -49,8 +49,14 @@ export function isEchoReply(type: number, family: 4 | 6): boolean {
   return family === 4 ? type === 0 : type === 129;
 }
 
+/**
+ * The ICMP errors that answer a probe: Destination Unreachable, Time Exceeded and
+ * Parameter Problem (ICMPv6 also Packet Too Big). Source Quench (IPv4 type 4) is not
+ * one: deprecated (RFC 6633), never sent by current routers, and filtered out by
+ * answerTypes. Keep this, answerTypes and errorKind in step.
+ */
 export function isError(type: number, family: 4 | 6): boolean {
-  return family === 4 ? type === 3 || type === 11 || type === 12 || type === 4 : type >= 1 && type <= 4;
+  return family === 4 ? type === 3 || type === 11 || type === 12 : type >= 1 && type <= 4;
 }
 
 export function echoRequestType(family: 4 | 6): number {
@@ -97,12 +103,14 @@ export function errorKind(type: number, code: number, family: 4 | 6): string {
   if (family === 4) {
     if (type === 11) return 'time-exceeded';
     if (type === 3) return v4UnreachableKinds[code] ?? `unreachable-code-${code}`;
-    return 'parameter-problem';
+    if (type === 12) return 'parameter-problem';
+    return `icmp-type-${type}`;
   }
   if (type === 3) return 'time-exceeded';
   if (type === 1) return v6UnreachableKinds[code] ?? `unreachable-code-${code}`;
   if (type === 2) return 'packet-too-big';
-  return 'parameter-problem';
+  if (type === 4) return 'parameter-problem';
+  return `icmpv6-type-${type}`;
 }
 
 /** A Destination Unreachable other than the port's (and the older engines' plain 'unreachable'): the trace ends there. */

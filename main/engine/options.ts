@@ -126,14 +126,17 @@ export function writeOption(socket: Socket, family: 'ipv4' | 'ipv6', name: strin
   return readOption(socket, option);
 }
 
-/** Sets a 32-bit integer option by name (engine-internal: TTL, hop limit, IP_HDRINCL, SO_RCVBUF). */
+/**
+ * Sets an integer option by name (engine-internal: TTL, hop limit, IP_HDRINCL, SO_RCVBUF),
+ * encoded and range-checked by encodeValue like setSocketOption's values. Throws
+ * WorkbenchError('INVALID_ARGUMENT') for a value out of range, the library's error when
+ * setsockopt fails.
+ */
 export function setIntOption(socket: Socket, name: 'IP_TTL' | 'IPV6_UNICAST_HOPS' | 'IP_HDRINCL' | 'SO_RCVBUF', value: number): void {
   const option = findSocketOption(name) as SocketOptionDescription;
   const [level, optionName] = levelAndName(option);
-  const buffer = Buffer.alloc(4);
-  if (little) buffer.writeInt32LE(value, 0);
-  else buffer.writeInt32BE(value, 0);
-  socket.setOption(level, optionName, buffer, 4);
+  const bytes = encodeValue(option, value);
+  socket.setOption(level, optionName, bytes, bytes.length);
 }
 
 export function readIntOption(socket: Socket, name: string): number | null {

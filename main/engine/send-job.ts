@@ -2,6 +2,8 @@
 // is by schedule (packet k is due at start + k * interval), so timer granularity
 // never lowers the rate: each wake-up sends every packet that has come due, in
 // one library batch. At most MAX_IN_FLIGHT requests wait in the library's queue.
+// A closed socket (ERR_SOCKET_CLOSED) ends the job at once: every later packet would
+// fail the same way.
 import type { Socket } from '@packet-workbench/raw-socket';
 import type { SendJobInfo } from '../../common/contract';
 import type { EventHub } from './events';
@@ -57,6 +59,13 @@ export class SendJob {
     this.end('cancelled');
   }
 
+  /** Ends a running job as failed with this error (its socket failed); no-op once ended. */
+  fail(error: { code: string; message: string }): void {
+    if (!this.running) return;
+    this.info.error = { ...error };
+    this.end('failed');
+  }
+
   snapshot(): SendJobInfo {
     return { ...this.info, ...(this.info.error ? { error: { ...this.info.error } } : {}) };
   }
@@ -91,12 +100,20 @@ export class SendJob {
   private afterSend = (error: Error | null, _bytes: number, sentAt?: bigint): void => {
     this.completed++;
     if (error) {
+      const code = (error as { code?: unknown }).code;
+      const closed = code === 'ERR_SOCKET_CLOSED';
+      // The rest of a batch queued before the socket closed: the job already ended, for that reason.
+      if (closed && !this.running) return;
       this.info.errors++;
-      if (!this.info.error) {
-        const code = (error as { code?: unknown }).code;
-        this.info.error = { code: typeof code === 'string' ? code : 'INTERNAL', message: error.message };
-      }
+      if (!this.info.error) this.info.error = { code: typeof code === 'string' ? code : 'INTERNAL', message: error.message };
       this.host.failed();
+      if (closed) {
+        // Why the job ended, whatever failed before.
+        this.info.error = { code: 'ERR_SOCKET_CLOSED', message: error.message };
+        this.announce();
+        this.end('failed');
+        return;
+      }
     } else {
       this.info.sent++;
       this.host.sent(this.packet, sentAt);

@@ -1,6 +1,7 @@
 // The Workbench: every method of the contract on real sockets, plus a batched event
-// stream. It knows no transport: Electron IPC, the WebSocket host, the stdio helper
-// and the CLI validate parameters with common/validate.ts and call these methods.
+// stream. It knows no transport: Electron IPC, the browser host's WebSocket and the
+// CLI all hand it calls through dispatchCall (main/engine/dispatch.ts), which
+// validates the parameters with common/validate.ts first.
 import { createSocket, permissionRemedy, readPingGroupRange, type Socket } from '@packet-workbench/raw-socket';
 import type {
   Capabilities,
@@ -64,6 +65,13 @@ interface SocketEntry {
   ringIndex: number;
   /** IPv4 raw socket whose sends start with an IP header (IP_HDRINCL, or protocol 255). */
   headerIncluded: boolean;
+  /**
+   * Who turned IP_HDRINCL on: 'engine' for a layer stack that starts with an IPv4
+   * header (turned off again for the next packet without one), 'user' through
+   * setSocketOption (respected: packets without a header are refused), null when off
+   * or when protocol 255 implies it.
+   */
+  headerIncludedBy: 'engine' | 'user' | null;
   jobs: Set<SendJob>;
   facts: PacketFacts;
   /** A 'socket' event is waiting for the next batch. */
@@ -183,6 +191,7 @@ export class Workbench implements WorkbenchHandlers {
       counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 },
       ringIndex: this.ring.socketIndex(id),
       headerIncluded: params.family === 'ipv4' && socket.mode === 'raw' && params.protocol === 255,
+      headerIncludedBy: null,
       jobs: new Set(),
       announced: false,
       facts: {
@@ -211,8 +220,12 @@ export class Workbench implements WorkbenchHandlers {
       entry.counters.bytesReceived += buffer.length;
       this.announceSocket(entry);
     });
-    socket.on('error', () => {
+    socket.on('error', (error: Error) => {
+      // The library closes the socket after this: its jobs end now, not packet by packet.
       entry.closed = true;
+      const code = (error as { code?: unknown }).code;
+      const failure = { code: typeof code === 'string' ? code : 'INTERNAL', message: `Socket ${entry.id} failed: ${error.message}` };
+      for (const job of [...entry.jobs]) job.fail(failure);
       this.announceSocket(entry);
     });
     this.sockets.set(id, entry);
@@ -261,6 +274,7 @@ export class Workbench implements WorkbenchHandlers {
     const reading = writeOption(entry.socket, entry.family, params.name, params.value);
     if (params.name === 'IP_HDRINCL' && typeof reading.value === 'number') {
       entry.headerIncluded = reading.value === 1 || entry.protocol === 255;
+      entry.headerIncludedBy = reading.value === 1 && entry.protocol !== 255 ? 'user' : null;
     }
     return reading;
   }
@@ -273,11 +287,16 @@ export class Workbench implements WorkbenchHandlers {
     if ((entry.family === 'ipv4') !== isIpv4(address)) {
       throw new WorkbenchError('INVALID_ARGUMENT', `${address} is not an ${entry.family === 'ipv4' ? 'IPv4' : 'IPv6'} address, as socket ${entry.id} needs`, 'address');
     }
-    const packet = await this.packetBytes(entry, params);
+    const { bytes: packet, header, source } = await this.packetBytes(entry, params);
+    const headerGoesOut = header === 'with' && entry.family === 'ipv4' && entry.mode === 'raw';
+    const local = headerGoesOut ? null : await sourceAddressFor(address).catch(() => null);
+    // closeSocket (or close) may have run during either await: start nothing on a closed socket.
+    this.alive();
     if (entry.closed) throw new WorkbenchError('NOT_FOUND', `Socket ${entry.id} was closed`, 'socketId');
+    // After the last await, so that no other send switches IP_HDRINCL between here and the job's start.
+    this.headerMode(entry, header, source);
     const intervalMs = params.rate !== undefined ? 1000 / params.rate : (params.intervalMs ?? 0);
     const jobId = `job-${++this.serial}`;
-    const local = entry.headerIncluded ? null : await sourceAddressFor(address).catch(() => null);
     const facts: PacketFacts = {
       time: 0,
       direction: DIRECTION_SENT,
@@ -332,9 +351,10 @@ export class Workbench implements WorkbenchHandlers {
    * with an IP header the socket cannot take (IPv6 raw sockets and ICMP datagram
    * sockets never take one), that header is stripped after the inner checksums were
    * computed with its addresses. An IPv4 header on an IPv4 raw socket turns
-   * IP_HDRINCL on, so the fields the user set (TTL, TOS, options…) are sent as given.
+   * IP_HDRINCL on, so the fields the user set (TTL, TOS, options…) are sent as given;
+   * the next packet without one turns it off again (see headerMode).
    */
-  private async packetBytes(entry: SocketEntry, params: Params<'send'>): Promise<Uint8Array> {
+  private async packetBytes(entry: SocketEntry, params: Params<'send'>): Promise<{ bytes: Uint8Array; header: 'with' | 'without'; source: 'hex' | 'layers' }> {
     const invalid = (message: string): WorkbenchError => new WorkbenchError('INVALID_ARGUMENT', message, 'packet');
     let bytes: Uint8Array;
     if ('hex' in params.packet) {
@@ -373,21 +393,50 @@ export class Workbench implements WorkbenchHandlers {
       } catch (error) {
         throw invalid(`packet.layers: ${(error as Error).message}`);
       }
-      if (ipFamily) {
-        const keepHeader = ipFamily === 'ipv4' && entry.mode === 'raw';
-        if (keepHeader && !entry.headerIncluded) {
-          try {
-            setIntOption(entry.socket, 'IP_HDRINCL', 1);
-          } catch (error) {
-            throw toWorkbenchError(error, 'packet');
-          }
-          entry.headerIncluded = true;
-        }
-        if (!keepHeader) bytes = bytes.subarray(ipFamily === 'ipv4' ? (bytes[0] & 0x0f) * 4 : 40);
-      }
+      const keepHeader = ipFamily === 'ipv4' && entry.mode === 'raw';
+      if (ipFamily && !keepHeader) bytes = bytes.subarray(ipFamily === 'ipv4' ? (bytes[0] & 0x0f) * 4 : 40);
+      if (bytes.length > MAX_PACKET) throw invalid(`The packet is ${bytes.length} bytes, more than the ${MAX_PACKET} an IP packet can hold`);
+      return { bytes, header: keepHeader ? 'with' : 'without', source: 'layers' };
     }
     if (bytes.length > MAX_PACKET) throw invalid(`The packet is ${bytes.length} bytes, more than the ${MAX_PACKET} an IP packet can hold`);
-    return bytes;
+    // Hex is sent as given. With IP_HDRINCL on by hand (or protocol 255) it is taken to
+    // start with its IPv4 header, and must; otherwise the kernel writes one in front of it.
+    const userHeader = entry.headerIncluded && entry.headerIncludedBy !== 'engine' && startsWithIpv4Header(bytes);
+    return { bytes, header: userHeader ? 'with' : 'without', source: 'hex' };
+  }
+
+  /**
+   * Makes an IPv4 raw socket's IP_HDRINCL fit the next packet: on for one that starts
+   * with its own IPv4 header, off for one without. The engine switches only what it
+   * switched itself; IP_HDRINCL set by hand (or implied by protocol 255) is respected
+   * and a packet without a header refused. It never switches under a running job of
+   * the socket (its queued packets would go out the other way).
+   */
+  private headerMode(entry: SocketEntry, header: 'with' | 'without', source: 'hex' | 'layers'): void {
+    if (entry.family !== 'ipv4' || entry.mode !== 'raw') return;
+    const want = header === 'with';
+    if (entry.headerIncluded === want) return;
+    const fail = (code: string, message: string): never => {
+      throw new WorkbenchError(code, message, 'packet');
+    };
+    const what = source === 'hex' ? 'The hex packet does not start with an IPv4 header' : 'The layer stack does not start with an ipv4 layer';
+    const fix = source === 'hex' ? 'start the hex with an IPv4 header' : 'start the stack with an ipv4 layer';
+    if (!want && entry.protocol === 255) {
+      fail('INVALID_ARGUMENT', `${what}, but socket ${entry.id} is protocol 255 (IPPROTO_RAW), which always sends the IPv4 header it is given: ${fix}`);
+    }
+    if (!want && entry.headerIncludedBy === 'user') {
+      fail('INVALID_ARGUMENT', `${what}, but IP_HDRINCL is on for socket ${entry.id} (set by hand): ${fix}, or set IP_HDRINCL to 0`);
+    }
+    if ([...entry.jobs].some((job) => job.running)) {
+      fail('EBUSY', `Socket ${entry.id} has a running send job ${want ? 'without' : 'with'} an IPv4 header; sending this packet needs IP_HDRINCL ${want ? 'on' : 'off'}: wait for the job, cancel it, or use another socket`);
+    }
+    try {
+      setIntOption(entry.socket, 'IP_HDRINCL', want ? 1 : 0);
+    } catch (error) {
+      throw toWorkbenchError(error, 'packet');
+    }
+    entry.headerIncluded = want;
+    entry.headerIncludedBy = want ? 'engine' : null;
   }
 
   // ---- the log ------------------------------------------------------------------------
@@ -686,6 +735,11 @@ function closeWithin(socket: Socket, ms: number): Promise<void> {
       },
     );
   });
+}
+
+/** Hex that can go out with IP_HDRINCL: version 4 and a header length that fits. */
+function startsWithIpv4Header(bytes: Uint8Array): boolean {
+  return bytes.length >= 20 && bytes[0] >> 4 === 4 && (bytes[0] & 0x0f) >= 5 && (bytes[0] & 0x0f) * 4 <= bytes.length;
 }
 
 function canonical(address: string): string {

@@ -12,6 +12,7 @@
 // A frame lists: logCleared, log, progress events, then state events, so a run's
 // final state never precedes its last reply.
 import { EVENT_BATCH_INTERVAL_MS, type EventBatch, type LogRow, type WorkbenchEvent } from '../../common/contract';
+import { IntervalScheduler } from '../engine/interval-scheduler';
 
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 /** Twice the engine's largest 'log' event (10 000 rows), so a client that keeps up never loses one. */
@@ -32,16 +33,17 @@ export class EventOutbox {
   private rows: LogRow[] = [];
   private progress: ProgressEvent[] = [];
   private readonly states = new Map<string, StateEvent>();
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private lastSent = -Infinity;
+  private readonly scheduler: IntervalScheduler;
   private closed = false;
   /** Rows and progress events dropped for a slow client, for diagnostics and tests. */
   dropped = 0;
 
   constructor(
     private readonly target: OutboxTarget,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+    now: () => number = () => performance.now(),
+  ) {
+    this.scheduler = new IntervalScheduler(EVENT_BATCH_INTERVAL_MS, () => this.flush(), now);
+  }
 
   push(batch: EventBatch): void {
     if (this.closed) return;
@@ -51,8 +53,7 @@ export class EventOutbox {
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.scheduler.cancel();
     this.rows = [];
     this.progress = [];
     this.states.clear();
@@ -102,22 +103,15 @@ export class EventOutbox {
   }
 
   private schedule(): void {
-    if (this.timer || !this.hasPending() || this.closed) return;
-    const wait = this.lastSent + EVENT_BATCH_INTERVAL_MS - this.now();
-    // Timers may fire a little early (whole milliseconds, the loop's cached clock):
-    // when one does, wait out the rest rather than send early.
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (this.now() - this.lastSent < EVENT_BATCH_INTERVAL_MS) this.schedule();
-      else this.flush();
-    }, Math.max(0, Math.ceil(wait)));
+    if (!this.hasPending() || this.closed) return;
+    this.scheduler.schedule();
   }
 
   private flush(): void {
     if (this.closed || !this.hasPending()) return;
     if (this.target.bufferedAmount() > HIGH_WATER_BYTES) {
       // The client is behind: keep coalescing and look again a little later.
-      this.lastSent = this.now();
+      this.scheduler.ran();
       this.schedule();
       return;
     }
@@ -129,7 +123,7 @@ export class EventOutbox {
     this.rows = [];
     this.progress = [];
     this.states.clear();
-    this.lastSent = this.now();
+    this.scheduler.ran();
     this.target.send(JSON.stringify({ events: batch }));
   }
 }

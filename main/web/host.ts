@@ -48,8 +48,14 @@ export interface BrowserHost {
 export const API_PATH = '/api';
 /** Requests larger than this close the connection (a pcapng import is at most 200 MB of base64). */
 const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
-/** A client whose unread responses pass this is disconnected rather than buffered further. */
-const MAX_BUFFERED_BYTES = 512 * 1024 * 1024;
+/**
+ * A client whose unread responses pass this is disconnected (1008) rather than buffered
+ * further. It is checked before a response is queued, so one response of any size still
+ * goes out: a pcapng export of a full 100 000-packet ring (up to about 200 MB of packets,
+ * some 270 MB of base64) is delivered; only a further response while more than this is
+ * still unread closes the connection.
+ */
+export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 export async function startBrowserHost(options: BrowserHostOptions): Promise<BrowserHost> {
   const bindAddress = options.host ?? '127.0.0.1';

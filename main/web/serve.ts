@@ -2,7 +2,7 @@
 // URL (with its token) printed for the user to open.
 //   node dist/main/web/serve.js [--port N] [--static DIR]
 import * as path from 'node:path';
-import { createEngine } from './engine-factory';
+import { Workbench } from '../engine';
 import { startBrowserHost, type BrowserHost } from './host';
 
 export interface ServeOptions {
@@ -20,7 +20,7 @@ export function defaultStaticDir(): string {
 
 export async function serve(options: ServeOptions = {}): Promise<BrowserHost & { stop(): Promise<void> }> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const engine = await createEngine();
+  const engine = new Workbench();
   let host: BrowserHost;
   try {
     host = await startBrowserHost({ engine, port: options.port ?? 0, host: '127.0.0.1', staticDir: options.staticDir ?? defaultStaticDir() });
@@ -39,14 +39,24 @@ export async function serve(options: ServeOptions = {}): Promise<BrowserHost & {
   return Object.assign(host, { stop });
 }
 
+/**
+ * The --port of both `serve` entry points (this program and `packet-workbench serve`):
+ * a whole number from 0 to 65535, 0 for any free port. Throws a RangeError saying so.
+ */
+export function parsePort(value: string | number | undefined): number {
+  const port = typeof value === 'string' ? (/^\d+$/.test(value.trim()) ? Number(value) : NaN) : value;
+  if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`--port: must be a whole number from 0 to 65535 (0: any free port), not ${value === undefined ? 'nothing' : `'${value}'`}`);
+  }
+  return port;
+}
+
 function parseArgs(argv: string[]): ServeOptions {
   const options: ServeOptions = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--port') {
-      const port = Number(argv[++i]);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port needs a number from 0 to 65535, not '${argv[i]}'`);
-      options.port = port;
+      options.port = parsePort(argv[++i]);
     } else if (arg === '--static') {
       options.staticDir = path.resolve(argv[++i] ?? '');
     } else if (arg === '--reason') {

@@ -1,0 +1,74 @@
+// A send job whose socket closes under it stops at the first ERR_SOCKET_CLOSED
+// instead of failing every remaining packet one by one.
+import type { Socket } from '@packet-workbench/raw-socket';
+import { describe, expect, it, vi } from 'vitest';
+import { EventHub } from './events';
+import { SendJob, type SendJobHost } from './send-job';
+
+type AfterSend = (error: Error | null, bytes: number, sentAt?: bigint) => void;
+
+function closedError(): Error {
+  return Object.assign(new Error('Cannot send: the socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
+}
+
+/** A socket that completes each send on the next tick, failing once `closed` is set. */
+function fakeSocket() {
+  const state = { closed: false, sends: 0 };
+  const socket = {
+    send(_buffer: Uint8Array, _offset: number, length: number, _address: string, after: AfterSend) {
+      state.sends++;
+      process.nextTick(() => (state.closed ? after(closedError(), 0) : after(null, length, 1n)));
+    },
+  } as unknown as Socket;
+  return { socket, state };
+}
+
+function host() {
+  const counts = { sent: 0, failed: 0, ended: 0 };
+  const events = new EventHub({ intervalMs: 1 });
+  const value: SendJobHost = {
+    events,
+    sent: () => counts.sent++,
+    failed: () => counts.failed++,
+    ended: () => counts.ended++,
+  };
+  return { value, counts, events };
+}
+
+describe('SendJob', () => {
+  it('ends (failed, with the error) at the first ERR_SOCKET_CLOSED of a large job', async () => {
+    const { socket, state } = fakeSocket();
+    const h = host();
+    const job = new SendJob(h.value, 'job-1', 'socket-1', socket, '127.0.0.1', new Uint8Array([0]), 200_000, 0);
+    job.start();
+    await vi.waitFor(() => expect(h.counts.sent).toBeGreaterThan(10), { timeout: 2000, interval: 1 });
+    state.closed = true;
+    const closedAt = performance.now();
+    await vi.waitFor(() => expect(job.running).toBe(false), { timeout: 2000, interval: 1 });
+    expect(performance.now() - closedAt).toBeLessThan(200);
+    const info = job.snapshot();
+    expect(info.state).toBe('failed');
+    expect(info.error).toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
+    expect(info.errors).toBe(1);
+    expect(h.counts.failed).toBe(1);
+    expect(h.counts.ended).toBe(1);
+    // Nothing more is queued once it ended.
+    const sends = state.sends;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(state.sends).toBe(sends);
+    expect(state.sends).toBeLessThan(200_000);
+    h.events.close();
+  });
+
+  it('fail() ends a running job with the given error, once', () => {
+    const { socket } = fakeSocket();
+    const h = host();
+    const job = new SendJob(h.value, 'job-2', 'socket-1', socket, '127.0.0.1', new Uint8Array([0]), 1000, 10);
+    job.start();
+    job.fail({ code: 'EIO', message: 'poll failed' });
+    job.fail({ code: 'EOTHER', message: 'later' });
+    expect(job.snapshot()).toMatchObject({ state: 'failed', error: { code: 'EIO', message: 'poll failed' } });
+    expect(h.counts.ended).toBe(1);
+    h.events.close();
+  });
+});

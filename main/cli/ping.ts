@@ -3,7 +3,7 @@ import type { ExperimentRun, PingReply } from '../../common/contract';
 import { resolveTarget, secondsToMs } from './args';
 import { EXIT_NO_RESULT, EXIT_OK, type FlagNames, toCliError, withHint } from './errors';
 import { pingHeader, pingReplyLine, pingStatisticsLines } from './format';
-import { EngineSession, onInterrupt, type Output } from './session';
+import { EngineSession, untilFinished, type Output } from './session';
 
 export interface PingOptions {
   count?: number;
@@ -64,15 +64,7 @@ export async function ping(targetText: string, options: PingOptions, out: Output
     const size = options.size ?? 56;
     out.text(pingHeader(target.name, target.address, target.family, size));
     out.record({ type: 'start', target: target.name, address: target.address, family: started.family, mode: started.mode, size, runId: started.runId });
-    const removeHandlers = onInterrupt(() => {
-      void session.workbench.stopExperiment({ runId: started.runId }).catch(() => undefined);
-    });
-    let run: ExperimentRun;
-    try {
-      run = await finished;
-    } finally {
-      removeHandlers();
-    }
+    const run = await untilFinished(session, started.runId, finished);
     const statistics = run.ping!.statistics;
     const elapsedMs = (run.finishedAt ?? run.startedAt) - run.startedAt;
     out.text('');

@@ -1,7 +1,7 @@
 // What every command shares: one Workbench (the same engine the GUI drives), calls
 // validated by the contract with errors named after the command's flags, the output
 // (text or one JSON object per line), and Ctrl-C.
-import type { EventBatch, MethodName, ParamsIn, Result } from '../../common/contract';
+import type { EventBatch, ExperimentRun, MethodName, ParamsIn, Result } from '../../common/contract';
 import { Workbench, type WorkbenchOptions } from '../engine';
 import { dispatchCall } from '../engine/dispatch';
 import { type FlagNames, toCliError } from './errors';
@@ -71,4 +71,16 @@ export function onInterrupt(stop: () => void): () => void {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
+}
+
+/** Waits for a run to end; the first SIGINT or SIGTERM stops it, so the command still prints its summary. */
+export async function untilFinished(session: EngineSession, runId: string, finished: Promise<ExperimentRun>): Promise<ExperimentRun> {
+  const removeHandlers = onInterrupt(() => {
+    void session.workbench.stopExperiment({ runId }).catch(() => undefined);
+  });
+  try {
+    return await finished;
+  } finally {
+    removeHandlers();
+  }
 }

@@ -3,7 +3,7 @@ import type { ExperimentRun } from '../../common/contract';
 import { resolveTarget, secondsToMs } from './args';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames } from './errors';
 import { probeSize, tracerouteHeader, tracerouteHopLine } from './format';
-import { EngineSession, onInterrupt, type Output } from './session';
+import { EngineSession, untilFinished, type Output } from './session';
 
 export interface TracerouteOptions {
   icmp?: boolean;
@@ -63,15 +63,7 @@ export async function traceroute(targetText: string, options: TracerouteOptions,
     const maxHops = (started.params.maxHops as number | undefined) ?? 30;
     out.text(tracerouteHeader(target.name, target.address, maxHops, probeSize(target.family, probe)));
     out.record({ type: 'start', target: target.name, address: target.address, family: started.family, probe, maxHops, runId: started.runId });
-    const removeHandlers = onInterrupt(() => {
-      void session.workbench.stopExperiment({ runId: started.runId }).catch(() => undefined);
-    });
-    let run: ExperimentRun;
-    try {
-      run = await finished;
-    } finally {
-      removeHandlers();
-    }
+    const run = await untilFinished(session, started.runId, finished);
     const result = run.traceroute!;
     if (run.state === 'failed' && run.error) out.note(`traceroute: ${run.error.message}`);
     const exitCode = result.reached ? EXIT_OK : EXIT_NO_RESULT;

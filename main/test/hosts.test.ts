@@ -1,7 +1,6 @@
-// How the hosts start the engine and read their options: Electron and the browser
-// host construct the Workbench from main/engine (no factory in main/web), the two
-// `serve` entry points share one --port check, and what the hosts tell users
-// about privileges names only what exists.
+// The hosts' entry points: the e2e host loads files the build produces, the two
+// `serve` entry points share one --port check, and what the Electron app tells
+// users about privileges names only what exists.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -20,18 +19,9 @@ function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
   });
 }
 
-describe('engine construction', () => {
-  it('has no engine factory in main/web; Electron imports nothing from main/web', () => {
-    expect(existsSync(path.join(ROOT, 'main', 'web', 'engine-factory.ts'))).toBe(false);
-    const electronMain = source('main/electron/main.ts');
-    expect(electronMain).not.toMatch(/from '\.\.\/web\//);
-    expect(electronMain).toMatch(/from '\.\.\/engine'/);
-    expect(source('main/web/serve.ts')).not.toContain('engine-factory');
-  });
-
+describe('entry points', () => {
   it("e2e/serve.mjs loads only compiled files that the build produces from today's sources", () => {
     const text = source('e2e/serve.mjs');
-    expect(text).not.toContain('engine-factory');
     const required = [...text.matchAll(/'(dist\/main\/[^']+\.js)'/g)].map((m) => m[1]);
     expect(required.length).toBeGreaterThan(0);
     for (const file of required) {
@@ -77,10 +67,5 @@ describe('what the hosts say about privileges', () => {
     expect(refusal).not.toMatch(/UDP traceroute/i);
     expect(refusal).toContain('ping_group_range');
     expect(refusal).toContain('setcap cap_net_raw');
-  });
-
-  it('the Workbench comment names only transports that exist', () => {
-    const head = source('main/engine/workbench.ts').split('\n').slice(0, 5).join('\n');
-    expect(head).not.toMatch(/stdio/i);
   });
 });

@@ -23,6 +23,15 @@ import {
 const jar = new SocketJar();
 afterEach(() => jar.closeAll());
 
+/** A receiver of echo replies with room for bursts, a sender that reads nothing, and an echo id. */
+function replyReceiverAndSender(): { receiver: raw.Socket; sender: raw.Socket; id: number } {
+  const receiver = jar.add(ipv4Socket({ icmpTypes: [0] }));
+  receiver.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, 4 << 20);
+  const sender = jar.add(ipv4Socket());
+  sender.pauseRecv();
+  return { receiver, sender, id: uniqueId() };
+}
+
 describe('pause and resume', () => {
   it('recvPaused and sendPaused follow the calls, which return the socket', () => {
     const socket = jar.add(ipv4Socket());
@@ -43,11 +52,7 @@ describe('pause and resume', () => {
   });
 
   it('a paused receiver delivers nothing; after resume it delivers everything that arrived meanwhile, in order', async () => {
-    const receiver = jar.add(ipv4Socket({ icmpTypes: [0] }));
-    receiver.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, 4 << 20);
-    const sender = jar.add(ipv4Socket());
-    sender.pauseRecv();
-    const id = uniqueId();
+    const { receiver, sender, id } = replyReceiverAndSender();
     const seqs: number[] = [];
     receiver.on('message', (buffer: Buffer) => {
       if (isEchoReply(buffer, id)) seqs.push(parseIcmp(buffer)!.seq);
@@ -62,11 +67,7 @@ describe('pause and resume', () => {
   });
 
   it('pauseRecv inside a listener stops delivery mid-batch; resumeRecv delivers the rest of the batch', async () => {
-    const receiver = jar.add(ipv4Socket({ icmpTypes: [0] }));
-    receiver.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, 4 << 20);
-    const sender = jar.add(ipv4Socket());
-    sender.pauseRecv();
-    const id = uniqueId();
+    const { receiver, sender, id } = replyReceiverAndSender();
     const seqs: number[] = [];
     receiver.pauseRecv(); // let all 30 queue up, so they arrive as one batch
     receiver.on('message', (buffer: Buffer) => {

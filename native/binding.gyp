@@ -2,7 +2,8 @@
   "targets": [
     {
       "target_name": "raw_socket",
-      "sources": ["src/addon.cc", "src/raw_socket.cc", "src/checksum.cc", "src/system_error.cc", "src/arguments.cc"],
+      "sources": ["src/addon.cc", "src/raw_socket.cc", "src/checksum.cc", "src/system_error.cc", "src/arguments.cc",
+                  "src/connect_probe.cc", "src/descriptor_channel.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
@@ -12,6 +13,23 @@
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "MACOSX_DEPLOYMENT_TARGET": "11.0"
+          }
+        }]
+      ]
+    },
+    {
+      # The socket helper (native/helper/README.md): a small program with no Node in it
+      # that opens raw sockets and passes their descriptors to the unprivileged workbench.
+      "target_name": "packet-workbench-helper",
+      "type": "executable",
+      "sources": ["helper/helper.cc"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-fPIE", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],
+      "ldflags": ["-pie", "-Wl,-z,relro,-z,now"],
+      "conditions": [
+        ["OS=='mac'", {
+          "xcode_settings": {
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "MACOSX_DEPLOYMENT_TARGET": "11.0"
           }
         }]

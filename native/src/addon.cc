@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 
 #include "checksum.h"
+#include "connect_probe.h"
+#include "descriptor_channel.h"
 #include "raw_socket.h"
 #include "addon_data.h"
 
@@ -60,6 +62,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("checksumSum", checksumSum);
   exports.Set("SocketLevel", SocketLevels(env));
   exports.Set("SocketOption", SocketOptions(env));
+  RegisterConnectProbe(env, exports);
+  RegisterDescriptorChannel(env, exports);
   return exports;
 }
 

@@ -1,0 +1,7 @@
+#include "connect_probe.h"
+
+namespace rawsocket {
+
+void RegisterConnectProbe(Napi::Env env, Napi::Object exports) {}
+
+}  // namespace rawsocket

@@ -1,0 +1,7 @@
+#include "descriptor_channel.h"
+
+namespace rawsocket {
+
+void RegisterDescriptorChannel(Napi::Env env, Napi::Object exports) {}
+
+}  // namespace rawsocket

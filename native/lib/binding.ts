@@ -67,6 +67,25 @@ export interface NativeBinding {
   checksumSum(buffer: Uint8Array, offset: number, length: number): number;
   SocketLevel: Record<string, number>;
   SocketOption: Record<string, number>;
+  /** AF_UNIX SOCK_SEQPACKET pair, both close-on-exec (the socket helper's control channel). */
+  socketPair(): [number, number];
+  /** Owns fd (an AF_UNIX SOCK_SEQPACKET socket) once constructed; see src/descriptor_channel.h. */
+  DescriptorChannel: new (fd: number, handlers: NativeChannelHandlers) => NativeDescriptorChannel;
+}
+
+export interface NativeChannelHandlers {
+  /** descriptor: -1 when none (the receiver owns it); problem: 0, EMSGSIZE (text cut) or ETOOMANYREFS (extra descriptors closed). */
+  onMessage(text: Buffer, descriptor: number, problem: number): void;
+  /** Once: 0 at end of channel or after close(), else the errno that ended it. */
+  onClose(errno: number): void;
+}
+
+export interface NativeDescriptorChannel {
+  /** Sends one message; throws a system error (EPIPE once the peer is gone). */
+  send(buffer: Uint8Array): number;
+  close(): void;
+  ref(): void;
+  unref(): void;
 }
 
 function candidates(): string[] {

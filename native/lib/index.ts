@@ -33,3 +33,11 @@ export const SocketClosedError = errors.SocketClosedError;
 export type SocketClosedError = errors.SocketClosedError;
 export const permissionRemedy = errors.permissionRemedy;
 export const readPingGroupRange = errors.readPingGroupRange;
+
+// The socket helper (helper/README.md): raw sockets opened by a small privileged program.
+import * as helperClient from './helper-client';
+export const SocketHelperClient = helperClient.SocketHelperClient;
+export type SocketHelperClient = helperClient.SocketHelperClient;
+export const HelperError = helperClient.HelperError;
+export type HelperError = helperClient.HelperError;
+export type { HelperHello, HelperOpenRequest, HelperExitInfo, HelperStartOptions, HelperErrorDetails } from './helper-client';

@@ -76,23 +76,20 @@ void Log(const char* format, ...) {
   (void)ignored;
 }
 
+// The errno names a socket() or open() here can fail with; strerror() text goes along.
 const char* ErrnoName(int error) {
-  switch (error) {
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case ENOENT: return "ENOENT";
-    case EINVAL: return "EINVAL";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOMEM: return "ENOMEM";
-    case ENOBUFS: return "ENOBUFS";
-    case ENOTDIR: return "ENOTDIR";
-    case ELOOP: return "ELOOP";
-    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
-    default: return "EIO";  // the reason text carries strerror
+#define NAME(e) {e, #e}
+  static const struct {
+    int number;
+    const char* name;
+  } kNames[] = {NAME(EPERM),  NAME(EACCES),  NAME(ENOENT),  NAME(EINVAL), NAME(EMFILE),
+                NAME(ENFILE), NAME(ENOMEM),  NAME(ENOBUFS), NAME(ENOTDIR), NAME(ELOOP),
+                NAME(EPROTONOSUPPORT), NAME(EAFNOSUPPORT), NAME(ESOCKTNOSUPPORT)};
+#undef NAME
+  for (const auto& entry : kNames) {
+    if (entry.number == error) return entry.name;
   }
+  return "EIO";
 }
 
 // Sends one message, with a descriptor attached when descriptor >= 0. False on failure (errno set).
@@ -343,22 +340,22 @@ std::string Echo(const std::string& word) {
   return word.size() <= kMaxEcho ? word : word.substr(0, kMaxEcho) + "...";
 }
 
-// Opens the socket, in the named lab namespace when one is given. Returns the descriptor or -errno.
+// "<ERRNO_NAME> <what>: <strerror>", the tail of an error answer.
+std::string SystemError(int error, const std::string& what) {
+  return std::string(ErrnoName(error)) + " " + what + ": " + strerror(error);
+}
+
+// Opens the socket, inside the named lab namespace when one is given. Returns the
+// descriptor, or -1 with the error answer's text in *error.
 int OpenSocket(int family, int protocol, const std::string& namespaceName, int homeNamespace, std::string* error) {
 #ifdef __linux__
   int lab = -1;
   if (!namespaceName.empty()) {
     lab = open(("/run/netns/" + namespaceName).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (lab < 0) {
-      const int openError = errno;
-      *error = std::string(ErrnoName(openError)) + " netns " + namespaceName + ": " + strerror(openError);
-      return -1;
-    }
-    if (setns(lab, CLONE_NEWNET) != 0) {
-      const int setnsError = errno;
-      close(lab);
-      *error = std::string(ErrnoName(setnsError)) + " netns " + namespaceName + " is not a network namespace: " +
-               strerror(setnsError);
+    if (lab < 0 || setns(lab, CLONE_NEWNET) != 0) {
+      const int failure = errno;
+      *error = SystemError(failure, std::string(lab < 0 ? "open" : "setns") + " netns " + namespaceName);
+      if (lab >= 0) close(lab);
       return -1;
     }
   }
@@ -370,21 +367,16 @@ int OpenSocket(int family, int protocol, const std::string& namespaceName, int h
   const int descriptor = socket(family, SOCK_RAW | SOCK_CLOEXEC, protocol);
 #else
   const int descriptor = socket(family, SOCK_RAW, protocol);
+  if (descriptor >= 0 && fcntl(descriptor, F_SETFD, FD_CLOEXEC) != 0) Fail("fcntl(FD_CLOEXEC)");
 #endif
-  const int socketError = errno;
+  const int failure = errno;
+  if (descriptor < 0) *error = SystemError(failure, "socket");
 #ifdef __linux__
   if (lab >= 0) {
     close(lab);
     // Never stay in the lab's namespace.
     if (setns(homeNamespace, CLONE_NEWNET) != 0) Fail("setns back to the helper's own network namespace");
   }
-#endif
-  if (descriptor < 0) {
-    *error = std::string(ErrnoName(socketError)) + " socket: " + strerror(socketError);
-    return -1;
-  }
-#ifndef SOCK_CLOEXEC
-  if (fcntl(descriptor, F_SETFD, FD_CLOEXEC) != 0) Fail("fcntl(FD_CLOEXEC)");
 #endif
   return descriptor;
 }
@@ -486,36 +478,19 @@ void Serve(const Options& options, int homeNamespace) {
   for (;;) {
     char data[kMaxMessage + 1];
     iovec vector{data, sizeof data};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)];
     msghdr header{};
     header.msg_iov = &vector;
     header.msg_iovlen = 1;
-    header.msg_control = control;
-    header.msg_controllen = sizeof control;
-#ifdef MSG_CMSG_CLOEXEC
-    const ssize_t received = recvmsg(kChannel, &header, MSG_CMSG_CLOEXEC);
-#else
+    // No room for control data: descriptors sent to the helper are never installed
+    // (the kernel releases them and sets MSG_CTRUNC).
     const ssize_t received = recvmsg(kChannel, &header, 0);
-#endif
     if (received < 0) {
       if (errno == EINTR) continue;
       if (errno == ECONNRESET) exit(kExitOk);
       Fail("recvmsg");
     }
     if (received == 0) exit(kExitOk);  // end of channel (an empty message reads the same)
-    // Descriptors are never accepted from the workbench.
-    bool descriptors = false;
-    for (cmsghdr* message = CMSG_FIRSTHDR(&header); message != nullptr; message = CMSG_NXTHDR(&header, message)) {
-      if (message->cmsg_level != SOL_SOCKET || message->cmsg_type != SCM_RIGHTS) continue;
-      descriptors = true;
-      const size_t count = (message->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; i++) {
-        int descriptor;
-        memcpy(&descriptor, CMSG_DATA(message) + i * sizeof(int), sizeof(int));
-        close(descriptor);
-      }
-    }
-    if (descriptors || (header.msg_flags & MSG_CTRUNC)) {
+    if (header.msg_flags & MSG_CTRUNC) {
       Send("error EINVAL requests carry no descriptors");
     } else if (static_cast<size_t>(received) > kMaxMessage || (header.msg_flags & MSG_TRUNC)) {
       Send("error EINVAL a request is at most 256 bytes");

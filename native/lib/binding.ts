@@ -74,7 +74,7 @@ export interface NativeBinding {
 }
 
 export interface NativeChannelHandlers {
-  /** descriptor: -1 when none (the receiver owns it); problem: 0, EMSGSIZE (text cut) or ETOOMANYREFS (extra descriptors closed). */
+  /** descriptor: -1 when none (the receiver owns it); problem: 0, EMSGSIZE (text cut at 4096 bytes) or EPROTO (more than one descriptor: the first is passed, the rest closed). */
   onMessage(text: Buffer, descriptor: number, problem: number): void;
   /** Once: 0 at end of channel or after close(), else the errno that ended it. */
   onClose(errno: number): void;

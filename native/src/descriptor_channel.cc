@@ -23,7 +23,7 @@ namespace {
 constexpr int kMaxMessagesPerWakeup = 64;
 constexpr size_t kReceiveSize = 4096;
 // Room for this many descriptors per message: more than one is a protocol error,
-// and what arrives is closed rather than cut off by the kernel unseen.
+// and what arrives is closed here (the kernel releases what does not fit).
 constexpr size_t kDescriptorRoom = 8;
 constexpr size_t kMaxSendSize = 65536;
 
@@ -285,15 +285,15 @@ void DescriptorChannel::OnReadable() {
     }
     if (received == 0 && descriptors == 0) {
       // End of channel, or an empty message: only a hang-up tells them apart.
-      pollfd check{fd_, POLLIN, 0};
-      if (poll(&check, 1, 0) <= 0 || (check.revents & (POLLHUP | POLLERR))) {
+      pollfd check{fd_, 0, 0};  // POLLHUP and POLLERR are always reported
+      if (poll(&check, 1, 0) < 0 || (check.revents & (POLLHUP | POLLERR))) {
         StartClose(true, 0);
         return;
       }
     }
     int problem = 0;
     if (descriptors > 1 || (header.msg_flags & MSG_CTRUNC)) {
-      problem = ETOOMANYREFS;
+      problem = EPROTO;
     } else if (header.msg_flags & MSG_TRUNC) {
       problem = EMSGSIZE;
     }

@@ -6,8 +6,8 @@
 //     takes ownership of fd (made non-blocking) and watches it with a uv_poll_t on
 //     the environment's loop. onMessage gets each message's bytes and its descriptor
 //     (-1 when none; the receiver owns it) plus problem: 0, EMSGSIZE (the text was
-//     cut) or ETOOMANYREFS (more than one descriptor, or control data cut: the extras
-//     are closed). onClose runs once: 0 on end of channel or close(), else the errno.
+//     cut at 4096 bytes) or EPROTO (more than one descriptor, or control data cut: the
+//     first descriptor is passed on, the others are closed). onClose runs once: 0 on end of channel or close(), else the errno.
 //   send(bytes) -> bytes sent (throws a system error, e.g. EPIPE), close(), ref(), unref()
 #pragma once
 #include <napi.h>

@@ -14,21 +14,24 @@ import {
   copyFileSync,
   cpSync,
   existsSync,
+  fstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
+  readdirSync,
   readlinkSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, labSupport, NOBODY, runAsPrefix, type Namespace } from '../../main/lab';
 import { binding } from '../lib/binding';
 import { HelperError, SocketHelperClient, type HelperHello, type HelperOpenRequest } from '../lib/index';
-import { sleep, waitFor } from './helpers';
+import { runNode, sleep, waitFor } from './helpers';
 
 const NATIVE_DIR = path.resolve(__dirname, '..');
 const BUILT_HELPER = path.join(NATIVE_DIR, 'build', 'Release', 'packet-workbench-helper');
@@ -37,6 +40,7 @@ const NET_RAW = '0000000000002000';
 const NET_RAW_SYS_ADMIN = '0000000000202000';
 const NONE = '0000000000000000';
 const ALLOW_LIST = 'allowed: ipv4 icmp|udp|tcp|raw, ipv6 icmpv6|udp|tcp|raw';
+const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((file) => existsSync(file));
 
 function findTool(name: string): string | null {
   for (const folder of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
@@ -603,5 +607,205 @@ describe.skipIf(reason !== null)(`socket helper${reason ? ` (skipped: ${reason})
       expect(answer.error?.message).toMatch(/exited with code 1 before it was ready: sudo: .*password/);
       expect(performance.now() - begun).toBeLessThan(5_000);
     });
+  });
+});
+
+// ---- the addon's side of the channel, without the helper ------------------------------------
+
+function openDescriptorCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+interface Received {
+  text: Buffer;
+  descriptor: number;
+  problem: number;
+}
+
+/** A channel on one end of a fresh pair; the other end is returned as a plain descriptor. */
+function channelPair(): { channel: InstanceType<typeof binding.DescriptorChannel>; peer: number; messages: Received[]; closes: number[] } {
+  const [ours, peer] = binding.socketPair();
+  const messages: Received[] = [];
+  const closes: number[] = [];
+  const channel = new binding.DescriptorChannel(ours, {
+    onMessage(text, descriptor, problem) {
+      messages.push({ text, descriptor, problem });
+    },
+    onClose(errno) {
+      closes.push(errno);
+    },
+  });
+  return { channel, peer, messages, closes };
+}
+
+/** Runs python3 with the given descriptor as its stdin (a socket it sends on). */
+function python(code: string, stdin: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(PYTHON as string, ['-c', code], { stdio: [stdin, 'ignore', 'inherit'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+describe.skipIf(process.platform !== 'linux')('DescriptorChannel and socketPair', () => {
+  it('checks its arguments in C++ and names them', () => {
+    const handlers = { onMessage() {}, onClose() {} };
+    const Channel = binding.DescriptorChannel as unknown as new (...args: unknown[]) => unknown;
+    expect(() => new Channel()).toThrow(TypeError);
+    expect(() => new Channel('3', handlers)).toThrow(/"fd" argument must be a number/);
+    expect(() => new Channel(-1, handlers)).toThrow(RangeError);
+    expect(() => new Channel(1.5, handlers)).toThrow(/"fd" argument must be an integer/);
+    const [a, b] = binding.socketPair();
+    try {
+      expect(() => new Channel(a)).toThrow(/"handlers" argument must be an object/);
+      expect(() => new Channel(a, { onMessage() {} })).toThrow(/handlers.onClose must be a function/);
+      expect(() => new Channel(a, { onClose() {} })).toThrow(/handlers.onMessage must be a function/);
+    } finally {
+      closeSync(a);
+      closeSync(b);
+    }
+    // Not a SEQPACKET socket: refused, and the caller still owns the descriptor.
+    const file = openSync('/dev/null', 'r');
+    try {
+      expect(() => new Channel(file, handlers)).toThrow(/"fd" argument must be an AF_UNIX SOCK_SEQPACKET socket/);
+      expect(fstatSync(file).isCharacterDevice()).toBe(true);
+    } finally {
+      closeSync(file);
+    }
+    expect(() => new Channel(file, handlers)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+
+    const { channel, peer } = channelPair();
+    try {
+      expect(() => (channel.send as (value: unknown) => number)('text')).toThrow(/"buffer" argument must be a Buffer or Uint8Array/);
+      expect(() => channel.send(Buffer.alloc(65537))).toThrow(RangeError);
+      channel.close();
+      expect(() => channel.send(Buffer.from('x'))).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_CLOSED' }));
+      channel.close(); // twice is harmless
+      channel.ref();
+      channel.unref();
+    } finally {
+      closeSync(peer);
+    }
+  });
+
+  it('carries messages both ways, an empty one included; the end of the peer is onClose(0), once', async () => {
+    const left = channelPair();
+    const right = { messages: [] as Received[], closes: [] as number[] };
+    const channel = new binding.DescriptorChannel(left.peer, {
+      onMessage(text, descriptor, problem) {
+        right.messages.push({ text, descriptor, problem });
+      },
+      onClose(errno) {
+        right.closes.push(errno);
+      },
+    });
+    expect(left.channel.send(Buffer.from('hello 1'))).toBe(7);
+    left.channel.send(Buffer.alloc(0));
+    channel.send(Buffer.from('ok'));
+    await waitFor(() => right.messages.length === 2 && left.messages.length === 1, 2_000, 'the messages');
+    expect(right.messages.map((m) => [m.text.toString(), m.descriptor, m.problem])).toEqual([
+      ['hello 1', -1, 0],
+      ['', -1, 0],
+    ]);
+    expect(left.messages[0].text.toString()).toBe('ok');
+    channel.close();
+    await waitFor(() => left.closes.length === 1 && right.closes.length === 1, 2_000, 'both closes');
+    expect(left.closes).toEqual([0]);
+    expect(right.closes).toEqual([0]);
+    await sleep(50);
+    expect(left.closes).toHaveLength(1);
+  });
+
+  it.skipIf(!PYTHON)('a message with several descriptors keeps the first and closes the rest; a cut message says so', async () => {
+    const { channel, peer, messages } = channelPair();
+    const before = openDescriptorCount();
+    const exitCode = await python(
+      [
+        'import array, os, socket',
+        's = socket.socket(fileno=0)',
+        "fds = lambda n: array.array('i', [os.open('/dev/null', os.O_RDONLY) for _ in range(n)])",
+        "s.sendmsg([b'one'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds(1))])",
+        "s.sendmsg([b'three'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds(3))])",
+        "s.sendmsg([b'twenty'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds(20))])",
+        "s.send(b'x' * 5000)",
+      ].join('\n'),
+      peer,
+    );
+    expect(exitCode).toBe(0);
+    await waitFor(() => messages.length === 4, 2_000, 'four messages');
+    expect(messages.map((m) => [m.text.toString().slice(0, 6), m.descriptor >= 0, m.problem])).toEqual([
+      ['one', true, 0],
+      ['three', true, osConstants.errno.EPROTO],
+      ['twenty', true, osConstants.errno.EPROTO],
+      ['xxxxxx', false, osConstants.errno.EMSGSIZE],
+    ]);
+    expect(messages[3].text.length).toBe(4096);
+    // Exactly one descriptor per message reached us; the extras were closed.
+    expect(openDescriptorCount()).toBe(before + 3);
+    for (const message of messages) if (message.descriptor >= 0) closeSync(message.descriptor);
+    expect(openDescriptorCount()).toBe(before);
+    channel.close();
+    closeSync(peer);
+  });
+
+  it('unref() lets the process exit; ref() (the default) keeps it alive', async () => {
+    const script = (unref: boolean): string =>
+      `const { binding } = require(${JSON.stringify(path.join(NATIVE_DIR, 'dist', 'binding.js'))});` +
+      'const [a, b] = binding.socketPair();' +
+      'const channel = new binding.DescriptorChannel(a, { onMessage() {}, onClose() {} });' +
+      (unref ? 'channel.unref();' : '') +
+      'globalThis.keep = b;';
+    const unrefd = await runNode(['-e', script(true)], { timeout: 5_000 });
+    expect(unrefd).toMatchObject({ code: 0, timedOut: false });
+    const refd = await runNode(['-e', script(false)], { timeout: 800 });
+    expect(refd.timedOut).toBe(true);
+  });
+
+  it('survives worker threads terminated with open channels and messages in flight', async () => {
+    const result = await runNode([path.join(__dirname, 'fixtures', 'helper-worker.js'), NATIVE_DIR, '10'], { timeout: 30_000 });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.match(/^terminated /gm)).toHaveLength(10);
+    expect(result.stdout).toContain('main alive hello');
+  });
+
+  it.skipIf(!PYTHON || reason !== null)('the helper never keeps a descriptor sent to it', async () => {
+    const [ours, theirs] = binding.socketPair();
+    const child = spawn(BUILT_HELPER, [], { stdio: [theirs, 'ignore', 'ignore'] });
+    closeSync(theirs);
+    const script = [
+      'import array, os, socket, sys',
+      's = socket.socket(fileno=0)',
+      'hello = s.recv(300).decode()',
+      'pid = int(hello.split("pid=")[1].split()[0])',
+      "fds = array.array('i', [os.open('/dev/null', os.O_RDONLY) for _ in range(2)])",
+      "s.sendmsg([b'ping'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])",
+      'print(s.recv(300).decode())',
+      "s.send(b'ping')",
+      'print(s.recv(300).decode())',
+      "print(sorted(os.listdir('/proc/%d/fd' % pid)))",
+      "s.send(b'quit')",
+    ].join('\n');
+    const output = await new Promise<string>((resolve) => {
+      const runner = spawn(PYTHON as string, ['-c', script], { stdio: [ours, 'pipe', 'inherit'] });
+      let text = '';
+      runner.stdout!.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      const timer = setTimeout(() => runner.kill('SIGKILL'), 10_000);
+      runner.once('close', () => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+    });
+    closeSync(ours);
+    expect(output.split('\n')).toEqual(['error EINVAL requests carry no descriptors', 'pong', "['0', '1', '2']", '']);
+    const code = await new Promise((resolve) => {
+      if (child.exitCode !== null) resolve(child.exitCode);
+      child.once('exit', resolve);
+      setTimeout(() => child.kill('SIGKILL'), 3_000);
+    });
+    expect(code).toBe(0);
   });
 });

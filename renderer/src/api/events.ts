@@ -49,6 +49,10 @@ export function pumpEvents(
         case 'experiment':
           state.experiments.applyRun(event.run);
           break;
+        case 'helper':
+          // What works follows the helper: its state, then the capabilities read again.
+          state.helper.applyStatus(event.helper);
+          break;
         default:
           break;
       }

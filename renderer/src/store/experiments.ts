@@ -1,7 +1,7 @@
 // Ping and traceroute: the forms, the runs (live and past), and their export.
 import type { ExperimentRun, Hop, PingReply, PingStatistics } from '../../../common/contract';
 import { errorCode, errorText } from '../api/client';
-import { permissionRemedy } from './send';
+import { permissionRemedy, rawSocketRemedy } from './send';
 import type { SliceFactory } from './types';
 
 export interface PingForm {
@@ -22,6 +22,15 @@ export interface TracerouteForm {
   probesPerHop: string;
   timeout: string;
   port: string;
+  /** 'auto': raw sockets where available, else the unprivileged error-queue path. */
+  mode: 'auto' | 'raw' | 'error-queue';
+}
+
+export interface ExperimentError {
+  field?: string;
+  message: string;
+  code?: string;
+  remedy?: string;
 }
 
 export interface ExperimentsSlice {
@@ -32,8 +41,8 @@ export interface ExperimentsSlice {
     traceRunId: string | null;
     pingForm: PingForm;
     traceForm: TracerouteForm;
-    pingError: { field?: string; message: string; remedy?: string } | null;
-    traceError: { field?: string; message: string; remedy?: string } | null;
+    pingError: ExperimentError | null;
+    traceError: ExperimentError | null;
     setPingForm(change: Partial<PingForm>): void;
     setTraceForm(change: Partial<TracerouteForm>): void;
     startPing(): Promise<void>;
@@ -96,6 +105,8 @@ export function parseTracerouteForm(form: TracerouteForm): { params: Record<stri
     if (typeof port === 'string') return { field: 'port', message: port };
     params.port = port;
   }
+  // 'auto' is the default: left out, so an engine from before the choice existed takes the run too.
+  if (form.mode !== 'auto') params.mode = form.mode;
   if ((params.firstHop as number) > (params.maxHops as number)) return { field: 'firstHop', message: 'First hop must not be above max hops' };
   return { params };
 }
@@ -111,7 +122,8 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
   const failure = (error: unknown) => {
     const code = errorCode(error);
     const field = (error as { field?: string }).field;
-    return { ...(field ? { field } : {}), message: errorText(error), remedy: permissionRemedy(code, get().settings.capabilities?.remedy) };
+    const remedy = permissionRemedy(code, rawSocketRemedy(get().settings.capabilities));
+    return { ...(field ? { field } : {}), message: errorText(error), ...(code ? { code } : {}), ...(remedy ? { remedy } : {}) };
   };
 
   return {
@@ -120,7 +132,7 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
       pingRunId: null,
       traceRunId: null,
       pingForm: { target: '127.0.0.1', count: '5', interval: '200', size: '56', ttl: '64', timeout: '1000', mode: 'auto' },
-      traceForm: { target: '127.0.0.1', probe: 'icmp', firstHop: '1', maxHops: '30', probesPerHop: '3', timeout: '1000', port: '' },
+      traceForm: { target: '127.0.0.1', probe: 'icmp', firstHop: '1', maxHops: '30', probesPerHop: '3', timeout: '1000', port: '', mode: 'auto' },
       pingError: null,
       traceError: null,
       setPingForm(change) {

@@ -4,6 +4,7 @@ import { useStore, type StoreApi } from 'zustand';
 import { createStore } from 'zustand/vanilla';
 import { createEditorSlice } from './editor';
 import { createExperimentsSlice } from './experiments';
+import { createHelperSlice } from './helper';
 import { createLogSlice } from './log';
 import { createSendSlice } from './send';
 import { createSettingsSlice } from './settings';
@@ -21,6 +22,7 @@ export function createWorkbenchStore(services: StoreServices): WorkbenchStore {
     ...createLogSlice(services)(...a),
     ...createSocketsSlice(services)(...a),
     ...createExperimentsSlice(services)(...a),
+    ...createHelperSlice(services)(...a),
   }));
 }
 

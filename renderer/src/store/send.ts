@@ -1,7 +1,8 @@
 // Sending the edited packet: target, socket, how many and how fast; the jobs that run.
-import type { SendJobInfo } from '../../../common/contract';
+import type { Capabilities, SendJobInfo } from '../../../common/contract';
 import { isIpv4, isIpv6 } from '../../../packets';
 import { errorCode, errorText } from '../api/client';
+import { experiment } from '../model/capabilities';
 import type { SliceFactory } from './types';
 
 export interface SendError {
@@ -45,8 +46,14 @@ export function permissionRemedy(code: string | undefined, capabilityRemedy: str
   if (code !== 'EPERM' && code !== 'EACCES') return undefined;
   return (
     capabilityRemedy ??
-    'Raw sockets need root or CAP_NET_RAW: run the workbench with sudo, or grant the capability (sudo setcap cap_net_raw+ep <node or app binary>).'
+    'Raw sockets need root or CAP_NET_RAW, or the socket helper: choose “Allow raw sockets” (it asks for an administrator password through pkexec or sudo).'
   );
+}
+
+/** The remedy for refused raw sockets from the capabilities: the crafted-packet row's, else the general one. */
+export function rawSocketRemedy(capabilities: Capabilities | null): string | null {
+  if (!capabilities) return null;
+  return (capabilities.experiments ? experiment(capabilities, 'send-raw').remedy : null) ?? capabilities.remedy ?? null;
 }
 
 export function validateTarget(target: string, family: 'ipv4' | 'ipv6' | undefined): string | null {
@@ -128,7 +135,7 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client }) => (set, ge
               where: 'socket',
               message: `Cannot open a ${family} socket for protocol ${needs.protocol}: ${errorText(error)}`,
               code,
-              remedy: permissionRemedy(code, get().settings.capabilities?.remedy),
+              remedy: permissionRemedy(code, rawSocketRemedy(get().settings.capabilities)),
             });
           }
         }
@@ -137,12 +144,12 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client }) => (set, ge
           get().send.applyJob(job);
           patch({ busy: false });
           if (job.state === 'failed' && job.error) {
-            return fail({ where: 'send', message: job.error.message, code: job.error.code, remedy: permissionRemedy(job.error.code, get().settings.capabilities?.remedy) });
+            return fail({ where: 'send', message: job.error.message, code: job.error.code, remedy: permissionRemedy(job.error.code, rawSocketRemedy(get().settings.capabilities)) });
           }
           return job;
         } catch (error) {
           const code = errorCode(error);
-          return fail({ where: 'send', message: errorText(error), code, remedy: permissionRemedy(code, get().settings.capabilities?.remedy) });
+          return fail({ where: 'send', message: errorText(error), code, remedy: permissionRemedy(code, rawSocketRemedy(get().settings.capabilities)) });
         }
       },
       async stop(jobId) {

@@ -20,6 +20,7 @@ export interface SettingsSlice {
     connectionError: string | null;
     setTheme(theme: Theme): void;
     showPanel(panel: PanelId): void;
+    /** Reads what works now; calls while one is in flight are folded into one more read after it. */
     loadCapabilities(): Promise<void>;
     setConnection(state: ConnectionState, reason?: string | null): void;
     /** Opens the connection again; on success re-reads capabilities, sockets, jobs, runs and the log. */
@@ -32,6 +33,21 @@ const THEME_KEY = 'workbench.theme';
 export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, storage, connection: link }) => (set, get) => {
   const patch = (part: Partial<SettingsSlice['settings']>) => set((state) => ({ settings: { ...state.settings, ...part } }));
   const stored = storage?.getItem(THEME_KEY);
+  let loading: Promise<void> | null = null;
+  let again = false;
+  const readCapabilities = async () => {
+    do {
+      again = false;
+      try {
+        const capabilities = await client.capabilities({});
+        patch({ capabilities, capabilitiesError: null });
+        // An engine from before the socket helper sends no helper state.
+        if (capabilities && typeof capabilities === 'object' && capabilities.helper) get().helper.applyStatus(capabilities.helper, { refresh: false });
+      } catch (error) {
+        patch({ capabilitiesError: errorText(error) });
+      }
+    } while (again);
+  };
   return {
     settings: {
       theme: stored === 'light' || stored === 'dark' ? stored : 'system',
@@ -47,12 +63,16 @@ export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, stora
       showPanel(panel) {
         if (get().settings.panel !== panel) patch({ panel });
       },
-      async loadCapabilities() {
-        try {
-          patch({ capabilities: await client.capabilities({}), capabilitiesError: null });
-        } catch (error) {
-          patch({ capabilitiesError: errorText(error) });
+      loadCapabilities() {
+        if (loading) {
+          // A helper event came while a read was on its way: its answer may predate the change.
+          again = true;
+          return loading;
         }
+        loading = readCapabilities().finally(() => {
+          loading = null;
+        });
+        return loading;
       },
       setConnection(connection, reason = null) {
         patch({ connection, connectionError: connection === 'closed' ? reason : null });

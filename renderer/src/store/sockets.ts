@@ -2,7 +2,7 @@
 import type { OptionReading, SocketInfo } from '../../../common/contract';
 import { findSocketOption, type SocketOptionDescription } from '../../../common/socket-options';
 import { errorCode, errorText } from '../api/client';
-import { permissionRemedy } from './send';
+import { permissionRemedy, rawSocketRemedy } from './send';
 import type { SliceFactory } from './types';
 
 export interface OptionsView {
@@ -27,7 +27,7 @@ export interface SocketsSlice {
     selectedId: string | null;
     options: Record<string, OptionsView>;
     openForm: OpenForm;
-    error: { message: string; remedy?: string } | null;
+    error: { message: string; code?: string; remedy?: string } | null;
     load(): Promise<void>;
     applySocket(socket: SocketInfo): void;
     setOpenForm(change: Partial<OpenForm>): void;
@@ -73,7 +73,8 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
     patch({ options: { ...sockets().options, [socketId]: { ...(sockets().options[socketId] ?? emptyOptions()), ...part } } });
   const report = (message: string, error: unknown) => {
     const code = errorCode(error);
-    patch({ error: { message: `${message}: ${errorText(error)}`, remedy: permissionRemedy(code, get().settings.capabilities?.remedy) } });
+    const remedy = permissionRemedy(code, rawSocketRemedy(get().settings.capabilities));
+    patch({ error: { message: `${message}: ${errorText(error)}`, ...(code ? { code } : {}), ...(remedy ? { remedy } : {}) } });
   };
 
   return {

@@ -10,6 +10,7 @@ const socket: SocketInfo = {
   family: 'ipv4',
   protocol: 1,
   mode: 'raw',
+  via: 'raw',
   receivePaused: false,
   closed: false,
   counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 },

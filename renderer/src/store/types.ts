@@ -4,12 +4,13 @@ import type { WorkbenchClient } from '../api/client';
 import type { Connection } from '../api/connection';
 import type { EditorSlice } from './editor';
 import type { ExperimentsSlice } from './experiments';
+import type { HelperSlice } from './helper';
 import type { LogSlice } from './log';
 import type { SendSlice } from './send';
 import type { SettingsSlice } from './settings';
 import type { SocketsSlice } from './sockets';
 
-export type WorkbenchState = EditorSlice & SendSlice & LogSlice & SocketsSlice & ExperimentsSlice & SettingsSlice;
+export type WorkbenchState = EditorSlice & SendSlice & LogSlice & SocketsSlice & ExperimentsSlice & SettingsSlice & HelperSlice;
 
 /** What slices get besides set/get: the client, and browser services tests can replace. */
 export interface StoreServices {

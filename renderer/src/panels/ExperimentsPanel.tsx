@@ -1,9 +1,31 @@
 // Ping (live RTT chart and statistics) and traceroute (a hop table that fills as probes
 // return), with every run kept in a history that can be exported as JSON.
 import type { ExperimentRun, Hop } from '../../../common/contract';
+import { isIpv6 } from '../../../packets';
+import { RawNeededNote, useRawAccess } from '../components/RawAccess';
 import { RttChart } from '../components/RttChart';
+import { pingAvailability, tracerouteAvailability, viaWords } from '../model/capabilities';
 import { formatClock, formatMs } from '../model/format';
 import { useWorkbench } from '../store';
+import type { ExperimentError } from '../store/experiments';
+
+/** How a run got its sockets, in words: 'via error queue (no privileges)'. Engines before the helper sent only the mode. */
+export function runVia(run: ExperimentRun): string {
+  return `via ${viaWords(run.via ?? run.mode)}`;
+}
+
+const PROBE_WORDS = { icmp: 'ICMP echo', udp: 'UDP', tcp: 'TCP SYN' } as const;
+
+/** A failed run's reason, where the run is shown. */
+function RunError({ run }: { run: ExperimentRun }) {
+  if (run.state !== 'failed' || !run.error) return null;
+  return (
+    <div className="field-error run-error" role="alert" aria-label={`Why ${run.runId} failed`}>
+      <strong>{run.error.code}: </strong>
+      {run.error.message}
+    </div>
+  );
+}
 
 export function ExperimentsPanel() {
   return (
@@ -17,10 +39,11 @@ export function ExperimentsPanel() {
   );
 }
 
-function FormError({ error }: { error: { message: string; remedy?: string } | null }) {
+function FormError({ error }: { error: ExperimentError | null }) {
   if (!error) return null;
   return (
     <div className="field-error" role="alert">
+      {error.code ? <strong>{error.code}: </strong> : null}
       {error.message}
       {error.remedy && <div className="remedy">Remedy: {error.remedy}</div>}
     </div>
@@ -81,13 +104,14 @@ function PingView() {
           </button>
         )}
       </form>
+      <PingAvailability />
       <FormError error={error} />
       {run && (
         <>
           <div className="run-line muted">
-            {run.runId} · {run.target} · {run.mode} · <span className={`state state-${run.state}`}>{run.state}</span>
-            {run.error ? ` · ${run.error.code}: ${run.error.message}` : ''}
+            {run.runId} · {run.target} · {runVia(run)} · <span className={`state state-${run.state}`}>{run.state}</span>
           </div>
+          <RunError run={run} />
           <dl className="stats" aria-label="Ping statistics">
             <Stat name="Transmitted" value={String(stats?.transmitted ?? 0)} />
             <Stat name="Received" value={String(stats?.received ?? 0)} />
@@ -128,6 +152,40 @@ function PingView() {
       )}
     </section>
   );
+}
+
+function PingAvailability() {
+  const form = useWorkbench((s) => s.experiments.pingForm);
+  const { capabilities, helper } = useRawAccess();
+  if (!capabilities) return null;
+  const family = isIpv6(form.target.trim()) ? 'ipv6' : 'ipv4';
+  const now = pingAvailability(capabilities, helper, form.mode, family);
+  if (now.works) return null;
+  const what =
+    form.mode === 'datagram'
+      ? `Unprivileged ping cannot run now: ping sockets are not allowed for this user (${family === 'ipv4' ? 'IPv4' : 'IPv6'}).`
+      : form.mode === 'raw'
+        ? 'Ping with raw sockets cannot run now: no raw sockets.'
+        : 'Ping cannot run now: no raw sockets and no ping sockets.';
+  return <RawNeededNote what={what} remedy={now.remedy} offerHelper={now.needsRaw} />;
+}
+
+function TracerouteAvailability() {
+  const form = useWorkbench((s) => s.experiments.traceForm);
+  const { capabilities, helper } = useRawAccess();
+  if (!capabilities) return null;
+  const family = isIpv6(form.target.trim()) ? 'ipv6' : 'ipv4';
+  const now = tracerouteAvailability(capabilities, helper, form.probe, form.mode, family);
+  if (now.works) {
+    return <p className="hint">{PROBE_WORDS[form.probe]} probes will go {`via ${viaWords(now.via)}`}.</p>;
+  }
+  const what =
+    form.mode === 'raw'
+      ? `${PROBE_WORDS[form.probe]} traceroute with raw sockets cannot run now: no raw sockets.`
+      : form.mode === 'error-queue'
+        ? `${PROBE_WORDS[form.probe]} traceroute without privileges cannot run now.`
+        : `${PROBE_WORDS[form.probe]} traceroute cannot run now: it needs raw sockets${form.probe === 'icmp' ? ' or a ping socket' : ''}.`;
+  return <RawNeededNote what={what} remedy={now.remedy} offerHelper={now.needsRaw} />;
 }
 
 function Stat({ name, value }: { name: string; value: string }) {
@@ -174,6 +232,14 @@ function TracerouteView() {
             <option value="tcp">TCP SYN</option>
           </select>
         </label>
+        <label className="inline">
+          <span>Mode</span>
+          <select aria-label="Traceroute mode" value={form.mode} onChange={(event) => setForm({ mode: event.target.value as typeof form.mode })}>
+            <option value="auto">Auto (raw, else no privileges)</option>
+            <option value="raw">Raw sockets</option>
+            <option value="error-queue">Error queue (no privileges)</option>
+          </select>
+        </label>
         <Field label="First hop" value={form.firstHop} onChange={(firstHop) => setForm({ firstHop })} invalid={!!bad('firstHop')} />
         <Field label="Max hops" value={form.maxHops} onChange={(maxHops) => setForm({ maxHops })} invalid={!!bad('maxHops')} />
         <Field label="Probes per hop" value={form.probesPerHop} onChange={(probesPerHop) => setForm({ probesPerHop })} invalid={!!bad('probesPerHop')} />
@@ -188,14 +254,15 @@ function TracerouteView() {
           </button>
         )}
       </form>
+      <TracerouteAvailability />
       <FormError error={error} />
       {run && (
         <>
           <div className="run-line muted">
-            {run.runId} · {run.target} · {String(run.params.probe ?? 'icmp')} · <span className={`state state-${run.state}`}>{run.state}</span>
+            {run.runId} · {run.target} · {String(run.params.probe ?? 'icmp')} · {runVia(run)} · <span className={`state state-${run.state}`}>{run.state}</span>
             {run.traceroute?.reached ? ' · destination reached' : ''}
-            {run.error ? ` · ${run.error.code}: ${run.error.message}` : ''}
           </div>
+          <RunError run={run} />
           <progress className="wide-progress" max={1} value={progress} aria-label="Traceroute progress" />
           <table className="grid-table" aria-label="Hops">
             <thead>
@@ -272,6 +339,7 @@ function History() {
               <th scope="col">Run</th>
               <th scope="col">Kind</th>
               <th scope="col">Target</th>
+              <th scope="col">Via</th>
               <th scope="col">Started</th>
               <th scope="col">State</th>
               <th scope="col">Result</th>
@@ -284,9 +352,10 @@ function History() {
                 <td className="mono">{run.runId}</td>
                 <td>{run.kind}</td>
                 <td className="mono">{run.target}</td>
+                <td>{viaWords(run.via ?? run.mode)}</td>
                 <td className="mono">{formatClock(run.startedAt)}</td>
                 <td className={`state state-${run.state}`}>{run.state}</td>
-                <td>{summary(run)}</td>
+                <td className={run.state === 'failed' ? 'bad wrap' : undefined}>{run.state === 'failed' && run.error ? `${run.error.code}: ${run.error.message}` : summary(run)}</td>
                 <td className="actions">
                   <button type="button" aria-label={`Show ${run.runId}`} onClick={() => show(run.runId)}>
                     Show

@@ -1,6 +1,11 @@
 // Sending the edited packet: where to, through which socket, how many and how fast; running jobs.
 import type { SendJobInfo } from '../../../common/contract';
+import { protocolName } from '../../../packets';
+import { AllowRawButton, RawNeededNote, useRawAccess } from '../components/RawAccess';
+import { sendAvailability, viaWords } from '../model/capabilities';
 import { useWorkbench } from '../store';
+
+const PERMISSION = new Set(['EPERM', 'EACCES']);
 
 export function SendPanel() {
   const form = useWorkbench((s) => s.send.form);
@@ -13,13 +18,25 @@ export function SendPanel() {
   const valid = useWorkbench((s) => s.editor.analysis.spec !== null);
   const destination = useWorkbench((s) => s.editor.analysis.destination);
   const sockets = useWorkbench((s) => s.sockets.list);
+  const echoRequest = useWorkbench((s) =>
+    s.editor.layers.some((layer) => (layer.kind === 'icmp' && Number(layer.values.type) === 8) || (layer.kind === 'icmpv6' && Number(layer.values.type) === 128)),
+  );
+  const access = useRawAccess();
   const open = sockets.filter((socket) => !socket.closed);
+  // Only a new socket depends on what this process may open; a chosen one is open already.
+  const availability =
+    access.capabilities && needs && form.socketId === '' ? sendAvailability(access.capabilities, access.helper, { ...needs, echoRequest }) : null;
   const errorAt = (where: string) =>
     error && error.where === where ? (
       <div className="field-error" role="alert" id={`send-${where}-error`}>
         {error.code ? <strong>{error.code}: </strong> : null}
         {error.message}
         {error.remedy && <div className="remedy">Remedy: {error.remedy}</div>}
+        {error.code && PERMISSION.has(error.code) && access.canAllow && (
+          <div>
+            <AllowRawButton />
+          </div>
+        )}
       </div>
     ) : null;
 
@@ -130,10 +147,19 @@ export function SendPanel() {
             {busy ? 'Sending…' : 'Send'}
           </button>
           {!online && <span className="field-error">Disconnected: reconnect to send.</span>}
+          {availability?.works && availability.via !== 'raw' && <span className="muted">Sends through a {viaWords(availability.via)}</span>}
           {!valid && <span className="muted">The packet has errors: fix them first.</span>}
           {errorAt('packet')}
           {errorAt('send')}
         </div>
+        {availability && !availability.works && needs && (
+          <RawNeededNote
+            what={`Sending this ${protocolName(needs.protocol)} packet needs raw sockets, which are not available now${
+              (needs.protocol === 1 || needs.protocol === 58) && !echoRequest ? ' (without them only echo requests go out, through a ping socket where allowed)' : ''
+            }.`}
+            remedy={availability.remedy}
+          />
+        )}
       </form>
       <JobTable />
     </section>
@@ -182,9 +208,10 @@ function JobRow({ job, onStop }: { job: SendJobInfo; onStop(): void }) {
         {job.sent.toLocaleString()} / {job.total.toLocaleString()}
       </td>
       <td className={`num${job.errors ? ' bad' : ''}`}>{job.errors}</td>
-      <td className={`state state-${job.state}`} title={job.error ? `${job.error.code}: ${job.error.message}` : undefined}>
+      <td className={`state state-${job.state}`}>
         {job.state}
         {job.error ? `: ${job.error.code}` : ''}
+        {job.error && <span className="state-detail">{job.error.message}</span>}
       </td>
       <td>
         {job.state === 'running' && (

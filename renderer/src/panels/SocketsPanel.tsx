@@ -2,12 +2,16 @@
 import type { SocketInfo } from '../../../common/contract';
 import { findSocketOption, socketOptions } from '../../../common/socket-options';
 import { protocolName } from '../../../packets';
+import { AllowRawButton, RawNeededNote, useRawAccess } from '../components/RawAccess';
+import { experiment } from '../model/capabilities';
 import { useWorkbench } from '../store';
 
 export function SocketsPanel() {
   return (
     <section className="sockets-panel" aria-label="Sockets">
       <OpenSocketForm />
+      <OpenSocketNote />
+      <HelperSocketsNote />
       <SocketTable />
       <OptionsPanel />
     </section>
@@ -56,9 +60,64 @@ function OpenSocketForm() {
         <span className="field-error" role="alert">
           {error.message}
           {error.remedy && <span className="remedy"> Remedy: {error.remedy}</span>}
+          {(error.code === 'EPERM' || error.code === 'EACCES') && <PermissionAction />}
         </span>
       )}
     </form>
+  );
+}
+
+function PermissionAction() {
+  const { canAllow } = useRawAccess();
+  return canAllow ? (
+    <>
+      {' '}
+      <AllowRawButton />
+    </>
+  ) : null;
+}
+
+/** Before Open: whether the socket asked for can be opened now, and how. */
+function OpenSocketNote() {
+  const form = useWorkbench((s) => s.sockets.openForm);
+  const { capabilities, raw } = useRawAccess();
+  if (!capabilities || raw || !/^\d+$/.test(form.protocol.trim())) return null;
+  const protocol = Number(form.protocol);
+  const icmp = (form.family === 'ipv4' && protocol === 1) || (form.family === 'ipv6' && protocol === 58);
+  const datagram = form.family === 'ipv4' ? capabilities.datagram.ipv4 : capabilities.datagram.ipv6;
+  const remedy = experiment(capabilities, 'send-raw').remedy;
+  if (form.mode === 'datagram') {
+    if (icmp && datagram) return null;
+    return (
+      <div className="pad">
+        <RawNeededNote
+          what={icmp ? 'Ping sockets are not allowed for this user.' : 'Unprivileged datagram sockets exist for ICMP and ICMPv6 only.'}
+          remedy={icmp ? "sudo sysctl -w net.ipv4.ping_group_range='0 2147483647'" : null}
+          offerHelper={false}
+        />
+      </div>
+    );
+  }
+  if (form.mode === 'auto' && icmp && datagram) {
+    return <p className="muted pad small">No raw sockets now: Auto opens an unprivileged ping socket (echo requests only; the kernel sets the identifier).</p>;
+  }
+  return (
+    <div className="pad">
+      <RawNeededNote what={`Opening a raw ${protocolName(protocol)} socket needs raw sockets, which are not available now.`} remedy={remedy} />
+    </div>
+  );
+}
+
+/** Sockets the helper opened close when it stops or dies: say why, beside the table. */
+function HelperSocketsNote() {
+  const helper = useWorkbench((s) => s.helper.status);
+  const closed = useWorkbench((s) => s.sockets.list.filter((socket) => socket.via === 'helper' && socket.closed).length);
+  if (!helper || helper.state === 'running' || helper.state === 'asking' || closed === 0) return null;
+  return (
+    <p className="pad small warn-text" role="note" aria-label="Helper sockets closed">
+      {closed === 1 ? '1 socket' : `${closed} sockets`} from the socket helper closed when it {helper.state === 'stopped' ? 'stopped' : helper.state === 'failed' ? 'failed' : 'ended'}
+      {helper.reason && helper.reason !== 'Stopped' ? `: ${helper.reason}` : '.'}
+    </p>
   );
 }
 
@@ -77,6 +136,7 @@ function SocketTable() {
           <th scope="col">Family</th>
           <th scope="col">Protocol</th>
           <th scope="col">Mode</th>
+          <th scope="col">Via</th>
           <th scope="col">Receive</th>
           <th scope="col" className="num">Sent</th>
           <th scope="col" className="num">Received</th>
@@ -112,6 +172,7 @@ function SocketRow({ socket, selected, onOptions, onClose, onReceive }: { socket
         {socket.protocol} <span className="muted">{protocolName(socket.protocol)}</span>
       </td>
       <td>{socket.mode}</td>
+      <td title={viaTitle[socket.via ?? socket.mode]}>{socket.via ?? socket.mode}</td>
       <td>{socket.closed ? <span className="muted">closed</span> : socket.receivePaused ? <span className="warn-text">paused</span> : <span className="ok-text">running</span>}</td>
       <td className="num">{c.sent.toLocaleString()}</td>
       <td className="num">{c.received.toLocaleString()}</td>
@@ -136,6 +197,12 @@ function SocketRow({ socket, selected, onOptions, onClose, onReceive }: { socket
     </tr>
   );
 }
+
+const viaTitle: Record<string, string> = {
+  raw: 'A raw socket this workbench opened itself',
+  helper: 'A raw socket the socket helper opened and handed over',
+  datagram: 'An unprivileged ICMP datagram (ping) socket',
+};
 
 function OptionsPanel() {
   const socketId = useWorkbench((s) => s.sockets.selectedId);

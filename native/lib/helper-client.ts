@@ -34,6 +34,8 @@ export interface HelperExitInfo {
 export interface HelperStartOptions {
   /** Until the hello; default 120 000 (a password prompt may take long). The process is killed then. */
   timeoutMs?: number;
+  /** Per request; default 10 000. A helper that misses it is stopped (a late answer would be taken for the next request's). */
+  requestTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -65,7 +67,7 @@ export class HelperError extends RawSocketError {
 }
 
 const DEFAULT_START_TIMEOUT_MS = 120_000;
-const REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** After a refusal, how long to wait for the exit code. */
 const REFUSAL_EXIT_WAIT_MS = 2_000;
 /** stop(): the grace after closing the channel, then after SIGTERM, before SIGKILL. */
@@ -77,6 +79,11 @@ const MAX_TIMEOUT = 0x7fffffff;
 const WORD = /^[\x21-\x7e]{1,200}$/;
 const HELLO =
   /^hello (\d{1,3}) pid=(\d{1,10}) uid=(\d{1,10}) gid=(\d{1,10}) mode=(capability|elevated) caps=([a-z_]+(?:,[a-z_]+)*)$/;
+
+interface Timeouts {
+  start: number;
+  request: number;
+}
 
 interface Reply {
   text: string;
@@ -104,10 +111,10 @@ function checkArgv(argv: unknown): asserts argv is string[] {
   }
 }
 
-function timeoutOption(value: unknown): number {
-  if (value === undefined) return DEFAULT_START_TIMEOUT_MS;
+function timeoutOption(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT) {
-    throw new RangeError(`The "timeoutMs" option must be an integer from 1 to ${MAX_TIMEOUT}`);
+    throw new RangeError(`The "${name}" option must be an integer from 1 to ${MAX_TIMEOUT}`);
   }
   return value;
 }
@@ -175,20 +182,33 @@ export class SocketHelperClient extends EventEmitter {
    * and last stderr lines), or after timeoutMs (the process is killed then).
    */
   static start(argv: string[], options: HelperStartOptions = {}): Promise<SocketHelperClient> {
-    let timeoutMs: number;
+    let timeouts: Timeouts;
     try {
       checkArgv(argv);
       if (typeof options !== 'object' || options === null) throw new TypeError('The "options" argument must be an object');
-      timeoutMs = timeoutOption(options.timeoutMs);
+      timeouts = {
+        start: timeoutOption(options.timeoutMs, 'timeoutMs', DEFAULT_START_TIMEOUT_MS),
+        request: timeoutOption(options.requestTimeoutMs, 'requestTimeoutMs', DEFAULT_REQUEST_TIMEOUT_MS),
+      };
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise((resolve, reject) => new Starter(argv, options.env ?? process.env, timeoutMs, resolve, reject).begin());
+    return new Promise((resolve, reject) => new Starter([...argv], options.env ?? process.env, timeouts, resolve, reject).begin());
   }
 
+  private readonly requestTimeoutMs: number;
+
   /** @internal Built by start(). */
-  constructor(child: ChildProcess, channel: NativeDescriptorChannel, hello: HelperHello, stderrTail: () => string, exited: Promise<{ code: number | null; signal: string | null }>) {
+  constructor(
+    child: ChildProcess,
+    channel: NativeDescriptorChannel,
+    hello: HelperHello,
+    requestTimeoutMs: number,
+    stderrTail: () => string,
+    exited: Promise<{ code: number | null; signal: string | null }>,
+  ) {
     super();
+    this.requestTimeoutMs = requestTimeoutMs;
     this.child = child;
     this.channel = channel;
     this.hello = hello;
@@ -278,9 +298,12 @@ export class SocketHelperClient extends EventEmitter {
     }
     this.requestTimer = setTimeout(() => {
       this.requestTimer = null;
+      this.inFlight = null;
+      const what = `no answer to '${pending.line}' within ${this.requestTimeoutMs} ms`;
+      pending.reject(new HelperError(`The socket helper gave ${what}; it is stopped`, 'ETIMEDOUT', this.details()));
       // A late answer would be taken for the next request's: end the helper instead.
-      this.fail(`no answer to '${pending.line}' within ${REQUEST_TIMEOUT_MS} ms`);
-    }, REQUEST_TIMEOUT_MS);
+      this.fail(what);
+    }, this.requestTimeoutMs);
   }
 
   /** @internal Called by the channel. */
@@ -381,7 +404,7 @@ class Starter {
   constructor(
     private readonly argv: string[],
     private readonly env: NodeJS.ProcessEnv,
-    private readonly timeoutMs: number,
+    private readonly timeouts: Timeouts,
     private readonly resolve: (client: SocketHelperClient) => void,
     private readonly reject: (error: Error) => void,
   ) {}
@@ -419,8 +442,8 @@ class Starter {
       return;
     }
     this.timer = setTimeout(() => {
-      this.fail(new HelperError(`The socket helper did not start within ${this.timeoutMs} ms`, 'ETIMEDOUT', this.details()));
-    }, this.timeoutMs);
+      this.fail(new HelperError(`The socket helper did not start within ${this.timeouts.start} ms`, 'ETIMEDOUT', this.details()));
+    }, this.timeouts.start);
   }
 
   private tail(): string {
@@ -507,7 +530,7 @@ class Starter {
     this.clearTimers();
     const child = this.child as ChildProcess;
     const channel = this.channel as NativeDescriptorChannel;
-    this.client = new SocketHelperClient(child, channel, hello, () => this.tail(), this.exited);
+    this.client = new SocketHelperClient(child, channel, hello, this.timeouts.request, () => this.tail(), this.exited);
     this.resolve(this.client);
   }
 

@@ -514,6 +514,38 @@ describe.skipIf(reason !== null)(`socket helper${reason ? ` (skipped: ${reason})
     expect(driver.exits).toHaveLength(1);
   });
 
+  it('serialises concurrent requests: each answer goes to its own request', async () => {
+    // In this process (root): installed mode reduces the helper to CAP_NET_RAW all the same.
+    const client = await SocketHelperClient.start([helper], { timeoutMs: 10_000 });
+    try {
+      const requests: Array<Record<string, string>> = [];
+      for (let i = 0; i < 10; i++) {
+        requests.push({ family: 'ipv4', protocol: 'icmp' }, { family: 'ipv4', protocol: String(i) }, { family: 'ipv6', protocol: 'raw' });
+      }
+      const began = performance.now();
+      const results = await Promise.allSettled([
+        ...requests.map((request) => client.openDescriptor(request as unknown as HelperOpenRequest)),
+        client.ping(),
+      ]);
+      note('30 concurrent requests', performance.now() - began);
+      requests.forEach((request, index) => {
+        const result = results[index];
+        if (/^\d$/.test(request.protocol)) {
+          expect(result.status).toBe('rejected');
+          expect((result as PromiseRejectedResult).reason.message).toContain(`ipv4 ${request.protocol} is not allowed`);
+        } else {
+          expect(result.status).toBe('fulfilled');
+          const fd = (result as PromiseFulfilledResult<number>).value;
+          expect(fstatSync(fd).isSocket()).toBe(true);
+          closeSync(fd);
+        }
+      });
+      expect(results[results.length - 1].status).toBe('fulfilled');
+    } finally {
+      await client.stop();
+    }
+  });
+
   describe('elevated through sudo', () => {
     const sudoers = path.join('/etc/sudoers.d', `pw-helper-test-${process.pid}-${randomBytes(4).toString('hex')}`);
     let lab: Namespace | undefined;
@@ -807,5 +839,87 @@ describe.skipIf(process.platform !== 'linux')('DescriptorChannel and socketPair'
       setTimeout(() => child.kill('SIGKILL'), 3_000);
     });
     expect(code).toBe(0);
+  });
+});
+
+describe.skipIf(process.platform !== 'linux')('SocketHelperClient against a helper that breaks the protocol', () => {
+  const FAKE = path.join(__dirname, 'fixtures', 'helper-fake.js');
+  const start = (behaviour: string, options: { timeoutMs?: number; requestTimeoutMs?: number } = {}): Promise<SocketHelperClient> =>
+    SocketHelperClient.start([process.execPath, FAKE, behaviour], { timeoutMs: 10_000, ...options });
+  const rejection = (promise: Promise<unknown>): Promise<HelperError> =>
+    promise.then(
+      () => {
+        throw new Error('expected a rejection');
+      },
+      (error: HelperError) => error,
+    );
+
+  it('checks its arguments', async () => {
+    await expect(SocketHelperClient.start([])).rejects.toThrow(TypeError);
+    await expect(SocketHelperClient.start(['x', 3] as unknown as string[])).rejects.toThrow(TypeError);
+    await expect(SocketHelperClient.start(['x'], { timeoutMs: 0 })).rejects.toThrow(RangeError);
+    await expect(SocketHelperClient.start(['x'], { requestTimeoutMs: 1.5 })).rejects.toThrow(/"requestTimeoutMs"/);
+  });
+
+  it('a hello of another version: EPROTO', async () => {
+    const error = await rejection(start('bad-hello'));
+    expect(error).toBeInstanceOf(HelperError);
+    expect(error).toMatchObject({ code: 'EPROTO' });
+    expect(error.message).toContain("sent 'hello 2 pid=1' instead of its hello");
+  });
+
+  it('exits before its hello: EHELPEREXIT with the exit code and the last stderr lines', async () => {
+    const error = await rejection(start('stderr-exit'));
+    expect(error).toMatchObject({ code: 'EHELPEREXIT', exitCode: 5 });
+    expect(error.stderr).toBe('line one\nline two\nline three\nthe last line');
+    expect(error.message).toMatch(/exited with code 5 before it was ready: line one/);
+  });
+
+  it('no hello within timeoutMs: ETIMEDOUT, and the process is killed', async () => {
+    const began = performance.now();
+    const error = await rejection(start('hang', { timeoutMs: 300 }));
+    expect(error).toMatchObject({ code: 'ETIMEDOUT' });
+    expect(performance.now() - began).toBeLessThan(2_000);
+    const pid = Number(/pid (\d+)/.exec(error.stderr ?? '')?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    await waitFor(() => isGone(pid), 3_000, `the hung helper ${pid} to be killed`);
+  });
+
+  it('no answer within requestTimeoutMs: ETIMEDOUT, the helper is stopped, one exit event', async () => {
+    const client = await start('silent', { requestTimeoutMs: 300 });
+    const exits: Array<{ reason: string }> = [];
+    client.on('exit', (info) => exits.push(info));
+    const inFlight = rejection(client.openDescriptor({ family: 'ipv4', protocol: 'icmp' }));
+    const queued = rejection(client.ping());
+    const error = await inFlight;
+    expect(error).toMatchObject({ code: 'ETIMEDOUT' });
+    expect(error.message).toContain("no answer to 'open ipv4 icmp' within 300 ms");
+    expect(await queued).toMatchObject({ code: 'EHELPEREXIT' });
+    await waitFor(() => exits.length === 1, 3_000, 'the exit event');
+    expect(exits[0].reason).toMatch(/^no answer to 'open ipv4 icmp' within 300 ms/);
+    expect(client.running).toBe(false);
+    expect(await rejection(client.ping())).toMatchObject({ code: 'EHELPEREXIT' });
+    await client.stop(); // already stopped: resolves
+  });
+
+  it('a message nobody asked for ends the helper', async () => {
+    const client = await start('unsolicited');
+    const exits: Array<{ reason: string }> = [];
+    client.on('exit', (info) => exits.push(info));
+    await waitFor(() => exits.length === 1, 3_000, 'the exit event');
+    expect(exits[0].reason).toMatch(/^sent a message nobody asked for/);
+    expect(await rejection(client.ping())).toMatchObject({ code: 'EHELPEREXIT' });
+  });
+
+  it("'ok' without a descriptor: EPROTO for that request", async () => {
+    const client = await start('no-descriptor');
+    try {
+      const error = await rejection(client.openDescriptor({ family: 'ipv4', protocol: 'icmp' }));
+      expect(error).toMatchObject({ code: 'EPROTO' });
+      expect(await rejection(client.ping())).toMatchObject({ code: 'EPROTO' });
+    } finally {
+      await client.stop();
+    }
+    expect(client.running).toBe(false);
   });
 });

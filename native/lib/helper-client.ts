@@ -169,6 +169,8 @@ export class SocketHelperClient extends EventEmitter {
   private inFlight: Pending | null = null;
   private requestTimer: NodeJS.Timeout | null = null;
   private channelOpen = true;
+  /** close() was called on the channel; its onClose is still to come. */
+  private channelClosing = false;
   private processExited = false;
   private stopping = false;
   private exitEmitted = false;
@@ -223,7 +225,7 @@ export class SocketHelperClient extends EventEmitter {
 
   /** The process runs and the channel is open. */
   get running(): boolean {
-    return this.channelOpen && !this.processExited;
+    return this.channelOpen && !this.channelClosing && !this.processExited;
   }
 
   /** Opens a raw socket in the helper; resolves with its descriptor, which the caller owns (close it). */
@@ -348,7 +350,10 @@ export class SocketHelperClient extends EventEmitter {
   }
 
   private closeChannel(): void {
-    if (this.channelOpen) this.channel.close(); // handleChannelClose follows
+    if (this.channelOpen && !this.channelClosing) {
+      this.channelClosing = true;
+      this.channel.close(); // handleChannelClose follows
+    }
   }
 
   private details(): HelperErrorDetails {

@@ -550,7 +550,14 @@ describe.skipIf(reason !== null)(`socket helper${reason ? ` (skipped: ${reason})
     const sudoers = path.join('/etc/sudoers.d', `pw-helper-test-${process.pid}-${randomBytes(4).toString('hex')}`);
     let lab: Namespace | undefined;
 
+    // Even if this process ends without afterAll, the rule goes.
+    const removeRule = (): void => {
+      rmSync(sudoers, { force: true });
+      rmSync(`${sudoers}.tmp`, { force: true });
+    };
+
     beforeAll(async () => {
+      process.once('exit', removeRule);
       const rule = `nobody ALL=(root) NOPASSWD: ${helper} --elevated, ${helper} --elevated --namespaces\n`;
       const draft = path.join(temp, 'sudoers-draft');
       writeFileSync(draft, rule, { mode: 0o440 });
@@ -564,8 +571,8 @@ describe.skipIf(reason !== null)(`socket helper${reason ? ` (skipped: ${reason})
     });
 
     afterAll(async () => {
-      rmSync(sudoers, { force: true });
-      rmSync(`${sudoers}.tmp`, { force: true });
+      removeRule();
+      process.off('exit', removeRule);
       await lab?.destroy();
     });
 

@@ -148,6 +148,25 @@ export function HelperControl({ primary = false }: { primary?: boolean }) {
   );
 }
 
+/** A remedy as the engine words it: `commands` between backticks shown as code. */
+export function RemedyText({ text }: { text: string }) {
+  const parts = text.split('`');
+  // An odd count of backticks leaves the last part unpaired: shown as text.
+  return (
+    <>
+      {parts.map((part, i) =>
+        i % 2 === 1 && i < parts.length - 1 ? (
+          <code key={i} className="command">
+            {part}
+          </code>
+        ) : (
+          <span key={i}>{i % 2 === 1 ? `\`${part}` : part}</span>
+        ),
+      )}
+    </>
+  );
+}
+
 /**
  * Said in place, before the action that cannot work now: what is missing, the remedy, and the
  * "Allow raw sockets" action when raw sockets would help.
@@ -162,11 +181,16 @@ export function RawNeededNote({ id, what, remedy, offerHelper = true }: { id?: s
         <span aria-hidden="true">⚠ </span>
         {what}
       </span>
-      {remedy && <span className="remedy">Remedy: {remedy}</span>}
+      {remedy && (
+        <span className="remedy">
+          Remedy: <RemedyText text={remedy} />
+        </span>
+      )}
       {offerHelper && canAllow && (
         <span className="inline">
           <AllowRawButton />
-          <HelperState helper={helper} pending={pending} />
+          {/* Beside the button that started it: asking, failed or refused (not started says nothing new). */}
+          {(pending || (helper && helper.state !== 'not-started')) && <HelperState helper={helper} pending={pending} />}
         </span>
       )}
     </div>

@@ -4,7 +4,7 @@
 // While disconnected it claims nothing: the connection banner above says what happened.
 import { useId, useState } from 'react';
 import { experimentsOf, summarize, viaWords } from '../model/capabilities';
-import { HelperControl, useRawAccess } from '../components/RawAccess';
+import { HelperControl, RemedyText, useRawAccess } from '../components/RawAccess';
 import { useWorkbench } from '../store';
 
 export function CapabilityBanner() {
@@ -70,7 +70,7 @@ export function CapabilityBanner() {
                   <th scope="row">{entry.label}</th>
                   <td className={entry.works ? 'ok-text' : 'bad'}>{entry.works ? 'yes' : 'no'}</td>
                   <td>{entry.via ? viaWords(entry.via) : '—'}</td>
-                  <td className="remedy-cell">{entry.remedy ?? ''}</td>
+                  <td className="remedy-cell">{entry.remedy ? <RemedyText text={entry.remedy} /> : ''}</td>
                 </tr>
               ))}
             </tbody>

@@ -2,7 +2,7 @@
 // return), with every run kept in a history that can be exported as JSON.
 import type { ExperimentRun, Hop } from '../../../common/contract';
 import { isIpv6 } from '../../../packets';
-import { RawNeededNote, useRawAccess } from '../components/RawAccess';
+import { RawNeededNote, RemedyText, useRawAccess } from '../components/RawAccess';
 import { RttChart } from '../components/RttChart';
 import { pingAvailability, tracerouteAvailability, viaWords } from '../model/capabilities';
 import { formatClock, formatMs } from '../model/format';
@@ -45,7 +45,11 @@ function FormError({ error }: { error: ExperimentError | null }) {
     <div className="field-error" role="alert">
       {error.code ? <strong>{error.code}: </strong> : null}
       {error.message}
-      {error.remedy && <div className="remedy">Remedy: {error.remedy}</div>}
+      {error.remedy && (
+        <div className="remedy">
+          Remedy: <RemedyText text={error.remedy} />
+        </div>
+      )}
     </div>
   );
 }

@@ -1,7 +1,7 @@
 // Sending the edited packet: where to, through which socket, how many and how fast; running jobs.
 import type { SendJobInfo } from '../../../common/contract';
 import { protocolName } from '../../../packets';
-import { AllowRawButton, RawNeededNote, useRawAccess } from '../components/RawAccess';
+import { AllowRawButton, RawNeededNote, RemedyText, useRawAccess } from '../components/RawAccess';
 import { sendAvailability, viaWords } from '../model/capabilities';
 import { useWorkbench } from '../store';
 
@@ -31,7 +31,11 @@ export function SendPanel() {
       <div className="field-error" role="alert" id={`send-${where}-error`}>
         {error.code ? <strong>{error.code}: </strong> : null}
         {error.message}
-        {error.remedy && <div className="remedy">Remedy: {error.remedy}</div>}
+        {error.remedy && (
+          <div className="remedy">
+            Remedy: <RemedyText text={error.remedy} />
+          </div>
+        )}
         {error.code && PERMISSION.has(error.code) && access.canAllow && (
           <div>
             <AllowRawButton />

@@ -2,7 +2,7 @@
 import type { SocketInfo } from '../../../common/contract';
 import { findSocketOption, socketOptions } from '../../../common/socket-options';
 import { protocolName } from '../../../packets';
-import { AllowRawButton, RawNeededNote, useRawAccess } from '../components/RawAccess';
+import { AllowRawButton, RawNeededNote, RemedyText, useRawAccess } from '../components/RawAccess';
 import { experiment } from '../model/capabilities';
 import { useWorkbench } from '../store';
 
@@ -59,7 +59,12 @@ function OpenSocketForm() {
       {error && (
         <span className="field-error" role="alert">
           {error.message}
-          {error.remedy && <span className="remedy"> Remedy: {error.remedy}</span>}
+          {error.remedy && (
+            <span className="remedy">
+              {' '}
+              Remedy: <RemedyText text={error.remedy} />
+            </span>
+          )}
           {(error.code === 'EPERM' || error.code === 'EACCES') && <PermissionAction />}
         </span>
       )}

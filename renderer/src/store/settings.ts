@@ -41,8 +41,9 @@ export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, stora
       try {
         const capabilities = await client.capabilities({});
         patch({ capabilities, capabilitiesError: null });
-        // An engine from before the socket helper sends no helper state.
-        if (capabilities && typeof capabilities === 'object' && capabilities.helper) get().helper.applyStatus(capabilities.helper, { refresh: false });
+        // An engine from before the socket helper sends no helper state: none is shown then.
+        if (capabilities?.helper) get().helper.applyStatus(capabilities.helper, { refresh: false });
+        else if (get().helper.status) set((state) => ({ helper: { ...state.helper, status: null } }));
       } catch (error) {
         patch({ capabilitiesError: errorText(error) });
       }

@@ -1,0 +1,337 @@
+// The GUI as a normal user (issue 7 part 3): the browser host runs as nobody (uid 65534) in
+// the client namespace of a lab (client — router1 — router2 — target), from a copy of the
+// built workbench that user can read; Chromium runs in the same namespace. Without raw
+// sockets the banner says what works (UDP/TCP traceroute through the error queue) and a UDP
+// traceroute crosses the lab; "Allow raw sockets" fails while no sudoers rule allows nobody,
+// then with a NOPASSWD rule (pkexec is not installed: the engine falls through to `sudo -n`)
+// it asks and runs; an ICMP traceroute and a crafted TCP SYN then go through the helper's
+// raw sockets; "Stop helper" stops it and its socket shows closed.
+// Screenshots of the banner in each state go to test-results/screenshots/helper-*.png; the
+// 'refused' one is the only state not produced by the engine (injected into the page's
+// WebSocket: refusing needs a person dismissing pkexec or typing a wrong password).
+import { chromium, type Browser, type Locator, type Page, type WebSocketRoute } from '@playwright/test';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { HelperStatus } from '../common/contract';
+import { createLab, isLabSupported, labSupport, NOBODY, readableCopy, sudoersRule, type Lab, type ReadableCopy } from '../main/lab';
+import { chromiumArgs } from '../playwright.config';
+import { expect, test } from './fixtures';
+
+const PORT = 47821;
+const TOKEN = 'privileges-token-0123456789abcdef';
+const SCREENSHOTS = path.resolve(__dirname, '..', 'test-results', 'screenshots');
+
+let lab: Lab | undefined;
+let copy: ReadableCopy | undefined;
+let server: ChildProcess | undefined;
+let browser: Browser | undefined;
+let removeRule: (() => void) | undefined;
+
+test.afterAll(async () => {
+  await browser?.close().catch(() => {});
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise((resolve) => server?.once('exit', resolve));
+    server.kill('SIGTERM'); // the engine stops its helper on the way out
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  }
+  removeRule?.();
+  await lab?.destroy();
+  copy?.remove();
+});
+
+/** Resolves when the host says it is ready; rejects with its output if it exits first. */
+function hostReady(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`the host (as nobody) did not start: ${output}`)), 20_000);
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('e2e host ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the host (as nobody) exited (${code}): ${output}`));
+    });
+  });
+}
+
+/**
+ * The page's WebSocket passes through here. `holdAfterAsking`: once a frame reports the helper
+ * asking, later frames wait until release() (so the asking state stays on screen for its
+ * screenshot). `override`: a helper status shown instead of the engine's (events and
+ * capabilities answers alike).
+ */
+class SocketTap {
+  holdAfterAsking = false;
+  sawAsking = false;
+  override: HelperStatus | null = null;
+  lastHelper: HelperStatus | null = null;
+  private holding = false;
+  private held: string[] = [];
+  private page: WebSocketRoute | null = null;
+
+  async attach(app: Page): Promise<void> {
+    await app.routeWebSocket(/\/api\?token=/, (ws) => {
+      this.page = ws;
+      const upstream = ws.connectToServer();
+      upstream.onMessage((message) => {
+        const text = this.rewrite(String(message));
+        if (this.holding) {
+          this.held.push(text);
+          return;
+        }
+        ws.send(text);
+        if (this.holdAfterAsking && /"state":"asking"/.test(text)) {
+          this.sawAsking = true;
+          this.holding = true;
+        }
+      });
+    });
+  }
+
+  release(): void {
+    this.holdAfterAsking = false;
+    this.holding = false;
+    for (const text of this.held.splice(0)) this.page?.send(text);
+  }
+
+  /** A 'helper' event as the engine would send it. */
+  inject(helper: HelperStatus): void {
+    this.page?.send(JSON.stringify({ events: [{ type: 'helper', helper }] }));
+  }
+
+  private rewrite(text: string): string {
+    const frame = JSON.parse(text) as { events?: { type: string; helper?: HelperStatus }[]; result?: { helper?: HelperStatus; experiments?: unknown } };
+    let changed = false;
+    for (const event of frame.events ?? []) {
+      if (event.type !== 'helper' || !event.helper) continue;
+      this.lastHelper = event.helper;
+      if (this.override) {
+        event.helper = this.override;
+        changed = true;
+      }
+    }
+    const result = frame.result;
+    if (result && typeof result === 'object' && result.helper && result.experiments) {
+      this.lastHelper = result.helper;
+      if (this.override) {
+        result.helper = this.override;
+        changed = true;
+      }
+    }
+    return changed ? JSON.stringify(frame) : text;
+  }
+}
+
+/** The hop table shows `hops` in order, each with an RTT. */
+async function expectHops(trace: Locator, hops: readonly string[]): Promise<void> {
+  const rows = trace.getByRole('table', { name: 'Hops' }).getByRole('row');
+  await expect(rows).toHaveCount(hops.length + 1);
+  for (const [index, responder] of hops.entries()) {
+    const cells = rows.nth(index + 1).getByRole('cell');
+    await expect(cells.nth(0)).toHaveText(String(index + 1));
+    await expect(cells.nth(1)).toHaveText(responder);
+    await expect(cells.nth(2)).toHaveText(/^\d+\.\d+$/);
+  }
+}
+
+test('as nobody: what works without privileges, Allow raw sockets through sudo, raw probes and packets through the helper, Stop helper', async ({}, testInfo) => {
+  test.skip(testInfo.project.name === 'electron', 'the host must run as nobody inside the lab namespace: this spec starts its own browser host and Chromium there');
+  test.skip(!isLabSupported(), `namespace labs unavailable: ${labSupport().reason}`);
+  test.skip(!existsSync('/usr/bin/sudo') || !existsSync('/usr/sbin/visudo'), 'needs sudo and visudo (the elevated launch)');
+  test.skip(existsSync('/usr/bin/pkexec'), 'pkexec is installed: the engine would ask polkit (no agent here) before sudo');
+  test.setTimeout(240_000);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const shot = async (target: Locator | Page, name: string) => target.screenshot({ path: path.join(SCREENSHOTS, `helper-${name}-${testInfo.project.name}.png`) });
+
+  // ---- the lab, the readable copy, the host as nobody, Chromium in the client namespace ----
+  lab = await createLab({ routers: 2 });
+  copy = readableCopy('pw-privileges');
+  const target = lab.target.addresses.ipv4[0];
+  const client = lab.client.addresses.ipv4[0];
+  const hops = lab.expectedHops.ipv4;
+  // env -i: nothing of root's environment reaches the host; sudo is /usr/bin/sudo.
+  server = lab.spawn(
+    'client',
+    ['env', '-i', 'PATH=/usr/bin:/bin', 'LANG=C', `PACKET_WORKBENCH_HELPER=${copy.helper}`, process.execPath, path.join(copy.root, 'e2e', 'serve.mjs'), '--port', String(PORT), '--token', TOKEN],
+    { user: NOBODY, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  await hostReady(server);
+  const wrapper = testInfo.outputPath('chromium-in-client-namespace.sh');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab.client.namespace} /usr/bin/chromium "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  browser = await chromium.launch({ executablePath: wrapper, args: chromiumArgs });
+  const app = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const errors: string[] = [];
+  app.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  app.on('console', (message) => {
+    if (message.type() === 'error' && !/favicon|status of 404/.test(message.text())) errors.push(`console: ${message.text()}`);
+  });
+  const tap = new SocketTap();
+  await tap.attach(app);
+  await app.goto(`http://127.0.0.1:${PORT}/?token=${TOKEN}`);
+  await app.getByLabel('Theme').selectOption('light');
+
+  const banner = app.getByRole('status', { name: 'Capabilities' });
+  const helper = banner.getByRole('group', { name: 'Socket helper' });
+  const allow = helper.getByRole('button', { name: 'Allow raw sockets' });
+  const trace = app.getByRole('region', { name: 'Traceroute' });
+
+  await test.step('the banner says raw sockets are missing and what works without them', async () => {
+    await expect(banner).toContainText('No raw sockets:');
+    await expect(banner).toContainText('Works now: Traceroute (UDP), Traceroute (TCP) via error queue (no privileges).');
+    await expect(banner).toContainText(/Needs raw sockets: .*Send a crafted packet/);
+    await expect(helper).toContainText('Socket helper: not started');
+    await expect(allow).toBeEnabled();
+    await expect(allow).toHaveClass(/primary/);
+    await shot(banner, '1-not-started');
+    await banner.getByRole('button', { name: 'Details' }).click();
+    const table = banner.getByRole('table', { name: 'What works now' });
+    const udp = table.getByRole('row', { name: /^Traceroute \(UDP\)/ }).getByRole('cell');
+    await expect(udp.nth(0)).toHaveText('yes');
+    await expect(udp.nth(1)).toHaveText('error queue (no privileges)');
+    const crafted = table.getByRole('row', { name: /^Send a crafted packet/ }).getByRole('cell');
+    await expect(crafted.nth(0)).toHaveText('no');
+    await expect(crafted.nth(2)).toContainText('Allow raw sockets');
+    await expect(banner).toContainText('uid 65534');
+    await shot(banner, '1-not-started-details');
+    await banner.getByRole('button', { name: 'Hide details' }).click();
+  });
+
+  await test.step('panels that need raw sockets say so before anything is tried', async () => {
+    await app.getByLabel('Template').selectOption({ label: 'TCP SYN' });
+    await app.getByRole('button', { name: 'Load template' }).click();
+    const send = app.getByRole('region', { name: 'Send', exact: true });
+    const note = send.getByRole('note', { name: 'Not available now' });
+    await expect(note).toContainText('Sending this TCP packet needs raw sockets');
+    await expect(note.getByRole('button', { name: 'Allow raw sockets' })).toBeVisible();
+    await app.getByRole('tab', { name: 'Experiments' }).click();
+    await trace.getByLabel('Traceroute target').fill(target);
+    await trace.getByLabel('Probe kind').selectOption({ label: 'ICMP echo' });
+    await expect(trace.getByRole('note', { name: 'Not available now' })).toContainText('ICMP echo traceroute cannot run now: it needs raw sockets or a ping socket.');
+    await expect(trace.getByRole('note', { name: 'Not available now' })).toContainText('Remedy:');
+  });
+
+  await test.step('a UDP traceroute without privileges lists every hop, through the error queue', async () => {
+    await trace.getByLabel('Probe kind').selectOption({ label: 'UDP' });
+    await expect(trace.getByRole('note')).toHaveCount(0);
+    await expect(trace).toContainText('UDP probes will go via error queue (no privileges).');
+    await trace.getByLabel('Max hops').fill('8');
+    await trace.getByLabel('Probes per hop').fill('2');
+    await trace.getByRole('button', { name: 'Start traceroute' }).click();
+    await expect(trace.getByText('destination reached')).toBeVisible({ timeout: 30_000 });
+    await expect(trace.getByText(/· udp · via error queue \(no privileges\) · done/)).toBeVisible();
+    await expectHops(trace, hops);
+    await expect(app.getByRole('table', { name: 'Runs' }).getByRole('row').nth(1)).toContainText('error queue (no privileges)');
+    await shot(app, '2-udp-traceroute-error-queue');
+  });
+
+  await test.step('Allow raw sockets without a sudoers rule: failed, with the reason and the command', async () => {
+    await allow.click();
+    await expect(helper).toContainText('Socket helper: failed', { timeout: 20_000 });
+    await expect(helper).toContainText(/password/);
+    await expect(helper.getByLabel('Command to run by hand')).toHaveText(`/usr/bin/sudo -n -- ${copy!.helper} --elevated`);
+    await expect(allow).toBeEnabled();
+    await shot(banner, '2-failed');
+  });
+
+  await test.step('with a NOPASSWD rule: asking, then running through sudo', async () => {
+    removeRule = sudoersRule(`pw-privileges-${process.pid}`, `nobody ALL=(root) NOPASSWD: ${copy!.helper} --elevated`);
+    tap.holdAfterAsking = true;
+    await allow.click();
+    await expect(helper).toContainText(/Socket helper: (starting…|asking|running)/);
+    await expect(helper).toContainText(/Socket helper: (asking|running)/, { timeout: 20_000 });
+    if (tap.sawAsking) {
+      await expect(helper).toContainText('Waiting for sudo…');
+      await expect(helper.getByLabel('Command')).toHaveText(`/usr/bin/sudo -n -- ${copy!.helper} --elevated`);
+      await expect(allow).toBeDisabled();
+      await shot(banner, '3-asking');
+    } else {
+      testInfo.annotations.push({ type: 'note', description: 'the helper ran before its asking state reached the page: no asking screenshot' });
+    }
+    tap.release();
+    await expect(helper).toContainText('Socket helper: running', { timeout: 20_000 });
+    await expect(helper).toContainText(/pid \d+ · via sudo · keeps .*net_raw/);
+    await expect(banner).toContainText('Raw sockets through the socket helper: every experiment works.');
+    await expect(helper.getByRole('button', { name: 'Stop helper' })).toBeVisible();
+    await shot(banner, '4-running');
+  });
+
+  await test.step('an ICMP traceroute through the helper lists the hops in order', async () => {
+    await trace.getByLabel('Probe kind').selectOption({ label: 'ICMP echo' });
+    await expect(trace.getByRole('note')).toHaveCount(0);
+    await expect(trace).toContainText('ICMP echo probes will go via socket helper.');
+    await trace.getByRole('button', { name: 'Start traceroute' }).click();
+    await expect(trace.getByText(/· icmp · via socket helper · done · destination reached/)).toBeVisible({ timeout: 30_000 });
+    await expectHops(trace, hops);
+    await expect(app.getByRole('table', { name: 'Runs' }).getByRole('row').nth(1)).toContainText('socket helper');
+  });
+
+  const sourcePort = 40_000 + Math.floor(Math.random() * 9_000);
+  await test.step('a crafted TCP SYN from Build & send goes out through the helper; the RST/ACK comes back', async () => {
+    await app.getByRole('tab', { name: 'Build & send' }).click();
+    await app.getByLabel('Template').selectOption({ label: 'TCP SYN' });
+    await app.getByRole('button', { name: 'Load template' }).click();
+    await app.getByLabel('IPv4 Source', { exact: true }).fill(client);
+    await app.getByLabel('IPv4 Destination', { exact: true }).fill(target);
+    await app.getByLabel('TCP Source port', { exact: true }).fill(String(sourcePort));
+    // Nothing listens on port 9 of the target: Linux answers the SYN with RST/ACK.
+    await app.getByLabel('TCP Destination port', { exact: true }).fill('9');
+    await app.getByLabel('Target address').fill(target);
+    const send = app.getByRole('region', { name: 'Send', exact: true });
+    await expect(send.getByRole('note', { name: 'Not available now' })).toHaveCount(0);
+    await send.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect(send.getByRole('table', { name: 'Send jobs' }).getByRole('row').nth(1)).toContainText('done');
+    await app.getByRole('tab', { name: 'Log' }).click();
+    await app.getByLabel('Search log').fill(String(sourcePort));
+    const grid = app.getByRole('grid', { name: 'Packets' });
+    await expect(grid.getByRole('row', { name: new RegExp(`sent .*${sourcePort} → 9 \\[SYN\\]`) })).toHaveCount(1);
+    await expect(grid.getByRole('row', { name: new RegExp(`received .*9 → ${sourcePort} \\[ACK, RST\\]`) }).first()).toBeVisible();
+  });
+
+  await test.step('Stop helper: stopped, and the socket it opened shows closed', async () => {
+    await app.getByRole('tab', { name: 'Sockets' }).click();
+    const sockets = app.getByRole('table', { name: 'Open sockets' });
+    const fromHelper = sockets.getByRole('row').filter({ has: app.getByRole('cell', { name: 'helper', exact: true }) });
+    await expect(fromHelper).toHaveCount(1);
+    await expect(fromHelper).toContainText('running');
+    await helper.getByRole('button', { name: 'Stop helper' }).click();
+    await expect(helper).toContainText('Socket helper: stopped', { timeout: 20_000 });
+    await expect(fromHelper).toContainText('closed');
+    await expect(app.getByRole('note', { name: 'Helper sockets closed' })).toContainText('1 socket from the socket helper closed when it stopped');
+    await expect(banner).toContainText('No raw sockets:');
+    await expect(allow).toBeEnabled();
+    await shot(banner, '5-stopped');
+    // The log keeps what went through the helper.
+    await app.getByRole('tab', { name: 'Log' }).click();
+    await expect(app.getByRole('grid', { name: 'Packets' }).getByRole('row', { name: /\[SYN\]/ })).toHaveCount(1);
+  });
+
+  await test.step('refused (injected): the reason and the command', async () => {
+    const refused: HelperStatus = {
+      ...(tap.lastHelper as HelperStatus),
+      state: 'refused',
+      via: 'pkexec',
+      pid: null,
+      capabilities: [],
+      reason: 'pkexec did not authorise the helper: Request dismissed',
+      command: ['/usr/bin/pkexec', copy!.helper, '--elevated'],
+    };
+    tap.override = refused;
+    tap.inject(refused);
+    await expect(helper).toContainText('Socket helper: refused · pkexec did not authorise the helper: Request dismissed');
+    await expect(helper.getByLabel('Command')).toHaveText(`/usr/bin/pkexec ${copy!.helper} --elevated`);
+    await shot(banner, '6-refused');
+    tap.override = null;
+    tap.inject(tap.lastHelper as HelperStatus);
+    await expect(helper).toContainText('Socket helper: stopped');
+  });
+
+  expect(errors).toEqual([]);
+});

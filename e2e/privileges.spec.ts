@@ -295,22 +295,53 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
     await expect(grid.getByRole('row', { name: new RegExp(`received .*9 → ${sourcePort} \\[ACK, RST\\]`) }).first()).toBeVisible();
   });
 
-  await test.step('Stop helper: stopped, and the socket it opened shows closed', async () => {
+  await test.step('a long send job and a ping run through the helper', async () => {
+    await app.getByRole('tab', { name: 'Build & send' }).click();
+    const send = app.getByRole('region', { name: 'Send', exact: true });
+    await send.getByRole('radio', { name: 'Count' }).check();
+    await send.getByLabel('Packet count').fill('100000');
+    await send.getByLabel('Interval (ms)').fill('100');
+    await send.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect(send.getByRole('table', { name: 'Send jobs' }).getByRole('row').nth(1)).toContainText('running');
+    await app.getByRole('tab', { name: 'Experiments' }).click();
+    const ping = app.getByRole('region', { name: 'Ping', exact: true });
+    await ping.getByLabel('Ping target').fill(target);
+    await ping.getByLabel('Ping count').fill('10000');
+    await ping.getByLabel('Interval').fill('100');
+    await ping.getByRole('button', { name: 'Start ping' }).click();
+    await expect(ping.getByText(/· via socket helper · running/)).toBeVisible();
+    await expect(ping.getByLabel('Received', { exact: true })).not.toHaveText('0');
+  });
+
+  await test.step('Stop helper: stopped; its sockets close, its job and its run fail with the reason, the log keeps its rows', async () => {
     await app.getByRole('tab', { name: 'Sockets' }).click();
     const sockets = app.getByRole('table', { name: 'Open sockets' });
     const fromHelper = sockets.getByRole('row').filter({ has: app.getByRole('cell', { name: 'helper', exact: true }) });
-    await expect(fromHelper).toHaveCount(1);
-    await expect(fromHelper).toContainText('running');
+    // One for the single SYN, one for the long job.
+    await expect(fromHelper).toHaveCount(2);
+    for (const row of await fromHelper.all()) await expect(row).toContainText('running');
     await helper.getByRole('button', { name: 'Stop helper' }).click();
     await expect(helper).toContainText('Socket helper: stopped', { timeout: 20_000 });
-    await expect(fromHelper).toContainText('closed');
-    await expect(app.getByRole('note', { name: 'Helper sockets closed' })).toContainText('1 socket from the socket helper closed when it stopped');
+    for (const row of await fromHelper.all()) await expect(row).toContainText('closed');
+    await expect(app.getByRole('note', { name: 'Helper sockets closed' })).toContainText('2 sockets from the socket helper closed when it stopped');
     await expect(banner).toContainText('No raw sockets:');
     await expect(allow).toBeEnabled();
     await shot(banner, '5-stopped');
+
+    await app.getByRole('tab', { name: 'Build & send' }).click();
+    const job = app.getByRole('table', { name: 'Send jobs' }).getByRole('row').nth(1);
+    await expect(job).toContainText('failed: EHELPER');
+    await expect(job).toContainText('The socket helper stopped');
+    await app.getByRole('tab', { name: 'Experiments' }).click();
+    const ping = app.getByRole('region', { name: 'Ping', exact: true });
+    await expect(ping.getByText(/· via socket helper · failed/)).toBeVisible();
+    await expect(ping.getByRole('alert', { name: /^Why run-\d+ failed$/ })).toContainText('EHELPER: The socket helper stopped');
+    await expect(app.getByRole('table', { name: 'Runs' }).getByRole('row').nth(1)).toContainText('EHELPER: The socket helper stopped');
+    await shot(app, '5-stopped-experiments');
+
     // The log keeps what went through the helper.
     await app.getByRole('tab', { name: 'Log' }).click();
-    await expect(app.getByRole('grid', { name: 'Packets' }).getByRole('row', { name: /\[SYN\]/ })).toHaveCount(1);
+    await expect(app.getByRole('grid', { name: 'Packets' }).getByRole('row', { name: new RegExp(`sent .*${sourcePort} → 9 \\[SYN\\]`) }).first()).toBeVisible();
   });
 
   await test.step('refused (injected): the reason and the command', async () => {

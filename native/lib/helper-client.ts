@@ -8,6 +8,7 @@ import { closeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { binding, type NativeDescriptorChannel } from './binding';
 import { RawSocketError } from './errors';
+import { createSocket, type Socket, type SocketOptions } from './socket';
 
 export interface HelperHello {
   version: number;
@@ -242,6 +243,24 @@ export class SocketHelperClient extends EventEmitter {
       closeQuietly(descriptor);
       throw parseFailure(text) ?? this.protocolError(`answered '${text.slice(0, 80)}' to '${line}'`);
     });
+  }
+
+  /**
+   * Opens a raw socket in the helper and adopts it as a Socket
+   * (`createSocket({ ...socketOptions, descriptor })`: family, protocol and mode come
+   * from the descriptor, given ones must match). The descriptor is closed if adoption throws.
+   */
+  async openSocket(request: HelperOpenRequest, socketOptions: Omit<SocketOptions, 'descriptor'> = {}): Promise<Socket> {
+    if (typeof socketOptions !== 'object' || socketOptions === null) {
+      throw new TypeError('The "socketOptions" argument must be an object');
+    }
+    const descriptor = await this.openDescriptor(request);
+    try {
+      return createSocket({ ...socketOptions, descriptor });
+    } catch (error) {
+      closeQuietly(descriptor);
+      throw error;
+    }
   }
 
   /** A round trip through the helper. */

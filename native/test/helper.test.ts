@@ -30,8 +30,8 @@ import * as readline from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, labSupport, NOBODY, runAsPrefix, type Namespace } from '../../main/lab';
 import { binding } from '../lib/binding';
-import { HelperError, SocketHelperClient, type HelperHello, type HelperOpenRequest } from '../lib/index';
-import { runNode, sleep, waitFor } from './helpers';
+import { AddressFamily, HelperError, SocketHelperClient, type HelperHello, type HelperOpenRequest } from '../lib/index';
+import { runNode, sleep, uniqueId, waitFor } from './helpers';
 
 const NATIVE_DIR = path.resolve(__dirname, '..');
 const BUILT_HELPER = path.join(NATIVE_DIR, 'build', 'Release', 'packet-workbench-helper');
@@ -39,6 +39,7 @@ const DRIVER = path.join(__dirname, 'fixtures', 'helper-driver.js');
 const NET_RAW = '0000000000002000';
 const NET_RAW_SYS_ADMIN = '0000000000202000';
 const NONE = '0000000000000000';
+const LAB_ONLY = '198.51.100.7';
 const ALLOW_LIST = 'allowed: ipv4 icmp|udp|tcp|raw, ipv6 icmpv6|udp|tcp|raw';
 const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((file) => existsSync(file));
 
@@ -362,6 +363,30 @@ describe.skipIf(reason !== null)(`socket helper${reason ? ` (skipped: ${reason})
     }
     const pinged = expectOk(await driver.call('ping'));
     note('ping request', pinged.ms as number);
+
+    // Adopted as Sockets (client.openSocket), they reach loopback.
+    for (const [request, address, addressFamily] of [
+      [{ family: 'ipv4', protocol: 'icmp' }, '127.0.0.1', 1],
+      [{ family: 'ipv6', protocol: 'icmpv6' }, '::1', 2],
+    ] as const) {
+      const echoed = expectOk(await driver.call('echo', { request, address, identifier: uniqueId() }));
+      expect(echoed, address).toMatchObject({ reply: true, addressFamily, protocol: addressFamily === 1 ? 1 : 58, mode: 'raw' });
+    }
+  });
+
+  it('openSocket closes the descriptor when adoption throws', async () => {
+    const client = await SocketHelperClient.start([helper], { timeoutMs: 10_000 });
+    try {
+      const before = readdirSync('/proc/self/fd').length;
+      // An IPv4 socket adopted as IPv6: refused by createSocket.
+      await expect(client.openSocket({ family: 'ipv4', protocol: 'icmp' }, { addressFamily: AddressFamily.IPv6 })).rejects.toThrow();
+      expect(readdirSync('/proc/self/fd').length).toBe(before);
+      const socket = await client.openSocket({ family: 'ipv4', protocol: 'udp' });
+      expect([socket.addressFamily, socket.protocol, socket.mode]).toEqual([1, 17, 'raw']);
+      socket.close();
+    } finally {
+      await client.stop();
+    }
   });
 
   it('refuses what is not on the allow-list, with a reason, and keeps serving', async () => {
@@ -568,6 +593,8 @@ describe.skipIf(reason !== null)(`socket helper${reason ? ` (skipped: ${reason})
       chmodSync(staging, 0o440);
       execFileSync('mv', ['-f', staging, sudoers]);
       lab = await createNamespace();
+      // An address only the lab has: an echo to it is answered only inside the lab.
+      await lab.exec(['ip', 'addr', 'add', `${LAB_ONLY}/32`, 'dev', 'lo']);
     });
 
     afterAll(async () => {
@@ -621,6 +648,12 @@ describe.skipIf(reason !== null)(`socket helper${reason ? ` (skipped: ${reason})
       expect(parseInt((row as string).trim().split(/\s+/)[1].split(':')[1], 16)).toBe(1);
       expect(readFileSync('/proc/net/raw', 'utf8')).not.toMatch(new RegExp(`\\s${opened.inode}\\s`));
       expectOk(await driver.call('close', { fd: opened.fd }));
+      // Adopted: an echo to the lab-only address is answered through the lab's socket,
+      // not through one of the host's.
+      const inLab = expectOk(await driver.call('echo', { request: { family: 'ipv4', protocol: 'icmp', namespace }, address: LAB_ONLY, identifier: uniqueId() }));
+      expect(inLab.reply).toBe(true);
+      const onHost = expectOk(await driver.call('echo', { request: { family: 'ipv4', protocol: 'icmp' }, address: LAB_ONLY, identifier: uniqueId(), timeoutMs: 1000 }));
+      expect(onHost.reply).toBe(false);
       // The helper went back to its own namespace.
       expect(readlinkSync(`/proc/${started.hello.pid}/ns/net`)).toBe(home);
       expect(expectOk(await driver.open({ family: 'ipv6', protocol: 'icmpv6' }))).toMatchObject({ table: 'raw6', protocol: 58 });

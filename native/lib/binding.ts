@@ -8,6 +8,8 @@ export interface SendRequestFields {
   offset: number;
   length: number;
   address: string;
+  /** Destination port: 1-65535 on a UDP datagram socket, 0 on any other. */
+  port: number;
 }
 
 /**
@@ -21,6 +23,26 @@ export type ReceivedBatch = [
   timestamps: (bigint | undefined)[] | undefined,
   truncated: number[] | undefined,
   ttls: (number | undefined)[] | undefined,
+  /** Source ports, on UDP datagram sockets. */
+  ports: number[] | undefined,
+];
+
+/**
+ * One error-queue entry (recvmsg MSG_ERRQUEUE): sock_extended_err's fields, the
+ * offender (SO_EE_OFFENDER) or null, the original destination and port, the bytes of
+ * the original packet the kernel returned, and the ICMP error's kernel receive time.
+ */
+export type NativeIcmpError = [
+  errno: number,
+  origin: number,
+  icmpType: number,
+  icmpCode: number,
+  info: number,
+  offender: string | null,
+  address: string,
+  port: number,
+  data: Buffer,
+  timestamp: bigint | undefined,
 ];
 
 export interface NativeHandlers {
@@ -28,6 +50,8 @@ export interface NativeHandlers {
   onWritable(): void;
   onError(error: Error): void;
   onClose(): void;
+  /** One wake-up's error-queue entries (sockets with receiveErrors). */
+  onIcmpErrors(errors: NativeIcmpError[]): void;
 }
 
 export interface NativeSocketOptions {
@@ -37,6 +61,10 @@ export interface NativeSocketOptions {
   timestamps: boolean;
   /** IP_RECVTTL / IPV6_RECVHOPLIMIT: each message's arrival TTL or hop limit. */
   receiveTtl: boolean;
+  /** IP_RECVERR / IPV6_RECVERR (+ SO_SELECT_ERR_QUEUE): ICMP errors through onIcmpErrors. */
+  receiveErrors: boolean;
+  /** Adopt this open socket instead of opening one (family 0 / protocol -1: take the descriptor's). */
+  descriptor: number | undefined;
 }
 
 export interface NativeRawSocket {
@@ -60,13 +88,39 @@ export interface NativeRawSocket {
   close(): void;
   setRef(ref: boolean): void;
   isDatagram(): boolean;
+  /** [addressFamily 1|2, protocol, datagram]. */
+  describe(): [number, number, boolean];
+  /** The descriptor number, -1 once closed. */
+  descriptor(): number;
+  /** Reads the error queue now (receiveErrors sockets); undefined when it is empty. */
+  drainErrors(): NativeIcmpError[] | undefined;
 }
+
+export interface NativeConnectProbeOptions {
+  address: string;
+  port: number;
+  ttl: number;
+  /** ms, integer 1-60000. */
+  timeout: number;
+  timestamps: boolean;
+}
+
+/** [outcome 0 open|1 refused|2 icmp-error|3 timeout, sentAt, answeredAt, localPort, icmpError]. */
+export type NativeConnectProbeResult = [
+  outcome: 0 | 1 | 2 | 3,
+  sentAt: bigint,
+  answeredAt: bigint | undefined,
+  localPort: number,
+  icmpError: NativeIcmpError | undefined,
+];
 
 export interface NativeBinding {
   RawSocket: new (family: number, protocol: number, options: NativeSocketOptions, handlers: NativeHandlers) => NativeRawSocket;
   checksumSum(buffer: Uint8Array, offset: number, length: number): number;
   SocketLevel: Record<string, number>;
   SocketOption: Record<string, number>;
+  /** Starts a TCP connect probe; done is called once, on a later turn of the loop. */
+  connectProbe(options: NativeConnectProbeOptions, done: (error: Error | null, result?: NativeConnectProbeResult) => void): void;
   /** AF_UNIX SOCK_SEQPACKET pair, both close-on-exec (the socket helper's control channel). */
   socketPair(): [number, number];
   /** Owns fd (an AF_UNIX SOCK_SEQPACKET socket) once constructed; see src/descriptor_channel.h. */

@@ -2,6 +2,7 @@
 // os.constants.errno) and syscall, and says what to do where there is a remedy.
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import type { NativeIcmpError } from './binding';
 
 export class RawSocketError extends Error {
   readonly code: string;
@@ -81,7 +82,7 @@ interface NativeSystemError extends Error {
  * Turns an error thrown by the addon into a typed error. TypeError and RangeError
  * (bad arguments) pass through unchanged.
  */
-export function fromNative(error: unknown, context: { icmp?: boolean; protocol?: number } = {}): Error {
+export function fromNative(error: unknown, context: { icmp?: boolean; protocol?: number; descriptor?: number } = {}): Error {
   if (!(error instanceof Error) || error instanceof TypeError || error instanceof RangeError) return error as Error;
   const native = error as NativeSystemError;
   if (native.code === 'ERR_SOCKET_CLOSED') {
@@ -91,7 +92,11 @@ export function fromNative(error: unknown, context: { icmp?: boolean; protocol?:
   if (typeof native.errno !== 'number') return error;
   const code = native.code ?? errnoName(native.errno);
   let message = native.message;
-  if (native.syscall === 'socket' && (code === 'EPERM' || code === 'EACCES')) {
+  if (context.descriptor !== undefined) {
+    // Adoption failed: the descriptor was not closed and is still the caller's.
+    const what = code === 'ENOTSOCK' ? 'it is not a socket' : code === 'EBADF' ? 'it is not an open descriptor' : native.message;
+    message = `Cannot adopt descriptor ${context.descriptor}: ${what} (${native.message}); it was not closed`;
+  } else if (native.syscall === 'socket' && (code === 'EPERM' || code === 'EACCES')) {
     message = `${native.message}. ${permissionRemedy(context.icmp ?? false)}`;
   } else if (native.syscall === 'socket' && code === 'EPROTONOSUPPORT' && context.protocol === 0) {
     message =
@@ -104,9 +109,70 @@ export function fromNative(error: unknown, context: { icmp?: boolean; protocol?:
   return typed;
 }
 
+/** host, host:port or [v6 host]:port. */
+export function formatDestination(address: string, port = 0): string {
+  if (port === 0) return address;
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 /** A failed send, from the -errno the addon reports for one request. */
-export function sendError(errno: number, address: string): RawSocketError {
+export function sendError(errno: number, address: string, port = 0): RawSocketError {
   const code = errnoName(errno);
   const hint = code === 'EMSGSIZE' ? ' (the packet is larger than the path allows)' : '';
-  return new RawSocketError(`send to ${address} failed: ${code}${hint}`, code, errno, 'sendmsg');
+  return new RawSocketError(`send to ${formatDestination(address, port)} failed: ${code}${hint}`, code, errno, 'sendmsg');
+}
+
+/** Who reported an error-queue entry (sock_extended_err's ee_origin). */
+export type IcmpErrorOrigin = 'icmp' | 'icmp6' | 'local' | 'none' | 'other';
+
+/**
+ * An ICMP error (or a local error) about a packet this socket sent, read from the
+ * socket's error queue (Linux: IP_RECVERR / IPV6_RECVERR, no privilege needed).
+ * Sockets with `receiveErrors: true` emit one 'icmpError' per entry; probeConnect
+ * returns one for its 'icmp-error' outcome.
+ */
+export interface IcmpError {
+  /** The errno the kernel maps it to, by name: 'EHOSTUNREACH' (Time Exceeded), 'ECONNREFUSED' (port unreachable), 'EMSGSIZE', … */
+  code: string;
+  errno: number;
+  origin: IcmpErrorOrigin;
+  /** ICMP or ICMPv6 type (0 for local errors). */
+  icmpType: number;
+  icmpCode: number;
+  /** The next-hop MTU for Fragmentation Needed / Packet Too Big, else 0. */
+  info: number;
+  /** Who sent the ICMP error (SO_EE_OFFENDER); null when none (a local error). */
+  offender: string | null;
+  /** The original destination of the packet the error is about. */
+  address: string;
+  /** Its destination port (0 where there is none: raw and ICMP sockets). */
+  port: number;
+  /**
+   * What the kernel returned of the original packet, in memory of its own: UDP: the UDP
+   * payload; ping sockets: the ICMP echo header and data (with the kernel's identifier);
+   * raw sockets: the sent packet's payload after its IP header; TCP probes: the TCP header.
+   */
+  data: Buffer;
+  /** Kernel receive time of the ICMP error, ns since the epoch, with timestamps on. */
+  timestamp?: bigint;
+}
+
+const ORIGINS: Record<number, IcmpErrorOrigin> = { 0: 'none', 1: 'local', 2: 'icmp', 3: 'icmp6' };
+
+export function icmpErrorFromNative(entry: NativeIcmpError): IcmpError {
+  const [errno, origin, icmpType, icmpCode, info, offender, address, port, data, timestamp] = entry;
+  const error: IcmpError = {
+    code: errnoName(errno),
+    errno,
+    origin: ORIGINS[origin] ?? 'other',
+    icmpType,
+    icmpCode,
+    info,
+    offender,
+    address,
+    port,
+    data,
+  };
+  if (timestamp !== undefined) error.timestamp = timestamp;
+  return error;
 }

@@ -25,7 +25,7 @@ export type { ChecksumPart, ChecksumRange } from './checksum';
 export const Socket = socket.Socket;
 export type Socket = socket.Socket;
 export const createSocket = socket.createSocket;
-export type { SocketOptions, SocketMode, Message, MessageInfo, BeforeSend, AfterSend } from './socket';
+export type { SocketOptions, SocketMode, Message, MessageInfo, BeforeSend, AfterSend, Destination } from './socket';
 
 export const RawSocketError = errors.RawSocketError;
 export type RawSocketError = errors.RawSocketError;
@@ -33,6 +33,7 @@ export const SocketClosedError = errors.SocketClosedError;
 export type SocketClosedError = errors.SocketClosedError;
 export const permissionRemedy = errors.permissionRemedy;
 export const readPingGroupRange = errors.readPingGroupRange;
+export type { IcmpError, IcmpErrorOrigin } from './errors';
 
 // The socket helper (helper/README.md): raw sockets opened by a small privileged program.
 import * as helperClient from './helper-client';
@@ -41,3 +42,8 @@ export type SocketHelperClient = helperClient.SocketHelperClient;
 export const HelperError = helperClient.HelperError;
 export type HelperError = helperClient.HelperError;
 export type { HelperHello, HelperOpenRequest, HelperExitInfo, HelperStartOptions, HelperErrorDetails } from './helper-client';
+
+// TCP connect probes (unprivileged TCP traceroute, Linux).
+import * as connectProbe from './connect-probe';
+export const probeConnect = connectProbe.probeConnect;
+export type { ConnectProbeOptions, ConnectProbeResult, ConnectProbeOutcome } from './connect-probe';

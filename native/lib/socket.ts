@@ -3,11 +3,13 @@
 // in one call. Send: requests queue in order and are flushed at the end of the
 // current tick in sendmmsg batches; the writable watcher is used only when the
 // kernel says the socket would block.
+// Errors: with receiveErrors, the ICMP errors about the socket's own packets come from
+// the kernel's error queue as 'icmpError' events, in order with the messages.
 import { EventEmitter } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
-import { binding, type NativeRawSocket, type ReceivedBatch, type SendRequestFields } from './binding';
+import { binding, type NativeIcmpError, type NativeRawSocket, type ReceivedBatch, type SendRequestFields } from './binding';
 import { AddressFamily, Protocol } from './constants';
-import { fromNative, RawSocketError, sendError, SocketClosedError } from './errors';
+import { fromNative, icmpErrorFromNative, type IcmpError, RawSocketError, sendError, SocketClosedError } from './errors';
 
 export type SocketMode = 'auto' | 'raw' | 'datagram';
 
@@ -25,7 +27,9 @@ export interface SocketOptions {
    * 'auto' (default): a raw socket, or, when the OS refuses one for ICMP/ICMPv6, an
    * unprivileged ICMP datagram ("ping") socket. 'raw': never fall back. 'datagram':
    * only the ping socket (the kernel then owns the echo identifier and checksum, and
-   * IPv4 messages arrive without their IP header).
+   * IPv4 messages arrive without their IP header); with Protocol.UDP, an ordinary UDP
+   * socket (no privilege needed): sends go to a `{ address, port }` Destination, the
+   * kernel writes the UDP header, and messages are UDP payloads with info.port.
    */
   mode?: SocketMode;
   /** Kernel receive timestamps (SO_TIMESTAMPNS) in each message's info.timestamp. */
@@ -38,6 +42,31 @@ export interface SocketOptions {
   receiveTtl?: boolean;
   /** Deliver only these ICMP (IPv4: 0-31) or ICMPv6 types, filtered by the kernel. */
   icmpTypes?: readonly number[] | null;
+  /**
+   * Linux: read the ICMP errors about this socket's own packets from the kernel's error
+   * queue (IP_RECVERR / IPV6_RECVERR), one 'icmpError' event (an IcmpError) each: Time
+   * Exceeded from a router with its address as `offender`, port unreachable, Packet Too
+   * Big with the MTU in `info`… No privilege needed: with a UDP or ICMP datagram socket
+   * this is unprivileged traceroute. Errors wait while receiving is paused. With
+   * `timestamps`, each has the kernel receive time. Default false.
+   */
+  receiveErrors?: boolean;
+  /**
+   * Adopt this open descriptor (e.g. a raw socket a privileged helper opened and passed
+   * over a Unix socket) instead of opening one. It must be an IPv4 or IPv6 SOCK_RAW or
+   * SOCK_DGRAM (ICMP/ICMPv6 ping, or UDP) socket; addressFamily, protocol and mode are
+   * read from it (given ones must match). It is made non-blocking and close-on-exec.
+   * On success the Socket owns it and closes it on close(); when createSocket throws,
+   * it is not closed and is still the caller's.
+   */
+  descriptor?: number;
+}
+
+/** Where a send goes: an address and, for UDP datagram sockets (required there), a port. */
+export interface Destination {
+  address: string;
+  /** 1-65535; required on a UDP datagram socket, absent (or 0) on any other. */
+  port?: number;
 }
 
 export interface MessageInfo {
@@ -47,6 +76,8 @@ export interface MessageInfo {
   truncated: boolean;
   /** Arrival TTL / hop limit, when the socket has receiveTtl on. */
   ttl?: number;
+  /** Source port, on UDP datagram sockets. */
+  port?: number;
 }
 
 export interface Message {
@@ -65,9 +96,10 @@ interface SendRequest extends SendRequestFields {
   beforeCalled: boolean;
 }
 
-/** A received batch being delivered, and how far delivery has got. */
+/** A received batch (messages, or error-queue entries) being delivered, and how far delivery has got. */
 interface Delivery {
-  batch: ReceivedBatch;
+  batch: ReceivedBatch | undefined;
+  errors: IcmpError[] | undefined;
   truncated: Set<number> | undefined;
   index: number;
 }
@@ -87,6 +119,9 @@ const MAX_TIMEOUT = 0x7fffffff;
 const PLAIN_INFO: MessageInfo = Object.freeze({ timestamp: undefined, truncated: false });
 // The async iterator pauses receiving when this many messages wait unread.
 const ITERATOR_HIGH_WATER = 10_000;
+// ICMP errors kept while receiving is paused; later ones are dropped (the kernel's own
+// error queue is bounded by the receive buffer in the same way).
+const MAX_PENDING_ERRORS = 10_000;
 
 function rethrowLater(error: unknown): void {
   process.nextTick(() => {
@@ -109,6 +144,10 @@ function booleanOption(value: unknown, name: string, fallback: boolean): boolean
   return value;
 }
 
+/**
+ * Events: 'message' (buffer, address, info: MessageInfo); 'icmpError' (error: IcmpError),
+ * with receiveErrors; 'error' (error), after which the socket closes; 'close'.
+ */
 export class Socket extends EventEmitter {
   /** The receive watcher is stopped: no 'message' events, and it does not keep the process alive. */
   recvPaused = false;
@@ -116,8 +155,10 @@ export class Socket extends EventEmitter {
   sendPaused = true;
   readonly addressFamily: number;
   readonly protocol: number;
-  /** 'raw', or 'datagram' for an unprivileged ICMP socket. */
+  /** 'raw', or 'datagram' for an unprivileged ICMP socket or a UDP socket. */
   readonly mode: 'raw' | 'datagram';
+  /** The error queue is on: 'icmpError' events. */
+  readonly receiveErrors: boolean;
 
   private readonly wrap: NativeRawSocket;
   private closed = false;
@@ -136,6 +177,8 @@ export class Socket extends EventEmitter {
   private readonly sentAt = new BigInt64Array(1);
   private pending: Delivery[] = [];
   private userSpaceIcmpTypes: Set<number> | null = null;
+  /** An ordinary UDP socket: sends need a port. */
+  private readonly udp: boolean;
 
   constructor(options: SocketOptions = {}) {
     super();
@@ -147,23 +190,45 @@ export class Socket extends EventEmitter {
     const checksumOffset = integerOption(options.checksumOffset, 'checksumOffset', 0, 0, 65533);
     const timestamps = booleanOption(options.timestamps, 'timestamps', false);
     const receiveTtl = booleanOption(options.receiveTtl, 'receiveTtl', false);
+    const receiveErrors = booleanOption(options.receiveErrors, 'receiveErrors', false);
+    const descriptor = options.descriptor;
+    if (descriptor !== undefined) {
+      if (typeof descriptor !== 'number') throw new TypeError(`The "descriptor" option must be a number, got ${typeof descriptor}`);
+      if (!Number.isInteger(descriptor) || descriptor < 0 || descriptor > 0x7fffffff) {
+        throw new RangeError(`The "descriptor" option must be an open descriptor, an integer from 0 to ${0x7fffffff}, got ${descriptor}`);
+      }
+    }
     const mode = options.mode ?? 'auto';
     if (typeof mode !== 'string' || !Object.hasOwn(MODES, mode)) throw new RangeError(`The "mode" option must be 'auto', 'raw' or 'datagram', got ${String(mode)}`);
     const icmp = (family === AddressFamily.IPv4 && protocol === Protocol.ICMP) || (family === AddressFamily.IPv6 && protocol === Protocol.ICMPv6);
 
-    this.addressFamily = family;
-    this.protocol = protocol;
+    // An adopted descriptor is what it is: family and protocol are checked against it
+    // when given (0 and -1 tell the addon to take the descriptor's).
+    const adopt = descriptor !== undefined;
+    const nativeFamily = adopt && options.addressFamily === undefined ? 0 : family;
+    const nativeProtocol = adopt && options.protocol === undefined ? -1 : protocol;
     try {
-      this.wrap = new binding.RawSocket(family, protocol, { bufferSize, mode: MODES[mode], timestamps, receiveTtl }, {
-        onMessages: (batch) => this.onMessages(batch),
-        onWritable: () => this.onWritable(),
-        onError: (error) => this.onError(fromNative(error)),
-        onClose: () => this.onClose(),
-      });
+      this.wrap = new binding.RawSocket(
+        nativeFamily,
+        nativeProtocol,
+        { bufferSize, mode: MODES[mode], timestamps, receiveTtl, receiveErrors, descriptor },
+        {
+          onMessages: (batch) => this.onMessages(batch),
+          onWritable: () => this.onWritable(),
+          onError: (error) => this.onError(fromNative(error)),
+          onClose: () => this.onClose(),
+          onIcmpErrors: (errors) => this.onIcmpErrors(errors),
+        },
+      );
     } catch (error) {
-      throw fromNative(error, { icmp, protocol });
+      throw fromNative(error, adopt ? { descriptor } : { icmp, protocol });
     }
-    this.mode = this.wrap.isDatagram() ? 'datagram' : 'raw';
+    const [actualFamily, actualProtocol, datagram] = this.wrap.describe();
+    this.addressFamily = actualFamily;
+    this.protocol = actualProtocol;
+    this.mode = datagram ? 'datagram' : 'raw';
+    this.receiveErrors = receiveErrors;
+    this.udp = datagram && actualProtocol === Protocol.UDP;
     try {
       if (generate) this.wrap.setChecksum(true, checksumOffset);
       if (options.icmpTypes !== undefined && options.icmpTypes !== null) this.setIcmpFilter(options.icmpTypes);
@@ -178,7 +243,7 @@ export class Socket extends EventEmitter {
 
   private onMessages(batch: ReceivedBatch): void {
     if (this.closed) return;
-    const delivery: Delivery = { batch, truncated: batch[3] && new Set(batch[3]), index: 0 };
+    const delivery: Delivery = { batch, errors: undefined, truncated: batch[3] && new Set(batch[3]), index: 0 };
     if (this.recvPaused || this.pending.length > 0) {
       this.pending.push(delivery);
       return;
@@ -186,9 +251,49 @@ export class Socket extends EventEmitter {
     this.deliver(delivery);
   }
 
+  /** Error-queue entries from the poll watcher: delivered like messages, in order with them. */
+  private onIcmpErrors(entries: NativeIcmpError[]): void {
+    if (this.closed) return;
+    const delivery = this.errorDelivery(entries);
+    if (delivery === undefined) return;
+    if (this.recvPaused || this.pending.length > 0) {
+      this.pending.push(delivery);
+      return;
+    }
+    this.deliver(delivery);
+  }
+
+  private errorDelivery(entries: NativeIcmpError[]): Delivery | undefined {
+    // While paused, a bounded number wait; the rest are dropped.
+    let room = entries.length;
+    if (this.recvPaused) {
+      let waiting = 0;
+      for (const delivery of this.pending) if (delivery.errors !== undefined) waiting += delivery.errors.length - delivery.index;
+      room = Math.min(room, MAX_PENDING_ERRORS - waiting);
+    }
+    if (room <= 0) return undefined;
+    const errors = (room < entries.length ? entries.slice(0, room) : entries).map(icmpErrorFromNative);
+    return { batch: undefined, errors, truncated: undefined, index: 0 };
+  }
+
+  /**
+   * Reads the error queue right before a send: its entries' pending errno would
+   * otherwise fail that send. They are delivered later through the pending queue,
+   * never from inside the flush.
+   */
+  private drainErrorQueue(): void {
+    const entries = this.wrap.drainErrors();
+    if (entries === undefined) return;
+    const delivery = this.errorDelivery(entries);
+    if (delivery === undefined) return;
+    this.pending.push(delivery);
+    if (!this.recvPaused) process.nextTick(this.deliverPending);
+  }
+
   /** Emits a batch from where it stands; keeps the rest when a listener pauses or closes. */
   private deliver(delivery: Delivery): boolean {
-    const [buffers, sources, stamps, , ttls] = delivery.batch;
+    if (delivery.errors !== undefined) return this.deliverErrors(delivery, delivery.errors);
+    const [buffers, sources, stamps, , ttls, ports] = delivery.batch as ReceivedBatch;
     const filter = this.userSpaceIcmpTypes;
     while (delivery.index < buffers.length) {
       if (this.recvPaused || this.closed) {
@@ -201,12 +306,29 @@ export class Socket extends EventEmitter {
       const stamp = stamps?.[i];
       const ttl = ttls?.[i];
       const cut = delivery.truncated !== undefined && delivery.truncated.has(i);
-      const info: MessageInfo =
-        stamp === undefined && ttl === undefined && !cut ? PLAIN_INFO : { timestamp: stamp, truncated: cut, ttl };
+      let info: MessageInfo;
+      if (ports !== undefined) info = { timestamp: stamp, truncated: cut, ttl, port: ports[i] };
+      else info = stamp === undefined && ttl === undefined && !cut ? PLAIN_INFO : { timestamp: stamp, truncated: cut, ttl };
       try {
         this.emit('message', buffer, sources[i], info);
       } catch (error) {
         rethrowLater(error);
+      }
+    }
+    return true;
+  }
+
+  private deliverErrors(delivery: Delivery, errors: IcmpError[]): boolean {
+    while (delivery.index < errors.length) {
+      if (this.recvPaused || this.closed) {
+        if (!this.closed && !this.pending.includes(delivery)) this.pending.unshift(delivery);
+        return false;
+      }
+      const error = errors[delivery.index++];
+      try {
+        this.emit('icmpError', error);
+      } catch (thrown) {
+        rethrowLater(thrown);
       }
     }
     return true;
@@ -240,22 +362,24 @@ export class Socket extends EventEmitter {
    * the socket. Without callbacks it returns a Promise of the bytes sent.
    * Requests without a beforeCallback are sent in batches; one with a
    * beforeCallback goes alone, after the afterCallbacks of all before it.
+   * address: an IP address string, or a Destination `{ address, port }`; a UDP
+   * datagram socket needs the port, every other socket takes none.
    */
-  send(buffer: Uint8Array, offset: number, length: number, address: string, afterCallback: AfterSend): this;
+  send(buffer: Uint8Array, offset: number, length: number, address: string | Destination, afterCallback: AfterSend): this;
   send(
     buffer: Uint8Array,
     offset: number,
     length: number,
-    address: string,
+    address: string | Destination,
     beforeCallback: BeforeSend | null | undefined,
     afterCallback: AfterSend,
   ): this;
-  send(buffer: Uint8Array, offset: number, length: number, address: string): Promise<number>;
+  send(buffer: Uint8Array, offset: number, length: number, address: string | Destination): Promise<number>;
   send(
     buffer: Uint8Array,
     offset: number,
     length: number,
-    address: string,
+    address: string | Destination,
     beforeCallback?: BeforeSend | AfterSend | null,
     afterCallback?: AfterSend,
   ): this | Promise<number> {
@@ -272,7 +396,18 @@ export class Socket extends EventEmitter {
     if (!(buffer instanceof Uint8Array)) throw new TypeError('The "buffer" argument must be a Buffer or Uint8Array');
     if (typeof offset !== 'number') throw new TypeError(`The "offset" argument must be a number, got ${typeof offset}`);
     if (typeof length !== 'number') throw new TypeError(`The "length" argument must be a number, got ${typeof length}`);
-    if (typeof address !== 'string') throw new TypeError(`The "address" argument must be a string, got ${typeof address}`);
+    let host: string;
+    let port: number | undefined;
+    if (typeof address === 'string') {
+      host = address;
+    } else if (typeof address === 'object' && address !== null) {
+      host = address.address;
+      port = address.port;
+      if (typeof host !== 'string') throw new TypeError(`The "address.address" property must be a string, got ${typeof host}`);
+      if (port !== undefined && typeof port !== 'number') throw new TypeError(`The "address.port" property must be a number, got ${typeof port}`);
+    } else {
+      throw new TypeError(`The "address" argument must be a string or a { address, port } object, got ${address === null ? 'null' : typeof address}`);
+    }
 
     let promise: Promise<number> | undefined;
     if (after === undefined) {
@@ -281,18 +416,19 @@ export class Socket extends EventEmitter {
       });
     }
     const done = after as AfterSend;
-    const problem = this.checkRequest(buffer, offset, length, address);
+    const problem = this.checkRequest(buffer, offset, length, host, port);
     if (problem !== null) {
       process.nextTick(() => this.complete(done, problem, 0));
       return promise ?? this;
     }
-    this.queue.push({ buffer, offset, length, address, before: before ?? undefined, after: done, beforeCalled: false });
+    // Every request has the same shape (port 0 when none): the addon reads them fastest so.
+    this.queue.push({ buffer, offset, length, address: host, port: port ?? 0, before: before ?? undefined, after: done, beforeCalled: false });
     if (this.sendPaused) this.resumeSend();
     else this.scheduleFlush();
     return promise ?? this;
   }
 
-  private checkRequest(buffer: Uint8Array, offset: number, length: number, address: string): Error | null {
+  private checkRequest(buffer: Uint8Array, offset: number, length: number, address: string, port: number | undefined): Error | null {
     if (this.closed) return new SocketClosedError('send');
     if (!Number.isInteger(offset) || offset < 0) return new RangeError(`The "offset" argument must be a non-negative integer, got ${offset}`);
     if (!Number.isInteger(length) || length < 0) return new RangeError(`The "length" argument must be a non-negative integer, got ${length}`);
@@ -305,6 +441,21 @@ export class Socket extends EventEmitter {
     if (!valid) {
       const error = new TypeError(`Invalid IP${this.addressFamily === AddressFamily.IPv4 ? 'v4' : 'v6'} address '${address}'`);
       (error as TypeError & { code: string }).code = 'ERR_INVALID_IP_ADDRESS';
+      return error;
+    }
+    if (this.udp) {
+      if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
+        const error = new RangeError(
+          `A UDP datagram socket sends to a { address, port } destination with a port from 1 to 65535, got ${port === undefined ? 'no port' : `port ${port}`}`,
+        );
+        (error as RangeError & { code: string }).code = 'ERR_SOCKET_BAD_PORT';
+        return error;
+      }
+    } else if (port !== undefined && port !== 0) {
+      const error = new RangeError(
+        `Only UDP datagram sockets take a destination port; this ${this.mode} socket (protocol ${this.protocol}) got port ${port}`,
+      );
+      (error as RangeError & { code: string }).code = 'ERR_SOCKET_BAD_PORT';
       return error;
     }
     return null;
@@ -363,6 +514,7 @@ export class Socket extends EventEmitter {
         const limit = Math.min(queue.length, start + MAX_SEND_BATCH);
         while (start + count < limit && queue[start + count].before === undefined) count++;
       }
+      if (this.receiveErrors) this.drainErrorQueue();
       if (count >= ASYNC_SEND_MIN) {
         try {
           this.wrap.sendBatchAsync(queue, start, count, this.results, (processed, sentAt) =>
@@ -438,7 +590,7 @@ export class Socket extends EventEmitter {
       if (result === INVALID_REQUEST) {
         this.complete(request.after, new RangeError('The buffer of this send request was detached or shrunk before it was sent'), 0);
       } else if (result < 0) {
-        this.complete(request.after, sendError(-result, request.address), 0);
+        this.complete(request.after, sendError(-result, request.address, request.port), 0);
       } else {
         this.complete(request.after, null, result, sentAt);
       }
@@ -546,6 +698,15 @@ export class Socket extends EventEmitter {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /**
+   * The operating-system descriptor, -1 once closed: to pass the socket to another
+   * process (which may adopt it with the descriptor option). The Socket still owns it:
+   * never close it yourself.
+   */
+  get descriptor(): number {
+    return this.wrap.descriptor();
   }
 
   /** close(), resolved once the 'close' event has been emitted. */

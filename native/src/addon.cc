@@ -48,11 +48,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function rawSocket = RawSocket::Define(env);
   AddonData* data = new AddonData();
   data->rawSocketClass = Napi::Persistent(rawSocket);
-  Napi::Array keys = Napi::Array::New(env, 4);
+  Napi::Array keys = Napi::Array::New(env, 5);
   keys.Set(0u, "buffer");
   keys.Set(1u, "offset");
   keys.Set(2u, "length");
   keys.Set(3u, "address");
+  keys.Set(4u, "port");
   data->sendRequestKeys = Napi::Persistent(keys);
   env.SetInstanceData<AddonData>(data);
   exports.Set("RawSocket", rawSocket);

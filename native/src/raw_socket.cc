@@ -32,6 +32,12 @@ constexpr size_t kControlSize = 64;
 constexpr uint32_t kMaxMessagesPerWakeup = 4096;
 constexpr size_t kMaxReceiveBatch = 64;
 constexpr size_t kSendChunk = 64;
+// Error-queue entries read per wake-up (the rest wait for the next one).
+constexpr uint32_t kMaxErrorsPerWakeup = 256;
+// Receives per read that may fail with a queued error's errno before the read gives up.
+constexpr uint32_t kMaxSocketErrorsPerRead = 8;
+// POLLERR wake-ups in a row with nothing on the error queue before the socket reports an error.
+constexpr uint32_t kMaxFruitlessPollErrors = 16;
 // A send result meaning: the request's buffer, offset or length is no longer valid.
 constexpr int32_t kInvalidRequest = INT32_MIN;
 
@@ -110,8 +116,13 @@ Descriptor::~Descriptor() {
 // the first message that would block, or kAllSent when every message went out.
 constexpr uint32_t kAllSent = UINT32_MAX;
 
-uint32_t SendPrepared(int fd, std::vector<PreparedSend>& sends, int32_t* results) {
+// retryFailures: with IP_RECVERR on, an ICMP error about an earlier packet also leaves
+// its errno in the socket (sk_err), and the next send fails once with it although
+// nothing is wrong with that message: a failed message is tried once more (a pending
+// error is consumed by the first failure; a genuine failure repeats).
+uint32_t SendPrepared(int fd, std::vector<PreparedSend>& sends, int32_t* results, bool retryFailures) {
   size_t sent = 0;
+  bool retried = false;  // the message at `sent` failed once already
   while (sent < sends.size()) {
 #ifdef __linux__
     const size_t chunk = std::min(kSendChunk, sends.size() - sent);
@@ -130,6 +141,7 @@ uint32_t SendPrepared(int fd, std::vector<PreparedSend>& sends, int32_t* results
     if (done > 0) {
       for (int k = 0; k < done; k++) results[sends[sent + k].slot] = static_cast<int32_t>(messages[k].msg_len);
       sent += static_cast<size_t>(done);
+      retried = false;
       continue;
     }
 #else
@@ -138,13 +150,19 @@ uint32_t SendPrepared(int fd, std::vector<PreparedSend>& sends, int32_t* results
     if (done >= 0) {
       results[one.slot] = static_cast<int32_t>(done);
       sent++;
+      retried = false;
       continue;
     }
 #endif
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return sends[sent].slot;
+    if (retryFailures && !retried) {
+      retried = true;
+      continue;
+    }
     results[sends[sent].slot] = -errno;
     sent++;
+    retried = false;
   }
   return kAllSent;
 }
@@ -159,6 +177,7 @@ class SendWork : public Napi::AsyncWorker {
       : Napi::AsyncWorker(callback, "RawSocket.send"),
         socket_(socket),
         descriptor_(socket->descriptor_),
+        retryFailures_(socket->receiveErrors_),
         sends_(std::move(sends)),
         count_(count),
         results_(Napi::Persistent(results)),
@@ -179,7 +198,7 @@ class SendWork : public Napi::AsyncWorker {
 
   void Execute() override {
     sentAt_ = RealtimeNanoseconds();
-    const uint32_t blocked = SendPrepared(descriptor_->fd, sends_, values_.data());
+    const uint32_t blocked = SendPrepared(descriptor_->fd, sends_, values_.data(), retryFailures_);
     processed_ = blocked == kAllSent ? count_ : blocked;
   }
 
@@ -200,6 +219,7 @@ class SendWork : public Napi::AsyncWorker {
  private:
   RawSocket* socket_;
   std::shared_ptr<Descriptor> descriptor_;
+  bool retryFailures_;
   std::vector<PreparedSend> sends_;
   std::vector<uint8_t> bytes_;
   uint32_t count_;
@@ -223,13 +243,17 @@ Napi::Function RawSocket::Define(Napi::Env env) {
                          InstanceMethod<&RawSocket::Close>("close"),
                          InstanceMethod<&RawSocket::SetRef>("setRef"),
                          InstanceMethod<&RawSocket::IsDatagram>("isDatagram"),
+                         InstanceMethod<&RawSocket::Describe>("describe"),
+                         InstanceMethod<&RawSocket::GetDescriptor>("descriptor"),
+                         InstanceMethod<&RawSocket::DrainErrors>("drainErrors"),
                      });
 }
 
 RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocket>(info) {
   Napi::Env env = info.Env();
-  const int64_t family = IntegerArgument(info, 0, "addressFamily", 1, 2);
-  const int64_t protocol = IntegerArgument(info, 1, "protocol", 0, 255);
+  // 0 and -1: "whatever the adopted descriptor is" (only with options.descriptor).
+  const int64_t family = IntegerArgument(info, 0, "addressFamily", 0, 2);
+  const int64_t protocol = IntegerArgument(info, 1, "protocol", -1, 255);
   if (!info[2].IsObject()) throw Napi::TypeError::New(env, "The \"options\" argument must be an object");
   if (!info[3].IsObject()) throw Napi::TypeError::New(env, "The \"handlers\" argument must be an object");
   Napi::Object options = info[2].As<Napi::Object>();
@@ -243,45 +267,96 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
   Napi::Value receiveTtl = options.Get("receiveTtl");
   if (!receiveTtl.IsBoolean()) throw Napi::TypeError::New(env, "The \"receiveTtl\" option must be a boolean");
   receiveTtl_ = receiveTtl.As<Napi::Boolean>().Value();
+  Napi::Value receiveErrors = options.Get("receiveErrors");
+  if (!receiveErrors.IsBoolean()) throw Napi::TypeError::New(env, "The \"receiveErrors\" option must be a boolean");
+  receiveErrors_ = receiveErrors.As<Napi::Boolean>().Value();
+  Napi::Value descriptorValue = options.Get("descriptor");
+  const bool adopt = !descriptorValue.IsUndefined();
+  const int adopted = adopt ? static_cast<int>(IntegerValue(env, descriptorValue, "descriptor", 0, INT32_MAX)) : -1;
+  if (!adopt && (family == 0 || protocol < 0)) {
+    throw Napi::RangeError::New(env, "addressFamily 0 and protocol -1 (the descriptor's) need the \"descriptor\" option");
+  }
   Napi::Function onMessages = HandlerProperty(env, handlers, "onMessages");
   Napi::Function onWritable = HandlerProperty(env, handlers, "onWritable");
   Napi::Function onError = HandlerProperty(env, handlers, "onError");
   Napi::Function onClose = HandlerProperty(env, handlers, "onClose");
-
-  family_ = family == 1 ? AF_INET : AF_INET6;
-  const bool icmp = (family_ == AF_INET && protocol == IPPROTO_ICMP) ||
-                    (family_ == AF_INET6 && protocol == IPPROTO_ICMPV6);
-  if (mode == kModeDatagram && !icmp) {
-    throw Napi::RangeError::New(env, "datagram mode exists only for ICMP over IPv4 and ICMPv6 over IPv6");
-  }
+  Napi::Function onIcmpErrors = HandlerProperty(env, handlers, "onIcmpErrors");
 
   int fd;
-  if (mode == kModeDatagram) {
-    fd = OpenSocket(family_, SOCK_DGRAM, static_cast<int>(protocol));
-    if (fd < 0) throw SystemError(env, errno, "socket");
-    datagram_ = true;
+  if (adopt) {
+    fd = adopted;
+    InspectDescriptor(env, fd, family, protocol, mode);
   } else {
-    fd = OpenSocket(family_, SOCK_RAW, static_cast<int>(protocol));
-    if (fd < 0) {
-      const int rawErrno = errno;
-      // Like raw-socket on macOS: a refused raw ICMP socket falls back to the
-      // unprivileged ICMP datagram ("ping") socket where the OS allows one.
-      if (mode == kModeAuto && icmp && (rawErrno == EPERM || rawErrno == EACCES)) {
-        fd = OpenSocket(family_, SOCK_DGRAM, static_cast<int>(protocol));
-        if (fd < 0) {
-          const int datagramErrno = errno;
-          Napi::Error error = SystemError(env, rawErrno, "socket");
-          error.Value().Set("datagramErrno", Napi::Number::New(env, datagramErrno));
-          throw error;
+    family_ = family == 1 ? AF_INET : AF_INET6;
+    protocol_ = static_cast<int>(protocol);
+    const bool icmp = (family_ == AF_INET && protocol == IPPROTO_ICMP) ||
+                      (family_ == AF_INET6 && protocol == IPPROTO_ICMPV6);
+    const bool udp = protocol == IPPROTO_UDP;
+    if (mode == kModeDatagram && !icmp && !udp) {
+      throw Napi::RangeError::New(env,
+                                  "datagram mode exists only for ICMP over IPv4, ICMPv6 over IPv6 (ping sockets) "
+                                  "and UDP over either (Protocol.UDP)");
+    }
+    if (mode == kModeDatagram) {
+      fd = OpenSocket(family_, SOCK_DGRAM, static_cast<int>(protocol));
+      if (fd < 0) throw SystemError(env, errno, "socket");
+      datagram_ = true;
+      udp_ = udp;
+    } else {
+      fd = OpenSocket(family_, SOCK_RAW, static_cast<int>(protocol));
+      if (fd < 0) {
+        const int rawErrno = errno;
+        // Like raw-socket on macOS: a refused raw ICMP socket falls back to the
+        // unprivileged ICMP datagram ("ping") socket where the OS allows one.
+        if (mode == kModeAuto && icmp && (rawErrno == EPERM || rawErrno == EACCES)) {
+          fd = OpenSocket(family_, SOCK_DGRAM, static_cast<int>(protocol));
+          if (fd < 0) {
+            const int datagramErrno = errno;
+            Napi::Error error = SystemError(env, rawErrno, "socket");
+            error.Value().Set("datagramErrno", Napi::Number::New(env, datagramErrno));
+            throw error;
+          }
+          datagram_ = true;
+        } else {
+          throw SystemError(env, rawErrno, "socket");
         }
-        datagram_ = true;
-      } else {
-        throw SystemError(env, rawErrno, "socket");
       }
     }
   }
-  // From here the descriptor closes itself, whichever way this constructor ends.
+  // From here the descriptor closes itself, whichever way this constructor ends;
+  // an adopted one that fails is given back (its owner is still the caller).
   descriptor_ = std::make_shared<Descriptor>(fd);
+  try {
+    Setup(env, adopt);
+  } catch (...) {
+    if (adopt) descriptor_->Release();
+    throw;
+  }
+
+  poll_->data = this;
+  onMessages_ = Napi::Persistent(onMessages);
+  onWritable_ = Napi::Persistent(onWritable);
+  onError_ = Napi::Persistent(onError);
+  onClose_ = Napi::Persistent(onClose);
+  onIcmpErrors_ = Napi::Persistent(onIcmpErrors);
+  asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "RawSocket", info.This().As<Napi::Object>());
+  napi_add_async_cleanup_hook(env, OnEnvironmentTeardown, this, &cleanupHook_);
+  // An open socket is reachable from the loop, so garbage collection never closes it;
+  // the reference is dropped when the handle is closed.
+  Ref();
+}
+
+// Socket options, receive storage and the poll watcher: the part of construction
+// that may fail after the descriptor exists.
+void RawSocket::Setup(Napi::Env env, bool adopted) {
+  const int fd = Fd();
+  if (adopted) {
+    // Whoever opened it may have left it blocking, or inheritable by child processes.
+    const int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw SystemError(env, errno, "fcntl");
+    const int fdFlags = fcntl(fd, F_GETFD);
+    if (fdFlags < 0 || fcntl(fd, F_SETFD, fdFlags | FD_CLOEXEC) < 0) throw SystemError(env, errno, "fcntl");
+  }
 
   if (timestamps_) {
     const int on = 1;
@@ -298,6 +373,11 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
     const int result = family_ == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on, sizeof on)
                                           : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on);
     if (result < 0) throw SystemError(env, errno, "setsockopt");
+  }
+
+  if (receiveErrors_) {
+    const int error = EnableErrorQueue(fd, family_, true);
+    if (error != 0) throw SystemError(env, error, "setsockopt");
   }
 
   batchSize_ = 1;
@@ -331,17 +411,63 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
     poll_ = nullptr;
     throw SystemError(env, -pollError, "uv_poll_init");
   }
-  poll_->data = this;
+  poll_->data = nullptr;
+}
 
-  onMessages_ = Napi::Persistent(onMessages);
-  onWritable_ = Napi::Persistent(onWritable);
-  onError_ = Napi::Persistent(onError);
-  onClose_ = Napi::Persistent(onClose);
-  asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "RawSocket", info.This().As<Napi::Object>());
-  napi_add_async_cleanup_hook(env, OnEnvironmentTeardown, this, &cleanupHook_);
-  // An open socket is reachable from the loop, so garbage collection never closes it;
-  // the reference is dropped when the handle is closed.
-  Ref();
+void RawSocket::InspectDescriptor(Napi::Env env, int fd, int64_t family, int64_t protocol, int64_t mode) {
+  const std::string which = "descriptor " + std::to_string(fd);
+  int type = 0;
+  socklen_t length = sizeof type;
+  // Fails with EBADF for a closed descriptor and ENOTSOCK for a file or a pipe.
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) < 0) throw SystemError(env, errno, "getsockopt");
+  int domain = AF_UNSPEC;
+#ifdef SO_DOMAIN
+  length = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) < 0) throw SystemError(env, errno, "getsockopt");
+#else
+  sockaddr_storage local{};
+  length = sizeof local;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) < 0) throw SystemError(env, errno, "getsockname");
+  domain = local.ss_family;
+#endif
+  int actual = -1;
+#ifdef SO_PROTOCOL
+  length = sizeof actual;
+  if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &actual, &length) < 0) throw SystemError(env, errno, "getsockopt");
+#else
+  if (protocol < 0) throw Napi::RangeError::New(env, "This OS cannot tell a socket's protocol: give the \"protocol\" option");
+  actual = static_cast<int>(protocol);
+#endif
+  if (domain != AF_INET && domain != AF_INET6) {
+    throw Napi::RangeError::New(env, which + " is not an IPv4 or IPv6 socket (address family " + std::to_string(domain) + ")");
+  }
+  if (type != SOCK_RAW && type != SOCK_DGRAM) {
+    throw Napi::RangeError::New(env, which + (type == SOCK_STREAM ? " is a SOCK_STREAM (TCP) socket" : " is a socket of type " + std::to_string(type)) +
+                                         ": only raw (SOCK_RAW) and datagram (SOCK_DGRAM) sockets can be adopted");
+  }
+  const bool icmp = (domain == AF_INET && actual == IPPROTO_ICMP) || (domain == AF_INET6 && actual == IPPROTO_ICMPV6);
+  if (type == SOCK_DGRAM && !icmp && actual != IPPROTO_UDP) {
+    throw Napi::RangeError::New(env, which + " is a datagram socket of protocol " + std::to_string(actual) +
+                                         ": only ICMP/ICMPv6 (ping) and UDP datagram sockets can be adopted");
+  }
+  const int64_t domainFamily = domain == AF_INET ? 1 : 2;
+  if (family != 0 && family != domainFamily) {
+    throw Napi::RangeError::New(env, "The \"addressFamily\" option (" + std::to_string(family) + ") does not match " + which +
+                                         ", an " + (domain == AF_INET ? "IPv4 (1)" : "IPv6 (2)") + " socket");
+  }
+  if (protocol >= 0 && protocol != actual) {
+    throw Napi::RangeError::New(env, "The \"protocol\" option (" + std::to_string(protocol) + ") does not match " + which +
+                                         "'s protocol (" + std::to_string(actual) + ")");
+  }
+  if ((mode == kModeRaw && type != SOCK_RAW) || (mode == kModeDatagram && type != SOCK_DGRAM)) {
+    throw Napi::RangeError::New(env, std::string("The \"mode\" option ('") + (mode == kModeRaw ? "raw" : "datagram") +
+                                         "') does not match " + which + ", a " +
+                                         (type == SOCK_RAW ? "SOCK_RAW" : "SOCK_DGRAM") + " socket");
+  }
+  family_ = domain;
+  protocol_ = actual;
+  datagram_ = type == SOCK_DGRAM;
+  udp_ = datagram_ && actual == IPPROTO_UDP;
 }
 
 RawSocket::~RawSocket() {
@@ -363,15 +489,27 @@ void RawSocket::CheckOpen(Napi::Env env, const char* what) const {
   }
 }
 
-bool RawSocket::ParseAddress(Napi::Env env, Napi::Value value, sockaddr_storage* out, socklen_t* outLength) {
+// The cache holds addresses without a port; the port goes into the copy returned.
+static void SetPort(sockaddr_storage* address, uint16_t port) {
+  if (address->ss_family == AF_INET) {
+    reinterpret_cast<sockaddr_in*>(address)->sin_port = htons(port);
+  } else {
+    reinterpret_cast<sockaddr_in6*>(address)->sin6_port = htons(port);
+  }
+}
+
+bool RawSocket::ParseAddress(Napi::Env env, Napi::Value value, uint16_t port, sockaddr_storage* out,
+                             socklen_t* outLength) {
   if (!value.IsString()) throw Napi::TypeError::New(env, "The \"address\" must be a string");
   char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   size_t length = 0;
   napi_get_value_string_utf8(env, value, text, sizeof text, &length);
-  if (length + 1 >= sizeof text) return false;
+  // Too long, or with a NUL inside (inet_pton would read only what comes before it).
+  if (length + 1 >= sizeof text || std::strlen(text) != length) return false;
   if (lastAddressLength_ != 0 && lastAddressText_ == text) {
     *out = lastAddress_;
     *outLength = lastAddressLength_;
+    if (port != 0) SetPort(out, port);
     return true;
   }
   sockaddr_storage parsed{};
@@ -407,6 +545,7 @@ bool RawSocket::ParseAddress(Napi::Env env, Napi::Value value, sockaddr_storage*
   lastAddressLength_ = parsedLength;
   *out = parsed;
   *outLength = parsedLength;
+  if (port != 0) SetPort(out, port);
   return true;
 }
 
@@ -419,12 +558,12 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
   const int64_t count = IntegerArgument(info, 2, "count", 0, total - start);
   Napi::Array keys = env.GetInstanceData<AddonData>()->sendRequestKeys.Value();
   const Napi::Value bufferKey = keys.Get(0u), offsetKey = keys.Get(1u), lengthKey = keys.Get(2u),
-                    addressKey = keys.Get(3u);
+                    addressKey = keys.Get(3u), portKey = keys.Get(4u);
   // First read every request's fields (property reads may run JS: getters, proxies),
   // then take pointers into the buffers with no JS in between, so nothing can detach
   // or replace a buffer between its pointer being taken and its bytes being sent.
   struct Fields {
-    Napi::Value buffer, offset, length, address;
+    Napi::Value buffer, offset, length, address, port;
   };
   std::vector<Fields> fields;
   fields.reserve(static_cast<size_t>(count));
@@ -432,7 +571,8 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
     Napi::Value item = requests.Get(static_cast<uint32_t>(start + i));
     if (!item.IsObject()) throw Napi::TypeError::New(env, "Each send request must be an object");
     Napi::Object request = item.As<Napi::Object>();
-    fields.push_back(Fields{request.Get(bufferKey), request.Get(offsetKey), request.Get(lengthKey), request.Get(addressKey)});
+    fields.push_back(Fields{request.Get(bufferKey), request.Get(offsetKey), request.Get(lengthKey), request.Get(addressKey),
+                            request.Get(portKey)});
   }
   CheckOpen(env, "send");  // a getter may have closed the socket...
   // ...or detached the results array: take its pointer only now.
@@ -462,8 +602,22 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
       (*results)[slot] = kInvalidRequest;
       continue;
     }
+    // The destination port: required (1-65535) on a UDP socket, absent or 0 on any other.
+    uint32_t port = 0;
+    if (!f.port.IsUndefined()) {
+      const double value = f.port.IsNumber() ? f.port.As<Napi::Number>().DoubleValue() : -1;
+      if (!(value >= 0 && value <= 65535) || std::floor(value) != value) {
+        (*results)[slot] = -EINVAL;
+        continue;
+      }
+      port = static_cast<uint32_t>(value);
+    }
+    if (udp_ ? port == 0 : port != 0) {
+      (*results)[slot] = -EINVAL;
+      continue;
+    }
     PreparedSend send;
-    if (!ParseAddress(env, f.address, &send.address, &send.addressLength)) {
+    if (!ParseAddress(env, f.address, static_cast<uint16_t>(port), &send.address, &send.addressLength)) {
       (*results)[slot] = -EINVAL;
       continue;
     }
@@ -502,7 +656,7 @@ Napi::Value RawSocket::SendBatch(const Napi::CallbackInfo& info) {
     static_cast<int64_t*>(data)[0] = static_cast<int64_t>(RealtimeNanoseconds());
   }
 
-  const uint32_t blocked = SendPrepared(Fd(), sends, results.Data());
+  const uint32_t blocked = SendPrepared(Fd(), sends, results.Data(), receiveErrors_);
   // Everything before a blocked message is done; it and the rest wait for writability.
   if (blocked != kAllSent) return Napi::Number::New(env, blocked);
   return Napi::Number::New(env, static_cast<double>(count));
@@ -535,12 +689,20 @@ Napi::Value RawSocket::SetWatch(const Napi::CallbackInfo& info) {
   const bool writable = BooleanArgument(info, 1, "writable");
   // Pausing a closed socket is harmless (raw-socket 1.6.4 made it so).
   if (poll_ == nullptr || closing_) return info.Env().Undefined();
-  const int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
+  const int events = PollEvents((readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0));
   if (events == watchedEvents_) return info.Env().Undefined();
   int error = events == 0 ? uv_poll_stop(poll_) : uv_poll_start(poll_, events, OnPoll);
   if (error != 0) throw SystemError(info.Env(), -error, "uv_poll_start");
   watchedEvents_ = events;
   return info.Env().Undefined();
+}
+
+// With the error queue on, a queued error makes poll report POLLERR, and libuv stops
+// a watcher that sees POLLERR without POLLPRI (uv__poll_io reports it as UV_EBADF).
+// SO_SELECT_ERR_QUEUE adds POLLPRI, which libuv passes on only when UV_PRIORITIZED
+// is watched: so it always is, whenever anything is.
+int RawSocket::PollEvents(int events) const {
+  return receiveErrors_ && events != 0 ? events | UV_PRIORITIZED : events;
 }
 
 Napi::Value RawSocket::SetChecksum(const Napi::CallbackInfo& info) {
@@ -634,6 +796,78 @@ Napi::Value RawSocket::IsDatagram(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), datagram_);
 }
 
+// describe() -> [addressFamily 1|2, protocol, datagram]: what an adopted descriptor turned out to be.
+Napi::Value RawSocket::Describe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array value = Napi::Array::New(env, 3);
+  value.Set(0u, Napi::Number::New(env, family_ == AF_INET ? 1 : 2));
+  value.Set(1u, Napi::Number::New(env, protocol_));
+  value.Set(2u, Napi::Boolean::New(env, datagram_));
+  return value;
+}
+
+// descriptor() -> the socket's descriptor number, or -1 once closed.
+Napi::Value RawSocket::GetDescriptor(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), descriptor_ && !closing_ ? descriptor_->fd : -1);
+}
+
+// drainErrors() -> what the error queue holds now (see ReadErrors), or undefined.
+// The JS layer calls it before each send batch: the queued errors' pending errno
+// (sk_err) would otherwise fail that send.
+Napi::Value RawSocket::DrainErrors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!receiveErrors_ || !descriptor_ || closing_) return env.Undefined();
+  uint32_t read = 0;
+  return ReadErrors(env, &read);
+}
+
+Napi::Value RawSocket::ReadErrors(Napi::Env env, uint32_t* read) {
+  *read = 0;
+  if (errorData_.empty()) errorData_.resize(bufferSize_);
+  Napi::Array errors;
+  while (*read < kMaxErrorsPerWakeup) {
+    QueuedError error;
+    const int result = ReadQueuedError(Fd(), errorData_.data(), errorData_.size(), &error);
+    if (result <= 0) break;
+    if (*read == 0) errors = Napi::Array::New(env);
+    errors.Set((*read)++, QueuedErrorValue(env, error, errorData_.data()));
+  }
+  if (*read == 0) return env.Undefined();
+  fruitlessPollErrors_ = 0;
+  return errors;
+}
+
+void RawSocket::OnErrorQueue(bool prioritized) {
+  errorQueueFlagged_ = false;
+  Napi::Env env = Env();
+  uint32_t read = 0;
+  Napi::Value errors = ReadErrors(env, &read);
+  if (read == 0 && prioritized) {
+    // POLLPRI with an empty queue: only the pending errno (sk_err) is left, e.g. one
+    // whose queue entry did not fit the receive buffer. Reading it clears it, or
+    // poll would report it forever.
+    int pending = 0;
+    socklen_t length = sizeof pending;
+    getsockopt(Fd(), SOL_SOCKET, SO_ERROR, &pending, &length);
+  }
+  if (read > 0) Notify(onIcmpErrors_, {errors});
+}
+
+bool RawSocket::RecoverFromPollError() {
+  // Bounded: a descriptor that keeps reporting POLLERR without anything queued is broken.
+  if (++fruitlessPollErrors_ > kMaxFruitlessPollErrors) return false;
+  Napi::Env env = Env();
+  uint32_t read = 0;
+  Napi::Value errors = ReadErrors(env, &read);
+  int pending = 0;
+  socklen_t length = sizeof pending;
+  getsockopt(Fd(), SOL_SOCKET, SO_ERROR, &pending, &length);
+  // libuv stopped the watcher: start it again before any JS runs (which may change it).
+  if (watchedEvents_ != 0 && uv_poll_start(poll_, watchedEvents_, OnPoll) != 0) return false;
+  if (read > 0) Notify(onIcmpErrors_, {errors});
+  return true;
+}
+
 Napi::Value RawSocket::Close(const Napi::CallbackInfo& info) {
   if (poll_ != nullptr && !closing_) StartClose(true);
   return info.Env().Undefined();
@@ -668,6 +902,7 @@ void RawSocket::OnHandleClosed(uv_handle_t* handle) {
   self->onWritable_.Reset();
   self->onError_.Reset();
   self->onClose_.Reset();
+  self->onIcmpErrors_.Reset();
   self->asyncContext_.reset();
   self->Unref();
 }
@@ -701,10 +936,16 @@ void RawSocket::OnPoll(uv_poll_t* handle, int status, int events) {
   try {
     Napi::HandleScope scope(self->Env());
     if (status < 0) {
+      // With the error queue on, POLLERR is a queued ICMP error, never a reason to close.
+      if (self->receiveErrors_ && status == UV_EBADF && self->RecoverFromPollError()) return;
       self->Notify(self->onError_, {SystemError(self->Env(), -status, "poll").Value()});
       return;
     }
     if (events & UV_READABLE) self->OnReadable();
+    // After the messages: a receive that failed with a queued error's errno flags it.
+    if (!self->closing_ && self->receiveErrors_ && ((events & UV_PRIORITIZED) || self->errorQueueFlagged_)) {
+      self->OnErrorQueue((events & UV_PRIORITIZED) != 0);
+    }
     if (!self->closing_ && (events & UV_WRITABLE)) self->OnWritable();
   } catch (...) {
     // Nothing may unwind through libuv.
@@ -729,10 +970,14 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
   Napi::Array stamps;
   Napi::Array truncated;
   Napi::Array ttls;
+  Napi::Array ports;
   if (timestamps_) stamps = Napi::Array::New(env);
   if (receiveTtl_) ttls = Napi::Array::New(env);
+  if (udp_) ports = Napi::Array::New(env);
   uint32_t count = 0;
   uint32_t truncatedCount = 0;
+  uint32_t socketErrors = 0;
+  uint16_t lastSourcePort = 0;
 
   // Consecutive datagrams usually come from one host: format each new source once.
   sockaddr_storage lastSource{};
@@ -756,7 +1001,15 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
 #endif
     if (received < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) *error = errno;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (receiveErrors_) {
+        // An ICMP error's errno (sk_err) fails one receive, even with datagrams queued;
+        // the error itself waits on the error queue. Read on (bounded), then drain it.
+        errorQueueFlagged_ = true;
+        if (++socketErrors <= kMaxSocketErrorsPerRead) continue;
+        break;
+      }
+      *error = errno;
       break;
     }
     for (int i = 0; i < received; i++) {
@@ -766,17 +1019,12 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
       const sockaddr_storage& source = receiveAddresses_[i];
       if (lastSourceLength == 0 || h.msg_namelen != lastSourceLength ||
           std::memcmp(&source, &lastSource, h.msg_namelen) != 0) {
-        char text[INET6_ADDRSTRLEN] = "";
-        if (source.ss_family == AF_INET) {
-          inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&source)->sin_addr, text, sizeof text);
-        } else if (source.ss_family == AF_INET6) {
-          inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&source)->sin6_addr, text, sizeof text);
-        }
-        lastSourceText = Napi::String::New(env, text);
+        lastSourceText = AddressText(env, source, &lastSourcePort);
         std::memcpy(&lastSource, &source, h.msg_namelen);
         lastSourceLength = h.msg_namelen;
       }
       sources.Set(count, lastSourceText);
+      if (udp_) ports.Set(count, Napi::Number::New(env, lastSourcePort));
       if (timestamps_) {
         uint64_t nanoseconds = 0;
         msghdr copy = h;
@@ -800,12 +1048,13 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
     if (static_cast<size_t>(received) < batchSize_) break;  // the queue was empty: skip the EAGAIN call
   }
   if (count == 0) return env.Undefined();
-  Napi::Array batch = Napi::Array::New(env, 5);
+  Napi::Array batch = Napi::Array::New(env, 6);
   batch.Set(0u, buffers);
   batch.Set(1u, sources);
   batch.Set(2u, timestamps_ ? Napi::Value(stamps) : env.Undefined());
   batch.Set(3u, truncatedCount > 0 ? Napi::Value(truncated) : env.Undefined());
   batch.Set(4u, receiveTtl_ ? Napi::Value(ttls) : env.Undefined());
+  batch.Set(5u, udp_ ? Napi::Value(ports) : env.Undefined());
   return batch;
 }
 

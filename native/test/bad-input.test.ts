@@ -48,7 +48,14 @@ describe('createSocket options', () => {
     ['timestamps 1', { protocol: 1, timestamps: 1 }, TypeError, /timestamps/],
     ['mode "fast"', { protocol: 1, mode: 'fast' }, RangeError, /mode/],
     ['mode "toString"', { protocol: 1, mode: 'toString' }, RangeError, /mode/],
-    ['datagram mode for UDP', { protocol: 17, mode: 'datagram' }, RangeError, /datagram/],
+    ['datagram mode for TCP', { protocol: 6, mode: 'datagram' }, RangeError, /datagram mode exists only for ICMP.*ICMPv6.*UDP/],
+    ['receiveErrors 1', { protocol: 1, receiveErrors: 1 }, TypeError, /receiveErrors/],
+    ['receiveErrors "yes"', { protocol: 17, mode: 'datagram', receiveErrors: 'yes' }, TypeError, /receiveErrors/],
+    ['descriptor "3"', { descriptor: '3' }, TypeError, /descriptor/],
+    ['descriptor -1', { descriptor: -1 }, RangeError, /descriptor/],
+    ['descriptor 1.5', { descriptor: 1.5 }, RangeError, /descriptor/],
+    ['descriptor NaN', { descriptor: NaN }, RangeError, /descriptor/],
+    ['descriptor 2^31', { descriptor: 2 ** 31 }, RangeError, /descriptor/],
     ['icmpTypes a string', { protocol: 1, icmpTypes: '0' }, TypeError, /types/],
     ['icmpTypes [32] on IPv4 raw', { protocol: 1, icmpTypes: [32] }, RangeError, /32/],
     ['icmpTypes ["0"]', { protocol: 1, icmpTypes: ['0'] }, TypeError, /ICMP types/],
@@ -111,9 +118,36 @@ describe('send', () => {
   it('address undefined / number / object → TypeError naming the address', () => {
     const socket = jar.add(ipv4Socket());
     const send = socket.send.bind(socket) as Fn;
-    for (const address of [undefined, null, 2130706433, { toString: () => '127.0.0.1' }]) {
-      expect(() => send(buffer, 0, 24, address, () => {})).toThrow(/address/);
+    for (const address of [undefined, null, 2130706433, { toString: () => '127.0.0.1' }, { address: 2130706433 }, { address: '127.0.0.1', port: '53' }, { address: '127.0.0.1', port: null }]) {
+      const error = thrown(() => send(buffer, 0, 24, address, () => {}));
+      expect(error, JSON.stringify(address)).toBeInstanceOf(TypeError);
+      expect(error.message).toMatch(/address/);
     }
+  });
+
+  it('a destination port on a socket other than UDP datagram → RangeError ERR_SOCKET_BAD_PORT to afterCallback', async () => {
+    const socket = jar.add(ipv4Socket());
+    for (const port of [53, -1, 1.5, NaN]) {
+      const [error] = await sendCb(socket, buffer, { address: '127.0.0.1', port } as unknown as string);
+      expect(error, String(port)).toBeInstanceOf(RangeError);
+      expect(error).toMatchObject({ code: 'ERR_SOCKET_BAD_PORT' });
+    }
+    // undefined and 0 mean "no port".
+    for (const port of [undefined, 0]) {
+      const [error] = await sendCb(socket, echoRequest({ id: uniqueId(), seq: 1 }), { address: '127.0.0.1', port } as unknown as string);
+      expect(error).toBeNull();
+    }
+  });
+
+  it('a UDP datagram socket without a valid port → RangeError ERR_SOCKET_BAD_PORT to afterCallback', async () => {
+    const socket = jar.add(raw.createSocket({ protocol: raw.Protocol.UDP, mode: 'datagram' }));
+    for (const destination of ['127.0.0.1', { address: '127.0.0.1' }, { address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 65536 }, { address: '127.0.0.1', port: -5 }, { address: '127.0.0.1', port: 2.5 }, { address: '127.0.0.1', port: Infinity }]) {
+      const [error] = await sendCb(socket, Buffer.from('x'), destination as unknown as string);
+      expect(error, JSON.stringify(destination)).toBeInstanceOf(RangeError);
+      expect(error).toMatchObject({ code: 'ERR_SOCKET_BAD_PORT' });
+    }
+    const [error] = await sendCb(socket, Buffer.from('x'), { address: '999.0.0.1', port: 9 } as unknown as string);
+    expect(error).toMatchObject({ code: 'ERR_INVALID_IP_ADDRESS' });
   });
 
   it('IPv6 socket with IPv4, garbage and scope-less link-local addresses', async () => {
@@ -236,6 +270,44 @@ describe('generateChecksums, setIcmpFilter, receive', () => {
   });
 });
 
+describe('probeConnect', () => {
+  const good = { address: '127.0.0.1', port: 9, ttl: 64, timeout: 500 };
+  const cases: Array<[string, unknown, ErrorConstructor, RegExp]> = [
+    ['options undefined', undefined, TypeError, /options/],
+    ['options a string', '127.0.0.1:80', TypeError, /options/],
+    ['address missing', { ...good, address: undefined }, TypeError, /"address"/],
+    ['address a number', { ...good, address: 2130706433 }, TypeError, /"address"/],
+    ['address a host name', { ...good, address: 'localhost' }, RangeError, /"address"/],
+    ['address with a NUL', { ...good, address: '127.0.0.1\u0000' }, RangeError, /"address"/],
+    ['port missing', { ...good, port: undefined }, TypeError, /"port"/],
+    ['port "80"', { ...good, port: '80' }, TypeError, /"port"/],
+    ['port 0', { ...good, port: 0 }, RangeError, /"port"/],
+    ['port 65536', { ...good, port: 65536 }, RangeError, /"port"/],
+    ['port 1.5', { ...good, port: 1.5 }, RangeError, /"port"/],
+    ['ttl missing', { ...good, ttl: undefined }, TypeError, /"ttl"/],
+    ['ttl 0', { ...good, ttl: 0 }, RangeError, /"ttl"/],
+    ['ttl 256', { ...good, ttl: 256 }, RangeError, /"ttl"/],
+    ['ttl NaN', { ...good, ttl: NaN }, RangeError, /"ttl"/],
+    ['timeout missing', { ...good, timeout: undefined }, TypeError, /"timeout"/],
+    ['timeout 0', { ...good, timeout: 0 }, RangeError, /"timeout"/],
+    ['timeout -1', { ...good, timeout: -1 }, RangeError, /"timeout"/],
+    ['timeout 60001', { ...good, timeout: 60_001 }, RangeError, /"timeout"/],
+    ['timeout Infinity', { ...good, timeout: Infinity }, RangeError, /"timeout"/],
+    ['timeout NaN', { ...good, timeout: NaN }, RangeError, /"timeout"/],
+    ['timestamps 1', { ...good, timestamps: 1 }, TypeError, /"timestamps"/],
+  ];
+  for (const [name, options, type, message] of cases) {
+    it(`${name} → rejects with ${type.name}`, async () => {
+      const error = await raw.probeConnect(options as raw.ConnectProbeOptions).then(
+        () => new Error('resolved'),
+        (e: Error) => e,
+      );
+      expect(error).toBeInstanceOf(type);
+      expect(error.message).toMatch(message);
+    });
+  }
+});
+
 describe('checksum and byte-order functions', () => {
   it('createChecksum: non-Buffer parts → TypeError naming the argument', () => {
     const create = raw.createChecksum as Fn;
@@ -292,5 +364,8 @@ describe('the internal binding with garbage arguments (child process: a crash mu
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines[lines.length - 1]).toMatch(/^done \d+ calls, 0 returned without throwing$/);
+    // Refused adoptions closed nothing: the socket and the file offered are still open.
+    expect(lines).toContain('after the refused adoptions: send ok');
+    expect(lines).toContain('after the refused adoptions: file descriptor open');
   });
 });

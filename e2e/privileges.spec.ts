@@ -6,9 +6,11 @@
 // then with a NOPASSWD rule (pkexec is not installed: the engine falls through to `sudo -n`)
 // it asks and runs; an ICMP traceroute and a crafted TCP SYN then go through the helper's
 // raw sockets; "Stop helper" stops it and its socket shows closed.
-// Screenshots of the banner in each state go to test-results/screenshots/helper-*.png; the
-// 'refused' one is the only state not produced by the engine (injected into the page's
-// WebSocket: refusing needs a person dismissing pkexec or typing a wrong password).
+// Screenshots of the banner in each state go to test-results/screenshots/helper-*.png. Two
+// states are shown by injecting the helper's status into the page's WebSocket: 'asking' (a
+// NOPASSWD sudo starts the helper within one event batch, so the engine's coalesced events
+// go from not started straight to running) and 'refused' (it needs a person dismissing
+// pkexec or typing a wrong password).
 import { chromium, type Browser, type Locator, type Page, type WebSocketRoute } from '@playwright/test';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -62,47 +64,36 @@ function hostReady(child: ChildProcess): Promise<void> {
 }
 
 /**
- * The page's WebSocket passes through here. `holdAfterAsking`: once a frame reports the helper
- * asking, later frames wait until release() (so the asking state stays on screen for its
- * screenshot). `override`: a helper status shown instead of the engine's (events and
- * capabilities answers alike).
+ * The page's WebSocket passes through here. `override`: a helper status shown instead of the
+ * engine's, in events and capabilities answers alike; inject() sends one as an event.
  */
 class SocketTap {
-  holdAfterAsking = false;
-  sawAsking = false;
   override: HelperStatus | null = null;
+  /** The engine's own last helper status. */
   lastHelper: HelperStatus | null = null;
-  private holding = false;
-  private held: string[] = [];
   private page: WebSocketRoute | null = null;
 
   async attach(app: Page): Promise<void> {
     await app.routeWebSocket(/\/api\?token=/, (ws) => {
       this.page = ws;
       const upstream = ws.connectToServer();
-      upstream.onMessage((message) => {
-        const text = this.rewrite(String(message));
-        if (this.holding) {
-          this.held.push(text);
-          return;
-        }
-        ws.send(text);
-        if (this.holdAfterAsking && /"state":"asking"/.test(text)) {
-          this.sawAsking = true;
-          this.holding = true;
-        }
-      });
+      upstream.onMessage((message) => ws.send(this.rewrite(String(message))));
     });
   }
 
-  release(): void {
-    this.holdAfterAsking = false;
-    this.holding = false;
-    for (const text of this.held.splice(0)) this.page?.send(text);
+  /** Shows `helper` as if the engine had said it, until restore(). */
+  inject(helper: HelperStatus): void {
+    this.override = helper;
+    this.send(helper);
   }
 
-  /** A 'helper' event as the engine would send it. */
-  inject(helper: HelperStatus): void {
+  /** Back to the engine's own status. */
+  restore(): void {
+    this.override = null;
+    if (this.lastHelper) this.send(this.lastHelper);
+  }
+
+  private send(helper: HelperStatus): void {
     this.page?.send(JSON.stringify({ events: [{ type: 'helper', helper }] }));
   }
 
@@ -238,29 +229,28 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
     await expect(helper).toContainText(/password/);
     await expect(helper.getByLabel('Command to run by hand')).toHaveText(`/usr/bin/sudo -n -- ${copy!.helper} --elevated`);
     await expect(allow).toBeEnabled();
-    await shot(banner, '2-failed');
+    await shot(banner, '3-failed');
   });
 
-  await test.step('with a NOPASSWD rule: asking, then running through sudo', async () => {
+  await test.step('asking (injected): waiting for sudo, with the command', async () => {
+    const failed = tap.lastHelper as HelperStatus;
+    tap.inject({ ...failed, state: 'asking', via: 'sudo', reason: 'Waiting for sudo to authorise the helper' });
+    await expect(helper).toContainText('Socket helper: asking · Waiting for sudo…');
+    await expect(helper.getByLabel('Command')).toHaveText(`/usr/bin/sudo -n -- ${copy!.helper} --elevated`);
+    await expect(allow).toBeDisabled();
+    await shot(banner, '4-asking');
+    tap.restore();
+    await expect(helper).toContainText('Socket helper: failed');
+  });
+
+  await test.step('with a NOPASSWD rule: running through sudo', async () => {
     removeRule = sudoersRule(`pw-privileges-${process.pid}`, `nobody ALL=(root) NOPASSWD: ${copy!.helper} --elevated`);
-    tap.holdAfterAsking = true;
     await allow.click();
-    await expect(helper).toContainText(/Socket helper: (starting…|asking|running)/);
-    await expect(helper).toContainText(/Socket helper: (asking|running)/, { timeout: 20_000 });
-    if (tap.sawAsking) {
-      await expect(helper).toContainText('Waiting for sudo…');
-      await expect(helper.getByLabel('Command')).toHaveText(`/usr/bin/sudo -n -- ${copy!.helper} --elevated`);
-      await expect(allow).toBeDisabled();
-      await shot(banner, '3-asking');
-    } else {
-      testInfo.annotations.push({ type: 'note', description: 'the helper ran before its asking state reached the page: no asking screenshot' });
-    }
-    tap.release();
     await expect(helper).toContainText('Socket helper: running', { timeout: 20_000 });
     await expect(helper).toContainText(/pid \d+ · via sudo · keeps .*net_raw/);
     await expect(banner).toContainText('Raw sockets through the socket helper: every experiment works.');
     await expect(helper.getByRole('button', { name: 'Stop helper' })).toBeVisible();
-    await shot(banner, '4-running');
+    await shot(banner, '5-running');
   });
 
   await test.step('an ICMP traceroute through the helper lists the hops in order', async () => {
@@ -293,6 +283,7 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
     const grid = app.getByRole('grid', { name: 'Packets' });
     await expect(grid.getByRole('row', { name: new RegExp(`sent .*${sourcePort} → 9 \\[SYN\\]`) })).toHaveCount(1);
     await expect(grid.getByRole('row', { name: new RegExp(`received .*9 → ${sourcePort} \\[ACK, RST\\]`) }).first()).toBeVisible();
+    await shot(app, '6-tcp-syn-rst-log');
   });
 
   await test.step('a long send job and a ping run through the helper', async () => {
@@ -326,7 +317,7 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
     await expect(app.getByRole('note', { name: 'Helper sockets closed' })).toContainText('2 sockets from the socket helper closed when it stopped');
     await expect(banner).toContainText('No raw sockets:');
     await expect(allow).toBeEnabled();
-    await shot(banner, '5-stopped');
+    await shot(banner, '7-stopped');
 
     await app.getByRole('tab', { name: 'Build & send' }).click();
     const job = app.getByRole('table', { name: 'Send jobs' }).getByRole('row').nth(1);
@@ -337,7 +328,7 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
     await expect(ping.getByText(/· via socket helper · failed/)).toBeVisible();
     await expect(ping.getByRole('alert', { name: /^Why run-\d+ failed$/ })).toContainText('EHELPER: The socket helper stopped');
     await expect(app.getByRole('table', { name: 'Runs' }).getByRole('row').nth(1)).toContainText('EHELPER: The socket helper stopped');
-    await shot(app, '5-stopped-experiments');
+    await shot(app, '7-stopped-experiments');
 
     // The log keeps what went through the helper.
     await app.getByRole('tab', { name: 'Log' }).click();
@@ -345,7 +336,7 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
   });
 
   await test.step('refused (injected): the reason and the command', async () => {
-    const refused: HelperStatus = {
+    tap.inject({
       ...(tap.lastHelper as HelperStatus),
       state: 'refused',
       via: 'pkexec',
@@ -353,14 +344,12 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
       capabilities: [],
       reason: 'pkexec did not authorise the helper: Request dismissed',
       command: ['/usr/bin/pkexec', copy!.helper, '--elevated'],
-    };
-    tap.override = refused;
-    tap.inject(refused);
+    });
     await expect(helper).toContainText('Socket helper: refused · pkexec did not authorise the helper: Request dismissed');
     await expect(helper.getByLabel('Command')).toHaveText(`/usr/bin/pkexec ${copy!.helper} --elevated`);
-    await shot(banner, '6-refused');
-    tap.override = null;
-    tap.inject(tap.lastHelper as HelperStatus);
+    await expect(allow).toBeEnabled();
+    await shot(banner, '8-refused');
+    tap.restore();
     await expect(helper).toContainText('Socket helper: stopped');
   });
 

@@ -72,13 +72,21 @@ class SocketTap {
   /** The engine's own last helper status. */
   lastHelper: HelperStatus | null = null;
   private page: WebSocketRoute | null = null;
+  private upstream: WebSocketRoute | null = null;
 
   async attach(app: Page): Promise<void> {
     await app.routeWebSocket(/\/api\?token=/, (ws) => {
       this.page = ws;
       const upstream = ws.connectToServer();
+      this.upstream = upstream;
       upstream.onMessage((message) => ws.send(this.rewrite(String(message))));
     });
+  }
+
+  /** Cuts the link both ways, as when the host goes away. */
+  async cut(): Promise<void> {
+    await this.upstream?.close({ code: 1001, reason: 'host gone' });
+    await this.page?.close({ code: 1001, reason: 'host gone' });
   }
 
   /** Shows `helper` as if the engine had said it, until restore(). */
@@ -351,6 +359,23 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
     await shot(banner, '8-refused');
     tap.restore();
     await expect(helper).toContainText('Socket helper: stopped');
+  });
+
+  await test.step('disconnected: the banner claims nothing and no panel offers raw sockets; reconnected: all back', async () => {
+    await app.getByRole('tab', { name: 'Experiments' }).click();
+    await expect(trace.getByRole('note', { name: 'Not available now' })).toBeVisible();
+    await tap.cut();
+    const connection = app.getByRole('alert', { name: 'Connection' });
+    await expect(connection).toContainText('Disconnected from the workbench');
+    await expect(app.getByRole('status', { name: 'Capabilities' })).toHaveCount(0);
+    await expect(app.getByRole('alert', { name: 'Capabilities' })).toHaveCount(0);
+    await expect(app.getByRole('button', { name: 'Allow raw sockets' })).toHaveCount(0);
+    await expect(app.getByRole('note', { name: 'Not available now' })).toHaveCount(0);
+    await connection.getByRole('button', { name: 'Reconnect' }).click();
+    await expect(connection).toHaveCount(0);
+    await expect(helper).toContainText('Socket helper: stopped');
+    await expect(banner).toContainText('Works now: Traceroute (UDP), Traceroute (TCP) via error queue (no privileges).');
+    await expect(trace.getByRole('note', { name: 'Not available now' })).toBeVisible();
   });
 
   expect(errors).toEqual([]);

@@ -30,17 +30,27 @@ let server: ChildProcess | undefined;
 let browser: Browser | undefined;
 let removeRule: (() => void) | undefined;
 
-test.afterAll(async () => {
+/** Everything the test made, undone (after each run, so repeats and retries start clean; again after all). */
+async function cleanUp(): Promise<void> {
   await browser?.close().catch(() => {});
-  if (server && server.exitCode === null && server.signalCode === null) {
-    const exited = new Promise((resolve) => server?.once('exit', resolve));
-    server.kill('SIGTERM'); // the engine stops its helper on the way out
+  browser = undefined;
+  const running = server;
+  server = undefined;
+  if (running && running.exitCode === null && running.signalCode === null) {
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM'); // the engine stops its helper on the way out
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
   }
   removeRule?.();
+  removeRule = undefined;
   await lab?.destroy();
+  lab = undefined;
   copy?.remove();
-});
+  copy = undefined;
+}
+
+test.afterEach(cleanUp);
+test.afterAll(cleanUp);
 
 /** Resolves when the host says it is ready; rejects with its output if it exits first. */
 function hostReady(child: ChildProcess): Promise<void> {

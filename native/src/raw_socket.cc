@@ -571,8 +571,10 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
     Napi::Value item = requests.Get(static_cast<uint32_t>(start + i));
     if (!item.IsObject()) throw Napi::TypeError::New(env, "Each send request must be an object");
     Napi::Object request = item.As<Napi::Object>();
+    // Only a UDP socket reads the port (a property read per request costs as much as a
+    // small send's checks); on any other the destination never carries one.
     fields.push_back(Fields{request.Get(bufferKey), request.Get(offsetKey), request.Get(lengthKey), request.Get(addressKey),
-                            request.Get(portKey)});
+                            udp_ ? request.Get(portKey) : Napi::Value()});
   }
   CheckOpen(env, "send");  // a getter may have closed the socket...
   // ...or detached the results array: take its pointer only now.
@@ -602,19 +604,15 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
       (*results)[slot] = kInvalidRequest;
       continue;
     }
-    // The destination port: required (1-65535) on a UDP socket, absent or 0 on any other.
+    // The destination port: required (1-65535) on a UDP socket, never read on any other.
     uint32_t port = 0;
-    if (!f.port.IsUndefined()) {
+    if (udp_) {
       const double value = f.port.IsNumber() ? f.port.As<Napi::Number>().DoubleValue() : -1;
-      if (!(value >= 0 && value <= 65535) || std::floor(value) != value) {
+      if (!(value >= 1 && value <= 65535) || std::floor(value) != value) {
         (*results)[slot] = -EINVAL;
         continue;
       }
       port = static_cast<uint32_t>(value);
-    }
-    if (udp_ ? port == 0 : port != 0) {
-      (*results)[slot] = -EINVAL;
-      continue;
     }
     PreparedSend send;
     if (!ParseAddress(env, f.address, static_cast<uint16_t>(port), &send.address, &send.addressLength)) {

@@ -28,6 +28,10 @@ export function pumpEvents(
     const pendingOthers = others;
     rows = [];
     others = [];
+    // Signs that the helper stopped or died (its sockets close, its work fails with EHELPER): the
+    // capabilities (and the helper state in them) are read again even if no 'helper' event came.
+    let helperGone = false;
+    let helperEvent = false;
     for (const event of pendingOthers) {
       switch (event.type) {
         case 'logCleared':
@@ -36,9 +40,11 @@ export function pumpEvents(
           break;
         case 'socket':
           state.sockets.applySocket(event.socket);
+          if (event.socket.via === 'helper' && event.socket.closed) helperGone = true;
           break;
         case 'sendJob':
           state.send.applyJob(event.job);
+          if (event.job.error?.code === 'EHELPER') helperGone = true;
           break;
         case 'pingReply':
           state.experiments.applyPingReply(event.runId, event.reply, event.statistics);
@@ -48,15 +54,18 @@ export function pumpEvents(
           break;
         case 'experiment':
           state.experiments.applyRun(event.run);
+          if (event.run.error?.code === 'EHELPER') helperGone = true;
           break;
         case 'helper':
           // What works follows the helper: its state, then the capabilities read again.
           state.helper.applyStatus(event.helper);
+          helperEvent = true;
           break;
         default:
           break;
       }
     }
+    if (helperGone && !helperEvent && state.helper.status?.state === 'running') void state.settings.loadCapabilities();
     if (pendingRows.length > 0) state.log.append(pendingRows);
   };
 

@@ -62,6 +62,10 @@ function fakeEngine() {
     set(next: HelperStatus) {
       helper = next;
     },
+    /** A batch as it comes, the helper's state untouched. */
+    emitRaw(batch: EventBatch) {
+      listener?.(batch);
+    },
     /** The engine changes the helper's state and tells its clients. */
     emit(next: HelperStatus, extra: EventBatch = []) {
       helper = next;
@@ -211,5 +215,58 @@ describe('helper slice', () => {
     expect(store.getState().helper.status?.state).toBe('stopped');
     expect(store.getState().sockets.list[0]).toMatchObject({ via: 'helper', closed: true });
     expect(store.getState().send.jobs[0]).toMatchObject({ state: 'failed', error: { code: 'EHELPER' } });
+  });
+
+  it('a helper socket closing or an EHELPER failure re-reads the capabilities even without a helper event', async () => {
+    const engine = fakeEngine();
+    const store = makeStore(engine.client);
+    engine.set(running);
+    await store.getState().helper.start();
+    await settle();
+    const socket: SocketInfo = {
+      socketId: 'socket-9',
+      family: 'ipv4',
+      protocol: 1,
+      mode: 'raw',
+      via: 'helper',
+      receivePaused: false,
+      closed: false,
+      counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 },
+    };
+    store.getState().sockets.applySocket(socket);
+    // An open socket or a user's own close says nothing about the helper… (the helper still runs)
+    const reads = engine.client.capabilities.mock.calls.length;
+    engine.emitRaw([{ type: 'socket', socket }]);
+    await settle();
+    expect(engine.client.capabilities.mock.calls.length).toBe(reads);
+    // …but when the helper died and only its consequences reach this client, they are enough.
+    engine.set(status({ state: 'failed', via: 'sudo', reason: 'The socket helper exited: killed by SIGKILL' }));
+    engine.emitRaw([{ type: 'socket', socket: { ...socket, closed: true } }]);
+    await settle();
+    expect(engine.client.capabilities.mock.calls.length).toBe(reads + 1);
+    expect(store.getState().helper.status).toMatchObject({ state: 'failed', reason: 'The socket helper exited: killed by SIGKILL' });
+    // Once it is known to be down, further EHELPER failures read nothing more.
+    const failure = { code: 'EHELPER', message: 'The socket helper stopped' };
+    engine.emitRaw([{ type: 'sendJob', job: { jobId: 'job-9', socketId: 'socket-9', address: '127.0.0.1', total: 9, sent: 1, errors: 0, state: 'failed', error: failure, startedAt: 1 } }]);
+    await settle();
+    expect(engine.client.capabilities.mock.calls.length).toBe(reads + 1);
+  });
+
+  it('an EHELPER run failure alone is enough too', async () => {
+    const engine = fakeEngine();
+    const store = makeStore(engine.client);
+    engine.set(running);
+    await store.getState().helper.start();
+    await settle();
+    engine.set(status({ state: 'failed', reason: 'The socket helper exited: killed by SIGKILL' }));
+    engine.emitRaw([
+      {
+        type: 'experiment',
+        run: { runId: 'run-1', kind: 'ping', target: '10.0.0.1', family: 'ipv4', params: {}, state: 'failed', error: { code: 'EHELPER', message: 'The socket helper stopped' }, startedAt: 1, mode: 'raw', via: 'helper' },
+      },
+    ]);
+    await settle();
+    expect(store.getState().helper.status?.state).toBe('failed');
+    expect(store.getState().experiments.runs[0]).toMatchObject({ state: 'failed', error: { code: 'EHELPER' } });
   });
 });

@@ -7,10 +7,9 @@
 // it asks and runs; an ICMP traceroute and a crafted TCP SYN then go through the helper's
 // raw sockets; "Stop helper" stops it and its socket shows closed.
 // Screenshots of the banner in each state go to test-results/screenshots/helper-*.png. Two
-// states are shown by injecting the helper's status into the page's WebSocket: 'asking' (a
-// NOPASSWD sudo starts the helper within one event batch, so the engine's coalesced events
-// go from not started straight to running) and 'refused' (it needs a person dismissing
-// pkexec or typing a wrong password).
+// states are shown by injecting the helper's status into the page's WebSocket: 'asking' (with
+// a NOPASSWD rule sudo starts the helper within milliseconds, too short to look at) and
+// 'refused' (it needs a person dismissing pkexec or typing a wrong password).
 import { chromium, type Browser, type Locator, type Page, type WebSocketRoute } from '@playwright/test';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -81,6 +80,8 @@ class SocketTap {
   override: HelperStatus | null = null;
   /** The engine's own last helper status. */
   lastHelper: HelperStatus | null = null;
+  /** The states of the 'helper' events the host sent. */
+  readonly helperEvents: string[] = [];
   private page: WebSocketRoute | null = null;
   private upstream: WebSocketRoute | null = null;
 
@@ -120,6 +121,7 @@ class SocketTap {
     let changed = false;
     for (const event of frame.events ?? []) {
       if (event.type !== 'helper' || !event.helper) continue;
+      this.helperEvents.push(event.helper.state);
       this.lastHelper = event.helper;
       if (this.override) {
         event.helper = this.override;
@@ -371,6 +373,38 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
     await expect(helper).toContainText('Socket helper: stopped');
   });
 
+  await test.step('the helper dies (killed): failed with the reason; its socket, job and run end with it', async () => {
+    await allow.click();
+    await expect(helper).toContainText('Socket helper: running', { timeout: 20_000 });
+    const pid = Number(/pid (\d+)/.exec((await helper.textContent()) ?? '')?.[1]);
+    expect(pid).toBeGreaterThan(1);
+    await app.getByRole('tab', { name: 'Build & send' }).click();
+    const send = app.getByRole('region', { name: 'Send', exact: true });
+    await send.getByRole('button', { name: 'Send', exact: true }).click();
+    const job = send.getByRole('table', { name: 'Send jobs' }).getByRole('row').nth(1);
+    await expect(job).toContainText('running');
+    await app.getByRole('tab', { name: 'Experiments' }).click();
+    const ping = app.getByRole('region', { name: 'Ping', exact: true });
+    await ping.getByRole('button', { name: 'Start ping' }).click();
+    await expect(ping.getByText(/· via socket helper · running/)).toBeVisible();
+    const eventsBefore = tap.helperEvents.length;
+    // The helper this test's host started, by its id.
+    process.kill(pid, 'SIGKILL');
+    await expect(helper).toContainText('Socket helper: failed · The socket helper exited', { timeout: 20_000 });
+    await expect(banner).toContainText('No raw sockets:');
+    await expect(ping.getByRole('alert', { name: /^Why run-\d+ failed$/ })).toContainText('EHELPER: The socket helper stopped (The socket helper exited');
+    await shot(banner, '9-died');
+    await app.getByRole('tab', { name: 'Build & send' }).click();
+    await expect(job).toContainText('failed: EHELPER');
+    await app.getByRole('tab', { name: 'Sockets' }).click();
+    const fromHelper = app.getByRole('table', { name: 'Open sockets' }).getByRole('row').filter({ has: app.getByRole('cell', { name: 'helper', exact: true }) });
+    await expect(fromHelper).toHaveCount(3);
+    for (const row of await fromHelper.all()) await expect(row).toContainText('closed');
+    await expect(app.getByRole('note', { name: 'Helper sockets closed' })).toContainText('3 sockets from the socket helper closed when it failed: The socket helper exited');
+    // The GUI also learns it from the closed sockets and failed work; the engine's own word must arrive too.
+    expect.soft(tap.helperEvents.slice(eventsBefore), "the browser host forwards the engine's 'helper' events (main/web/event-outbox.ts)").toContain('failed');
+  });
+
   await test.step('disconnected: the banner claims nothing and no panel offers raw sockets; reconnected: all back', async () => {
     await app.getByRole('tab', { name: 'Experiments' }).click();
     await expect(trace.getByRole('note', { name: 'Not available now' })).toBeVisible();
@@ -383,7 +417,7 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
     await expect(app.getByRole('note', { name: 'Not available now' })).toHaveCount(0);
     await connection.getByRole('button', { name: 'Reconnect' }).click();
     await expect(connection).toHaveCount(0);
-    await expect(helper).toContainText('Socket helper: stopped');
+    await expect(helper).toContainText('Socket helper: failed · The socket helper exited');
     await expect(banner).toContainText('Works now: Traceroute (UDP), Traceroute (TCP) via error queue (no privileges).');
     await expect(trace.getByRole('note', { name: 'Not available now' })).toBeVisible();
   });

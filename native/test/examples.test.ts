@@ -29,6 +29,8 @@ const expected: Record<string, (r: RunResult) => void> = {
   'htons.js': (r) => expect(r.stdout).toBe('htons (0x1234) = 0x3412\n'),
   'ntohl.js': (r) => expect(r.stdout).toBe('ntohl (0x12345678) = 0x78563412\n'),
   'ntohs.js': (r) => expect(r.stdout).toBe('ntohs (0x1234) = 0x3412\n'),
+  'udp-traceroute-unprivileged.js': (r) =>
+    expect(r.stdout).toMatch(/^traceroute to 127\.0\.0\.1 \(UDP, no privilege\), 30 hops max\n 1  127\.0\.0\.1  \d+\.\d{3} ms  port unreachable\n$/),
 };
 
 describe('native/examples', () => {
@@ -54,6 +56,14 @@ describe('native/examples', () => {
       '16 bytes from 127.0.0.1: icmp_seq=1 ttl=64 ',
       '16 bytes from 127.0.0.1: icmp_seq=2 ttl=64 ',
     ]);
+  });
+
+  it('the unprivileged traceroute example runs over IPv6 and with TCP probes', async () => {
+    const v6 = await run('udp-traceroute-unprivileged.js', ['::1', '5']);
+    expect(v6.stdout).toMatch(/^traceroute to ::1 \(UDP, no privilege\), 5 hops max\n 1  ::1  \d+\.\d{3} ms  port unreachable\n$/);
+    const tcp = await run('udp-traceroute-unprivileged.js', ['127.0.0.1', '5', 'tcp']);
+    // Port 80 on loopback: refused, unless something here listens on it.
+    expect(tcp.stdout).toMatch(/^traceroute to 127\.0\.0\.1 \(TCP, no privilege\), 5 hops max\n 1  127\.0\.0\.1  \d+\.\d{3} ms  (refused \(RST\)|open \(SYN-ACK\))\n$/);
   });
 
   it('the byte-order examples take a value argument', async () => {

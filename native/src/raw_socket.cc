@@ -939,6 +939,7 @@ void RawSocket::OnPoll(uv_poll_t* handle, int status, int events) {
       self->Notify(self->onError_, {SystemError(self->Env(), -status, "poll").Value()});
       return;
     }
+    self->fruitlessPollErrors_ = 0;
     if (events & UV_READABLE) self->OnReadable();
     // After the messages: a receive that failed with a queued error's errno flags it.
     if (!self->closing_ && self->receiveErrors_ && ((events & UV_PRIORITIZED) || self->errorQueueFlagged_)) {

@@ -1,5 +1,5 @@
-// RawSocket: one operating-system raw (or ICMP datagram) socket, watched by a
-// uv_poll_t on the environment's own loop. C++ does the system calls and checks
+// RawSocket: one operating-system raw socket (or ICMP or UDP datagram socket, opened
+// here or adopted), watched by a uv_poll_t on the environment's own loop. C++ does the system calls and checks
 // arguments; the JS Socket class owns queues, callbacks and events.
 #pragma once
 #include <napi.h>

@@ -41,19 +41,74 @@ const Empty = z.strictObject({});
 
 // ---- results (TypeScript shapes; the engine produces them) ---------------------
 
+/** How a socket or an experiment gets what it needs. */
+export type Via =
+  /** a raw socket this process may open itself (root or CAP_NET_RAW) */
+  | 'raw'
+  /** a raw socket opened by the socket helper and handed over */
+  | 'helper'
+  /** an unprivileged ICMP datagram ("ping") socket */
+  | 'datagram'
+  /** ordinary UDP/TCP/ping sockets that read ICMP errors from the kernel's error queue (IP_RECVERR) */
+  | 'error-queue';
+
+export const HelperStates = ['not-started', 'asking', 'running', 'refused', 'failed', 'stopped'] as const;
+export type HelperState = (typeof HelperStates)[number];
+
+/** The socket helper: a small privileged program that opens raw sockets for the unprivileged workbench. */
+export interface HelperStatus {
+  state: HelperState;
+  /**
+   * How it holds (or would hold) privilege: 'capability' (installed with cap_net_raw, never asks for a
+   * password), or the launcher that elevates it on demand: 'pkexec', 'sudo'. null before a start was tried.
+   */
+  via: 'capability' | 'pkexec' | 'sudo' | null;
+  /** The helper program in use or found; null when none was found. */
+  path: string | null;
+  /** The helper's process id while it runs. */
+  pid: number | null;
+  /** Capabilities it keeps while running, e.g. ['net_raw']. */
+  capabilities: string[];
+  /** Why it is not running (refused, failed, stopped) or what it waits for (asking), in words for a user. */
+  reason: string | null;
+  /** The command run (or to run by hand) to start it, as an argument vector. */
+  command: string[] | null;
+  /** Ways to start it on this machine: an installed helper with its capability, pkexec, sudo. */
+  launchers: { installed: boolean; pkexec: boolean; sudo: boolean };
+}
+
+export const ExperimentNames = ['ping', 'traceroute-icmp', 'traceroute-udp', 'traceroute-tcp', 'send-raw', 'capture', 'socket-options'] as const;
+export type ExperimentName = (typeof ExperimentNames)[number];
+
+/** Whether one experiment works now, how, and what would make it work (better). */
+export interface ExperimentCapability {
+  experiment: ExperimentName;
+  /** For people: 'Ping', 'Traceroute (UDP)', 'Send a crafted packet'… */
+  label: string;
+  works: boolean;
+  /** How it works now; null when it does not. */
+  via: Via | null;
+  /** The exact remedy where it does not work, or how to get the raw path where it works without it; null when nothing is missing. */
+  remedy: string | null;
+}
+
 export interface Capabilities {
   platform: string;
   uid: number | null;
-  /** Raw sockets can be opened (root or CAP_NET_RAW). */
+  /** Raw sockets can be opened by this process itself (root or CAP_NET_RAW). */
   raw: boolean;
   /** Unprivileged ICMP datagram sockets can be opened. */
   datagram: { ipv4: boolean; ipv6: boolean };
   /** net.ipv4.ping_group_range, where the OS has one. */
   pingGroupRange: [number, number] | null;
-  /** What works for each experiment. */
+  /** Socket kinds available now: raw (own or through the running helper) and datagram. */
   modes: ('raw' | 'datagram')[];
   /** What to do to get what is missing; null when nothing is. */
   remedy: string | null;
+  /** The socket helper's state. */
+  helper: HelperStatus;
+  /** Per experiment: works now, how, and the remedy. */
+  experiments: ExperimentCapability[];
 }
 
 export interface SocketCounters {
@@ -69,6 +124,8 @@ export interface SocketInfo {
   family: 'ipv4' | 'ipv6';
   protocol: number;
   mode: 'raw' | 'datagram';
+  /** Where the socket came from: this process ('raw' or 'datagram') or the socket helper. */
+  via: 'raw' | 'helper' | 'datagram';
   receivePaused: boolean;
   closed: boolean;
   counters: SocketCounters;
@@ -201,7 +258,9 @@ export interface ExperimentRun {
   error?: { code: string; message: string };
   startedAt: number;
   finishedAt?: number;
-  mode: 'raw' | 'datagram';
+  mode: 'raw' | 'datagram' | 'error-queue';
+  /** How the run got its sockets (see Via). */
+  via: Via;
   ping?: { replies: PingReply[]; statistics: PingStatistics };
   traceroute?: { hops: Hop[]; reached: boolean };
 }
@@ -269,6 +328,20 @@ const TracerouteParams = z.strictObject({
   timeoutMs: z.number().int().min(10).max(30_000).default(1000),
   /** Destination port of UDP (default 33434, incremented per probe) and TCP (default 80) probes. */
   port: z.number().int().min(1).max(65535).optional(),
+  /**
+   * 'auto': raw sockets (this process's or the helper's) where available, else the unprivileged error-queue
+   * path. 'raw': raw sockets only. 'error-queue': the unprivileged path even where raw sockets are available.
+   */
+  mode: z.enum(['auto', 'raw', 'error-queue']).default('auto'),
+});
+const StartHelperParams = z.strictObject({
+  /**
+   * 'auto': an installed helper with its capability if there is one, else launch it elevated (pkexec, then sudo).
+   * 'installed': only the installed helper (never asks for a password). 'elevated': only the elevated launch.
+   */
+  how: z.enum(['auto', 'installed', 'elevated']).default('auto'),
+  /** Keep CAP_SYS_ADMIN so sockets can be opened inside lab network namespaces (elevated launch only). */
+  namespaces: z.boolean().default(false),
 });
 
 
@@ -322,6 +395,13 @@ export const methods = {
     'Start a traceroute run',
   ),
   stopExperiment: method<ExperimentRun>()(RunRef, 'Stop a running ping or traceroute'),
+
+  helperStatus: method<HelperStatus>()(Empty, 'The socket helper\'s state'),
+  startHelper: method<HelperStatus>()(
+    StartHelperParams,
+    'Start the socket helper (installed, or elevated through pkexec/sudo); resolves when it runs, was refused or failed',
+  ),
+  stopHelper: method<HelperStatus>()(Empty, 'Stop the socket helper; sockets it opened close'),
   listExperiments: method<ExperimentRun[]>()(Empty, 'Ping and traceroute runs, newest last'),
 };
 
@@ -348,7 +428,8 @@ export type WorkbenchEvent =
   | { type: 'sendJob'; job: SendJobInfo }
   | { type: 'pingReply'; runId: string; reply: PingReply; statistics: PingStatistics }
   | { type: 'tracerouteHop'; runId: string; hop: Hop }
-  | { type: 'experiment'; run: ExperimentRun };
+  | { type: 'experiment'; run: ExperimentRun }
+  | { type: 'helper'; helper: HelperStatus };
 
 /** Events reach clients in batches: at most one batch per 16 ms per client. */
 export type EventBatch = WorkbenchEvent[];

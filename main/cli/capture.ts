@@ -6,9 +6,11 @@ import { protocolName } from '../../packets/protocols';
 import { secondsToMs } from './args';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames, toCliError, withoutDatagramAdvice } from './errors';
 import { packetLine } from './format';
-import { EngineSession, onInterrupt, type Output } from './session';
+import { elevate, EngineSession, onInterrupt, type Output } from './session';
 
 export interface CaptureOptions {
+  /** Start the socket helper (pkexec/sudo) first. */
+  elevate?: boolean;
   protocol?: number;
   ipv6?: boolean;
   count?: number;
@@ -38,6 +40,7 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
   // A capture with -w keeps every packet it prints in the log ring until the end.
   const session = new EngineSession({ logCapacity: Math.max(100_000, Math.min(MAX_COUNT, options.count ?? 0)) });
   try {
+    if (options.elevate) await elevate(session, out);
     const socket = await session.call('openSocket', { family, protocol, mode: 'raw' }, FLAGS).catch((error: unknown) => {
       throw withoutDatagramAdvice(toCliError(error));
     });

@@ -3,9 +3,11 @@ import type { ExperimentRun, PingReply } from '../../common/contract';
 import { resolveTarget, secondsToMs } from './args';
 import { EXIT_NO_RESULT, EXIT_OK, type FlagNames, toCliError, withHint } from './errors';
 import { pingHeader, pingReplyLine, pingStatisticsLines } from './format';
-import { EngineSession, untilFinished, type Output } from './session';
+import { elevate, EngineSession, untilFinished, type Output } from './session';
 
 export interface PingOptions {
+  /** Start the socket helper (pkexec/sudo) first. */
+  elevate?: boolean;
   count?: number;
   interval?: number;
   size?: number;
@@ -33,6 +35,7 @@ export async function ping(targetText: string, options: PingOptions, out: Output
   const target = await resolveTarget(targetText, options.ipv6 ? 6 : options.ipv4 ? 4 : undefined);
   const session = new EngineSession({ logCapacity: 1000 });
   try {
+    if (options.elevate) await elevate(session, out);
     let finish: (run: ExperimentRun) => void = () => undefined;
     const finished = new Promise<ExperimentRun>((resolve) => {
       finish = resolve;

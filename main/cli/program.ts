@@ -6,6 +6,7 @@ import { capture } from './capture';
 import { CliError, EXIT_OK, EXIT_USAGE, toCliError } from './errors';
 import { labDown, labStatus, labUp } from './lab';
 import { ping } from './ping';
+import { capabilities, setupHelper } from './privileges';
 import { send, TEMPLATES } from './send';
 import { serve } from './serve';
 import { Output } from './session';
@@ -60,6 +61,7 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .addOption(new Option('--mode <mode>', 'raw socket, unprivileged datagram socket, or raw falling back to datagram').choices(['auto', 'raw', 'datagram']).default('auto'))
     .option('-4', 'resolve the name to IPv4')
     .option('-6', 'resolve the name to IPv6')
+    .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
     .option('--json', 'one JSON object per line')
     .action((target: string, options: Record<string, unknown>) =>
       set('ping', (out) => ping(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
@@ -67,7 +69,7 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
 
   program
     .command('traceroute')
-    .description('the route to a host, hop by hop, printed like traceroute(8) (probes need CAP_NET_RAW)')
+    .description('the route to a host, hop by hop, printed like traceroute(8); without privileges through the error queue')
     .argument('<target>', 'IPv4 or IPv6 address, or a host name')
     .option('-I, --icmp', 'ICMP echo probes')
     .option('-U, --udp', 'UDP probes to port 33434 and up (the default, as in traceroute(8))')
@@ -79,6 +81,12 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .option('-q, --queries <probes>', 'probes per hop (default 3)', integerArg)
     .option('-w, --wait <seconds>', 'seconds to wait for a hop\'s answers (default 1)', numberArg)
     .option('-p, --port <port>', 'destination port (UDP: first of the range; TCP: the port)', integerArg)
+    .addOption(
+      new Option('--mode <mode>', 'raw sockets, the unprivileged error queue (UDP/TCP probes, ICMP through a ping socket), or raw where possible')
+        .choices(['auto', 'raw', 'error-queue'])
+        .default('auto'),
+    )
+    .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
     .option('--json', 'one JSON object per line')
     .action((target: string, options: Record<string, unknown>) =>
       set('traceroute', (out) => traceroute(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
@@ -100,6 +108,7 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .option('-q, --quiet', 'only the closing count line')
     .option('-4', 'resolve the name to IPv4')
     .option('-6', 'resolve the name to IPv6')
+    .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
     .option('--json', 'one JSON object per line')
     .action((target: string, options: Record<string, unknown>) =>
       set('send', (out) => send(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
@@ -113,6 +122,7 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .option('-c, --count <count>', 'stop after this many packets', integerArg)
     .option('--timeout <seconds>', 'stop after this many seconds', numberArg)
     .option('-w, --write <file>', 'write the packets to a pcapng file')
+    .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
     .option('--json', 'one JSON object per line')
     .action((options: Record<string, unknown>) => set('capture', (out) => capture({ ...(options as object), ipv6: Boolean(options['6']) }, out)));
 
@@ -123,6 +133,21 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .option('--static <dir>', 'the built renderer (default: renderer/dist)')
     .option('--json', 'one JSON object per line')
     .action((options: Record<string, unknown>) => set('serve', (out) => serve(options, out)));
+
+  program
+    .command('capabilities')
+    .description('what works at this privilege level, per experiment (raw socket, socket helper, ping socket, error queue), and the remedy')
+    .option('--json', 'one JSON object')
+    .action(() => set('capabilities', (out) => capabilities(out)));
+
+  program
+    .command('setup-helper')
+    .description('(root) install the socket helper with cap_net_raw, so every user gets raw sockets without a password')
+    .option('--dest <dir>', `install folder (default ${'/usr/local/libexec/packet-workbench'})`)
+    .option('--source <file>', 'the helper to install (default: the one npm run build:native made)')
+    .option('--remove', 'remove the installed helper and its capability')
+    .option('--json', 'one JSON object per line')
+    .action((options: Record<string, unknown>) => set('setup-helper', (out) => setupHelper(options, out)));
 
   const lab = program.command('lab').description('network namespace labs for a class (Linux, root)');
   lab

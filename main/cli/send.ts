@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { resolveTarget, secondsToMs } from './args';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames, toCliError, withoutDatagramAdvice } from './errors';
 import { packetLine } from './format';
-import { EngineSession, onInterrupt, type Output } from './session';
+import { elevate, EngineSession, onInterrupt, type Output } from './session';
 
 type Layer = z.input<typeof LayerSpec>;
 
@@ -16,6 +16,8 @@ export const TEMPLATES = ['icmp-echo', 'icmpv6-echo', 'udp', 'tcp-syn'] as const
 export type TemplateName = (typeof TEMPLATES)[number];
 
 export interface SendOptions {
+  /** Start the socket helper (pkexec/sudo) first. */
+  elevate?: boolean;
   hex?: string;
   layers?: string;
   template?: TemplateName;
@@ -123,6 +125,7 @@ export async function send(targetText: string, options: SendOptions, out: Output
   const plan = planPacket(options, target.family);
   const session = new EngineSession({ logCapacity: 1000 });
   try {
+    if (options.elevate) await elevate(session, out);
     const icmpEcho = plan.protocol === (target.family === 4 ? 1 : 58);
     const socket = await session
       .call('openSocket', { family: target.family === 4 ? 'ipv4' : 'ipv6', protocol: plan.protocol, mode: options.mode ?? 'auto' }, FLAGS)

@@ -4,7 +4,7 @@
 import type { EventBatch, ExperimentRun, MethodName, ParamsIn, Result } from '../../common/contract';
 import { Workbench, type WorkbenchOptions } from '../engine';
 import { dispatchCall } from '../engine/dispatch';
-import { type FlagNames, toCliError } from './errors';
+import { CliError, EXIT_NO_PERMISSION, type FlagNames, toCliError } from './errors';
 
 export class Output {
   constructor(readonly json: boolean) {}
@@ -83,4 +83,19 @@ export async function untilFinished(session: EngineSession, runId: string, finis
   } finally {
     removeHandlers();
   }
+}
+
+/**
+ * --elevate: starts the socket helper (an installed one, else through pkexec or sudo, which
+ * may ask for a password) before the command needs raw sockets. Without --elevate an
+ * installed helper is still used when raw sockets are refused: it never asks for anything.
+ */
+export async function elevate(session: EngineSession, out: Output): Promise<void> {
+  out.note('packet-workbench: starting the socket helper (pkexec or sudo may ask for a password)');
+  const status = await session.call('startHelper', { how: 'auto' });
+  if (status.state !== 'running') {
+    const how = status.command ? ` (tried: ${status.command.join(' ')})` : '';
+    throw new CliError(EXIT_NO_PERMISSION, `the socket helper did not start: ${status.reason ?? status.state}${how}`, 'EHELPER');
+  }
+  out.note(`packet-workbench: socket helper running as pid ${status.pid} (${status.via}), keeping ${status.capabilities.join(', ') || 'no capabilities'}`);
 }

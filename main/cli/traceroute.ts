@@ -3,9 +3,11 @@ import type { ExperimentRun } from '../../common/contract';
 import { resolveTarget, secondsToMs } from './args';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames } from './errors';
 import { probeSize, tracerouteHeader, tracerouteHopLine } from './format';
-import { EngineSession, untilFinished, type Output } from './session';
+import { elevate, EngineSession, untilFinished, type Output } from './session';
 
 export interface TracerouteOptions {
+  /** Start the socket helper (pkexec/sudo) first. */
+  elevate?: boolean;
   icmp?: boolean;
   udp?: boolean;
   tcp?: boolean;
@@ -16,6 +18,7 @@ export interface TracerouteOptions {
   queries?: number;
   wait?: number;
   port?: number;
+  mode?: 'auto' | 'raw' | 'error-queue';
 }
 
 const FLAGS: FlagNames = {
@@ -27,6 +30,12 @@ const FLAGS: FlagNames = {
   port: { flag: '-p (port)' },
 };
 
+const UNPRIVILEGED_NOTE = {
+  udp: 'UDP probes read their ICMP errors from the socket error queue (as tracepath does)',
+  tcp: 'TCP connect() probes read their ICMP errors from the socket error queue',
+  icmp: 'ICMP echo probes from a ping socket read their ICMP errors from the error queue',
+} as const;
+
 export async function traceroute(targetText: string, options: TracerouteOptions, out: Output): Promise<number> {
   const methods = (['icmp', 'udp', 'tcp'] as const).filter((kind) => options[kind]);
   if (methods.length > 1) throw new CliError(EXIT_USAGE, `--icmp, --udp and --tcp: choose one probe method, not ${methods.map((m) => `--${m}`).join(' and ')}`);
@@ -35,6 +44,7 @@ export async function traceroute(targetText: string, options: TracerouteOptions,
   const target = await resolveTarget(targetText, options.ipv6 ? 6 : options.ipv4 ? 4 : undefined);
   const session = new EngineSession({ logCapacity: 1000 });
   try {
+    if (options.elevate) await elevate(session, out);
     let finish: (run: ExperimentRun) => void = () => undefined;
     const finished = new Promise<ExperimentRun>((resolve) => {
       finish = resolve;
@@ -57,12 +67,15 @@ export async function traceroute(targetText: string, options: TracerouteOptions,
         ...(options.queries !== undefined ? { probesPerHop: options.queries } : {}),
         ...(options.wait !== undefined ? { timeoutMs: secondsToMs(options.wait) } : {}),
         ...(options.port !== undefined ? { port: options.port } : {}),
+        ...(options.mode !== undefined ? { mode: options.mode } : {}),
       },
       FLAGS,
     );
     const maxHops = (started.params.maxHops as number | undefined) ?? 30;
     out.text(tracerouteHeader(target.name, target.address, maxHops, probeSize(target.family, probe)));
-    out.record({ type: 'start', target: target.name, address: target.address, family: started.family, probe, maxHops, runId: started.runId });
+    if (started.via === 'error-queue') out.note(`traceroute: no raw sockets: ${UNPRIVILEGED_NOTE[probe]}`);
+    else if (started.via === 'helper') out.note('traceroute: raw sockets from the socket helper');
+    out.record({ type: 'start', target: target.name, address: target.address, family: started.family, probe, maxHops, runId: started.runId, via: started.via });
     const run = await untilFinished(session, started.runId, finished);
     const result = run.traceroute!;
     if (run.state === 'failed' && run.error) out.note(`traceroute: ${run.error.message}`);

@@ -1,11 +1,11 @@
 // What ping and traceroute runs need from the workbench: sockets, the log, events,
 // and identifiers no other running experiment holds.
-import { createSocket, type Socket, type SocketOptions } from '@packet-workbench/raw-socket';
+import type { SocketOptions } from '@packet-workbench/raw-socket';
 import type { ExperimentRun } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import type { EventHub } from './events';
-import { raiseReceiveBuffer } from './options';
 import type { DirectionCode } from './ring';
+import type { OpenedSocket } from './socket-source';
 
 export interface LoggedPacket {
   bytes: Uint8Array;
@@ -21,7 +21,11 @@ export interface LoggedPacket {
 
 export interface ExperimentHost {
   readonly events: EventHub;
-  openSocket(options: SocketOptions): Socket;
+  /**
+   * A socket from the engine's socket source (own raw socket, the helper's, or a datagram one;
+   * see socket-source.ts); `receiveBuffer: false` for one that never reads.
+   */
+  openSocket(options: SocketOptions, extra?: { receiveBuffer?: boolean }): Promise<OpenedSocket>;
   log(packet: LoggedPacket): void;
   /** An ICMP echo identifier no running experiment uses. */
   takeEchoId(): number;
@@ -36,6 +40,8 @@ export interface ExperimentHost {
 export interface Experiment {
   readonly run: ExperimentRun;
   stop(): void;
+  /** Ends the run as failed with this error (its sockets were taken away, e.g. the helper stopped). */
+  abort(error: WorkbenchError): void;
 }
 
 /** ms since the epoch with sub-ms precision. */
@@ -52,21 +58,6 @@ export function toWorkbenchError(error: unknown, field?: string): WorkbenchError
   if (error instanceof WorkbenchError) return error;
   const code = (error as { code?: unknown }).code;
   return new WorkbenchError(typeof code === 'string' ? code : 'INTERNAL', (error as Error)?.message ?? String(error), field);
-}
-
-/**
- * A library socket, its errors as WorkbenchErrors. Its receive buffer is raised to
- * RECEIVE_BUFFER_BYTES (best effort) unless `receiveBuffer: false` (a socket that never reads).
- */
-export function openSocket(options: SocketOptions, { receiveBuffer = true }: { receiveBuffer?: boolean } = {}): Socket {
-  let socket: Socket;
-  try {
-    socket = createSocket(options);
-  } catch (error) {
-    throw toWorkbenchError(error);
-  }
-  if (receiveBuffer) raiseReceiveBuffer(socket);
-  return socket;
 }
 
 export function snapshot(run: ExperimentRun): ExperimentRun {

@@ -7,7 +7,8 @@ import type { ExperimentRun, Params, PingReply, PingStatistics } from '../../com
 import { formatIpAddress, isIpv6, parseIpAddress } from '../../packets/address';
 import { build } from '../../packets/build';
 import { setIntOption } from './options';
-import { type Experiment, type ExperimentHost, nowMs, openSocket, snapshot, toWorkbenchError } from './experiment';
+import { type Experiment, type ExperimentHost, nowMs, snapshot, toWorkbenchError } from './experiment';
+import type { WorkbenchError } from '../../common/validate';
 import { answerTypes, echoRequestType, errorText, isEchoReply, isError, readIcmp, readQuoted, readUint16, roundTripMs } from './icmp';
 import { DIRECTION_RECEIVED, DIRECTION_SENT } from './ring';
 import { sourceAddressFor } from './route';
@@ -51,6 +52,7 @@ export class PingRun implements Experiment {
       state: 'running',
       startedAt: nowMs(),
       mode: params.mode === 'datagram' ? 'datagram' : 'raw',
+      via: params.mode === 'datagram' ? 'datagram' : 'raw',
       ping: { replies: [], statistics: emptyStatistics() },
     };
   }
@@ -58,7 +60,7 @@ export class PingRun implements Experiment {
   /** Opens the socket; throws WorkbenchError (EPERM with the remedy…) when it cannot. */
   async start(): Promise<void> {
     const family = this.family;
-    const socket = openSocket({
+    const { socket, via } = await this.host.openSocket({
       addressFamily: family === 4 ? 1 : 2,
       protocol: family === 4 ? 1 : 58,
       mode: this.params.mode,
@@ -67,8 +69,14 @@ export class PingRun implements Experiment {
       receiveTtl: true,
       bufferSize: Math.max(4096, this.params.size + 128),
     });
+    // stop() or close() may have come while the socket was being opened (the helper may have been starting).
+    if (this.run.state !== 'running') {
+      socket.close();
+      return;
+    }
     this.socket = socket;
     this.run.mode = socket.mode;
+    this.run.via = via;
     try {
       if (socket.mode === 'raw') socket.setIcmpFilter(answerTypes(family));
       setIntOption(socket, family === 4 ? 'IP_TTL' : 'IPV6_UNICAST_HOPS', this.params.ttl);
@@ -89,6 +97,10 @@ export class PingRun implements Experiment {
   stop(): void {
     if (this.run.state !== 'running') return;
     this.finish('stopped');
+  }
+
+  abort(error: WorkbenchError): void {
+    this.finish('failed', { code: error.code, message: error.message });
   }
 
   private sendNext = (): void => {

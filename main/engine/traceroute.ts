@@ -1,31 +1,54 @@
 // A traceroute run: probes with TTL (hop limit) firstHop, firstHop+1, … until the
-// target answers or maxHops. Probe kinds: ICMP echo, UDP to port 33434+n, TCP SYN
-// (default port 80) hand-built with the pseudo-header checksum; the kernel adds
-// the IP header. Answers are matched by the packet an ICMP error quotes (echo
-// identifier and sequence, or our ports and TCP sequence number), by the echo
-// reply's identifier and sequence, or by a SYN-ACK/RST acknowledging our SYN.
-// Everything here needs raw sockets: ICMP datagram sockets only see errors through
-// IP_RECVERR, which the library does not offer yet.
-import type { Socket } from '@packet-workbench/raw-socket';
+// target answers or maxHops. The hop loop lives here; sending probes and matching
+// their answers is a Prober's job, of which there are two:
+// - traceroute-raw.ts: raw sockets (this process's or the socket helper's), every kind.
+// - traceroute-error-queue.ts: no privilege: UDP and TCP-connect probes and ICMP datagram
+//   ("ping") sockets that read the ICMP errors about their own probes from the error queue.
+// mode 'auto' takes raw sockets where they can be had, else the error queue.
 import type { ExperimentRun, Hop, HopProbe, Params } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import { formatIpAddress, isIpv6, parseIpAddress } from '../../packets/address';
-import { build } from '../../packets/build';
-import { formatIpv4At } from './peek';
-import { type Experiment, type ExperimentHost, nowMs, openSocket, snapshot, toWorkbenchError } from './experiment';
-import { answerTypes, echoRequestType, errorKind, isEchoReply, isError, isUnreachableKind, readIcmp, readQuoted, readUint16, readUint32, roundTripMs } from './icmp';
-import { setIntOption } from './options';
-import { DIRECTION_RECEIVED, DIRECTION_SENT } from './ring';
+import { type Experiment, type ExperimentHost, type LoggedPacket, nowMs, snapshot, toWorkbenchError } from './experiment';
+import { isUnreachableKind, roundTripMs } from './icmp';
 import { sourceAddressFor } from './route';
+import { ErrorQueueProber } from './traceroute-error-queue';
+import { RawProber } from './traceroute-raw';
 
 const TERMINAL = new Set(['echo-reply', 'port-unreachable', 'tcp-synack', 'tcp-rst']);
-const PAYLOAD_BYTES = 32;
+
+/** What a prober tells the run. */
+export interface ProberEvents {
+  /** Probe `index` left at sentAtNs (ns since the epoch; kernel-adjacent clock), or could not be sent. */
+  sent(index: number, result: { sentAtNs?: bigint } | { error: string }): void;
+  /** Something answered probe `index`. sentAtNs overrides the send time (connect probes know it only at the end). */
+  answer(index: number, answer: { responder: string; kind: string; timestampNs?: bigint; sentAtNs?: bigint }): void;
+  log(packet: LoggedPacket): void;
+}
+
+export interface ProbeTarget {
+  family: 4 | 6;
+  target: string;
+  local: string | null;
+  probe: 'icmp' | 'udp' | 'tcp';
+  /** Destination port (UDP: the first; TCP: the port). */
+  port: number;
+  timeoutMs: number;
+}
+
+export interface Prober {
+  readonly mode: 'raw' | 'error-queue';
+  readonly via: 'raw' | 'helper' | 'error-queue';
+  /** Sends probe `index` (unique in the run) with this TTL / hop limit. */
+  send(index: number, ttl: number): void;
+  close(): void;
+}
 
 interface Probe {
   index: number;
   ttl: number;
   sentAtNs?: bigint;
   sentMono: number;
+  sent: boolean;
   result: HopProbe | null;
 }
 
@@ -33,14 +56,8 @@ export class TracerouteRun implements Experiment {
   readonly run: ExperimentRun;
   private readonly family: 4 | 6;
   private readonly target: string;
-  private readonly probeKind: 'icmp' | 'udp' | 'tcp';
   private readonly port: number;
-  private icmpSocket: Socket | null = null;
-  private probeSocket: Socket | null = null;
-  private local: string | null = null;
-  private echoId = 0;
-  private sourcePort = 0;
-  private readonly tcpSequenceBase = (Math.random() * 0x7fffffff) >>> 0;
+  private prober: Prober | null = null;
   private nextIndex = 0;
   private hopProbes: Probe[] = [];
   private hopTimer: NodeJS.Timeout | null = null;
@@ -55,7 +72,6 @@ export class TracerouteRun implements Experiment {
   ) {
     this.family = isIpv6(params.target) ? 6 : 4;
     this.target = formatIpAddress(parseIpAddress(params.target));
-    this.probeKind = params.probe;
     this.port = params.port ?? (params.probe === 'tcp' ? 80 : 33434);
     this.run = {
       runId,
@@ -65,62 +81,70 @@ export class TracerouteRun implements Experiment {
       params: { ...params, port: this.port },
       state: 'running',
       startedAt: nowMs(),
-      mode: 'raw',
+      mode: params.mode === 'error-queue' ? 'error-queue' : 'raw',
+      via: params.mode === 'error-queue' ? 'error-queue' : 'raw',
       traceroute: { hops: [], reached: false },
     };
   }
 
-  /** Opens the raw sockets; throws WorkbenchError('EPERM', remedy) where raw sockets are refused. */
+  /** Opens the sockets; throws WorkbenchError (EPERM with the remedy…) when no way of probing is allowed. */
   async start(): Promise<void> {
     if (this.params.firstHop > this.params.maxHops) {
       throw new WorkbenchError('INVALID_ARGUMENT', `firstHop ${this.params.firstHop} is above maxHops ${this.params.maxHops}`, 'firstHop');
     }
-    const family = this.family;
-    const addressFamily = family === 4 ? 1 : 2;
+    let local: string | null;
     try {
-      this.icmpSocket = openSocket({ addressFamily, protocol: family === 4 ? 1 : 58, mode: 'raw', timestamps: true, icmpTypes: answerTypes(family) });
-      if (this.probeKind !== 'icmp') {
-        // The UDP probe socket never reads (see below): no larger receive buffer for datagrams nobody takes.
-        const udp = this.probeKind === 'udp';
-        this.probeSocket = openSocket({ addressFamily, protocol: udp ? 17 : 6, mode: 'raw', timestamps: true }, { receiveBuffer: !udp });
-      }
+      local = await sourceAddressFor(this.target);
     } catch (error) {
-      this.closeSockets();
-      const failure = toWorkbenchError(error);
-      if (failure.code === 'EPERM' || failure.code === 'EACCES') {
-        throw new WorkbenchError(
-          failure.code,
-          `Traceroute needs raw sockets to send probes with a chosen TTL and to receive the ICMP Time Exceeded errors routers answer with. ` +
-            `${failure.message} ICMP datagram ("ping") sockets are no substitute: they receive those errors only through IP_RECVERR, ` +
-            `which the raw socket library does not expose yet (so UDP traceroute without privileges is not possible either).`,
-        );
-      }
-      throw failure;
-    }
-    this.icmpSocket.on('message', this.onIcmp);
-    this.icmpSocket.on('error', () => undefined);
-    if (this.probeSocket) {
-      this.probeSocket.on('error', () => undefined);
-      // A raw UDP socket would see every UDP datagram of the host; nothing we need arrives on it.
-      if (this.probeKind === 'udp') this.probeSocket.pauseRecv();
-      else this.probeSocket.on('message', this.onTcp);
-    }
-    if (this.probeKind === 'icmp') this.echoId = this.host.takeEchoId();
-    else this.sourcePort = this.host.takePort();
-    try {
-      this.local = await sourceAddressFor(this.target);
-    } catch (error) {
-      this.closeSockets();
-      this.release();
       throw new WorkbenchError('ENETUNREACH', `No route to ${this.target}: ${(error as Error).message}`, 'target');
     }
+    const target: ProbeTarget = { family: this.family, target: this.target, local, probe: this.params.probe, port: this.port, timeoutMs: this.params.timeoutMs };
+    const events: ProberEvents = {
+      sent: (index, result) => this.onSent(index, result),
+      answer: (index, answer) => this.onAnswer(index, answer),
+      log: (packet) => this.host.log(packet),
+    };
+    this.prober = await this.openProber(target, events);
+    // stop() or close() may have come while the sockets were opened.
+    if (this.run.state !== 'running') {
+      this.prober.close();
+      this.prober = null;
+      return;
+    }
+    this.run.mode = this.prober.mode;
+    this.run.via = this.prober.via;
     this.host.events.coalesce(`experiment:${this.run.runId}`, () => ({ type: 'experiment', run: snapshot(this.run) }));
     void this.trace().catch((error) => this.finish('failed', toWorkbenchError(error)));
+  }
+
+  private async openProber(target: ProbeTarget, events: ProberEvents): Promise<Prober> {
+    const mode = this.params.mode;
+    if (mode === 'error-queue') return ErrorQueueProber.open(this.host, target, events);
+    try {
+      return await RawProber.open(this.host, target, events);
+    } catch (error) {
+      const failure = toWorkbenchError(error);
+      const refused = failure.code === 'EPERM' || failure.code === 'EACCES';
+      if (mode === 'raw' || !refused) throw failure;
+      try {
+        return await ErrorQueueProber.open(this.host, target, events);
+      } catch (fallback) {
+        const second = toWorkbenchError(fallback);
+        throw new WorkbenchError(
+          failure.code,
+          `Traceroute needs raw sockets, or for ${target.probe.toUpperCase()} probes without privileges: ${second.message}. ${failure.message}`,
+        );
+      }
+    }
   }
 
   stop(): void {
     if (this.run.state !== 'running') return;
     this.finish('stopped');
+  }
+
+  abort(error: WorkbenchError): void {
+    this.finish('failed', error);
   }
 
   private async trace(): Promise<void> {
@@ -145,10 +169,9 @@ export class TracerouteRun implements Experiment {
   /** Sends the hop's probes and resolves when all are answered or the timeout has passed since the last was sent. */
   private probeHop(ttl: number): Promise<Probe[]> {
     const probes: Probe[] = [];
-    for (let i = 0; i < this.params.probesPerHop; i++) probes.push({ index: this.nextIndex++, ttl, sentMono: performance.now(), result: null });
+    for (let i = 0; i < this.params.probesPerHop; i++) probes.push({ index: this.nextIndex++, ttl, sentMono: performance.now(), sent: false, result: null });
     this.hopProbes = probes;
     return new Promise((resolve) => {
-      let unsent = probes.length;
       const done = (): void => {
         if (this.hopTimer) clearTimeout(this.hopTimer);
         this.hopTimer = null;
@@ -158,165 +181,39 @@ export class TracerouteRun implements Experiment {
       };
       this.endHop = done;
       this.hopDone = () => {
-        if (unsent === 0 && probes.every((probe) => probe.result !== null)) done();
+        if (this.run.state !== 'running') return done();
+        if (!probes.every((probe) => probe.sent)) return;
+        if (probes.every((probe) => probe.result !== null)) return done();
+        // Every probe is out: the hop's wait starts now (once).
+        if (!this.hopTimer) this.hopTimer = setTimeout(done, this.params.timeoutMs);
       };
-      const socket = (this.probeSocket ?? this.icmpSocket) as Socket;
-      const optionName = this.family === 4 ? 'IP_TTL' : 'IPV6_UNICAST_HOPS';
-      for (const probe of probes) {
-        const packet = this.buildProbe(probe.index);
-        socket.send(
-          packet,
-          0,
-          packet.length,
-          this.target,
-          () => setIntOption(socket, optionName, ttl),
-          (error, _bytes, sentAt) => {
-            unsent--;
-            probe.sentMono = performance.now();
-            if (error) {
-              probe.result = { status: 'timeout', kind: `send failed: ${(error as { code?: string }).code ?? error.message}` };
-            } else {
-              probe.sentAtNs = sentAt;
-              this.host.log({
-                bytes: packet,
-                direction: DIRECTION_SENT,
-                family: this.family,
-                withIpHeader: false,
-                protocol: this.protocolNumber(),
-                peer: this.target,
-                local: this.local,
-                timestampNs: sentAt,
-              });
-            }
-            if (unsent === 0) {
-              if (this.run.state !== 'running') return done();
-              this.hopTimer = setTimeout(done, this.params.timeoutMs);
-              this.hopDone?.();
-            }
-          },
-        );
-      }
+      for (const probe of probes) (this.prober as Prober).send(probe.index, ttl);
     });
   }
 
-  private protocolNumber(): number {
-    if (this.probeKind === 'udp') return 17;
-    if (this.probeKind === 'tcp') return 6;
-    return this.family === 4 ? 1 : 58;
-  }
-
-  private buildProbe(index: number): Uint8Array {
-    const payload = new Uint8Array(PAYLOAD_BYTES);
-    for (let i = 0; i < payload.length; i++) payload[i] = 0x40 + (i % 32);
-    const addresses = { source: this.local as string, destination: this.target };
-    if (this.probeKind === 'icmp') {
-      const kind = this.family === 4 ? 'icmp' : 'icmpv6';
-      return build(
-        [{ kind, fields: { type: echoRequestType(this.family), code: 0, identifier: this.echoId, sequence: (index + 1) & 0xffff } }, { kind: 'payload', data: payload }],
-        addresses,
-      );
-    }
-    if (this.probeKind === 'udp') {
-      return build(
-        [{ kind: 'udp', fields: { srcPort: this.sourcePort, dstPort: (this.port + index) & 0xffff } }, { kind: 'payload', data: payload }],
-        addresses,
-      );
-    }
-    return build(
-      [{ kind: 'tcp', fields: { srcPort: this.sourcePort, dstPort: this.port, seq: this.tcpSequence(index), flags: 0x02, window: 64240 } }],
-      addresses,
-    );
-  }
-
-  private tcpSequence(index: number): number {
-    return (this.tcpSequenceBase + index) >>> 0;
-  }
-
-  /** The probe of the current hop with this index, if unanswered. */
+  /** The probe of the current hop with this index. */
   private probeAt(index: number): Probe | undefined {
-    const probe = this.hopProbes.find((candidate) => candidate.index === index);
-    return probe && probe.result === null ? probe : undefined;
+    return this.hopProbes.find((candidate) => candidate.index === index);
   }
 
-  private answer(probe: Probe, responder: string, kind: string, timestampNs: bigint | undefined, bytes: Buffer, withIpHeader: boolean, protocol: number): void {
-    const rtt = roundTripMs(probe.sentAtNs, timestampNs, probe.sentMono, performance.now());
-    probe.result = { status: 'reply', responder, rtt, kind };
-    this.host.log({
-      bytes,
-      direction: DIRECTION_RECEIVED,
-      family: this.family,
-      withIpHeader,
-      protocol,
-      peer: responder,
-      local: this.local,
-      timestampNs,
-    });
+  private onSent(index: number, result: { sentAtNs?: bigint } | { error: string }): void {
+    const probe = this.probeAt(index);
+    if (!probe || probe.sent) return;
+    probe.sent = true;
+    probe.sentMono = performance.now();
+    if ('error' in result) probe.result ??= { status: 'timeout', kind: `send failed: ${result.error}` };
+    else probe.sentAtNs = result.sentAtNs;
     this.hopDone?.();
   }
 
-  private onIcmp = (buffer: Buffer, address: string, info: { timestamp?: bigint }): void => {
+  private onAnswer(index: number, answer: { responder: string; kind: string; timestampNs?: bigint; sentAtNs?: bigint }): void {
     if (this.run.state !== 'running') return;
-    const family = this.family;
-    const view = readIcmp(buffer, family === 4);
-    if (!view) return;
-    const icmpProtocol = family === 4 ? 1 : 58;
-    if (isEchoReply(view.type, family)) {
-      if (this.probeKind !== 'icmp' || readUint16(view.icmp, 4) !== this.echoId || address !== this.target) return;
-      const probe = this.probeAt(readUint16(view.icmp, 6) - 1);
-      if (probe) this.answer(probe, address, 'echo-reply', info.timestamp, buffer, family === 4, icmpProtocol);
-      return;
-    }
-    if (!isError(view.type, family)) return;
-    const quoted = readQuoted(view.icmp, family);
-    if (!quoted || quoted.destination !== this.target || quoted.transport.length < 8) return;
-    const transport = quoted.transport;
-    let index = -1;
-    if (this.probeKind === 'icmp') {
-      if (quoted.protocol !== icmpProtocol || transport[0] !== echoRequestType(family) || readUint16(transport, 4) !== this.echoId) return;
-      index = readUint16(transport, 6) - 1;
-    } else if (this.probeKind === 'udp') {
-      if (quoted.protocol !== 17 || readUint16(transport, 0) !== this.sourcePort) return;
-      index = (readUint16(transport, 2) - this.port) & 0xffff;
-    } else {
-      if (quoted.protocol !== 6 || readUint16(transport, 0) !== this.sourcePort || readUint16(transport, 2) !== this.port) return;
-      index = (readUint32(transport, 4) - this.tcpSequenceBase) >>> 0;
-    }
     const probe = this.probeAt(index);
-    if (probe) this.answer(probe, address, errorKind(view.type, view.code, family), info.timestamp, buffer, family === 4, icmpProtocol);
-  };
-
-  private onTcp = (buffer: Buffer, address: string, info: { timestamp?: bigint }): void => {
-    if (this.run.state !== 'running') return;
-    let start = 0;
-    if (this.family === 4) {
-      if (buffer.length < 20 || buffer[0] >> 4 !== 4) return;
-      start = (buffer[0] & 0x0f) * 4;
-      if (formatIpv4At(buffer, 12) !== this.target) return;
-    } else if (address !== this.target) return;
-    if (buffer.length < start + 20) return;
-    const tcp = buffer.subarray(start);
-    if (readUint16(tcp, 0) !== this.port || readUint16(tcp, 2) !== this.sourcePort) return;
-    const flags = tcp[13];
-    const synAck = (flags & 0x12) === 0x12;
-    const reset = (flags & 0x04) !== 0;
-    if (!synAck && !reset) return;
-    const index = (readUint32(tcp, 8) - 1 - this.tcpSequenceBase) >>> 0;
-    const probe = this.probeAt(index);
-    if (probe) this.answer(probe, this.target, synAck ? 'tcp-synack' : 'tcp-rst', info.timestamp, buffer, this.family === 4, 6);
-  };
-
-  private closeSockets(): void {
-    this.icmpSocket?.close();
-    this.probeSocket?.close();
-    this.icmpSocket = null;
-    this.probeSocket = null;
-  }
-
-  private release(): void {
-    if (this.echoId) this.host.releaseEchoId(this.echoId);
-    if (this.sourcePort) this.host.releasePort(this.sourcePort);
-    this.echoId = 0;
-    this.sourcePort = 0;
+    if (!probe || probe.result !== null) return;
+    const sentAtNs = answer.sentAtNs ?? probe.sentAtNs;
+    const rtt = roundTripMs(sentAtNs, answer.timestampNs, probe.sentMono, performance.now());
+    probe.result = { status: 'reply', responder: answer.responder, rtt, kind: answer.kind };
+    this.hopDone?.();
   }
 
   private finish(state: 'done' | 'stopped' | 'failed', error?: WorkbenchError): void {
@@ -328,8 +225,8 @@ export class TracerouteRun implements Experiment {
     this.hopTimer = null;
     this.hopDone = null;
     this.endHop?.();
-    this.closeSockets();
-    this.release();
+    this.prober?.close();
+    this.prober = null;
     this.host.events.coalesce(`experiment:${this.run.runId}`, () => ({ type: 'experiment', run: snapshot(this.run) }));
     this.host.ended(this.run);
   }

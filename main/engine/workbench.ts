@@ -8,6 +8,7 @@ import type {
   DecodedEntry,
   DecodedLayerJson,
   ExperimentRun,
+  HelperStatus,
   LogPage,
   LogRow,
   OptionReading,
@@ -25,9 +26,11 @@ import type { DecodedLayer, LayerSpec as PacketLayerSpec } from '../../packets/l
 import { ipHeaderOffset, readCapture, writePcapng, type PacketToWrite } from '../../packets/pcapng';
 import { layerKindForProtocol } from '../../packets/protocols';
 import { summarize } from '../../packets/summary';
+import { describeCapabilities } from './capabilities';
 import { DuplicateFilter } from './dedup';
 import { EventHub, type BatchListener } from './events';
-import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, nowMs, openSocket, snapshot, toWorkbenchError } from './experiment';
+import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, nowMs, snapshot, toWorkbenchError } from './experiment';
+import { HelperSupervisor } from './helper';
 import { optionsFor, readOption, setIntOption, writeOption } from './options';
 import { concatBytes, msToNs, synthesizeIpHeader } from './pcap';
 import { protocolLabel } from './peek';
@@ -35,6 +38,7 @@ import { PingRun } from './ping';
 import { DIRECTION_IMPORTED, DIRECTION_RECEIVED, DIRECTION_SENT, PacketRing, type PacketFacts } from './ring';
 import { sourceAddressFor } from './route';
 import { SendJob, type SendJobHost } from './send-job';
+import { SocketSource, type SocketVia } from './socket-source';
 import { TracerouteRun } from './traceroute';
 
 export const DEFAULT_LOG_CAPACITY = 100_000;
@@ -51,6 +55,8 @@ export interface WorkbenchOptions {
   eventIntervalMs?: number;
   /** Called when a subscriber throws (the others still get their batch). */
   onListenerError?: (error: unknown) => void;
+  /** The socket helper (one per process; tests pass their own). */
+  helper?: HelperSupervisor;
 }
 
 interface SocketEntry {
@@ -59,6 +65,7 @@ interface SocketEntry {
   family: 'ipv4' | 'ipv6';
   protocol: number;
   mode: 'raw' | 'datagram';
+  via: SocketVia;
   paused: boolean;
   closed: boolean;
   counters: SocketInfo['counters'];
@@ -94,6 +101,9 @@ export class Workbench implements WorkbenchHandlers {
   private logCursor = 0;
   private closed = false;
   private readonly experimentHost: ExperimentHost;
+  private readonly helper: HelperSupervisor;
+  private readonly source: SocketSource;
+  private readonly stopWatchingHelper: () => void;
   private readonly experimentFacts: PacketFacts = { time: 0, direction: DIRECTION_SENT, socket: -1, family: 4, withIpHeader: false, protocol: 0, peer: null, local: null };
 
   constructor(options: WorkbenchOptions = {}) {
@@ -106,6 +116,9 @@ export class Workbench implements WorkbenchHandlers {
       },
       onListenerError: options.onListenerError,
     });
+    this.helper = options.helper ?? new HelperSupervisor();
+    this.source = new SocketSource(this.helper);
+    this.stopWatchingHelper = this.helper.onChange((status) => this.helperChanged(status));
     this.experimentHost = this.createExperimentHost();
   }
 
@@ -134,6 +147,8 @@ export class Workbench implements WorkbenchHandlers {
     }
     this.sockets.clear();
     await Promise.all(closing);
+    this.stopWatchingHelper();
+    await this.helper.stop().catch(() => undefined);
     this.events.close();
   }
 
@@ -149,36 +164,74 @@ export class Workbench implements WorkbenchHandlers {
         return false;
       }
     };
-    const raw = probe({ addressFamily: 1, protocol: 1, mode: 'raw' });
-    const datagram = {
-      ipv4: probe({ addressFamily: 1, protocol: 1, mode: 'datagram' }),
-      ipv6: probe({ addressFamily: 2, protocol: 58, mode: 'datagram' }),
-    };
-    const modes: Capabilities['modes'] = [];
-    if (raw) modes.push('raw');
-    if (datagram.ipv4 || datagram.ipv6) modes.push('datagram');
-    return {
+    return describeCapabilities({
       platform: process.platform,
       uid: typeof process.getuid === 'function' ? process.getuid() : null,
-      raw,
-      datagram,
+      raw: probe({ addressFamily: 1, protocol: 1, mode: 'raw' }),
+      datagram: {
+        ipv4: probe({ addressFamily: 1, protocol: 1, mode: 'datagram' }),
+        ipv6: probe({ addressFamily: 2, protocol: 58, mode: 'datagram' }),
+      },
       pingGroupRange: readPingGroupRange() ?? null,
-      modes,
-      remedy: raw ? null : permissionRemedy(true),
-    };
+      helper: this.helper.status(),
+      libraryRemedy: permissionRemedy(true),
+    });
+  }
+
+  // ---- the socket helper -------------------------------------------------------------
+
+  async helperStatus(): Promise<HelperStatus> {
+    this.alive();
+    return this.helper.status();
+  }
+
+  async startHelper(params: Params<'startHelper'>): Promise<HelperStatus> {
+    this.alive();
+    return this.helper.start(params);
+  }
+
+  async stopHelper(): Promise<HelperStatus> {
+    this.alive();
+    return this.helper.stop();
+  }
+
+  /**
+   * The helper's state for every client; when it stops or dies, the sockets it opened are
+   * taken away: they close, their jobs and the experiments using them end with the reason.
+   * The log keeps everything they sent and received.
+   */
+  private helperChanged(status: HelperStatus): void {
+    this.events.coalesce('helper', () => ({ type: 'helper', helper: this.helper.status() }));
+    if (status.state === 'running' || status.state === 'asking') return;
+    const failure = { code: 'EHELPER', message: `The socket helper stopped (${status.reason ?? status.state}); sockets it opened were closed` };
+    for (const entry of [...this.sockets.values()]) {
+      if (entry.via !== 'helper' || entry.closed) continue;
+      for (const job of [...entry.jobs]) job.fail(failure);
+      entry.closed = true;
+      this.sockets.delete(entry.id);
+      void closeWithin(entry.socket, 1000);
+      this.announceSocket(entry);
+    }
+    for (const experiment of [...this.running.values()]) {
+      if (experiment.run.via === 'helper') experiment.abort(new WorkbenchError(failure.code, failure.message));
+    }
   }
 
   // ---- sockets ----------------------------------------------------------------------
 
   async openSocket(params: Params<'openSocket'>): Promise<SocketInfo> {
     this.alive();
-    const socket = openSocket({
+    const { socket, via } = await this.source.open({
       addressFamily: params.family === 'ipv4' ? 1 : 2,
       protocol: params.protocol,
       mode: params.mode,
       timestamps: true,
       bufferSize: 65536,
     });
+    if (this.closed) {
+      socket.close();
+      this.alive();
+    }
     const id = `socket-${++this.serial}`;
     const entry: SocketEntry = {
       id,
@@ -186,6 +239,7 @@ export class Workbench implements WorkbenchHandlers {
       family: params.family,
       protocol: params.protocol,
       mode: socket.mode,
+      via,
       paused: false,
       closed: false,
       counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 },
@@ -625,7 +679,7 @@ export class Workbench implements WorkbenchHandlers {
   private createExperimentHost(): ExperimentHost {
     return {
       events: this.events,
-      openSocket: (options) => openSocket(options),
+      openSocket: (options, extra) => this.source.open(options, extra),
       log: (packet: LoggedPacket) => {
         if (this.closed) return;
         const facts = this.experimentFacts;
@@ -696,6 +750,7 @@ export class Workbench implements WorkbenchHandlers {
       family: entry.family,
       protocol: entry.protocol,
       mode: entry.mode,
+      via: entry.via,
       receivePaused: entry.paused,
       closed: entry.closed,
       counters: { ...entry.counters },

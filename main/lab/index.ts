@@ -24,3 +24,5 @@ export type {
 } from './lab';
 export { planLab, linkAddress, ipv4Subnet, ipv6Subnet, hostName, DEFAULT_ROUTERS, MAX_ROUTERS } from './plan';
 export type { LabPlan, LabPlanOptions, LabHostPlan, LabInterfacePlan, LabLinkPlan, LabRoutePlan, LabFamily, LabRole } from './plan';
+export { readableCopy, sudoersRule } from './readable-copy';
+export type { ReadableCopy } from './readable-copy';

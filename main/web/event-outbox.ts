@@ -19,7 +19,7 @@ export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 export const MAX_PENDING_LOG_ROWS = 20_000;
 export const MAX_PENDING_PROGRESS = 2000;
 
-type StateEvent = Extract<WorkbenchEvent, { type: 'socket' | 'sendJob' | 'experiment' }>;
+type StateEvent = Extract<WorkbenchEvent, { type: 'socket' | 'sendJob' | 'experiment' | 'helper' }>;
 type ProgressEvent = Extract<WorkbenchEvent, { type: 'pingReply' | 'tracerouteHop' }>;
 
 export interface OutboxTarget {
@@ -88,6 +88,9 @@ export class EventOutbox {
         return;
       case 'experiment':
         this.setState(`experiment:${event.run.runId}`, event);
+        return;
+      case 'helper':
+        this.setState('helper', event);
         return;
     }
   }

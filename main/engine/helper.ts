@@ -302,7 +302,7 @@ export class HelperSupervisor {
         state: stopped ? 'stopped' : 'failed',
         pid: null,
         capabilities: [],
-        reason: stopped ? 'Stopped' : `The socket helper exited: ${info.reason}`,
+        reason: stopped ? null : `The socket helper exited: ${info.reason}`,
       });
     });
     this.update({

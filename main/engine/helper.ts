@@ -166,8 +166,10 @@ export class HelperSupervisor {
     const client = this.client;
     if (!client) return this.status();
     this.stopping = true;
+    // The status changes in the 'exit' listener (adopt), which may run after stop() resolves.
+    const exited = new Promise<void>((resolve) => client.once('exit', () => resolve()));
     try {
-      await client.stop();
+      await Promise.all([client.stop(), exited]);
     } finally {
       this.stopping = false;
     }

@@ -13,10 +13,9 @@ import { WorkbenchError } from '../../common/validate';
 import { build } from '../../packets/build';
 import type { ExperimentHost } from './experiment';
 import { echoRequestType, errorKind, isEchoReply, readUint16 } from './icmp';
-import { setIntOption } from './options';
-import { DIRECTION_RECEIVED, DIRECTION_SENT } from './ring';
+import { DIRECTION_RECEIVED } from './ring';
 import type { ProbeTarget, Prober, ProberEvents } from './traceroute';
-import { probePayload } from './traceroute-raw';
+import { probePayload, sendProbe } from './traceroute-raw';
 
 export class ErrorQueueProber implements Prober {
   readonly mode = 'error-queue';
@@ -50,39 +49,12 @@ export class ErrorQueueProber implements Prober {
       this.sendConnectProbe(index, ttl);
       return;
     }
-    const socket = this.socket as Socket;
-    const optionName = this.target.family === 4 ? 'IP_TTL' : 'IPV6_UNICAST_HOPS';
     const icmp = this.target.probe === 'icmp';
     const packet = icmp ? this.echoRequest(index) : probePayload();
     const destination = icmp ? this.target.target : { address: this.target.target, port: (this.target.port + index) & 0xffff };
-    socket.send(
-      packet,
-      0,
-      packet.length,
-      destination,
-      () => setIntOption(socket, optionName, ttl),
-      (error, _bytes, sentAt) => {
-        if (error) {
-          this.events.sent(index, { error: (error as { code?: string }).code ?? error.message });
-          return;
-        }
-        this.events.sent(index, { sentAtNs: sentAt });
-        // The kernel writes the UDP header (and the echo identifier): only the echo request is
-        // logged as sent, as ping does for datagram sockets.
-        if (icmp) {
-          this.events.log({
-            bytes: packet,
-            direction: DIRECTION_SENT,
-            family: this.target.family,
-            withIpHeader: false,
-            protocol: this.target.family === 4 ? 1 : 58,
-            peer: this.target.target,
-            local: this.target.local,
-            timestampNs: sentAt,
-          });
-        }
-      },
-    );
+    // The kernel writes the UDP header (and the echo identifier): only the echo request is
+    // logged as sent, as ping does for datagram sockets.
+    sendProbe(this.socket as Socket, this.target, index, ttl, packet, destination, this.events, icmp ? (this.target.family === 4 ? 1 : 58) : null);
   }
 
   close(): void {

@@ -3,7 +3,7 @@
 // the IP header). Answers are matched by the packet an ICMP error quotes (echo identifier
 // and sequence, or our ports and TCP sequence number), by the echo reply's identifier and
 // sequence, or by a SYN-ACK/RST acknowledging our SYN.
-import type { Socket } from '@packet-workbench/raw-socket';
+import type { Destination, Socket } from '@packet-workbench/raw-socket';
 import { build } from '../../packets/build';
 import type { ExperimentHost } from './experiment';
 import { answerTypes, echoRequestType, errorKind, isEchoReply, isError, readIcmp, readQuoted, readUint16, readUint32 } from './icmp';
@@ -19,6 +19,47 @@ export function probePayload(): Uint8Array {
   const payload = new Uint8Array(PROBE_PAYLOAD_BYTES);
   for (let i = 0; i < payload.length; i++) payload[i] = 0x40 + (i % 32);
   return payload;
+}
+
+/**
+ * Sends one probe with its TTL (set right before its system call), reports it to the run and,
+ * when `loggedProtocol` is given, logs the bytes as sent under that protocol.
+ */
+export function sendProbe(
+  socket: Socket,
+  target: ProbeTarget,
+  index: number,
+  ttl: number,
+  packet: Uint8Array,
+  destination: string | Destination,
+  events: ProberEvents,
+  loggedProtocol: number | null,
+): void {
+  socket.send(
+    packet,
+    0,
+    packet.length,
+    destination,
+    () => setIntOption(socket, target.family === 4 ? 'IP_TTL' : 'IPV6_UNICAST_HOPS', ttl),
+    (error, _bytes, sentAt) => {
+      if (error) {
+        events.sent(index, { error: (error as { code?: string }).code ?? error.message });
+        return;
+      }
+      events.sent(index, { sentAtNs: sentAt });
+      if (loggedProtocol === null) return;
+      events.log({
+        bytes: packet,
+        direction: DIRECTION_SENT,
+        family: target.family,
+        withIpHeader: false,
+        protocol: loggedProtocol,
+        peer: target.target,
+        local: target.local,
+        timestampNs: sentAt,
+      });
+    },
+  );
 }
 
 export class RawProber implements Prober {
@@ -71,33 +112,8 @@ export class RawProber implements Prober {
   }
 
   send(index: number, ttl: number): void {
-    const socket = this.probeSocket ?? this.icmpSocket;
-    const optionName = this.target.family === 4 ? 'IP_TTL' : 'IPV6_UNICAST_HOPS';
     const packet = this.buildProbe(index);
-    socket.send(
-      packet,
-      0,
-      packet.length,
-      this.target.target,
-      () => setIntOption(socket, optionName, ttl),
-      (error, _bytes, sentAt) => {
-        if (error) {
-          this.events.sent(index, { error: (error as { code?: string }).code ?? error.message });
-          return;
-        }
-        this.events.sent(index, { sentAtNs: sentAt });
-        this.events.log({
-          bytes: packet,
-          direction: DIRECTION_SENT,
-          family: this.target.family,
-          withIpHeader: false,
-          protocol: this.protocolNumber(),
-          peer: this.target.target,
-          local: this.target.local,
-          timestampNs: sentAt,
-        });
-      },
-    );
+    sendProbe(this.probeSocket ?? this.icmpSocket, this.target, index, ttl, packet, this.target.target, this.events, this.protocolNumber());
   }
 
   close(): void {

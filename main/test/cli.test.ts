@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../packets/build';
 import { formatHex } from '../../packets/hex';
-import { createLab, createNamespace, isLabSupported, NOBODY, type Lab, type Namespace } from '../lab';
+import { createLab, createNamespace, isLabSupported, NOBODY, readableCopy, type Lab, type Namespace, type ReadableCopy } from '../lab';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'main', 'cli.js');
@@ -247,10 +247,13 @@ describe.runIf(isRoot)('command line on loopback', () => {
 describe.runIf(labsSupported)('command line without privileges (as nobody in a namespace)', () => {
   let closed: Namespace;
   let open: Namespace;
+  // nobody runs a readable copy of the build: the checkout may be in /root (mode 0700).
+  let copy: ReadableCopy;
   const asNobody = (namespace: Namespace, args: string[]) =>
-    namespace.exec([process.execPath, CLI, ...args], { user: NOBODY, check: false, timeoutMs: 20_000 });
+    namespace.exec([process.execPath, copy.cli, ...args], { user: NOBODY, check: false, timeoutMs: 20_000, cwd: '/' });
 
   beforeAll(async () => {
+    copy = readableCopy('pw-cli-nobody');
     // A new namespace starts with ping_group_range '1 0' (nobody may not ping); the other allows every group.
     closed = await createNamespace({ suffix: 'cli-closed' });
     open = await createNamespace({ suffix: 'cli-open', sysctls: { 'net.ipv4.ping_group_range': '0 2147483647' } });
@@ -258,6 +261,7 @@ describe.runIf(labsSupported)('command line without privileges (as nobody in a n
   afterAll(async () => {
     await closed?.destroy();
     await open?.destroy();
+    copy?.remove();
   });
 
   it('ping exits 77 and names the missing capability and the remedies', async () => {

@@ -147,8 +147,10 @@ describe.runIf(isRoot)('Workbench on loopback', () => {
       try {
         const running = workbench['running'];
         expect(rcvbuf(running.get(ping.runId)!['socket' as never] as Socket)).toBe(expected);
-        expect(rcvbuf(running.get(trace.runId)!['icmpSocket' as never] as Socket)).toBe(expected);
-        expect(rcvbuf(running.get(trace.runId)!['probeSocket' as never] as Socket)).toBe(expected);
+        // The run's raw sockets live in its prober (traceroute-raw.ts).
+        const prober = running.get(trace.runId)!['prober' as never] as Record<string, Socket>;
+        expect(rcvbuf(prober['icmpSocket'])).toBe(expected);
+        expect(rcvbuf(prober['probeSocket'])).toBe(expected);
       } finally {
         await call('stopExperiment', { runId: ping.runId });
         await call('stopExperiment', { runId: trace.runId });

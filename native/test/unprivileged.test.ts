@@ -3,13 +3,12 @@
 // admits every group, so mode 'auto' falls back to the ICMP datagram ("ping")
 // socket; in the other it keeps the kernel default '1 0' (nobody), so every ICMP
 // socket is refused with a remedy naming CAP_NET_RAW and ping_group_range.
-import { constants, accessSync, chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { constants as osConstants, tmpdir } from 'node:os';
+import { constants, accessSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, labSupport, NOBODY, type Namespace } from '../../main/lab';
+import { createNamespace, labSupport, NOBODY, readableCopy, type Namespace, type ReadableCopy } from '../../main/lab';
 
-const nativeDir = path.resolve(__dirname, '..');
 const fixture = path.join(__dirname, 'fixtures', 'unprivileged-ping.js');
 const support = labSupport();
 
@@ -54,20 +53,12 @@ interface Report {
   udp: Attempt;
 }
 
-/** True when `others` (not owner, not group) may read file and traverse every parent. */
-function readableByOthers(file: string): boolean {
-  if ((statSync(file).mode & constants.S_IROTH) === 0) return false;
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    if ((statSync(dir).mode & constants.S_IXOTH) === 0) return false;
-    if (dir === path.dirname(dir)) return true;
-  }
-}
-
 describe.skipIf(!support.supported)(`unprivileged ICMP${support.supported ? '' : ` (skipped: ${support.reason})`}`, () => {
   let permissive: Namespace | undefined;
   let restricted: Namespace | undefined;
-  let tempDir: string | undefined;
+  let copy: ReadableCopy | undefined;
   let script = fixture;
+  let nativeDir = path.resolve(__dirname, '..');
 
   async function runAsNobody(namespace: Namespace): Promise<Report> {
     const result = await namespace.exec([process.execPath, script, nativeDir], {
@@ -82,24 +73,10 @@ describe.skipIf(!support.supported)(`unprivileged ICMP${support.supported ? '' :
   }
 
   beforeAll(async () => {
-    // nobody must be able to read the fixture; copy it somewhere it can if not.
-    if (!readableByOthers(fixture)) {
-      tempDir = mkdtempSync(path.join(tmpdir(), `pw-unprivileged-${process.pid}-`));
-      chmodSync(tempDir, 0o755);
-      script = path.join(tempDir, path.basename(fixture));
-      copyFileSync(fixture, script);
-      chmodSync(script, 0o755);
-    }
-    // The native package cannot be copied as easily: it must be readable as it is.
-    const needed = [
-      path.join(nativeDir, 'package.json'),
-      path.join(nativeDir, 'dist', 'index.js'),
-      path.join(nativeDir, 'build', 'Release', 'raw_socket.node'),
-    ];
-    const unreadable = needed.filter((file) => !readableByOthers(file));
-    if (unreadable.length > 0) {
-      throw new Error(`The native package must be readable by other users for this test; not readable: ${unreadable.join(', ')}`);
-    }
+    // nobody runs a readable copy of the build and the fixture: the checkout may be in /root (mode 0700).
+    copy = readableCopy('pw-unprivileged');
+    script = copy.add(fixture);
+    nativeDir = copy.nativeDir;
     accessSync(process.execPath, constants.X_OK);
 
     permissive = await createNamespace({ suffix: 'ping-all', sysctls: { 'net.ipv4.ping_group_range': '0 2147483647' } });
@@ -109,7 +86,7 @@ describe.skipIf(!support.supported)(`unprivileged ICMP${support.supported ? '' :
   afterAll(async () => {
     await permissive?.destroy();
     await restricted?.destroy();
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    copy?.remove();
   });
 
   it('ping_group_range is per namespace', async () => {

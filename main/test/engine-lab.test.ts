@@ -3,11 +3,13 @@
 // child node process (main/test/fixtures/engine-experiments.ts, loaded through
 // engine-runner.cjs, which transpiles TypeScript on require), because a namespace
 // belongs to a process, not to a socket.
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentRun, Hop } from '../../common/contract';
 import type { SerializedError } from '../../common/validate';
-import { createLab, isLabSupported, NOBODY, type Lab, type NamespaceExecOptions } from '../lab';
+import { createLab, isLabSupported, NOBODY, readableCopy, type Lab, type NamespaceExecOptions, type ReadableCopy } from '../lab';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const RUNNER = path.join(FIXTURES, 'engine-runner.cjs');
@@ -24,8 +26,28 @@ interface Line {
 
 let lab: Lab;
 
+let copy: ReadableCopy | undefined;
+
+/**
+ * As another user, the fixture runs from a readable copy of the build (the checkout may be in /root,
+ * mode 0700): transpiled into the copy's dist/main/test/fixtures, its imports reach the built engine.
+ */
+function scriptFor(options: NamespaceExecOptions): string[] {
+  if (!options.user) return [RUNNER, SCRIPT];
+  copy ??= readableCopy('pw-engine-lab');
+  const target = path.join(copy.root, 'dist', 'main', 'test', 'fixtures', 'engine-experiments.js');
+  mkdirSync(path.dirname(target), { recursive: true });
+  const { outputText } = ts.transpileModule(readFileSync(SCRIPT, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+  });
+  writeFileSync(target, outputText, { mode: 0o644 });
+  for (let dir = path.dirname(target); dir.startsWith(copy.root); dir = path.dirname(dir)) chmodSync(dir, 0o755);
+  // The script reads its calls from argv[3], as under the runner.
+  return [target, '-'];
+}
+
 async function inClient(calls: { method: string; params?: unknown }[], options: NamespaceExecOptions = {}): Promise<Line[]> {
-  const result = await lab.exec('client', [process.execPath, RUNNER, SCRIPT, JSON.stringify(calls)], { timeoutMs: 90_000, check: false, ...options });
+  const result = await lab.exec('client', [process.execPath, ...scriptFor(options), JSON.stringify(calls)], { timeoutMs: 90_000, check: false, cwd: '/', ...options });
   if (result.code !== 0) throw new Error(`engine child exited with ${result.code}: ${result.stderr}`);
   return result.stdout
     .trim()
@@ -52,6 +74,7 @@ describe.runIf(supported)('engine in a namespace lab', () => {
 
   afterAll(async () => {
     await lab?.destroy();
+    copy?.remove();
   });
 
   it('traces the exact hop list with ICMP, UDP and TCP probes over IPv4 and IPv6', { timeout: 120_000 }, async () => {

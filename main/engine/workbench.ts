@@ -203,7 +203,7 @@ export class Workbench implements WorkbenchHandlers {
   private helperChanged(status: HelperStatus): void {
     this.events.coalesce('helper', () => ({ type: 'helper', helper: this.helper.status() }));
     if (status.state === 'running' || status.state === 'asking') return;
-    const failure = { code: 'EHELPER', message: `${status.state === 'stopped' ? 'The socket helper was stopped' : `The socket helper stopped (${status.reason ?? status.state})`}; sockets it opened were closed` };
+    const failure = { code: 'EHELPER', message: `The socket helper stopped${status.reason ? ` (${status.reason})` : ''}; sockets it opened were closed` };
     for (const entry of [...this.sockets.values()]) {
       if (entry.via !== 'helper' || entry.closed) continue;
       for (const job of [...entry.jobs]) job.fail(failure);

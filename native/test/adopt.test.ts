@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NOBODY, runAsPrefix } from '../../main/lab';
 import * as raw from '../lib/index';
 import { readableNativeCopy, nobodyEnv, type NativeCopy } from './fixtures/native-copy';
-import { SocketJar, ipv4Socket, ipv6Socket, pingUntilReply, uniqueId } from './helpers';
+import { SocketJar, closedPort as closedUdpPort, ipv4Socket, ipv6Socket, pingUntilReply, uniqueId } from './helpers';
 
 const jar = new SocketJar();
 afterEach(() => jar.closeAll());
@@ -215,10 +215,7 @@ describe.each(LAUNCHERS)('a child running as nobody adopts raw sockets its paren
     const v4 = ipv4Socket({ mode: 'raw' });
     const v6 = ipv6Socket({ mode: 'raw' });
     const udp = raw.createSocket({ protocol: raw.Protocol.UDP, mode: 'datagram' });
-    const probe = createUdpSocket('udp4');
-    await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
-    closedPort = probe.address().port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    closedPort = await closedUdpPort('udp4', '127.0.0.1');
     const config = { id: uniqueId(), closedPort };
     const [setpriv, ...privArgs] = runAsPrefix(NOBODY);
     const childArgs = [setpriv, ...privArgs, process.execPath, copy.fixture('adopt-child.js'), copy.nativeDir, JSON.stringify(config)];

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, labSupport, NOBODY, type Lab } from '../../main/lab';
 import * as raw from '../lib/index';
 import { readableNativeCopy, nobodyEnv, type NativeCopy } from './fixtures/native-copy';
-import { SocketJar, sleep, waitFor } from './helpers';
+import { closedPort, retryOnIcmpRateLimit, SocketJar, sleep, waitFor } from './helpers';
 
 const jar = new SocketJar();
 afterEach(() => jar.closeAll());
@@ -20,15 +20,6 @@ function udpSocket(family: number, options: raw.SocketOptions = {}): raw.Socket 
   return jar.add(raw.createSocket({ addressFamily: family, protocol: raw.Protocol.UDP, mode: 'datagram', receiveErrors: true, ...options }));
 }
 
-/** A UDP port on address that nothing listens on: bound once by the OS, then released. */
-async function closedPort(type: 'udp4' | 'udp6', address: string): Promise<number> {
-  const socket = createUdpSocket(type);
-  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
 function collect(socket: raw.Socket): raw.IcmpError[] {
   const errors: raw.IcmpError[] = [];
   socket.on('icmpError', (error: raw.IcmpError) => errors.push(error));
@@ -39,8 +30,13 @@ function sendTo(socket: raw.Socket, payload: Buffer, destination: raw.Destinatio
   return new Promise((resolve) => socket.send(payload, 0, payload.length, destination, (error, bytes) => resolve([error, bytes])));
 }
 
+/** it(), retried only when the kernel's global ICMP budget dropped errors meanwhile. */
+function itIcmp(name: string, body: () => Promise<void>): void {
+  it(name, () => retryOnIcmpRateLimit(body));
+}
+
 describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', ({ family, loopback, udp, origin, unreachable }) => {
-  it('is an ordinary UDP socket: mode datagram, a port required, info.port on messages', async () => {
+  itIcmp('is an ordinary UDP socket: mode datagram, a port required, info.port on messages', async () => {
     const socket = udpSocket(family);
     expect(socket.mode).toBe('datagram');
     expect(socket.protocol).toBe(raw.Protocol.UDP);
@@ -69,7 +65,7 @@ describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', (
     }
   });
 
-  it('a port unreachable arrives as an icmpError with the offender, the original destination and the payload', async () => {
+  itIcmp('a port unreachable arrives as an icmpError with the offender, the original destination and the payload', async () => {
     const socket = udpSocket(family, { timestamps: true });
     const errors = collect(socket);
     const port = await closedPort(udp, loopback);
@@ -97,7 +93,7 @@ describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', (
     expect(socket.isClosed).toBe(false);
   });
 
-  it('sk_err (a): a send right after an error is not failed by it, and both errors arrive', async () => {
+  itIcmp('sk_err (a): a send right after an error is not failed by it, and both errors arrive', async () => {
     const socket = udpSocket(family);
     const errors = collect(socket);
     const port = await closedPort(udp, loopback);
@@ -116,7 +112,7 @@ describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', (
     ]);
   });
 
-  it('sk_err (b): an error drawn by the last message of one sendmmsg does not fail the first of the next (retried once)', async () => {
+  itIcmp('sk_err (b): an error drawn by the last message of one sendmmsg does not fail the first of the next (retried once)', async () => {
     const socket = udpSocket(family);
     const errors = collect(socket);
     const peer = createUdpSocket(udp);
@@ -141,7 +137,7 @@ describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', (
     }
   });
 
-  it('sends in one batch after an error all go out, and every error arrives in order', async () => {
+  itIcmp('sends in one batch after an error all go out, and every error arrives in order', async () => {
     const socket = udpSocket(family);
     const errors = collect(socket);
     const ports = [await closedPort(udp, loopback), await closedPort(udp, loopback)];
@@ -154,7 +150,7 @@ describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', (
     expect(errors.map((e) => e.port)).toEqual([ports[0], ports[1], ports[0], ports[1]]);
   });
 
-  it("sk_err (c): a receive that fails with a queued error's errno is not a socket error", async () => {
+  itIcmp("sk_err (c): a receive that fails with a queued error's errno is not a socket error", async () => {
     const socket = udpSocket(family);
     const errors = collect(socket);
     const events: string[] = [];
@@ -187,7 +183,7 @@ describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', (
     }
   });
 
-  it('a paused socket keeps its errors, in order, until resumeRecv', async () => {
+  itIcmp('a paused socket keeps its errors, in order, until resumeRecv', async () => {
     const socket = udpSocket(family);
     const errors = collect(socket);
     const port = await closedPort(udp, loopback);
@@ -217,7 +213,7 @@ describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', (
     expect(seen).toEqual(['q1', 'q2', 'q3']);
   });
 
-  it('an error queued with SO_SELECT_ERR_QUEUE turned off (POLLERR without POLLPRI) does not close the socket', async () => {
+  itIcmp('an error queued with SO_SELECT_ERR_QUEUE turned off (POLLERR without POLLPRI) does not close the socket', async () => {
     const socket = udpSocket(family);
     const errors = collect(socket);
     const closed: Error[] = [];
@@ -232,7 +228,7 @@ describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', (
     expect(socket.isClosed).toBe(false);
   });
 
-  it('a local error (datagram too long for IP): origin local, no offender, the send fails with EMSGSIZE', async () => {
+  itIcmp('a local error (datagram too long for IP): origin local, no offender, the send fails with EMSGSIZE', async () => {
     const socket = udpSocket(family);
     const errors = collect(socket);
     const port = await closedPort(udp, loopback);
@@ -248,7 +244,7 @@ describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', (
     expect(socket.isClosed).toBe(false);
   });
 
-  it('close() with errors waiting delivers none and emits close', async () => {
+  itIcmp('close() with errors waiting delivers none and emits close', async () => {
     const socket = udpSocket(family);
     const errors = collect(socket);
     socket.pauseRecv();
@@ -262,7 +258,7 @@ describe.each(FAMILIES)('UDP datagram socket with receiveErrors on $loopback', (
 });
 
 describe('raw sockets with receiveErrors on loopback', () => {
-  it('a raw UDP socket gets the port unreachable about the datagram it built', async () => {
+  itIcmp('a raw UDP socket gets the port unreachable about the datagram it built', async () => {
     const socket = jar.add(raw.createSocket({ protocol: raw.Protocol.UDP, receiveErrors: true }));
     expect(socket.mode).toBe('raw');
     const errors = collect(socket);
@@ -282,7 +278,7 @@ describe('raw sockets with receiveErrors on loopback', () => {
     expect(errors[0].data.equals(datagram)).toBe(true);
   });
 
-  it('without receiveErrors nothing changes: no icmpError, and the next send fails with nothing pending', async () => {
+  itIcmp('without receiveErrors nothing changes: no icmpError, and the next send fails with nothing pending', async () => {
     const socket = jar.add(raw.createSocket({ protocol: raw.Protocol.UDP, mode: 'datagram' }));
     expect(socket.receiveErrors).toBe(false);
     const errors = collect(socket);

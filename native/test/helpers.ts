@@ -1,6 +1,8 @@
 // Shared helpers for the loopback tests: ICMP echo builders and parsers, bounded
 // waits, and child-process runners. Every wait has a deadline; every loop a bound.
 import { execFile } from 'node:child_process';
+import { createSocket as createUdpSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as raw from '../lib/index';
 
@@ -229,4 +231,55 @@ export function runNode(args: string[], options: { timeout?: number; cwd?: strin
       },
     );
   });
+}
+
+/** Errors the kernel's global ICMP budget dropped (Icmp OutRateLimitGlobal; since Linux
+ * 6.12 one budget per namespace serves IPv4 and IPv6), or undefined on older kernels. */
+export function icmpRateLimitDrops(): number | undefined {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Icmp: '));
+  if (lines.length < 2) return undefined;
+  const names = lines[0].split(/\s+/);
+  const index = names.indexOf('OutRateLimitGlobal');
+  return index < 0 ? undefined : Number(lines[1].split(/\s+/)[index]);
+}
+
+/**
+ * Runs body, and again (at most `attempts` times) only if it failed while the kernel's
+ * global ICMP budget (net.ipv4.icmp_msgs_per_sec, burst icmp_msgs_burst) dropped errors:
+ * other test files flood loopback in parallel, and an error test on loopback must not
+ * fail for an error the kernel never sent. Any other failure is thrown at once.
+ */
+export async function retryOnIcmpRateLimit(body: () => Promise<void>, attempts = 3): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const before = icmpRateLimitDrops();
+    try {
+      await body();
+      return;
+    } catch (error) {
+      const after = icmpRateLimitDrops();
+      const limited = before !== undefined && after !== undefined && after > before;
+      if (!limited || attempt >= attempts) throw error;
+      console.warn(`retry ${attempt}/${attempts - 1}: the kernel rate-limited ${after - before} ICMP errors during the test`);
+      await sleep(1100); // a full second refills the budget
+    }
+  }
+}
+
+/**
+ * A UDP port on address that nothing listens on. Chosen below the ephemeral range
+ * (ip_local_port_range starts at 32768), so no other test's bind(0) can take it
+ * between this check and the test's send; bound once to prove it free, then released.
+ */
+export async function closedPort(type: 'udp4' | 'udp6', address: string): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const socket = createUdpSocket(type);
+    const free = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, address, () => resolve(true));
+    });
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    if (free) return port;
+  }
+  throw new Error(`no free UDP port in 20000-29999 on ${address} after 50 tries`);
 }

@@ -29,6 +29,8 @@ interface DecodeContext {
   readonly ip: IpEndpoints | undefined;
   /** Inside the packet an ICMP error quotes: it may be cut short, and that is normal. */
   readonly quoted: boolean;
+  /** An enclosing length field covers bytes past the end of the capture (or of the quote). */
+  readonly cutShort: boolean;
   readonly fragment: boolean;
   readonly depth: number;
 }
@@ -54,7 +56,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodedL
     } catch {
       ip = undefined;
     }
-    return decodeLayer(first, bytes, start, bytes.length, { ip, quoted: false, fragment: false, depth: 0 });
+    return decodeLayer(first, bytes, start, bytes.length, { ip, quoted: false, cutShort: false, fragment: false, depth: 0 });
   } catch (error) {
     // A bug must not take down the log view; the fuzz tests look for this reason.
     return [malformed(bytes, start, bytes.length, `internal decoder error: ${(error as Error).message}`)];
@@ -90,14 +92,15 @@ function decodeLayer(kind: HeaderKind | 'payload', bytes: Uint8Array, start: num
   }
   if (available < definition.minHeaderLength) {
     const reason = `${definition.name} header cut short: needs ${definition.minHeaderLength} bytes, ${available} left`;
+    const checksum = uncapturedVerdict(definition, values, context);
     if (context.quoted && fields.length > 0) {
       problems.push(`${reason} (normal in a quoted packet)`);
-      return [layer(end)];
+      return [layer(end, checksum ? { checksum } : {})];
     }
     if (fields.length === 0) return [malformed(bytes, start, end, reason)];
     // The malformed layer may be empty when the bytes end exactly between two fields.
     const readEnd = Math.min(end, start + Math.ceil(lastBit(fields, start) / 8));
-    return [layer(readEnd), malformed(bytes, readEnd, end, reason)];
+    return [layer(readEnd, checksum ? { checksum } : {}), malformed(bytes, readEnd, end, reason)];
   }
 
   // Variable header length (IPv4 IHL, TCP data offset) and the options it covers.
@@ -111,7 +114,8 @@ function decodeLayer(kind: HeaderKind | 'payload', bytes: Uint8Array, start: num
   if (headerLength > available) {
     const reason = `${definition.name} header length ${headerLength} exceeds the ${available} bytes left`;
     problems.push(reason);
-    return [layer(fixedEnd), ...(context.quoted || fixedEnd >= end ? [] : [malformed(bytes, fixedEnd, end, reason)])];
+    const checksum = uncapturedVerdict(definition, values, context);
+    return [layer(fixedEnd, checksum ? { checksum } : {}), ...(context.quoted || fixedEnd >= end ? [] : [malformed(bytes, fixedEnd, end, reason)])];
   }
   const headerEnd = start + headerLength;
   const optionsField = definition.fields.find((field) => field.bitWidth === 0);
@@ -147,10 +151,12 @@ function decodeLayer(kind: HeaderKind | 'payload', bytes: Uint8Array, start: num
   }
 
   const next = definition.next(values);
-  const checksum = definition.checksum ? verifyChecksum(definition, bytes, start, headerEnd, payloadEnd, values, context, cutShort) : undefined;
+  const inside = { ...context, cutShort: context.cutShort || cutShort };
+  const checksum = definition.checksum ? verifyChecksum(definition, bytes, start, headerEnd, payloadEnd, values, inside) : undefined;
   const inner = decodeLayer(next.kind, bytes, headerEnd, payloadEnd, {
     ip: definition.endpoints ? safeEndpoints(definition, values) : context.ip,
     quoted: context.quoted || next.quoted === true,
+    cutShort: inside.cutShort,
     fragment: definition.endpoints ? next.fragment === true : context.fragment,
     depth: context.depth + 1,
   });
@@ -172,14 +178,13 @@ function verifyChecksum(
   payloadEnd: number,
   values: FieldValues,
   context: DecodeContext,
-  cutShort: boolean,
 ): ChecksumVerdict | undefined {
   const rule = definition.checksum;
   const field = definition.fields.find((candidate) => candidate.automatic === 'checksum');
   const value = values.checksum;
   if (!rule || !field || typeof value !== 'number') return undefined;
   if (rule.covers === 'packet') {
-    if (cutShort) return { status: 'unverified', value, reason: 'the packet is cut short' };
+    if (context.cutShort) return uncapturedVerdict(definition, values, context);
     if (context.fragment) return { status: 'unverified', value, reason: 'the packet is a fragment' };
     if (rule.pseudoHeaderProtocol !== undefined && !context.ip) {
       return { status: 'unverified', value, reason: 'the IP addresses are unknown: decode from the IP header or pass source and destination' };
@@ -191,6 +196,16 @@ function verifyChecksum(
   const expected = expectedChecksum(rule, header, bytes.subarray(headerEnd, payloadEnd), context.ip);
   if (expected === undefined) return { status: 'unverified', value, reason: 'the IP addresses are unknown' };
   return expected === value ? { status: 'correct', value } : { status: 'wrong', value, expected };
+}
+
+/** Like tshark: a checksum over bytes that are not all there can be neither correct nor wrong. */
+function uncapturedVerdict(definition: LayerDefinition, values: FieldValues, context: DecodeContext): ChecksumVerdict | undefined {
+  const value = values.checksum;
+  if (!definition.checksum || typeof value !== 'number') return undefined;
+  const reason = context.quoted
+    ? 'the quoted packet is cut short: an ICMP error quotes only the start of a packet'
+    : 'the packet is cut short: the capture ends before the bytes it covers';
+  return { status: 'unverified', value, reason };
 }
 
 function decodedField(

@@ -148,7 +148,7 @@ describe('ICMP errors quote the packet that caused them', () => {
     const quoted = header(layers, 1).quoted ?? [];
     expect(quoted.map((l) => l.kind)).toEqual(['ipv4', 'udp']);
     expect(header(quoted, 0).problems).toEqual([]);
-    expect(header(quoted, 1).checksum).toMatchObject({ status: 'unverified', reason: 'the packet is cut short' });
+    expect(header(quoted, 1).checksum).toMatchObject({ status: 'unverified', reason: expect.stringMatching(/^the quoted packet is cut short/) });
   });
 
   it('decodes Destination Unreachable, Packet Too Big and Parameter Problem', () => {

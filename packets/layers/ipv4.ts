@@ -8,12 +8,17 @@ import { EXPERIMENTAL_PROTOCOL, ipProtocolNames, layerKindForProtocol, protocolN
 
 const MORE_FRAGMENTS = 0b001;
 
+const END_OF_OPTIONS = 0;
+const NO_OPERATION = 1;
+const LOOSE_SOURCE_ROUTE = 131;
+const STRICT_SOURCE_ROUTE = 137;
+
 const optionKinds = {
   7: { name: 'Record Route' },
   68: { name: 'Timestamp' },
   130: { name: 'Security' },
-  131: { name: 'Loose Source Route' },
-  137: { name: 'Strict Source Route' },
+  [LOOSE_SOURCE_ROUTE]: { name: 'Loose Source Route' },
+  [STRICT_SOURCE_ROUTE]: { name: 'Strict Source Route' },
   148: { name: 'Router Alert', format: (data: Uint8Array) => String(readUint(data)) },
 };
 
@@ -46,7 +51,11 @@ export const ipv4: LayerDefinition = {
     protocol: protocolNumberFor(next, EXPERIMENTAL_PROTOCOL),
   }),
   checksum: { covers: 'header' },
-  endpoints: (values) => ({ version: 4, source: parseIpv4(values.src as string), destination: parseIpv4(values.dst as string) }),
+  endpoints: (values) => ({
+    version: 4,
+    source: parseIpv4(values.src as string),
+    destination: sourceRouteDestination(values.options) ?? parseIpv4(values.dst as string),
+  }),
   next: (values) => {
     const fragment = ((values.flags as number) & MORE_FRAGMENTS) !== 0 || (values.fragmentOffset as number) > 0;
     // Only the first fragment starts with the next header.
@@ -63,3 +72,30 @@ export const ipv4: LayerDefinition = {
     );
   },
 };
+
+/**
+ * The final address of a pending LSRR/SSRR route: while a route is pending the IP destination is
+ * only the next hop, and transport pseudo headers use the final one (RFC 791; RFC 1122 3.3.5,
+ * 4.1.3.4, 4.2.3.2), as tshark and the sender's kernel do. Pending means the pointer names a whole
+ * address in the option; a pointer past the end means the route is done. The first route option counts.
+ */
+export function sourceRouteDestination(options: unknown): Uint8Array | undefined {
+  if (!(options instanceof Uint8Array)) return undefined;
+  for (let i = 0; i < options.length; ) {
+    const type = options[i];
+    if (type === END_OF_OPTIONS) return undefined;
+    if (type === NO_OPERATION) {
+      i++;
+      continue;
+    }
+    const length = options[i + 1];
+    if (length === undefined || length < 2 || i + length > options.length) return undefined;
+    if (type === LOOSE_SOURCE_ROUTE || type === STRICT_SOURCE_ROUTE) {
+      const pointer = options[i + 2];
+      const pending = pointer >= 4 && pointer % 4 === 0 && pointer + 3 <= length;
+      return pending ? options.slice(i + length - 4, i + length) : undefined;
+    }
+    i += length;
+  }
+  return undefined;
+}

@@ -3,12 +3,14 @@
     {
       "target_name": "raw_socket",
       "sources": ["src/addon.cc", "src/raw_socket.cc", "src/checksum.cc", "src/system_error.cc", "src/arguments.cc",
-                  "src/connect_probe.cc", "src/descriptor_channel.cc"],
+                  "src/connect_probe.cc", "src/descriptor_channel.cc", "src/bpf.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
+        # dlopen (libpcap, src/bpf.cc): in libc since glibc 2.34, in libdl before.
+        ["OS=='linux'", { "libraries": ["-ldl"] }],
         ["OS=='mac'", {
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

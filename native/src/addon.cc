@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "bpf.h"
 #include "checksum.h"
 #include "connect_probe.h"
 #include "descriptor_channel.h"
@@ -65,6 +66,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SocketOption", SocketOptions(env));
   RegisterConnectProbe(env, exports);
   RegisterDescriptorChannel(env, exports);
+  RegisterFilters(env, exports);
   return exports;
 }
 

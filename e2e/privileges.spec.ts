@@ -375,7 +375,8 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
 
   await test.step('the helper dies (killed): failed with the reason; its socket, job and run end with it', async () => {
     await allow.click();
-    await expect(helper).toContainText('Socket helper: running', { timeout: 20_000 });
+    // Wait for the pid itself: the text is read once, and must be the running helper's.
+    await expect(helper).toContainText(/Socket helper: running · pid \d+/, { timeout: 20_000 });
     const pid = Number(/pid (\d+)/.exec((await helper.textContent()) ?? '')?.[1]);
     expect(pid).toBeGreaterThan(1);
     await app.getByRole('tab', { name: 'Build & send' }).click();

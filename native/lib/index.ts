@@ -47,3 +47,17 @@ export type { HelperHello, HelperOpenRequest, HelperExitInfo, HelperStartOptions
 import * as connectProbe from './connect-probe';
 export const probeConnect = connectProbe.probeConnect;
 export type { ConnectProbeOptions, ConnectProbeResult, ConnectProbeOutcome } from './connect-probe';
+
+// Capture filters: tcpdump's syntax, compiled by libpcap, run by the kernel (socket.setFilter).
+import * as filter from './filter';
+export const compileFilter = filter.compileFilter;
+export const libpcapVersion = filter.libpcapVersion;
+export const CompiledFilter = filter.CompiledFilter;
+export type CompiledFilter = filter.CompiledFilter;
+export const FilterSyntaxError = filter.FilterSyntaxError;
+export type FilterSyntaxError = filter.FilterSyntaxError;
+export const FilterError = filter.FilterError;
+export type FilterError = filter.FilterError;
+export const FilterCompilerMissingError = filter.FilterCompilerMissingError;
+export type FilterCompilerMissingError = filter.FilterCompilerMissingError;
+export type { CompileFilterOptions, FilterInstruction, FilterLinkType } from './filter';

@@ -10,6 +10,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { binding, type NativeIcmpError, type NativeRawSocket, type ReceivedBatch, type SendRequestFields } from './binding';
 import { AddressFamily, Protocol } from './constants';
 import { fromNative, icmpErrorFromNative, type IcmpError, RawSocketError, sendError, SocketClosedError } from './errors';
+import { attachProgram, compileFilter, type CompiledFilter, socketProgram } from './filter';
 
 export type SocketMode = 'auto' | 'raw' | 'datagram';
 
@@ -60,6 +61,12 @@ export interface SocketOptions {
    * it is not closed and is still the caller's.
    */
   descriptor?: number;
+  /**
+   * A capture filter in tcpdump's syntax (pcap-filter(7)), e.g. 'udp port 53': the kernel
+   * delivers only what it matches (see setFilter). A bad expression throws before any
+   * socket is opened or adopted.
+   */
+  filter?: string | null;
 }
 
 /** Where a send goes: an address and, for UDP datagram sockets (required there), a port. */
@@ -177,6 +184,8 @@ export class Socket extends EventEmitter {
   private readonly sentAt = new BigInt64Array(1);
   private pending: Delivery[] = [];
   private userSpaceIcmpTypes: Set<number> | null = null;
+  /** The capture filter attached (setFilter) and the program the kernel runs for it. */
+  private capture: { filter: CompiledFilter; program: Uint8Array } | null = null;
   /** An ordinary UDP socket: sends need a port. */
   private readonly udp: boolean;
 
@@ -205,6 +214,7 @@ export class Socket extends EventEmitter {
     // An adopted descriptor is what it is: family and protocol are checked against it
     // when given (0 and -1 tell the addon to take the descriptor's).
     const adopt = descriptor !== undefined;
+    const filter = options.filter === undefined || options.filter === null ? null : compileFilter(options.filter);
     const nativeFamily = adopt && options.addressFamily === undefined ? 0 : family;
     const nativeProtocol = adopt && options.protocol === undefined ? -1 : protocol;
     try {
@@ -232,6 +242,7 @@ export class Socket extends EventEmitter {
     try {
       if (generate) this.wrap.setChecksum(true, checksumOffset);
       if (options.icmpTypes !== undefined && options.icmpTypes !== null) this.setIcmpFilter(options.icmpTypes);
+      if (filter !== null) this.applyFilter(filter);
     } catch (error) {
       this.wrap.close();
       throw error;
@@ -662,6 +673,45 @@ export class Socket extends EventEmitter {
     } catch (error) {
       throw fromNative(error);
     }
+    return this;
+  }
+
+  /** The capture filter the kernel runs on this socket (setFilter), or null. */
+  get filter(): string | null {
+    return this.capture === null ? null : this.capture.filter.expression;
+  }
+
+  /**
+   * Attaches a capture filter in tcpdump's syntax (compiled by libpcap), or removes it
+   * (null). Packets already queued are discarded, so every message from here on passed
+   * the new filter. Throws FilterSyntaxError (with the position), FilterError, or
+   * FilterCompilerMissingError when libpcap is not installed.
+   */
+  setFilter(expression: string | null): this {
+    if (this.closed) throw new SocketClosedError('set a filter');
+    if (expression === null) {
+      try {
+        attachProgram(this.descriptor, null, this.capture?.program ?? null);
+      } catch (error) {
+        throw fromNative(error);
+      }
+      this.capture = null;
+      return this;
+    }
+    return this.applyFilter(compileFilter(expression));
+  }
+
+  private applyFilter(filter: CompiledFilter): this {
+    // IPv4 raw (and packet) sockets get the IP header; the others have had it taken off.
+    const atIpHeader = this.addressFamily === AddressFamily.IPv4 && this.mode === 'raw';
+    const name = this.addressFamily === AddressFamily.IPv6 && this.mode === 'raw' ? 'an IPv6 raw socket' : `a ${this.mode} socket`;
+    const program = socketProgram(filter, atIpHeader || (this.mode as string) === 'packet' ? 'ip-header' : 'after-ip-header', name);
+    try {
+      attachProgram(this.descriptor, program, this.capture?.program ?? null);
+    } catch (error) {
+      throw fromNative(error);
+    }
+    this.capture = { filter, program };
     return this;
   }
 

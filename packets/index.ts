@@ -4,6 +4,7 @@ export * from './address';
 export * from './build';
 export * from './checksum';
 export * from './decode';
+export * from './display-filter';
 export * from './fields';
 export * from './hex';
 export * from './layer';

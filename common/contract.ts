@@ -117,6 +117,8 @@ export interface SocketCounters {
   sendErrors: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Packets the kernel dropped because the socket's receive buffer was full (SO_RXQ_OVFL), since it opened. */
+  drops?: number;
 }
 
 export interface SocketInfo {
@@ -166,6 +168,45 @@ export interface LogRow {
   length: number;
   /** A short description read without a full decode, e.g. 'Echo request id=0x1a2b seq=3'. */
   info: string;
+  /** The network interface it was captured on (packet-socket captures, imported files that name one). */
+  interface?: string;
+  /** Imported from a file that gave its direction (direction is then 'sent' or 'received'). */
+  imported?: true;
+}
+
+/** A whole-packet capture: a packet socket on one interface or all, both directions (see startCapture). */
+export interface CaptureInfo {
+  /** Also the socketId of its log rows. */
+  captureId: string;
+  /** null: every interface. */
+  interface: string | null;
+  protocol: 'ip' | 'ipv4' | 'ipv6';
+  state: 'running' | 'stopped' | 'failed';
+  error?: { code: string; message: string };
+  counters: {
+    /** Packets the kernel delivered as received (inbound). */
+    received: number;
+    /** Packets it delivered as sent by this host (outbound). */
+    sent: number;
+    bytes: number;
+    /** Packets the kernel dropped because the receive buffer was full (SO_RXQ_OVFL). */
+    kernelDrops: number;
+  };
+  startedAt: number;
+  stoppedAt?: number;
+}
+
+/** What the log kept and lost: the GUI's status bar. */
+export interface LogStatus {
+  capacity: number;
+  /** Rows in the log now. */
+  kept: number;
+  /** Rows logged since the engine started (or the log was cleared). */
+  logged: number;
+  /** Rows removed from the full log before any client received them (ring overflow). */
+  overflowed: number;
+  /** Packets the kernel dropped on every socket and capture, open or closed (SO_RXQ_OVFL). */
+  kernelDrops: number;
 }
 
 export interface LogPage {
@@ -308,7 +349,22 @@ const QueryLogParams = z.strictObject({
 });
 const LogEntryRef = z.strictObject({ id: z.number().int().min(0) });
 const ConfigureLogParams = z.strictObject({ capacity: z.number().int().min(100).max(5_000_000) });
-const ExportParams = z.strictObject({ ids: z.array(z.number().int().min(0)).max(5_000_000).optional() });
+const ExportParams = z.strictObject({
+  ids: z.array(z.number().int().min(0)).max(5_000_000).optional(),
+  /** 'pcap': classic pcap, LINKTYPE_RAW (no direction, interfaces or comments). */
+  format: z.enum(['pcapng', 'pcap']).default('pcapng'),
+});
+const StartCaptureParams = z.strictObject({
+  /** A network interface name (IFNAMSIZ: at most 15 characters); every interface when left out. */
+  interface: z
+    .string()
+    .min(1)
+    .max(15)
+    .regex(/^[^\s/:]+$/, 'must be an interface name (no spaces, / or :)')
+    .optional(),
+  protocol: z.enum(['ip', 'ipv4', 'ipv6']).default('ip'),
+});
+const CaptureRef = z.strictObject({ captureId: identifier });
 const ImportParams = z.strictObject({ pcapng: z.string().min(1).max(200_000_000) });
 const PingParams = z.strictObject({
   target: ipAddress,
@@ -382,7 +438,7 @@ export const methods = {
   ),
   exportPcapng: method<{ pcapng: string; count: number }>()(
     ExportParams,
-    'The log, or the given entries, as a pcapng file (base64)',
+    'The log, or the given entries, as a pcapng (or, with format, classic pcap) file (base64)',
   ),
   importPcapng: method<{ imported: number }>()(
     ImportParams,
@@ -403,6 +459,14 @@ export const methods = {
   ),
   stopHelper: method<HelperStatus>()(Empty, 'Stop the socket helper; sockets it opened close'),
   listExperiments: method<ExperimentRun[]>()(Empty, 'Ping and traceroute runs, newest last'),
+
+  startCapture: method<CaptureInfo>()(
+    StartCaptureParams,
+    'Capture whole packets, both directions, on one interface or all (a packet socket; CAP_NET_RAW)',
+  ),
+  stopCapture: method<CaptureInfo>()(CaptureRef, 'Stop a capture; its packets stay in the log'),
+  listCaptures: method<CaptureInfo[]>()(Empty, 'Captures, running and stopped'),
+  logStatus: method<LogStatus>()(Empty, 'What the log kept and lost: capacity, rows, ring overflows, kernel drops'),
 };
 
 export type Methods = typeof methods;
@@ -429,7 +493,9 @@ export type WorkbenchEvent =
   | { type: 'pingReply'; runId: string; reply: PingReply; statistics: PingStatistics }
   | { type: 'tracerouteHop'; runId: string; hop: Hop }
   | { type: 'experiment'; run: ExperimentRun }
-  | { type: 'helper'; helper: HelperStatus };
+  | { type: 'helper'; helper: HelperStatus }
+  | { type: 'capture'; capture: CaptureInfo }
+  | { type: 'logStatus'; status: LogStatus };
 
 /** Events reach clients in batches: at most one batch per 16 ms per client. */
 export type EventBatch = WorkbenchEvent[];

@@ -17,6 +17,8 @@ export interface LoggedPacket {
   local: string | null;
   /** ns since the epoch (kernel timestamp), when known. */
   timestampNs?: bigint;
+  /** Headerless packets: the TTL / hop limit it was sent with or arrived with, for capture files. */
+  hopLimit?: number;
 }
 
 export interface ExperimentHost {

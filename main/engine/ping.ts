@@ -130,6 +130,7 @@ export class PingRun implements Experiment {
         peer: this.target,
         local: this.local,
         timestampNs: sentAt,
+        hopLimit: this.params.ttl,
       });
       if (!probe.settled) {
         probe.timer = setTimeout(() => this.settle(probe, { sequence, status: 'timeout' }), this.params.timeoutMs);
@@ -148,7 +149,7 @@ export class PingRun implements Experiment {
     ]);
   }
 
-  private onMessage = (buffer: Buffer, address: string, info: { timestamp?: bigint; ttl?: number }): void => {
+  private onMessage = (buffer: Buffer, address: string, info: { timestamp?: bigint; ttl?: number; localAddress?: string }): void => {
     if (this.run.state !== 'running' || !this.socket) return;
     const family = this.family;
     const raw = this.socket.mode === 'raw';
@@ -184,8 +185,10 @@ export class PingRun implements Experiment {
       withIpHeader: family === 4 && raw,
       protocol: family === 4 ? 1 : 58,
       peer: address,
-      local: this.local,
+      // IPV6_PKTINFO's destination where the library gives it; else the address the route chose.
+      local: info.localAddress ?? this.local,
       timestampNs: info.timestamp,
+      hopLimit: info.ttl,
     });
     this.settle(probe, reply);
   };

@@ -16,6 +16,8 @@ export type DirectionCode = typeof DIRECTION_SENT | typeof DIRECTION_RECEIVED | 
 const LAYOUT_IP = 1;
 /** The local address of a headerless packet is known. */
 const LAYOUT_LOCAL = 2;
+/** Imported from a file that gave its direction: direction holds sent/received, the row says imported. */
+const LAYOUT_IMPORTED = 4;
 
 const MIN_ARENA = 1 << 20;
 /** Bytes the arena may grow to, per slot of capacity (an average packet of up to this size fills the ring by count). */
@@ -44,6 +46,15 @@ export interface PacketFacts {
   peer: string | null;
   /** For headerless packets: our address, when known. */
   local: string | null;
+  /**
+   * For headerless packets: the TTL / hop limit it was sent with, or arrived with (IP_RECVTTL,
+   * IPV6_RECVHOPLIMIT), so a capture file's synthesized header has the real value. Unknown when absent.
+   */
+  hopLimit?: number;
+  /** The network interface it was captured on (packet sockets, imported files). */
+  interface?: string | null;
+  /** Imported with a direction from its file (direction is then sent or received). */
+  imported?: boolean;
 }
 
 export class PacketRing {
@@ -66,8 +77,15 @@ export class PacketRing {
   private socket: Int32Array;
   private peer: Uint8Array;
   private local: Uint8Array;
+  /** -1: unknown. */
+  private hopLimit: Int16Array;
+  /** Index into interfaceNames, -1: none. */
+  private iface: Int16Array;
+  private evictedValue = 0;
 
   private readonly socketIds: string[] = [];
+  private readonly interfaceNames: string[] = [];
+  private readonly interfaceIndexes = new Map<string, number>();
   private readonly socketIndexes = new Map<string, number>();
   private readonly addressCache = new Map<string, Uint8Array | null>();
 
@@ -86,6 +104,8 @@ export class PacketRing {
     this.socket = new Int32Array(c);
     this.peer = new Uint8Array(c * 16);
     this.local = new Uint8Array(c * 16);
+    this.hopLimit = new Int16Array(c);
+    this.iface = new Int16Array(c);
   }
 
   get capacity(): number {
@@ -103,6 +123,11 @@ export class PacketRing {
 
   get oldestId(): number {
     return this.nextIdValue - this.countValue;
+  }
+
+  /** Packets removed to make room for newer ones, since the ring was made. */
+  get evicted(): number {
+    return this.evictedValue;
   }
 
   /** Bytes held by the arena (allocated, not used). */
@@ -143,9 +168,11 @@ export class PacketRing {
     this.direction[slot] = facts.direction;
     this.family[slot] = facts.family;
     this.socket[slot] = facts.socket;
-    let layout = 0;
+    this.hopLimit[slot] = facts.hopLimit ?? -1;
+    this.iface[slot] = facts.interface ? this.interfaceIndex(facts.interface) : -1;
+    let layout = facts.imported ? LAYOUT_IMPORTED : 0;
     if (facts.withIpHeader) {
-      layout = LAYOUT_IP;
+      layout |= LAYOUT_IP;
       // Peek at the version and protocol in place (no subarray, no object: this runs per packet).
       const version = length > 0 ? this.arena[at] >> 4 : 0;
       if (version === 4 && length >= 20) {
@@ -183,6 +210,7 @@ export class PacketRing {
       const slot = id % this.capacityValue;
       const at = this.offset[slot];
       const withIp = (this.layout[slot] & LAYOUT_IP) !== 0;
+      const iface = this.iface[slot];
       const newId = next.append(this.arena, at, at + this.length[slot], {
         time: this.time[slot],
         direction: this.direction[slot] as DirectionCode,
@@ -192,6 +220,8 @@ export class PacketRing {
         protocol: this.protocol[slot],
         peer: null,
         local: null,
+        hopLimit: this.hopLimit[slot],
+        interface: iface >= 0 ? this.interfaceNames[iface] : null,
       });
       const newSlot = newId % next.capacityValue;
       next.peer.set(this.peer.subarray(slot * 16, slot * 16 + 16), newSlot * 16);
@@ -217,7 +247,13 @@ export class PacketRing {
       socket: next.socket,
       peer: next.peer,
       local: next.local,
+      hopLimit: next.hopLimit,
+      iface: next.iface,
     });
+    // The new ring numbered its interfaces in the order it met them.
+    this.interfaceNames.length = 0;
+    this.interfaceIndexes.clear();
+    for (const name of next.interfaceNames) this.interfaceIndex(name);
   }
 
   // ---- reading -------------------------------------------------------------------
@@ -261,6 +297,33 @@ export class PacketRing {
     return (this.layout[id % this.capacityValue] & LAYOUT_IP) !== 0;
   }
 
+  /** Imported from a file (with or without a direction from it). */
+  isImported(id: number): boolean {
+    const slot = id % this.capacityValue;
+    return this.direction[slot] === DIRECTION_IMPORTED || (this.layout[slot] & LAYOUT_IMPORTED) !== 0;
+  }
+
+  /** The TTL / hop limit a headerless packet was sent or received with; undefined when unknown. */
+  hopLimitOf(id: number): number | undefined {
+    const value = this.hopLimit[id % this.capacityValue];
+    return value < 0 ? undefined : value;
+  }
+
+  /** The socket index the packet was logged under (-1: none). */
+  socketOf(id: number): number {
+    return this.socket[id % this.capacityValue];
+  }
+
+  /** The socket id for a socket index, null for -1. */
+  socketIdOf(index: number): string | null {
+    return index < 0 ? null : (this.socketIds[index] ?? null);
+  }
+
+  interfaceOf(id: number): string | null {
+    const index = this.iface[id % this.capacityValue];
+    return index < 0 ? null : this.interfaceNames[index];
+  }
+
   /** Source and destination ('' where unknown). */
   addresses(id: number): { source: string; destination: string } {
     const slot = id % this.capacityValue;
@@ -302,6 +365,8 @@ export class PacketRing {
       protocol: protocolLabel(protocol),
       length,
       info: transportInfo(protocol, this.arena, transportStart, at + length),
+      ...(this.iface[slot] >= 0 ? { interface: this.interfaceNames[this.iface[slot]] } : {}),
+      ...(this.layout[slot] & LAYOUT_IMPORTED ? { imported: true as const } : {}),
     };
   }
 
@@ -310,6 +375,7 @@ export class PacketRing {
   private evictOldest(): void {
     if (this.countValue === 0) return;
     this.countValue--;
+    this.evictedValue++;
     if (this.countValue === 0) {
       this.readPos = 0;
       this.writePos = 0;
@@ -370,6 +436,18 @@ export class PacketRing {
     let used = 0;
     for (let id = this.oldestId; id < this.nextIdValue; id++) used += this.length[id % this.capacityValue];
     return used;
+  }
+
+  private interfaceIndex(name: string): number {
+    let index = this.interfaceIndexes.get(name);
+    if (index === undefined) {
+      // An Int16Array slot holds the index; past that many names, new ones are not kept.
+      if (this.interfaceNames.length >= 0x7fff) return -1;
+      index = this.interfaceNames.length;
+      this.interfaceNames.push(name);
+      this.interfaceIndexes.set(name, index);
+    }
+    return index;
   }
 
   private writeAddress(target: Uint8Array, slot: number, address: string | null): boolean {

@@ -57,6 +57,8 @@ export function sendProbe(
         peer: target.target,
         local: target.local,
         timestampNs: sentAt,
+        // The TTL this probe went out with (set right before its send): capture files show 1, 2, 3…
+        hopLimit: ttl,
       });
     },
   );
@@ -81,7 +83,7 @@ export class RawProber implements Prober {
   /** Opens the raw sockets (own or the helper's); throws WorkbenchError EPERM with the remedy where neither can be had. */
   static async open(host: ExperimentHost, target: ProbeTarget, events: ProberEvents): Promise<RawProber> {
     const addressFamily = target.family === 4 ? 1 : 2;
-    const icmp = await host.openSocket({ addressFamily, protocol: target.family === 4 ? 1 : 58, mode: 'raw', timestamps: true, icmpTypes: answerTypes(target.family) });
+    const icmp = await host.openSocket({ addressFamily, protocol: target.family === 4 ? 1 : 58, mode: 'raw', timestamps: true, icmpTypes: answerTypes(target.family), receiveTtl: target.family === 6 });
     let probe: Socket | null = null;
     try {
       if (target.probe !== 'icmp') {
@@ -157,7 +159,7 @@ export class RawProber implements Prober {
     return (this.tcpSequenceBase + index) >>> 0;
   }
 
-  private logAnswer(bytes: Buffer, responder: string, timestampNs: bigint | undefined, protocol: number): void {
+  private logAnswer(bytes: Buffer, responder: string, info: AnswerInfo, protocol: number): void {
     this.events.log({
       bytes,
       direction: DIRECTION_RECEIVED,
@@ -165,12 +167,14 @@ export class RawProber implements Prober {
       withIpHeader: this.target.family === 4,
       protocol,
       peer: responder,
-      local: this.target.local,
-      timestampNs,
+      // IPv6 answers come without their header: IPV6_PKTINFO's address and IPV6_RECVHOPLIMIT's value for capture files.
+      local: info.localAddress ?? this.target.local,
+      timestampNs: info.timestamp,
+      hopLimit: info.hopLimit ?? info.ttl,
     });
   }
 
-  private onIcmp = (buffer: Buffer, address: string, info: { timestamp?: bigint }): void => {
+  private onIcmp = (buffer: Buffer, address: string, info: AnswerInfo): void => {
     if (this.closed) return;
     const family = this.target.family;
     const view = readIcmp(buffer, family === 4);
@@ -178,7 +182,7 @@ export class RawProber implements Prober {
     const icmpProtocol = family === 4 ? 1 : 58;
     if (isEchoReply(view.type, family)) {
       if (this.target.probe !== 'icmp' || readUint16(view.icmp, 4) !== this.echoId || address !== this.target.target) return;
-      this.logAnswer(buffer, address, info.timestamp, icmpProtocol);
+      this.logAnswer(buffer, address, info, icmpProtocol);
       this.events.answer(readUint16(view.icmp, 6) - 1, { responder: address, kind: 'echo-reply', timestampNs: info.timestamp });
       return;
     }
@@ -197,7 +201,7 @@ export class RawProber implements Prober {
       if (quoted.protocol !== 6 || readUint16(transport, 0) !== this.sourcePort || readUint16(transport, 2) !== this.target.port) return;
       index = (readUint32(transport, 4) - this.tcpSequenceBase) >>> 0;
     }
-    this.logAnswer(buffer, address, info.timestamp, icmpProtocol);
+    this.logAnswer(buffer, address, info, icmpProtocol);
     this.events.answer(index, { responder: address, kind: errorKind(view.type, view.code, family), timestampNs: info.timestamp });
   };
 
@@ -216,7 +220,15 @@ export class RawProber implements Prober {
     const synAck = (flags & 0x12) === 0x12;
     const reset = (flags & 0x04) !== 0;
     if (!synAck && !reset) return;
-    this.logAnswer(buffer, this.target.target, info.timestamp, 6);
+    this.logAnswer(buffer, this.target.target, info, 6);
     this.events.answer((readUint32(tcp, 8) - 1 - this.tcpSequenceBase) >>> 0, { responder: this.target.target, kind: synAck ? 'tcp-synack' : 'tcp-rst', timestampNs: info.timestamp });
   };
+}
+
+/** A message's info as logAnswer reads it (localAddress and hopLimit where the library gives them). */
+interface AnswerInfo {
+  timestamp?: bigint;
+  ttl?: number;
+  hopLimit?: number;
+  localAddress?: string;
 }

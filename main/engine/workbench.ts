@@ -5,12 +5,14 @@
 import { createSocket, permissionRemedy, readPingGroupRange, type Socket } from '@packet-workbench/raw-socket';
 import type {
   Capabilities,
+  CaptureInfo,
   DecodedEntry,
   DecodedLayerJson,
   ExperimentRun,
   HelperStatus,
   LogPage,
   LogRow,
+  LogStatus,
   OptionReading,
   Params,
   SendJobInfo,
@@ -23,16 +25,18 @@ import { build } from '../../packets/build';
 import { decode } from '../../packets/decode';
 import { formatHex, parseHex } from '../../packets/hex';
 import type { DecodedLayer, LayerSpec as PacketLayerSpec } from '../../packets/layer';
-import { ipHeaderOffset, readCapture, writePcapng, type PacketToWrite } from '../../packets/pcapng';
+import { ipHeaderOffset, PcapEncoder, PcapngEncoder, readCapture } from '../../packets/pcapng';
 import { layerKindForProtocol } from '../../packets/protocols';
 import { summarize } from '../../packets/summary';
 import { describeCapabilities } from './capabilities';
+import { LogCaptureWriter, readSocketOf } from './capture-export';
+import type { CaptureFile } from './capture-file';
+import { PacketCapture } from './capture-socket';
 import { DuplicateFilter } from './dedup';
 import { EventHub, type BatchListener } from './events';
 import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, nowMs, snapshot, toWorkbenchError } from './experiment';
 import { HelperSupervisor } from './helper';
-import { optionsFor, readOption, setIntOption, writeOption } from './options';
-import { concatBytes, msToNs, synthesizeIpHeader } from './pcap';
+import { optionsFor, readIntOption, readOption, setIntOption, writeOption } from './options';
 import { protocolLabel } from './peek';
 import { PingRun } from './ping';
 import { DIRECTION_IMPORTED, DIRECTION_RECEIVED, DIRECTION_SENT, PacketRing, type PacketFacts } from './ring';
@@ -47,6 +51,24 @@ const MAX_PACKET = 65535;
 export const MAX_LOG_ROWS_PER_BATCH = 10_000;
 /** Finished send jobs and experiments kept for listSendJobs / listExperiments. */
 const HISTORY = 1000;
+
+/** A capture file fed as packets are logged (recordCapture). */
+export interface CaptureRecording {
+  /** Packets counted (and written, with a file). */
+  readonly count: number;
+  /** Stops adding packets; the file stays open for its owner to close. */
+  stop(): void;
+}
+
+export interface RecordCaptureOptions {
+  /** Where packets go; without one they are only counted. */
+  file?: CaptureFile;
+  /** Only packets logged under these socket or capture ids (default: every packet). */
+  socketIds?: readonly string[];
+  /** Stop after this many packets, and call onLimit. */
+  limit?: number;
+  onLimit?: () => void;
+}
 
 export interface WorkbenchOptions {
   /** Packets the log keeps (default 100 000). */
@@ -105,6 +127,17 @@ export class Workbench implements WorkbenchHandlers {
   private readonly source: SocketSource;
   private readonly stopWatchingHelper: () => void;
   private readonly experimentFacts: PacketFacts = { time: 0, direction: DIRECTION_SENT, socket: -1, family: 4, withIpHeader: false, protocol: 0, peer: null, local: null };
+  private readonly captures = new Map<string, PacketCapture>();
+  /** Called with each new log id, at once (recordCapture). */
+  private readonly packetListeners = new Set<(id: number) => void>();
+  /** What each socket and capture was, for capture files' interface blocks (kept after it closes). */
+  private readonly socketDescriptions = new Map<string, string>();
+  /** Kernel drops per socket and capture id, kept after they close. */
+  private readonly kernelDrops = new Map<string, number>();
+  /** Log rows overwritten before any client received them. */
+  private overflowed = 0;
+  /** The first id since the log was last cleared. */
+  private firstIdSinceClear = 0;
 
   constructor(options: WorkbenchOptions = {}) {
     this.ring = new PacketRing({ capacity: options.logCapacity ?? DEFAULT_LOG_CAPACITY });
@@ -140,7 +173,8 @@ export class Workbench implements WorkbenchHandlers {
     this.closed = true;
     for (const experiment of [...this.running.values()]) experiment.stop();
     for (const job of this.jobs.values()) job.cancel();
-    const closing: Promise<void>[] = [];
+    const closing: Promise<void>[] = [...this.captures.values()].map((capture) => capture.stop());
+    this.packetListeners.clear();
     for (const entry of this.sockets.values()) {
       entry.closed = true;
       closing.push(closeWithin(entry.socket, 1000));
@@ -226,6 +260,8 @@ export class Workbench implements WorkbenchHandlers {
       protocol: params.protocol,
       mode: params.mode,
       timestamps: true,
+      // The hop limit a headerless packet arrived with, for capture files (IPV6_RECVHOPLIMIT / IP_RECVTTL).
+      receiveTtl: true,
       bufferSize: 65536,
     });
     if (this.closed) {
@@ -260,18 +296,25 @@ export class Workbench implements WorkbenchHandlers {
       },
     };
     entry.facts.socket = entry.ringIndex;
+    this.socketDescriptions.set(id, `${params.family === 'ipv4' ? 'IPv4' : 'IPv6'} ${socket.mode} socket, protocol ${params.protocol} (${protocolLabel(params.protocol)})`);
     // IPv4 raw sockets deliver the IP header; IPv6 raw and ICMP datagram sockets do not.
     const receivedWithHeader = params.family === 'ipv4' && socket.mode === 'raw';
-    socket.on('message', (buffer: Buffer, address: string, info: { timestamp?: bigint }) => {
+    socket.on('message', (buffer: Buffer, address: string, info: ReceivedInfo) => {
       const facts = entry.facts;
       facts.time = nsToMs(info.timestamp);
       facts.direction = DIRECTION_RECEIVED;
       facts.withIpHeader = receivedWithHeader;
       facts.peer = receivedWithHeader ? null : address;
-      facts.local = null;
+      // IPV6_PKTINFO / IP_PKTINFO and IPV6_RECVHOPLIMIT / IP_RECVTTL: what a synthesized header needs.
+      facts.local = receivedWithHeader ? null : (info.localAddress ?? null);
+      facts.hopLimit = info.hopLimit ?? info.ttl;
       this.logReceived(buffer, facts, info.timestamp);
       entry.counters.received++;
       entry.counters.bytesReceived += buffer.length;
+      if (info.drops !== undefined && info.drops !== entry.counters.drops) {
+        entry.counters.drops = info.drops;
+        this.countKernelDrops(entry.id, info.drops);
+      }
       this.announceSocket(entry);
     });
     socket.on('error', (error: Error) => {
@@ -290,6 +333,11 @@ export class Workbench implements WorkbenchHandlers {
   async closeSocket(params: Params<'closeSocket'>): Promise<SocketInfo> {
     const entry = this.entry(params.socketId);
     for (const job of entry.jobs) job.cancel();
+    const drops = (entry.socket as unknown as { drops?: number }).drops;
+    if (drops !== undefined) {
+      entry.counters.drops = drops;
+      this.countKernelDrops(entry.id, drops);
+    }
     entry.closed = true;
     this.sockets.delete(entry.id);
     await closeWithin(entry.socket, 1000);
@@ -351,6 +399,16 @@ export class Workbench implements WorkbenchHandlers {
     this.headerMode(entry, header, source);
     const intervalMs = params.rate !== undefined ? 1000 / params.rate : (params.intervalMs ?? 0);
     const jobId = `job-${++this.serial}`;
+    // The TTL / hop limit the kernel writes into a header it builds, for capture files.
+    let hopLimit: number | undefined;
+    if (!entry.headerIncluded) {
+      try {
+        hopLimit = readIntOption(entry.socket, entry.family === 'ipv4' ? 'IP_TTL' : 'IPV6_UNICAST_HOPS') ?? undefined;
+      } catch {
+        hopLimit = undefined;
+      }
+      if (hopLimit !== undefined && (hopLimit < 0 || hopLimit > 255)) hopLimit = undefined;
+    }
     const facts: PacketFacts = {
       time: 0,
       direction: DIRECTION_SENT,
@@ -360,12 +418,13 @@ export class Workbench implements WorkbenchHandlers {
       protocol: entry.protocol,
       peer: canonical(address),
       local,
+      hopLimit,
     };
     const host: SendJobHost = {
       events: this.events,
       sent: (bytes, sentAtNs) => {
         facts.time = nsToMs(sentAtNs);
-        this.ring.append(bytes, 0, bytes.length, facts);
+        this.logged(this.ring.append(bytes, 0, bytes.length, facts));
         entry.counters.sent++;
         entry.counters.bytesSent += bytes.length;
         this.events.logAppended();
@@ -512,7 +571,8 @@ export class Workbench implements WorkbenchHandlers {
     const directionCode = filter.direction === 'sent' ? DIRECTION_SENT : filter.direction === 'received' ? DIRECTION_RECEIVED : DIRECTION_IMPORTED;
     let total = 0;
     for (let id = ring.oldestId; id < ring.nextId; id++) {
-      if (filter.direction && ring.directionOf(id) !== directionCode) continue;
+      // Imported rows whose file gave a direction match 'imported' and their direction.
+      if (filter.direction && ring.directionOf(id) !== directionCode && !(directionCode === DIRECTION_IMPORTED && ring.isImported(id))) continue;
       if (protocol) {
         const number = ring.protocolOf(id);
         if (protocolLabel(number).toLowerCase() !== protocol && String(number) !== protocol) continue;
@@ -556,7 +616,10 @@ export class Workbench implements WorkbenchHandlers {
     this.alive();
     this.ring.clear();
     this.logCursor = this.ring.nextId;
+    this.firstIdSinceClear = this.ring.nextId;
+    this.overflowed = 0;
     this.events.logWasCleared();
+    this.announceLogStatus();
     return null;
   }
 
@@ -570,22 +633,11 @@ export class Workbench implements WorkbenchHandlers {
     this.alive();
     const ring = this.ring;
     const ids = params.ids ?? rangeOf(ring.oldestId, ring.nextId);
-    const packets: PacketToWrite[] = [];
-    for (const id of ids) {
-      const bytes = ring.bytes(id);
-      if (!bytes) continue;
-      const direction = ['sent', 'received', 'imported'][ring.directionOf(id)];
-      let data: Uint8Array = bytes.slice();
-      let comment = `${direction} #${id}`;
-      if (!ring.startsWithIpHeader(id)) {
-        const { source, destination } = ring.addresses(id);
-        data = concatBytes(synthesizeIpHeader(ring.familyOf(id), ring.protocolOf(id), source, destination, bytes.length), bytes);
-        comment += '; IP header synthesized from the log row (the socket does not deliver it)';
-      }
-      packets.push({ data, timestampNs: msToNs(ring.timeOf(id)), comment });
-    }
-    const file = writePcapng(packets, { application: 'Packet Workbench', interfaceName: 'workbench' });
-    return { pcapng: Buffer.from(file.buffer, file.byteOffset, file.byteLength).toString('base64'), count: packets.length };
+    const encoder = params.format === 'pcap' ? new PcapEncoder() : new PcapngEncoder({ application: 'Packet Workbench' });
+    const writer = new LogCaptureWriter(ring, encoder, this.describeSocket);
+    for (const id of ids) writer.add(id);
+    const file = encoder.take();
+    return { pcapng: Buffer.from(file.buffer, file.byteOffset, file.byteLength).toString('base64'), count: writer.count };
   }
 
   async importPcapng(params: Params<'importPcapng'>): Promise<{ imported: number }> {
@@ -599,12 +651,22 @@ export class Workbench implements WorkbenchHandlers {
     }
     let imported = 0;
     const facts: PacketFacts = { time: 0, direction: DIRECTION_IMPORTED, socket: -1, family: 4, withIpHeader: true, protocol: 0, peer: null, local: null };
+    // The socket and network interface each of the file's interface blocks names (ours carry the socket id).
+    const origins = capture.interfaces.map((iface) => {
+      const { socketId, networkInterface } = readSocketOf(iface);
+      return { socket: this.ring.socketIndex(socketId), networkInterface };
+    });
     for (const packet of capture.packets) {
       const offset = ipHeaderOffset(packet.data, packet.linkType);
       if (offset === undefined) continue;
+      const origin = origins[packet.interfaceId];
       facts.time = Number(packet.timestampNs / 1000n) / 1000;
       facts.family = packet.data[offset] >> 4 === 6 ? 6 : 4;
-      this.ring.append(packet.data, offset, packet.data.length, facts);
+      facts.direction = packet.direction === 'inbound' ? DIRECTION_RECEIVED : packet.direction === 'outbound' ? DIRECTION_SENT : DIRECTION_IMPORTED;
+      facts.imported = packet.direction !== undefined;
+      facts.socket = origin?.socket ?? -1;
+      facts.interface = origin?.networkInterface ?? null;
+      this.logged(this.ring.append(packet.data, offset, packet.data.length, facts));
       imported++;
     }
     if (imported > 0) this.events.logAppended();
@@ -618,13 +680,24 @@ export class Workbench implements WorkbenchHandlers {
    */
   private logReceived(bytes: Uint8Array, facts: PacketFacts, stampNs: bigint | undefined): void {
     if (this.duplicates.find(bytes, facts.family, stampNs, facts.time, this.ring) >= 0) return;
-    this.duplicates.remember(this.ring.append(bytes, 0, bytes.length, facts));
+    const id = this.ring.append(bytes, 0, bytes.length, facts);
+    this.duplicates.remember(id);
+    this.logged(id);
+  }
+
+  /** A packet was appended to the log: tell the next batch, and every recording at once. */
+  private logged(id: number): void {
     this.events.logAppended();
+    if (this.packetListeners.size > 0) for (const listener of this.packetListeners) listener(id);
   }
 
   private collectLogRows(): LogRow[] {
     const ring = this.ring;
-    // Rows the ring has already overwritten are gone; clients see the gap in the ids.
+    // Rows the ring has already overwritten are gone; clients see the gap in the ids, the status bar the count.
+    if (this.logCursor < ring.oldestId) {
+      this.overflowed += ring.oldestId - this.logCursor;
+      this.announceLogStatus();
+    }
     const from = Math.max(this.logCursor, ring.oldestId);
     const to = Math.min(ring.nextId, from + MAX_LOG_ROWS_PER_BATCH);
     const rows: LogRow[] = [];
@@ -690,12 +763,12 @@ export class Workbench implements WorkbenchHandlers {
         facts.protocol = packet.protocol;
         facts.peer = packet.withIpHeader ? null : packet.peer;
         facts.local = packet.withIpHeader ? null : packet.local;
+        facts.hopLimit = packet.hopLimit;
         if (packet.direction === DIRECTION_RECEIVED) {
           this.logReceived(packet.bytes, facts, packet.timestampNs);
           return;
         }
-        this.ring.append(packet.bytes, 0, packet.bytes.length, facts);
-        this.events.logAppended();
+        this.logged(this.ring.append(packet.bytes, 0, packet.bytes.length, facts));
       },
       takeEchoId: () => {
         for (let i = 0; i < 0x10000; i++) {
@@ -729,6 +802,113 @@ export class Workbench implements WorkbenchHandlers {
         this.running.delete(run.runId);
       },
     };
+  }
+
+  // ---- captures (packet sockets) and capture files ----------------------------------------
+
+  async startCapture(params: Params<'startCapture'>): Promise<CaptureInfo> {
+    this.alive();
+    const captureId = `capture-${++this.serial}`;
+    const capture = new PacketCapture(
+      {
+        log: (bytes, facts) => {
+          if (this.closed) return;
+          // A packet socket's copy is the packet as the kernel saw it: no other socket's copy hides it.
+          this.logged(this.ring.append(bytes, 0, bytes.length, facts));
+        },
+        changed: (changed) => {
+          if (changed.kernelDrops > 0) this.countKernelDrops(captureId, changed.kernelDrops);
+          this.events.coalesce(`capture:${captureId}`, () => ({ type: 'capture', capture: structuredClone(changed.info) }));
+        },
+      },
+      captureId,
+      this.ring.socketIndex(captureId),
+      params,
+    );
+    capture.start();
+    this.socketDescriptions.set(captureId, `packet socket (${params.protocol === 'ip' ? 'IPv4 and IPv6' : params.protocol === 'ipv4' ? 'IPv4' : 'IPv6'}, ${params.interface ?? 'every interface'})`);
+    this.captures.set(captureId, capture);
+    this.trimHistory(this.captures, (candidate) => candidate.info.state !== 'running');
+    this.events.coalesce(`capture:${captureId}`, () => ({ type: 'capture', capture: structuredClone(capture.info) }));
+    return structuredClone(capture.info);
+  }
+
+  async stopCapture(params: Params<'stopCapture'>): Promise<CaptureInfo> {
+    this.alive();
+    const capture = this.captures.get(params.captureId);
+    if (!capture) throw new WorkbenchError('NOT_FOUND', `No capture ${params.captureId}; listCaptures shows them`, 'captureId');
+    await capture.stop();
+    return structuredClone(capture.info);
+  }
+
+  async listCaptures(): Promise<CaptureInfo[]> {
+    this.alive();
+    return [...this.captures.values()].map((capture) => structuredClone(capture.info));
+  }
+
+  async logStatus(): Promise<LogStatus> {
+    this.alive();
+    return this.currentLogStatus();
+  }
+
+  /**
+   * Feeds a capture file (or a counter) with every packet as it is logged, independent of
+   * the log's capacity: the command line's `capture -w`. In-process only (not in the contract).
+   */
+  recordCapture(options: RecordCaptureOptions): CaptureRecording {
+    this.alive();
+    const ring = this.ring;
+    const sockets = options.socketIds ? new Set(options.socketIds.map((id) => ring.socketIndex(id))) : null;
+    const limit = options.limit ?? Infinity;
+    const file = options.file;
+    const writer = file ? new LogCaptureWriter(ring, file.encoder, this.describeSocket) : null;
+    let count = 0;
+    const listener = (id: number): void => {
+      if (sockets && !sockets.has(ring.socketOf(id))) return;
+      if (writer && file) {
+        if (file.closed) return;
+        writer.add(id);
+        file.maybeFlush();
+      }
+      count++;
+      if (count >= limit) {
+        this.packetListeners.delete(listener);
+        options.onLimit?.();
+      }
+    };
+    this.packetListeners.add(listener);
+    return {
+      get count() {
+        return count;
+      },
+      stop: () => {
+        this.packetListeners.delete(listener);
+      },
+    };
+  }
+
+  private readonly describeSocket = (socketId: string): string => this.socketDescriptions.get(socketId) ?? 'socket';
+
+  private countKernelDrops(id: string, drops: number): void {
+    if (this.kernelDrops.get(id) === drops) return;
+    this.kernelDrops.set(id, drops);
+    this.announceLogStatus();
+  }
+
+  private currentLogStatus(): LogStatus {
+    let kernelDrops = 0;
+    for (const drops of this.kernelDrops.values()) kernelDrops += drops;
+    return {
+      capacity: this.ring.capacity,
+      kept: this.ring.count,
+      logged: this.ring.nextId - this.firstIdSinceClear,
+      overflowed: this.overflowed,
+      kernelDrops,
+    };
+  }
+
+  private announceLogStatus(): void {
+    this.events.coalesce('logStatus', () => ({ type: 'logStatus', status: this.currentLogStatus() }));
   }
 
   // ---- helpers ------------------------------------------------------------------------------
@@ -774,6 +954,15 @@ export class Workbench implements WorkbenchHandlers {
       if (finished(value)) map.delete(key);
     }
   }
+}
+
+/** What the engine reads from a message's info (kernel drops, IPV6_PKTINFO and hop limit where the library gives them). */
+interface ReceivedInfo {
+  timestamp?: bigint;
+  ttl?: number;
+  hopLimit?: number;
+  localAddress?: string;
+  drops?: number;
 }
 
 function closeWithin(socket: Socket, ms: number): Promise<void> {

@@ -1,0 +1,125 @@
+// Capture mode: a packet socket (AF_PACKET, SOCK_DGRAM) on one interface or all, so
+// the log holds what tcpdump would have written: every protocol, both directions (the
+// kernel's PACKET_OUTGOING), whole IPv6 headers, the interface each packet crossed.
+import * as raw from '@packet-workbench/raw-socket';
+import type { Socket } from '@packet-workbench/raw-socket';
+import type { CaptureInfo, Params } from '../../common/contract';
+import { WorkbenchError } from '../../common/validate';
+import { nowMs, nsToMs, toWorkbenchError } from './experiment';
+import { raiseReceiveBuffer } from './options';
+import { DIRECTION_RECEIVED, DIRECTION_SENT, type PacketFacts } from './ring';
+
+/** Bytes read per packet: a whole jumbo frame's IP packet. */
+const CAPTURE_BUFFER_SIZE = 65535;
+
+/** The library's packet socket (native/lib: createPacketSocket), as the engine uses it. */
+interface PacketSocketOptions {
+  interface?: string;
+  protocol?: 'ip' | 'ipv4' | 'ipv6';
+  timestamps?: boolean;
+  bufferSize?: number;
+}
+interface PacketInfo {
+  timestamp?: bigint;
+  direction?: 'inbound' | 'outbound';
+  interface?: string;
+  drops?: number;
+}
+type CreatePacketSocket = (options: PacketSocketOptions) => Socket;
+
+export interface CaptureHost {
+  /** Logs a packet (it starts with its IP header) under the capture's socket index. */
+  log(bytes: Uint8Array, facts: PacketFacts): void;
+  /** The capture's state or counters changed. */
+  changed(capture: PacketCapture): void;
+}
+
+export class PacketCapture {
+  readonly info: CaptureInfo;
+  private socket: Socket | null = null;
+  private readonly facts: PacketFacts;
+
+  constructor(
+    private readonly host: CaptureHost,
+    captureId: string,
+    socketIndex: number,
+    params: Params<'startCapture'>,
+  ) {
+    this.info = {
+      captureId,
+      interface: params.interface ?? null,
+      protocol: params.protocol,
+      state: 'running',
+      counters: { received: 0, sent: 0, bytes: 0, kernelDrops: 0 },
+      startedAt: nowMs(),
+    };
+    this.facts = { time: 0, direction: DIRECTION_RECEIVED, socket: socketIndex, family: 4, withIpHeader: true, protocol: 0, peer: null, local: null, interface: null };
+  }
+
+  /** Opens the packet socket; WorkbenchError (EPERM with the remedy, ENODEV for an unknown interface…) when it cannot. */
+  start(): void {
+    const create = (raw as unknown as { createPacketSocket?: CreatePacketSocket }).createPacketSocket;
+    if (typeof create !== 'function') throw new WorkbenchError('UNSUPPORTED', 'This build of the raw-socket library has no packet sockets (createPacketSocket)');
+    let socket: Socket;
+    try {
+      socket = create({
+        ...(this.info.interface !== null ? { interface: this.info.interface } : {}),
+        protocol: this.info.protocol,
+        timestamps: true,
+        bufferSize: CAPTURE_BUFFER_SIZE,
+      });
+    } catch (error) {
+      throw toWorkbenchError(error, 'interface');
+    }
+    raiseReceiveBuffer(socket);
+    socket.on('message', this.onMessage);
+    socket.on('error', (error: Error) => this.finish('failed', toWorkbenchError(error)));
+    this.socket = socket;
+  }
+
+  /** Closes the socket; the capture's packets stay in the log. */
+  async stop(): Promise<void> {
+    await this.finish('stopped');
+  }
+
+  /** Packets the kernel dropped for this capture so far. */
+  get kernelDrops(): number {
+    return this.info.counters.kernelDrops;
+  }
+
+  private onMessage = (buffer: Buffer, _address: string, info: PacketInfo): void => {
+    const counters = this.info.counters;
+    const outbound = info.direction === 'outbound';
+    // libpcap skips loopback's outgoing copy (the same packet comes back in): so does a capture, to count as tcpdump does.
+    if (outbound && info.interface === 'lo') return;
+    const facts = this.facts;
+    facts.time = nsToMs(info.timestamp);
+    facts.direction = outbound ? DIRECTION_SENT : DIRECTION_RECEIVED;
+    facts.family = buffer.length > 0 && buffer[0] >> 4 === 6 ? 6 : 4;
+    facts.interface = info.interface ?? null;
+    this.host.log(buffer, facts);
+    if (outbound) counters.sent++;
+    else counters.received++;
+    counters.bytes += buffer.length;
+    const drops = info.drops ?? (this.socket as unknown as { drops?: number } | null)?.drops;
+    if (drops !== undefined && drops > counters.kernelDrops) counters.kernelDrops = drops;
+    this.host.changed(this);
+  };
+
+  private async finish(state: 'stopped' | 'failed', error?: WorkbenchError): Promise<void> {
+    if (this.info.state !== 'running') return;
+    this.info.state = state;
+    this.info.stoppedAt = nowMs();
+    if (error) this.info.error = { code: error.code, message: error.message };
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      // The last drop count the kernel reported, also when no message came after it.
+      const drops = (socket as unknown as { drops?: number }).drops;
+      if (drops !== undefined && drops > this.info.counters.kernelDrops) this.info.counters.kernelDrops = drops;
+      socket.off('message', this.onMessage);
+      await socket.closeAsync().catch(() => undefined);
+    }
+    this.host.changed(this);
+  }
+}

@@ -131,6 +131,13 @@ export interface SocketInfo {
   receivePaused: boolean;
   closed: boolean;
   counters: SocketCounters;
+  /** The capture filter (tcpdump's syntax) the kernel runs on the socket, as the user gave it; null: none. */
+  filter: string | null;
+  /**
+   * The engine's own traffic the kernel also filters out of this socket (ANDed onto `filter`),
+   * e.g. 'tcp port 47801 and host 127.0.0.1' for the browser host's WebSocket; absent when none.
+   */
+  excludedTraffic?: string;
 }
 
 export interface OptionReading {
@@ -308,11 +315,18 @@ export interface ExperimentRun {
 
 // ---- method parameters -------------------------------------------------------
 
+/** A capture filter in tcpdump's syntax (pcap-filter(7)); '' or null: none. */
+const CaptureFilter = z.string().max(10_000);
 const OpenSocketParams = z.strictObject({
   family: Family,
   protocol: z.number().int().min(0).max(255),
   mode: SocketMode.default('auto'),
+  /** Deliver only what this capture filter matches (compiled by libpcap, run by the kernel). */
+  filter: CaptureFilter.optional(),
+  /** Log the engine's own transports too (the browser host's WebSocket), which are filtered out by default. */
+  includeOwnTraffic: z.boolean().default(false),
 });
+const SetSocketFilterParams = z.strictObject({ socketId: identifier, filter: CaptureFilter.nullable() });
 const SetSocketOptionParams = z.strictObject({
   socketId: identifier,
   name: z.enum(socketOptionNames),
@@ -420,6 +434,10 @@ export const methods = {
   pauseReceive: method<SocketInfo>()(SocketRef, 'Stop reading from a socket'),
   resumeReceive: method<SocketInfo>()(SocketRef, 'Read from a socket again'),
   readSocketOptions: method<OptionReading[]>()(SocketRef, 'Read every option of a socket with getsockopt'),
+  setSocketFilter: method<SocketInfo>()(
+    SetSocketFilterParams,
+    "Set (or, with null or '', remove) a socket's capture filter; packets already queued are discarded",
+  ),
   setSocketOption: method<OptionReading>()(
     SetSocketOptionParams,
     'Set one option and read it back',

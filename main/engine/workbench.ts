@@ -33,6 +33,7 @@ import { LogCaptureWriter, readSocketOf } from './capture-export';
 import type { CaptureFile } from './capture-file';
 import { PacketCapture } from './capture-socket';
 import { DuplicateFilter } from './dedup';
+import { asFilterError, checkFilter, kernelFilter, OwnTraffic, type OwnEndpoint } from './filters';
 import { EventHub, type BatchListener } from './events';
 import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, nowMs, snapshot, toWorkbenchError } from './experiment';
 import { HelperSupervisor } from './helper';
@@ -84,6 +85,9 @@ export interface WorkbenchOptions {
 interface SocketEntry {
   id: string;
   socket: Socket;
+  /** The user's capture filter (SocketInfo.filter); the kernel's has the engine's own traffic taken out too. */
+  filter: string | null;
+  includeOwnTraffic: boolean;
   family: 'ipv4' | 'ipv6';
   protocol: number;
   mode: 'raw' | 'datagram';
@@ -125,6 +129,8 @@ export class Workbench implements WorkbenchHandlers {
   private readonly experimentHost: ExperimentHost;
   private readonly helper: HelperSupervisor;
   private readonly source: SocketSource;
+  /** The engine's own transports, kept out of the log (excludeOwnTraffic). */
+  private readonly ownTraffic = new OwnTraffic();
   private readonly stopWatchingHelper: () => void;
   private readonly experimentFacts: PacketFacts = { time: 0, direction: DIRECTION_SENT, socket: -1, family: 4, withIpHeader: false, protocol: 0, peer: null, local: null };
   private readonly captures = new Map<string, PacketCapture>();
@@ -255,15 +261,22 @@ export class Workbench implements WorkbenchHandlers {
 
   async openSocket(params: Params<'openSocket'>): Promise<SocketInfo> {
     this.alive();
-    const { socket, via } = await this.source.open({
-      addressFamily: params.family === 'ipv4' ? 1 : 2,
-      protocol: params.protocol,
-      mode: params.mode,
-      timestamps: true,
-      // The hop limit a headerless packet arrived with, for capture files (IPV6_RECVHOPLIMIT / IP_RECVTTL).
-      receiveTtl: true,
-      bufferSize: 65536,
-    });
+    const filter = checkFilter(params.filter);
+    const excluded = params.includeOwnTraffic ? null : this.ownTraffic.excludedFrom({ family: params.family, protocol: params.protocol, mode: params.mode === 'datagram' ? 'datagram' : 'raw' });
+    const { socket, via } = await this.source
+      .open({
+        addressFamily: params.family === 'ipv4' ? 1 : 2,
+        protocol: params.protocol,
+        mode: params.mode,
+        timestamps: true,
+        // The hop limit a headerless packet arrived with, for capture files (IPV6_RECVHOPLIMIT / IP_RECVTTL).
+        receiveTtl: true,
+        bufferSize: 65536,
+        filter: kernelFilter(filter, excluded),
+      })
+      .catch((error: unknown) => {
+        throw asFilterError(error);
+      });
     if (this.closed) {
       socket.close();
       this.alive();
@@ -272,6 +285,8 @@ export class Workbench implements WorkbenchHandlers {
     const entry: SocketEntry = {
       id,
       socket,
+      filter,
+      includeOwnTraffic: params.includeOwnTraffic,
       family: params.family,
       protocol: params.protocol,
       mode: socket.mode,
@@ -364,6 +379,50 @@ export class Workbench implements WorkbenchHandlers {
     entry.paused = false;
     this.announceSocket(entry);
     return this.socketInfo(entry);
+  }
+
+  async setSocketFilter(params: Params<'setSocketFilter'>): Promise<SocketInfo> {
+    const entry = this.entry(params.socketId);
+    const filter = checkFilter(params.filter);
+    try {
+      entry.socket.setFilter(kernelFilter(filter, this.excludedFrom(entry)));
+    } catch (error) {
+      throw asFilterError(error);
+    }
+    entry.filter = filter;
+    this.announceSocket(entry);
+    return this.socketInfo(entry);
+  }
+
+  /**
+   * A transport of the engine's own (the browser host's listening socket): raw sockets and
+   * captures that would see its traffic get it filtered out in the kernel, those open now
+   * included. Returns the function that lets it back in.
+   */
+  excludeOwnTraffic(endpoint: OwnEndpoint): () => void {
+    const remove = this.ownTraffic.add(endpoint);
+    this.refilterSockets();
+    return () => {
+      remove();
+      if (!this.closed) this.refilterSockets();
+    };
+  }
+
+  private excludedFrom(entry: SocketEntry): string | null {
+    return entry.includeOwnTraffic ? null : this.ownTraffic.excludedFrom({ family: entry.family, protocol: entry.protocol, mode: entry.mode });
+  }
+
+  private refilterSockets(): void {
+    for (const entry of this.sockets.values()) {
+      const wanted = kernelFilter(entry.filter, this.excludedFrom(entry));
+      if (entry.closed || entry.socket.filter === wanted) continue;
+      try {
+        entry.socket.setFilter(wanted);
+      } catch {
+        // The user's filter was accepted with the old exclusion; it stays (the socket then shows our traffic).
+      }
+      this.announceSocket(entry);
+    }
   }
 
   async readSocketOptions(params: Params<'readSocketOptions'>): Promise<OptionReading[]> {
@@ -934,6 +993,8 @@ export class Workbench implements WorkbenchHandlers {
       receivePaused: entry.paused,
       closed: entry.closed,
       counters: { ...entry.counters },
+      filter: entry.filter,
+      ...(this.excludedFrom(entry) !== null ? { excludedTraffic: this.excludedFrom(entry) as string } : {}),
     };
   }
 

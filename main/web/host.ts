@@ -20,8 +20,14 @@ import { dispatchCall, type EngineLike } from '../engine/dispatch';
 import { EventOutbox } from './event-outbox';
 import { resolveStaticFile } from './static-files';
 
+/** An engine that can keep the host's own connection out of its log (the Workbench can). */
+export type HostedEngine = EngineLike & {
+  /** Filters this endpoint's traffic out of the sockets that would see it; returns the undo. */
+  excludeOwnTraffic?(endpoint: { protocol: 'tcp'; address: string; port: number }): () => void;
+};
+
 export interface BrowserHostOptions {
-  engine: EngineLike;
+  engine: HostedEngine;
   /** 0 (the default) picks a free port. */
   port?: number;
   /** Only loopback is accepted: the host has no other protection against the network. */
@@ -82,6 +88,9 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     });
   });
   const { port, address } = server.address() as AddressInfo;
+  // A raw TCP socket or capture would otherwise log this very connection: each logged
+  // packet makes event traffic, which is logged again, without end.
+  const includeOwnTraffic = engine.excludeOwnTraffic?.({ protocol: 'tcp', address, port });
   const allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const allowedOrigins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
   const csp = contentSecurityPolicy([`ws://127.0.0.1:${port}`, `ws://localhost:${port}`]);
@@ -204,6 +213,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       return wss.clients.size;
     },
     async close() {
+      includeOwnTraffic?.();
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => {

@@ -29,7 +29,7 @@ export function createFakeEngine(): FakeEngine {
     openSocket: async ({ family, protocol }) => {
       const socket: SocketInfo = {
         socketId: `s${sockets.size + 1}`, family, protocol, mode: 'raw', receivePaused: false, closed: false,
-        counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 },
+        counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 }, filter: null,
       };
       sockets.set(socket.socketId, socket);
       return socket;
@@ -40,6 +40,7 @@ export function createFakeEngine(): FakeEngine {
     resumeReceive: async ({ socketId }) => socketOf(socketId),
     readSocketOptions: async ({ socketId }) => (socketOf(socketId), [{ name: 'IP_TTL', value: 64 }]),
     setSocketOption: async ({ socketId, name, value }) => (socketOf(socketId), { name, value }),
+    setSocketFilter: async ({ socketId, filter }) => ({ ...socketOf(socketId), filter: filter || null }),
     send: async ({ socketId, address, packet, count }) => {
       socketOf(socketId);
       if ('hex' in packet && !/^([0-9a-f]{2}\s*)*$/i.test(packet.hex)) {

@@ -175,6 +175,13 @@ export interface LogRow {
   length: number;
   /** A short description read without a full decode, e.g. 'Echo request id=0x1a2b seq=3'. */
   info: string;
+  /**
+   * Request/response link (main/engine/matching.ts): on a request the row of its reply ("reply in #N"),
+   * on a reply (echo reply, ICMP error quoting a probe, SYN-ACK/RST) its request ("request in #M")
+   * and the round trip in ms between the two rows' kernel timestamps. A request row sent to clients
+   * before its reply arrived learns its replyId from the reply row's requestId.
+   */
+  match?: { requestId?: number; replyId?: number; rttMs?: number };
   /** The network interface it was captured on (packet-socket captures, imported files that name one). */
   interface?: string;
   /** Imported from a file that gave its direction (direction is then 'sent' or 'received'). */
@@ -214,6 +221,14 @@ export interface LogStatus {
   overflowed: number;
   /** Packets the kernel dropped on every socket and capture, open or closed (SO_RXQ_OVFL). */
   kernelDrops: number;
+}
+
+/** Rows of the log that pass a display filter (filterLog). */
+export interface DisplayFilterPage {
+  /** Ids of the matching rows among those scanned, oldest first. */
+  ids: number[];
+  /** The first id not scanned yet: call again from here for the rest (and for rows logged later). */
+  nextId: number;
 }
 
 export interface LogPage {
@@ -354,12 +369,22 @@ const LogFilter = z.strictObject({
   address: z.string().max(100).optional(),
   direction: z.enum(['sent', 'received', 'imported']).optional(),
   text: z.string().max(200).optional(),
+  /** A display filter over the packets' fields, e.g. 'icmp.type == 0 && ip.src == 198.18.1.1' (see README). */
+  display: z.string().max(2000).optional(),
 });
 const QueryLogParams = z.strictObject({
   /** Index into the (filtered) log, 0 = oldest kept. */
   start: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(5000).default(500),
   filter: LogFilter.optional(),
+});
+const FilterLogParams = z.strictObject({
+  /** The display filter. */
+  expression: z.string().max(2000),
+  /** Scan from this id on (older ids than the log holds start at its oldest). */
+  fromId: z.number().int().min(0).default(0),
+  /** Rows to scan at most in this call (each call holds the engine for about 1 µs per row). */
+  limit: z.number().int().min(1).max(200_000).default(50_000),
 });
 const LogEntryRef = z.strictObject({ id: z.number().int().min(0) });
 const ConfigureLogParams = z.strictObject({ capacity: z.number().int().min(100).max(5_000_000) });
@@ -448,6 +473,10 @@ export const methods = {
   listSendJobs: method<SendJobInfo[]>()(Empty, 'Send jobs, running and finished'),
 
   queryLog: method<LogPage>()(QueryLogParams, 'A page of the receive/send log, optionally filtered'),
+  filterLog: method<DisplayFilterPage>()(
+    FilterLogParams,
+    'Ids of the logged packets from fromId on that pass a display filter (an error names the bad part and its position)',
+  ),
   decodeLogEntry: method<DecodedEntry>()(LogEntryRef, 'Decode one logged packet'),
   clearLog: method<null>()(Empty, 'Empty the log'),
   configureLog: method<{ capacity: number }>()(

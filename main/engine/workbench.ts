@@ -8,6 +8,7 @@ import type {
   CaptureInfo,
   DecodedEntry,
   DecodedLayerJson,
+  DisplayFilterPage,
   ExperimentRun,
   HelperStatus,
   LogPage,
@@ -23,6 +24,7 @@ import { WorkbenchError } from '../../common/validate';
 import { formatIpAddress, isIpv4, isIpv6, parseIpAddress } from '../../packets/address';
 import { build } from '../../packets/build';
 import { decode } from '../../packets/decode';
+import type { DisplayFilter } from '../../packets/display-filter';
 import { formatHex, parseHex } from '../../packets/hex';
 import type { DecodedLayer, LayerSpec as PacketLayerSpec } from '../../packets/layer';
 import { ipHeaderOffset, PcapEncoder, PcapngEncoder, readCapture } from '../../packets/pcapng';
@@ -33,6 +35,8 @@ import { LogCaptureWriter, readSocketOf } from './capture-export';
 import type { CaptureFile } from './capture-file';
 import { PacketCapture } from './capture-socket';
 import { DuplicateFilter } from './dedup';
+import { compileLogFilter, filterRing, RingRowPacket } from './log-display-filter';
+import { RequestMatcher } from './matching';
 import { asFilterError, checkFilter, kernelFilter, OwnTraffic, type OwnEndpoint } from './filters';
 import { EventHub, type BatchListener } from './events';
 import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, nowMs, snapshot, toWorkbenchError } from './experiment';
@@ -114,6 +118,8 @@ interface SocketEntry {
 export class Workbench implements WorkbenchHandlers {
   private readonly ring: PacketRing;
   private readonly duplicates = new DuplicateFilter();
+  /** Request/response links between log rows (LogRow.match). */
+  private readonly matcher: RequestMatcher;
   private readonly events: EventHub;
   private readonly sockets = new Map<string, SocketEntry>();
   private readonly jobs = new Map<string, SendJob>();
@@ -147,6 +153,7 @@ export class Workbench implements WorkbenchHandlers {
 
   constructor(options: WorkbenchOptions = {}) {
     this.ring = new PacketRing({ capacity: options.logCapacity ?? DEFAULT_LOG_CAPACITY });
+    this.matcher = new RequestMatcher(this.ring.capacity, (id) => this.ring.has(id));
     this.events = new EventHub({
       intervalMs: options.eventIntervalMs,
       collectLogRows: () => this.collectLogRows(),
@@ -617,16 +624,18 @@ export class Workbench implements WorkbenchHandlers {
     this.alive();
     const ring = this.ring;
     const filter = params.filter;
-    const active = filter && (filter.protocol || filter.address || filter.direction || filter.text);
+    const active = filter && (filter.protocol || filter.address || filter.direction || filter.text || filter.display?.trim());
     const rows: LogRow[] = [];
     if (!active) {
       const first = ring.oldestId + params.start;
-      for (let id = first; id < ring.nextId && rows.length < params.limit; id++) rows.push(ring.row(id) as LogRow);
+      for (let id = first; id < ring.nextId && rows.length < params.limit; id++) rows.push(this.row(id) as LogRow);
       return { total: ring.count, rows, capacity: ring.capacity };
     }
     const protocol = filter.protocol?.toLowerCase();
     const address = filter.address ? canonicalOrText(filter.address) : undefined;
     const text = filter.text?.toLowerCase();
+    const display = filter.display?.trim() ? compileLogFilter(filter.display, 'filter.display') : null;
+    const packet = display ? new RingRowPacket(ring, (id) => this.matcher.linkOf(id)) : null;
     const directionCode = filter.direction === 'sent' ? DIRECTION_SENT : filter.direction === 'received' ? DIRECTION_RECEIVED : DIRECTION_IMPORTED;
     let total = 0;
     for (let id = ring.oldestId; id < ring.nextId; id++) {
@@ -640,21 +649,41 @@ export class Workbench implements WorkbenchHandlers {
         const { source, destination } = ring.addresses(id);
         if (source !== address && destination !== address) continue;
       }
+      if (display && !(packet!.at(id) && display.test(packet!))) continue;
       let row: LogRow | null = null;
       if (text) {
-        row = ring.row(id) as LogRow;
+        row = this.row(id) as LogRow;
         const haystack = `${row.direction} ${row.socketId ?? ''} ${row.source} ${row.destination} ${row.protocol} ${row.info}`.toLowerCase();
         if (!haystack.includes(text)) continue;
       }
-      if (total >= params.start && rows.length < params.limit) rows.push(row ?? (ring.row(id) as LogRow));
+      if (total >= params.start && rows.length < params.limit) rows.push(row ?? (this.row(id) as LogRow));
       total++;
     }
     return { total, rows, capacity: ring.capacity };
   }
 
+  async filterLog(params: Params<'filterLog'>): Promise<DisplayFilterPage> {
+    this.alive();
+    const filter = compileLogFilter(params.expression, 'expression');
+    return filterRing(this.ring, (id) => this.matcher.linkOf(id), filter, params.fromId, params.limit);
+  }
+
+  /** A compiled display filter's verdict on one logged row (false once the ring dropped it): for the CLI. */
+  passesDisplayFilter(filter: DisplayFilter, id: number): boolean {
+    return filterRing(this.ring, (other) => this.matcher.linkOf(other), filter, id, 1).ids.length === 1;
+  }
+
+  /** A log row with its request/response link. */
+  private row(id: number): LogRow | null {
+    const row = this.ring.row(id);
+    const match = row ? this.matcher.linkOf(id) : undefined;
+    if (match) row!.match = match;
+    return row;
+  }
+
   async decodeLogEntry(params: Params<'decodeLogEntry'>): Promise<DecodedEntry> {
     this.alive();
-    const row = this.ring.row(params.id);
+    const row = this.row(params.id);
     const bytes = this.ring.bytes(params.id);
     if (!row || !bytes) throw new WorkbenchError('NOT_FOUND', `Log entry ${params.id} is not in the log (the oldest kept is ${this.ring.oldestId})`, 'id');
     let layers: DecodedLayer[];
@@ -674,6 +703,7 @@ export class Workbench implements WorkbenchHandlers {
   async clearLog(): Promise<null> {
     this.alive();
     this.ring.clear();
+    this.matcher.clear();
     this.logCursor = this.ring.nextId;
     this.firstIdSinceClear = this.ring.nextId;
     this.overflowed = 0;
@@ -685,6 +715,7 @@ export class Workbench implements WorkbenchHandlers {
   async configureLog(params: Params<'configureLog'>): Promise<{ capacity: number }> {
     this.alive();
     this.ring.resize(params.capacity);
+    this.matcher.resize(this.ring.capacity, this.ring.oldestId, this.ring.nextId);
     return { capacity: this.ring.capacity };
   }
 
@@ -746,6 +777,7 @@ export class Workbench implements WorkbenchHandlers {
 
   /** A packet was appended to the log: tell the next batch, and every recording at once. */
   private logged(id: number): void {
+    this.matcher.observeLogged(this.ring, id);
     this.events.logAppended();
     if (this.packetListeners.size > 0) for (const listener of this.packetListeners) listener(id);
   }
@@ -760,7 +792,7 @@ export class Workbench implements WorkbenchHandlers {
     const from = Math.max(this.logCursor, ring.oldestId);
     const to = Math.min(ring.nextId, from + MAX_LOG_ROWS_PER_BATCH);
     const rows: LogRow[] = [];
-    for (let id = from; id < to; id++) rows.push(ring.row(id) as LogRow);
+    for (let id = from; id < to; id++) rows.push(this.row(id) as LogRow);
     this.logCursor = to;
     if (to < ring.nextId) this.events.logAppended(); // the rest follow in the next batch
     return rows;

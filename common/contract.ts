@@ -195,6 +195,10 @@ export interface CaptureInfo {
   /** null: every interface. */
   interface: string | null;
   protocol: 'ip' | 'ipv4' | 'ipv6';
+  /** The capture filter (tcpdump's syntax) the kernel runs, as given; null: none. */
+  filter: string | null;
+  /** The engine's own traffic also filtered out (ANDed onto `filter`), as for sockets; absent when none. */
+  excludedTraffic?: string;
   state: 'running' | 'stopped' | 'failed';
   error?: { code: string; message: string };
   counters: {
@@ -402,6 +406,10 @@ const StartCaptureParams = z.strictObject({
     .regex(/^[^\s/:]+$/, 'must be an interface name (no spaces, / or :)')
     .optional(),
   protocol: z.enum(['ip', 'ipv4', 'ipv6']).default('ip'),
+  /** Capture only what this capture filter matches (tcpdump's syntax, run by the kernel). */
+  filter: CaptureFilter.optional(),
+  /** Capture the engine's own transports too (the browser host's WebSocket), filtered out by default. */
+  includeOwnTraffic: z.boolean().default(false),
 });
 const CaptureRef = z.strictObject({ captureId: identifier });
 const ImportParams = z.strictObject({ pcapng: z.string().min(1).max(200_000_000) });

@@ -18,6 +18,7 @@ interface PacketSocketOptions {
   protocol?: 'ip' | 'ipv4' | 'ipv6';
   timestamps?: boolean;
   bufferSize?: number;
+  filter?: string | null;
 }
 interface PacketInfo {
   timestamp?: bigint;
@@ -36,6 +37,8 @@ export interface CaptureHost {
 
 export class PacketCapture {
   readonly info: CaptureInfo;
+  /** The engine's own traffic is captured too (not filtered out). */
+  readonly includeOwnTraffic: boolean;
   private socket: Socket | null = null;
   private readonly facts: PacketFacts;
 
@@ -49,15 +52,20 @@ export class PacketCapture {
       captureId,
       interface: params.interface ?? null,
       protocol: params.protocol,
+      filter: params.filter ?? null,
       state: 'running',
       counters: { received: 0, sent: 0, bytes: 0, kernelDrops: 0 },
       startedAt: nowMs(),
     };
+    this.includeOwnTraffic = params.includeOwnTraffic;
     this.facts = { time: 0, direction: DIRECTION_RECEIVED, socket: socketIndex, family: 4, withIpHeader: true, protocol: 0, peer: null, local: null, interface: null };
   }
 
-  /** Opens the packet socket; WorkbenchError (EPERM with the remedy, ENODEV for an unknown interface…) when it cannot. */
-  start(): void {
+  /**
+   * Opens the packet socket with the filter the kernel is to run (the user's, with the engine's own
+   * traffic taken out); WorkbenchError (EPERM with the remedy, ENODEV for an unknown interface…) when it cannot.
+   */
+  start(kernelFilter: string | null = null): void {
     const create = (raw as unknown as { createPacketSocket?: CreatePacketSocket }).createPacketSocket;
     if (typeof create !== 'function') throw new WorkbenchError('UNSUPPORTED', 'This build of the raw-socket library has no packet sockets (createPacketSocket)');
     let socket: Socket;
@@ -67,14 +75,22 @@ export class PacketCapture {
         protocol: this.info.protocol,
         timestamps: true,
         bufferSize: CAPTURE_BUFFER_SIZE,
+        ...(kernelFilter !== null ? { filter: kernelFilter } : {}),
       });
     } catch (error) {
-      throw toWorkbenchError(error, 'interface');
+      const code = (error as { code?: unknown }).code;
+      throw toWorkbenchError(error, typeof code === 'string' && /^ERR_(FILTER|LIBPCAP)/.test(code) ? 'filter' : 'interface');
     }
     raiseReceiveBuffer(socket);
     socket.on('message', this.onMessage);
     socket.on('error', (error: Error) => this.finish('failed', toWorkbenchError(error)));
     this.socket = socket;
+  }
+
+  /** Replaces the filter the kernel runs (the engine's own traffic changed); null: none. */
+  setKernelFilter(kernelFilter: string | null): void {
+    if (this.socket === null || this.socket.filter === kernelFilter) return;
+    this.socket.setFilter(kernelFilter);
   }
 
   /** Closes the socket; the capture's packets stay in the log. */

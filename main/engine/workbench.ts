@@ -420,6 +420,17 @@ export class Workbench implements WorkbenchHandlers {
   }
 
   private refilterSockets(): void {
+    for (const capture of this.captures.values()) {
+      if (capture.info.state !== 'running' || capture.includeOwnTraffic) continue;
+      const excluded = this.ownTraffic.excludedFrom({ family: 'ipv4', protocol: 0, mode: 'packet' });
+      try {
+        capture.setKernelFilter(kernelFilter(capture.info.filter, excluded));
+        if (excluded === null) delete capture.info.excludedTraffic;
+        else capture.info.excludedTraffic = excluded;
+      } catch {
+        // As for sockets: the capture keeps its filter.
+      }
+    }
     for (const entry of this.sockets.values()) {
       const wanted = kernelFilter(entry.filter, this.excludedFrom(entry));
       if (entry.closed || entry.socket.filter === wanted) continue;
@@ -899,6 +910,8 @@ export class Workbench implements WorkbenchHandlers {
 
   async startCapture(params: Params<'startCapture'>): Promise<CaptureInfo> {
     this.alive();
+    const filter = checkFilter(params.filter);
+    const excluded = params.includeOwnTraffic ? null : this.ownTraffic.excludedFrom({ family: 'ipv4', protocol: 0, mode: 'packet' });
     const captureId = `capture-${++this.serial}`;
     const capture = new PacketCapture(
       {
@@ -914,9 +927,10 @@ export class Workbench implements WorkbenchHandlers {
       },
       captureId,
       this.ring.socketIndex(captureId),
-      params,
+      { ...params, filter: filter ?? undefined },
     );
-    capture.start();
+    capture.start(kernelFilter(filter, excluded));
+    if (excluded !== null) capture.info.excludedTraffic = excluded;
     this.socketDescriptions.set(captureId, `packet socket (${params.protocol === 'ip' ? 'IPv4 and IPv6' : params.protocol === 'ipv4' ? 'IPv4' : 'IPv6'}, ${params.interface ?? 'every interface'})`);
     this.captures.set(captureId, capture);
     this.trimHistory(this.captures, (candidate) => candidate.info.state !== 'running');

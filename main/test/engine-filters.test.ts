@@ -193,3 +193,35 @@ describe.skipIf(!root)('capture filters on engine sockets', () => {
     expect(sockets.get(early.socketId)?.excludedTraffic).toBeUndefined();
   });
 });
+
+describe.skipIf(!root)('capture filters on packet-socket captures', () => {
+  it("startCapture's filter, with the browser host's connection filtered out of a capture on lo", async () => {
+    const engine = new Workbench({ eventIntervalMs: 16 });
+    cleanups.push(() => engine.close());
+    const call = (method: string, params: unknown) => dispatchCall(engine, method, params);
+    const host = await startBrowserHost({ engine, port: 0, host: '127.0.0.1', staticDir });
+    cleanups.push(() => host.close());
+    await expect(call('startCapture', { interface: 'lo', filter: 'tcp port eighty' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'filter', message: "capture filter: unknown port 'eighty' (position 9): tcp port eighty" });
+
+    const tcp = (await call('startCapture', { interface: 'lo', filter: 'tcp' })) as { captureId: string; filter: string; excludedTraffic?: string };
+    expect(tcp).toMatchObject({ filter: 'tcp', excludedTraffic: `tcp port ${host.port} and host 127.0.0.1` });
+    const udp = (await call('startCapture', { interface: 'lo', filter: 'udp dst port 40001', includeOwnTraffic: true })) as { captureId: string; excludedTraffic?: string };
+    expect(udp.excludedTraffic).toBeUndefined();
+
+    const transport = await connectWebSocket(`ws://127.0.0.1:${host.port}/api?token=${encodeURIComponent(host.token)}`, (url) => new WebSocket(url) as unknown as WebSocketLike);
+    cleanups.push(() => transport.close());
+    const client = createClient(transport);
+    for (let i = 0; i < 5; i++) await client.listSockets({});
+    const otherPort = await otherTcpTraffic();
+    const sender = createUdpSocket('udp4');
+    for (const port of [40001, 40002, 40001]) await new Promise<void>((resolve, reject) => sender.send('x', port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+    sender.close();
+    await sleep(300);
+    const page = (await call('queryLog', { limit: 5000 })) as { rows: LogRow[] };
+    const of = (id: string) => page.rows.filter((row) => row.socketId === id);
+    expect(rowsOfPort(of(tcp.captureId), otherPort).length).toBeGreaterThanOrEqual(4);
+    expect(rowsOfPort(of(tcp.captureId), host.port)).toEqual([]);
+    expect(of(tcp.captureId).every((row) => row.protocol === 'TCP')).toBe(true);
+    expect(of(udp.captureId).map((row) => /→ (\d+) /.exec(row.info)?.[1])).toEqual(['40001', '40001']);
+  });
+});

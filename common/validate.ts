@@ -1,6 +1,7 @@
 // Validation of every call that crosses a transport, from the contract's schemas.
 import type { z } from 'zod';
 import { methods, type MethodName, type Params } from './contract';
+import { describeIssue } from './validation-message';
 
 /** An error a client can act on: code, message, and the parameter at fault. */
 export class WorkbenchError extends Error {
@@ -42,19 +43,11 @@ export function isMethodName(name: unknown): name is MethodName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(methods, name);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): { field: string; message: string } {
-  const path = issue.path.map(String);
-  // An unknown key is reported on its parent object: name the key itself.
-  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) path.push(issue.keys[0]);
-  const field = path.join('.');
-  return { field, message: field ? `${field}: ${issue.message}` : issue.message };
-}
-
-/** Checks a method's parameters; throws WorkbenchError('INVALID_ARGUMENT') naming the field. */
+/** Checks a method's parameters; throws WorkbenchError('INVALID_ARGUMENT') naming the path into them, what was expected and what came. */
 export function validateParams<M extends MethodName>(name: M, input: unknown): Params<M> {
   const schema = methods[name].params as unknown as z.ZodType<Params<M>>;
-  const parsed = schema.safeParse(input === undefined ? {} : input);
+  const parsed = schema.safeParse(input === undefined ? {} : input, { reportInput: true });
   if (parsed.success) return parsed.data;
-  const { field, message } = describeIssue(parsed.error.issues[0]);
+  const { field, message } = describeIssue(parsed.error.issues[0], schema, name);
   throw new WorkbenchError('INVALID_ARGUMENT', `${name}: ${message}`, field || undefined);
 }

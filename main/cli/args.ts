@@ -1,6 +1,8 @@
-// Command-line values: numbers as typed (checked against the contract later), and
-// targets as addresses or host names.
+// Command-line values: numbers as typed (checked against the contract later), targets
+// as addresses or host names, and paths checked before any work starts.
+import { accessSync, constants, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
+import * as path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { formatIpAddress, isIpv4, isIpv6, parseIpAddress } from '../../packets/address';
 import { CliError, EXIT_USAGE } from './errors';
@@ -8,14 +10,16 @@ import { CliError, EXIT_USAGE } from './errors';
 /** A commander parser for a number; ranges are the contract's to check. */
 export function numberArg(value: string): number {
   const trimmed = value.trim();
-  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) throw new InvalidArgumentError(`'${value}' is not a number.`);
-  return Number(trimmed);
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) throw new InvalidArgumentError(`'${value}' is not a number`);
+  const number = Number(trimmed);
+  if (!Number.isFinite(number)) throw new InvalidArgumentError(`'${value}' is not a finite number`);
+  return number;
 }
 
 /** A commander parser for a whole number. */
 export function integerArg(value: string): number {
   const number = numberArg(value);
-  if (!Number.isInteger(number)) throw new InvalidArgumentError(`'${value}' is not a whole number.`);
+  if (!Number.isInteger(number)) throw new InvalidArgumentError(`'${value}' is not a whole number`);
   return number;
 }
 
@@ -76,5 +80,60 @@ export function protocolArg(value: string): number {
   const key = value.trim().toLowerCase();
   if (key in named) return named[key];
   if (/^\d{1,3}$/.test(key) && Number(key) <= 255) return Number(key);
-  throw new InvalidArgumentError(`'${value}' is not a protocol: use icmp, icmpv6, udp, tcp or a number from 0 to 255.`);
+  throw new InvalidArgumentError(`'${value}' is not a protocol: use icmp, icmpv6, udp, tcp or a number from 0 to 255`);
+}
+
+/**
+ * Checks a path the command will read, before any work starts: it exists, is a `kind`,
+ * and this user may read it (a folder: list and enter it). Returns it absolute; throws a
+ * usage error naming the flag, the path and what is wrong.
+ */
+export function checkInputPath(flag: string, value: string, kind: 'file' | 'folder'): string {
+  const absolute = path.resolve(value);
+  const fail = (why: string) => new CliError(EXIT_USAGE, `${flag} ${value}${absolute === value ? '' : ` (${absolute})`}: ${why}`);
+  let stat;
+  try {
+    stat = statSync(absolute);
+  } catch (error) {
+    throw fail(pathProblem(error, `no such ${kind}`));
+  }
+  if (kind === 'folder' ? !stat.isDirectory() : stat.isDirectory()) throw fail(`not a ${kind}`);
+  try {
+    accessSync(absolute, kind === 'folder' ? constants.R_OK | constants.X_OK : constants.R_OK);
+  } catch (error) {
+    throw fail(pathProblem(error, `no such ${kind}`));
+  }
+  return absolute;
+}
+
+/**
+ * Checks a file the command will write, before any work starts: its folder exists and this
+ * user may write there, and the path is not a folder. Returns it absolute.
+ */
+export function checkOutputPath(flag: string, value: string): string {
+  const absolute = path.resolve(value);
+  const fail = (why: string) => new CliError(EXIT_USAGE, `${flag} ${value}${absolute === value ? '' : ` (${absolute})`}: ${why}`);
+  const folder = path.dirname(absolute);
+  try {
+    if (statSync(absolute).isDirectory()) throw fail('is a folder; name a file in it');
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    if ((error as { code?: string }).code !== 'ENOENT') throw fail(pathProblem(error, 'cannot be written'));
+  }
+  try {
+    if (!statSync(folder).isDirectory()) throw fail(`${folder} is not a folder`);
+    accessSync(folder, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw fail(pathProblem(error, `no such folder ${folder}`, `cannot write in ${folder} (permission denied)`));
+  }
+  return absolute;
+}
+
+function pathProblem(error: unknown, missing: string, denied = 'not readable (permission denied)'): string {
+  const code = (error as { code?: string }).code;
+  if (code === 'ENOENT') return missing;
+  if (code === 'ENOTDIR') return `${missing} (a part of the path is a file)`;
+  if (code === 'EACCES' || code === 'EPERM') return denied;
+  return (error as Error).message;
 }

@@ -54,18 +54,45 @@ export function toCliError(error: unknown, flags: FlagNames = {}): CliError {
 }
 
 function validationMessage(error: WorkbenchError, flags: FlagNames): string {
-  // 'ping: count: Too small: expected number to be >=1' -> '-c (count): too small: expected number to be >=1'
-  const field = error.field ?? '';
-  const top = field.split('.')[0];
-  const name = flags[field] ?? flags[top];
+  // 'send: packet.layers[1].kind: unknown kind …' -> '--layers[1].kind: unknown kind …'
   let text = error.message.replace(/^[A-Za-z]+: /, '');
-  if (field && text.startsWith(`${field}: `)) text = text.slice(field.length + 2);
-  if (!name) return field ? `${field}: ${lowerFirst(text)}` : lowerFirst(text);
-  if (name.scale) {
-    const scale = name.scale;
-    text = text.replace(/([<>]=?)\s*(-?\d+(?:\.\d+)?)/g, (_match, sign: string, value: string) => `${sign}${Number(value) / scale}${name.unit ? ` ${name.unit}` : ''}`);
+  let path = splitPath(error.field ?? '');
+  // The message may name a deeper path than the field (the engine's 'packet.layers: …'), or the
+  // parent of an unknown key: name what the message names.
+  const named = /^([A-Za-z_]\w*(?:\.\w+|\[\d+\])*): /.exec(text);
+  if (named) {
+    const said = splitPath(named[1]);
+    if (path.length === 0 || startsWith(said, path) || startsWith(path, said)) {
+      path = said;
+      text = text.slice(named[0].length);
+    }
   }
-  return `${name.flag}: ${lowerFirst(text)}`;
+  for (let length = path.length; length > 0; length--) {
+    const name = flags[path.slice(0, length).join('.')];
+    if (name) return `${name.flag}${pathText(path.slice(length))}: ${lowerFirst(scaled(text, name))}`;
+  }
+  return path.length > 0 ? `${pathText(path).replace(/^\./, '')}: ${lowerFirst(text)}` : lowerFirst(text);
+}
+
+function splitPath(text: string): string[] {
+  return text ? text.replace(/\[(\d+)\]/g, '.$1').split('.') : [];
+}
+
+function startsWith(path: string[], prefix: string[]): boolean {
+  return prefix.every((key, i) => path[i] === key);
+}
+
+/** `layers.1.kind` as `layers[1].kind`, with the leading dot a suffix needs. */
+function pathText(path: string[]): string {
+  return path.map((key) => (/^\d+$/.test(key) ? `[${key}]` : `.${key}`)).join('');
+}
+
+/** Numbers of a field in ms shown in the flag's seconds: 'must be at least 10, got 1' -> '… 0.01 s, got 0.001 s'. */
+function scaled(text: string, name: FlagName): string {
+  const scale = name.scale;
+  if (!scale) return text;
+  const unit = name.unit ? ` ${name.unit}` : '';
+  return text.replace(/(at least|at most|more than|less than|got|[<>]=?)\s*(-?\d+(?:\.\d+)?)/g, (_match, words: string, value: string) => `${words}${/[<>]/.test(words) ? '' : ' '}${Number(value) / scale}${unit}`);
 }
 
 function permissionMessage(message: string): string {

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Capabilities } from '../../common/contract';
 import { checkoutHelper, HELPER_NAME, SETUP_HELPER_DIR, which } from '../engine/helper';
+import { checkInputPath } from './args';
 import { CliError, EXIT_NO_PERMISSION, EXIT_OK, EXIT_USAGE } from './errors';
 import { EngineSession, type Output } from './session';
 
@@ -75,6 +76,10 @@ function shellLine(argv: string[]): string {
  */
 export async function setupHelper(options: SetupHelperOptions, out: Output): Promise<number> {
   if (process.platform !== 'linux') throw new CliError(EXIT_USAGE, `setup-helper installs a Linux file capability; this is ${process.platform}`);
+  // The paths first: a usage error is worth knowing before being told to become root.
+  if (options.dest !== undefined && existsSync(options.dest)) checkInputPath('--dest', options.dest, 'folder');
+  const source = options.remove ? null : options.source !== undefined ? checkInputPath('--source', options.source, 'file') : path.resolve(checkoutHelper());
+  if (source && !existsSync(source)) throw new CliError(EXIT_USAGE, `No helper at ${source}: build it with \`npm run build:native\`, or give --source`);
   if (typeof process.geteuid === 'function' && process.geteuid() !== 0) {
     throw new CliError(EXIT_NO_PERMISSION, 'setup-helper gives the helper a file capability, which only root may do: run `sudo packet-workbench setup-helper`', 'EPERM');
   }
@@ -86,10 +91,8 @@ export async function setupHelper(options: SetupHelperOptions, out: Output): Pro
   if (options.remove) {
     if (existsSync(target)) commands.push([setcap, '-r', target], ['rm', '-f', target]);
   } else {
-    const source = path.resolve(options.source ?? checkoutHelper());
-    if (!existsSync(source)) throw new CliError(EXIT_USAGE, `No helper at ${source}: build it with \`npm run build:native\`, or give --source`);
     commands.push(['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', dest]);
-    commands.push(['install', '-m', '0755', '-o', 'root', '-g', 'root', source, target]);
+    commands.push(['install', '-m', '0755', '-o', 'root', '-g', 'root', source!, target]);
     commands.push([setcap, 'cap_net_raw+ep', target]);
   }
   for (const argv of commands) {

@@ -29,9 +29,12 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({
       outputError: (text, write) => {
         // commander's "error: …" (possibly several lines) becomes one line naming the command.
-        const message = text.replace(/^error: /, '').replace(/\s+/g, ' ').trim();
+        const raw = text.replace(/^error: /, '').replace(/\s+/g, ' ').trim();
+        const message = usageMessage(raw);
+        // A bad value is named with what was expected; an unknown or missing argument points to --help.
+        const hint = message === raw.replace(/\.$/, '') ? ' (see --help)' : '';
         if (json) process.stdout.write(`${JSON.stringify({ type: 'error', code: 'USAGE', message, exitCode: EXIT_USAGE })}\n`);
-        else write(`${NAME}${commandName ? ` ${commandName}` : ''}: ${message} (see --help)\n`);
+        else write(`${NAME}${commandName ? ` ${commandName}` : ''}: ${message}${hint}\n`);
       },
     })
     .addHelpText(
@@ -47,6 +50,14 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
   };
   program.hook('preSubcommand', (_thisCommand, sub) => {
     commandName = sub.name();
+  });
+  // Commander names too many arguments but not which; this names them.
+  program.hook('preAction', (_thisCommand, actionCommand) => {
+    const excess = actionCommand.args.slice(actionCommand.registeredArguments.length);
+    if (excess.length > 0) {
+      const takes = actionCommand.registeredArguments.map((argument) => `<${argument.name()}>`).join(' ') || 'no arguments';
+      throw new CliError(EXIT_USAGE, `unexpected argument${excess.length > 1 ? 's' : ''} ${excess.map((arg) => `'${arg}'`).join(' ')} (${commandName} takes ${takes})`);
+    }
   });
 
   program
@@ -150,6 +161,9 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .action((options: Record<string, unknown>) => set('setup-helper', (out) => setupHelper(options, out)));
 
   const lab = program.command('lab').description('network namespace labs for a class (Linux, root)');
+  lab.hook('preSubcommand', (_thisCommand, sub) => {
+    commandName = `lab ${sub.name()}`;
+  });
   lab
     .command('up')
     .description('build client — routers — target and hold it until Ctrl-C')
@@ -167,12 +181,13 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .option('--json', 'one JSON object per line')
     .action(() => set('lab down', (out) => labDown(out)));
 
+  for (const command of [program, ...program.commands, ...lab.commands]) command.allowExcessArguments(true);
   try {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' || error.exitCode === 0;
-      return ok ? EXIT_OK : EXIT_USAGE;
+      // --help, help and --version exit 0; no command at all printed the usage on stderr.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     return report(error, commandName, json);
   }
@@ -196,6 +211,22 @@ function report(error: unknown, command: string, json: boolean): number {
   }
   if (process.env.PACKET_WORKBENCH_DEBUG && !(error instanceof CliError)) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
   return failure.exitCode;
+}
+
+/**
+ * Commander's "option '-c, --count <count>' argument '1.5' is invalid. '1.5' is not a whole number."
+ * as "-c (count): '1.5' is not a whole number", the form the contract's errors take.
+ */
+export function usageMessage(message: string): string {
+  const invalid = /^option '([^']+)' argument '(.*)' is invalid\. (.*?)\.?$/.exec(message);
+  if (!invalid) return message.replace(/\.$/, '');
+  const [, flags, value, reason] = invalid;
+  const short = /(^|, )(-\w)\b/.exec(flags)?.[2];
+  const long = /--([\w-]+)/.exec(flags)?.[1];
+  const flag = short && long ? `${short} (${long})` : (short ?? `--${long}`);
+  const choices = /^Allowed choices are (.*)$/.exec(reason);
+  if (choices) return `${flag}: '${value}' is not one of ${choices[1]}`;
+  return `${flag}: ${reason.includes(`'${value}'`) ? reason : `'${value}': ${reason}`}`;
 }
 
 function version(): string {

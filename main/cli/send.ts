@@ -34,7 +34,6 @@ export interface SendOptions {
 
 const FLAGS: FlagNames = {
   address: { flag: '<target>' },
-  packet: { flag: 'the packet' },
   count: { flag: '-c (count)' },
   intervalMs: { flag: '-i (interval)', scale: 1000, unit: 's' },
   rate: { flag: '--rate' },
@@ -48,6 +47,14 @@ const IPPROTO_RAW = 255;
 interface Plan {
   protocol: number;
   packet: { hex: string } | { layers: Layer[] };
+}
+
+/** The contract's `packet` named after the option that gave it: --hex, --layers[1].kind, --template udp. */
+function packetFlags(options: SendOptions): FlagNames {
+  if (options.hex !== undefined) return { packet: { flag: '--hex' }, 'packet.hex': { flag: '--hex' } };
+  if (options.layers !== undefined) return { packet: { flag: '--layers' }, 'packet.layers': { flag: '--layers' } };
+  const template = { flag: `--template ${options.template}` };
+  return { packet: template, 'packet.layers': template };
 }
 
 /** The packet and the protocol of the socket that can send it. */
@@ -94,6 +101,9 @@ export function planPacket(options: SendOptions, family: 4 | 6): Plan {
 }
 
 function templatePlan(template: TemplateName, family: 4 | 6, options: SendOptions): Plan {
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535)) {
+    throw new CliError(EXIT_USAGE, `-p (port): must be a whole number from 0 to 65535, got ${options.port}`);
+  }
   const payload = (length: number) => Buffer.from(Array.from({ length }, (_, i) => (0x10 + i) & 0xff)).toString('hex');
   const identifier = process.pid & 0xffff;
   const wrongFamily = (needs: 4 | 6) => new CliError(EXIT_USAGE, `--template ${template}: needs an IPv${needs} target${needs === 6 ? ' (icmp-echo is the IPv4 one)' : ' (icmpv6-echo is the IPv6 one)'}`);
@@ -123,6 +133,7 @@ export async function send(targetText: string, options: SendOptions, out: Output
   if (options.interval !== undefined && options.rate !== undefined) throw new CliError(EXIT_USAGE, '-i (interval) and --rate: give one of them, not both');
   const target = await resolveTarget(targetText, options.ipv6 ? 6 : options.ipv4 ? 4 : undefined);
   const plan = planPacket(options, target.family);
+  const flags = { ...FLAGS, ...packetFlags(options) };
   const session = new EngineSession({ logCapacity: 1000 });
   try {
     if (options.elevate) await elevate(session, out);
@@ -166,7 +177,7 @@ export async function send(targetText: string, options: SendOptions, out: Output
         ...(options.interval !== undefined ? { intervalMs: options.interval * 1000 } : {}),
         ...(options.rate !== undefined ? { rate: options.rate } : {}),
       },
-      FLAGS,
+      flags,
     );
     jobId = started.jobId;
     const settled = early as SendJobInfo | null;

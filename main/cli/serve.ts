@@ -1,6 +1,8 @@
 // packet-workbench serve: the browser host (main/web) on 127.0.0.1 until Ctrl-C.
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { parsePort, serve as startServing } from '../web/serve';
+import { defaultStaticDir, parsePort, serve as startServing } from '../web/serve';
+import { checkInputPath } from './args';
 import { CliError, EXIT_OK, EXIT_USAGE } from './errors';
 import { onInterrupt, type Output } from './session';
 
@@ -16,11 +18,15 @@ export async function serve(options: ServeOptions, out: Output): Promise<number>
   } catch (error) {
     throw new CliError(EXIT_USAGE, (error as Error).message);
   }
+  const staticDir = options.static !== undefined ? checkStaticDir(options.static) : undefined;
+  if (!staticDir && !existsSync(path.join(defaultStaticDir(), 'index.html'))) {
+    out.note(`packet-workbench serve: the renderer is not built (no index.html in ${defaultStaticDir()}): \`npm run build\`, or give --static`);
+  }
   let host;
   try {
     host = await startServing({
       port,
-      ...(options.static ? { staticDir: path.resolve(options.static) } : {}),
+      ...(staticDir ? { staticDir } : {}),
       log: (line) => out.text(line),
     });
   } catch (error) {
@@ -38,4 +44,13 @@ export async function serve(options: ServeOptions, out: Output): Promise<number>
   await host.stop();
   out.record({ type: 'stopped' });
   return EXIT_OK;
+}
+
+/** A --static folder must be a built renderer: a readable folder with an index.html. */
+function checkStaticDir(value: string): string {
+  const dir = checkInputPath('--static', value, 'folder');
+  if (!existsSync(path.join(dir, 'index.html'))) {
+    throw new CliError(EXIT_USAGE, `--static ${value}: no index.html in it; give the built renderer (renderer/dist after \`npm run build\`)`);
+  }
+  return dir;
 }

@@ -70,11 +70,26 @@ describe('traceroute format', () => {
 });
 
 describe('errors', () => {
-  it('names the flag and rescales bounds to its unit', () => {
-    const error = toCliError(new WorkbenchError('INVALID_ARGUMENT', 'ping: intervalMs: Too small: expected number to be >=10', 'intervalMs'), {
+  it('names the flag and rescales bounds and the value to its unit', () => {
+    const error = toCliError(new WorkbenchError('INVALID_ARGUMENT', 'ping: intervalMs: must be at least 10, got 1', 'intervalMs'), {
       intervalMs: { flag: '-i (interval)', scale: 1000, unit: 's' },
     });
-    expect(error).toMatchObject({ exitCode: 2, message: '-i (interval): too small: expected number to be >=0.01 s' });
+    expect(error).toMatchObject({ exitCode: 2, message: '-i (interval): must be at least 0.01 s, got 0.001 s' });
+  });
+
+  it('names the flag and the path below it: a layer of --layers, the hex of --hex', () => {
+    const flags = { packet: { flag: '--layers' }, 'packet.layers': { flag: '--layers' } };
+    const kind = new WorkbenchError('INVALID_ARGUMENT', 'send: packet.layers[1].kind: unknown kind "bogus" (expected one of ipv4, ipv6)', 'packet.layers.1.kind');
+    expect(toCliError(kind, flags).message).toBe('--layers[1].kind: unknown kind "bogus" (expected one of ipv4, ipv6)');
+    const key = new WorkbenchError('INVALID_ARGUMENT', 'send: packet.layers[0]: unknown key "colour" (expected kind, fields, data)', 'packet.layers.0.colour');
+    expect(toCliError(key, flags).message).toBe('--layers[0]: unknown key "colour" (expected kind, fields, data)');
+    // The engine's own refusals name the path in the message and the parameter in the field.
+    const built = new WorkbenchError('INVALID_ARGUMENT', "packet.layers: layer 1 (ICMP) field 'type' (Type) must be an integer from 0 to 255, got 300", 'packet');
+    expect(toCliError(built, flags).message).toBe("--layers: layer 1 (ICMP) field 'type' (Type) must be an integer from 0 to 255, got 300");
+    const hex = new WorkbenchError('INVALID_ARGUMENT', 'packet.hex: Invalid hex digit', 'packet');
+    expect(toCliError(hex, { packet: { flag: '--hex' }, 'packet.hex': { flag: '--hex' } }).message).toBe('--hex: invalid hex digit');
+    // Without a flag for it, the path as the contract names it.
+    expect(toCliError(kind).message).toBe('packet.layers[1].kind: unknown kind "bogus" (expected one of ipv4, ipv6)');
   });
 
   it('maps missing privileges to 77 and other failures to 1', () => {

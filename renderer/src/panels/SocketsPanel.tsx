@@ -23,6 +23,7 @@ function OpenSocketForm() {
   const setOpenForm = useWorkbench((s) => s.sockets.setOpenForm);
   const open = useWorkbench((s) => s.sockets.open);
   const error = useWorkbench((s) => s.sockets.error);
+  const filterError = useWorkbench((s) => s.sockets.openFilterError);
   const online = useWorkbench((s) => s.settings.connection === 'open');
   return (
     <form
@@ -53,9 +54,28 @@ function OpenSocketForm() {
           <option value="datagram">Unprivileged datagram (ICMP only)</option>
         </select>
       </label>
+      <label className="inline capture-filter">
+        <span>Capture filter</span>
+        <input
+          aria-label="Capture filter"
+          className="mono"
+          value={form.filter}
+          spellCheck={false}
+          placeholder={FILTER_PLACEHOLDER}
+          title={FILTER_HELP}
+          aria-invalid={filterError ? true : undefined}
+          aria-describedby={filterError ? 'open-filter-error' : undefined}
+          onChange={(event) => setOpenForm({ filter: event.target.value })}
+        />
+      </label>
       <button type="submit" className="primary" disabled={!online}>
         Open socket
       </button>
+      {filterError && (
+        <span id="open-filter-error" className="field-error" role="alert">
+          {filterError}
+        </span>
+      )}
       {error && (
         <span className="field-error" role="alert">
           {error.message}
@@ -67,6 +87,52 @@ function OpenSocketForm() {
           )}
           {(error.code === 'EPERM' || error.code === 'EACCES') && <PermissionAction />}
         </span>
+      )}
+    </form>
+  );
+}
+
+const FILTER_PLACEHOLDER = 'all packets, or e.g. tcp port 80 and host 198.18.3.2';
+const FILTER_HELP = "tcpdump's filter syntax (pcap-filter(7)), run by the kernel: only matching packets reach the log";
+
+/** The selected socket's capture filter: shown, edited, applied; the engine's refusal (with the position) at the field. */
+function SocketFilterForm({ socket }: { socket: SocketInfo }) {
+  const view = useWorkbench((s) => s.sockets.filters[socket.socketId]);
+  const editFilter = useWorkbench((s) => s.sockets.editFilter);
+  const setFilter = useWorkbench((s) => s.sockets.setFilter);
+  const text = view?.text ?? socket.filter ?? '';
+  const errorId = `${socket.socketId}-filter-error`;
+  return (
+    <form
+      className="toolbar"
+      aria-label={`Capture filter of ${socket.socketId}`}
+      onSubmit={(event) => {
+        event.preventDefault();
+        void setFilter(socket.socketId);
+      }}
+    >
+      <label className="inline capture-filter">
+        <span>Capture filter</span>
+        <input
+          aria-label={`Capture filter of ${socket.socketId}`}
+          className="mono"
+          value={text}
+          spellCheck={false}
+          placeholder={FILTER_PLACEHOLDER}
+          title={FILTER_HELP}
+          aria-invalid={view?.error ? true : undefined}
+          aria-describedby={view?.error ? errorId : undefined}
+          onChange={(event) => editFilter(socket.socketId, event.target.value)}
+        />
+      </label>
+      <button type="submit" disabled={view?.saving}>
+        {text.trim() === '' && socket.filter !== null ? 'Remove filter' : 'Apply filter'}
+      </button>
+      {socket.excludedTraffic && <span className="muted small">Also filtered out: the workbench's own connection ({socket.excludedTraffic})</span>}
+      {view?.error && (
+        <div id={errorId} className="field-error" role="alert">
+          {view.error}
+        </div>
       )}
     </form>
   );
@@ -143,6 +209,7 @@ function SocketTable() {
           <th scope="col">Mode</th>
           <th scope="col">Via</th>
           <th scope="col">Receive</th>
+          <th scope="col">Capture filter</th>
           <th scope="col" className="num">Sent</th>
           <th scope="col" className="num">Received</th>
           <th scope="col" className="num">Send errors</th>
@@ -179,6 +246,9 @@ function SocketRow({ socket, selected, onOptions, onClose, onReceive }: { socket
       <td>{socket.mode}</td>
       <td title={viaTitle[socket.via ?? socket.mode]}>{socket.via ?? socket.mode}</td>
       <td>{socket.closed ? <span className="muted">closed</span> : socket.receivePaused ? <span className="warn-text">paused</span> : <span className="ok-text">running</span>}</td>
+      <td className="mono small" aria-label={`Capture filter of ${socket.socketId} in the table`}>
+        {socket.filter ?? <span className="muted">all</span>}
+      </td>
       <td className="num">{c.sent.toLocaleString()}</td>
       <td className="num">{c.received.toLocaleString()}</td>
       <td className={`num${c.sendErrors ? ' bad' : ''}`}>{c.sendErrors.toLocaleString()}</td>
@@ -229,6 +299,7 @@ function OptionsPanel() {
           {view?.loading ? 'Reading…' : 'Read all again'}
         </button>
       </div>
+      {!socket.closed && <SocketFilterForm socket={socket} />}
       {view?.error && (
         <div className="field-error" role="alert">
           {view.error}

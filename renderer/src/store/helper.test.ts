@@ -197,7 +197,7 @@ describe('helper slice', () => {
       via: 'helper',
       receivePaused: false,
       closed: false,
-      counters: { sent: 1, received: 1, sendErrors: 0, bytesSent: 44, bytesReceived: 40 },
+      counters: { sent: 1, received: 1, sendErrors: 0, bytesSent: 44, bytesReceived: 40 }, filter: null,
     };
     const job: SendJobInfo = { jobId: 'job-2', socketId: 'socket-3', address: '10.0.3.2', total: 100, sent: 3, errors: 0, state: 'running', startedAt: 1 };
     store.getState().sockets.applySocket(socket);
@@ -231,7 +231,7 @@ describe('helper slice', () => {
       via: 'helper',
       receivePaused: false,
       closed: false,
-      counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 },
+      counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 }, filter: null,
     };
     store.getState().sockets.applySocket(socket);
     // An open socket or a user's own close says nothing about the helper… (the helper still runs)

@@ -19,6 +19,15 @@ export interface OpenForm {
   family: 'ipv4' | 'ipv6';
   protocol: string;
   mode: 'auto' | 'raw' | 'datagram';
+  /** Capture filter (tcpdump's syntax); '' for none. */
+  filter: string;
+}
+
+/** A socket's capture filter as being edited, and the engine's refusal (it names the position). */
+export interface FilterView {
+  text: string;
+  error: string | null;
+  saving: boolean;
 }
 
 export interface SocketsSlice {
@@ -27,6 +36,10 @@ export interface SocketsSlice {
     selectedId: string | null;
     options: Record<string, OptionsView>;
     openForm: OpenForm;
+    /** The open form's capture filter was refused: the engine's message, shown at the field. */
+    openFilterError: string | null;
+    /** Per socket: its capture filter being edited. */
+    filters: Record<string, FilterView>;
     error: { message: string; code?: string; remedy?: string } | null;
     load(): Promise<void>;
     applySocket(socket: SocketInfo): void;
@@ -38,6 +51,9 @@ export interface SocketsSlice {
     readOptions(socketId: string): Promise<void>;
     editOption(socketId: string, name: string, text: string): void;
     setOption(socketId: string, name: string): Promise<boolean>;
+    editFilter(socketId: string, text: string): void;
+    /** Applies the edited capture filter ('' removes it); false when the engine refused it. */
+    setFilter(socketId: string): Promise<boolean>;
   };
 }
 
@@ -66,6 +82,12 @@ export function parseOptionText(option: SocketOptionDescription, text: string): 
 
 const emptyOptions = (): OptionsView => ({ readings: [], edits: {}, errors: {}, loading: false, error: null });
 
+/** The contract field an error names (a WorkbenchError's `field`), if any. */
+function errorField(error: unknown): string | undefined {
+  const field = (error as { field?: unknown } | null)?.field;
+  return typeof field === 'string' ? field : undefined;
+}
+
 export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (set, get) => {
   const sockets = () => get().sockets;
   const patch = (part: Partial<SocketsSlice['sockets']>) => set((state) => ({ sockets: { ...state.sockets, ...part } }));
@@ -82,7 +104,9 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
       list: [],
       selectedId: null,
       options: {},
-      openForm: { family: 'ipv4', protocol: '1', mode: 'auto' },
+      openForm: { family: 'ipv4', protocol: '1', mode: 'auto', filter: '' },
+      openFilterError: null,
+      filters: {},
       error: null,
       async load() {
         try {
@@ -97,22 +121,23 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
         patch({ list: index < 0 ? [...list, socket] : list.map((candidate, i) => (i === index ? socket : candidate)) });
       },
       setOpenForm(change) {
-        patch({ openForm: { ...sockets().openForm, ...change }, error: null });
+        patch({ openForm: { ...sockets().openForm, ...change }, error: null, ...('filter' in change ? { openFilterError: null } : {}) });
       },
       async open() {
-        const { family, protocol, mode } = sockets().openForm;
+        const { family, protocol, mode, filter } = sockets().openForm;
         const number = Number(protocol);
         if (!/^\d+$/.test(protocol.trim()) || number > 255) {
           patch({ error: { message: `Protocol must be a number from 0 to 255 (1 ICMP, 6 TCP, 17 UDP, 58 ICMPv6), not '${protocol}'` } });
           return;
         }
         try {
-          const socket = await client.openSocket({ family, protocol: number, mode });
+          const socket = await client.openSocket({ family, protocol: number, mode, ...(filter.trim() ? { filter } : {}) });
           sockets().applySocket(socket);
-          patch({ error: null, selectedId: socket.socketId });
+          patch({ error: null, openFilterError: null, selectedId: socket.socketId });
           await sockets().readOptions(socket.socketId);
         } catch (error) {
-          report(`Cannot open a ${family} socket for protocol ${number}`, error);
+          if (errorField(error) === 'filter') patch({ openFilterError: errorText(error) });
+          else report(`Cannot open a ${family} socket for protocol ${number}`, error);
         }
       },
       async close(socketId) {
@@ -142,6 +167,24 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
           patchOptions(socketId, { readings, edits, errors: {}, loading: false });
         } catch (error) {
           patchOptions(socketId, { loading: false, error: errorText(error) });
+        }
+      },
+      editFilter(socketId, text) {
+        patch({ filters: { ...sockets().filters, [socketId]: { text, error: null, saving: false } } });
+      },
+      async setFilter(socketId) {
+        const current = sockets().list.find((socket) => socket.socketId === socketId);
+        const text = sockets().filters[socketId]?.text ?? current?.filter ?? '';
+        const put = (view: FilterView) => patch({ filters: { ...sockets().filters, [socketId]: view } });
+        put({ text, error: null, saving: true });
+        try {
+          const socket = await client.setSocketFilter({ socketId, filter: text.trim() === '' ? null : text });
+          sockets().applySocket(socket);
+          put({ text: socket.filter ?? '', error: null, saving: false });
+          return true;
+        } catch (error) {
+          put({ text, error: errorText(error), saving: false });
+          return false;
         }
       },
       editOption(socketId, name, text) {

@@ -13,7 +13,7 @@ const socket: SocketInfo = {
   via: 'raw',
   receivePaused: false,
   closed: false,
-  counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 },
+  counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 }, filter: null,
 };
 const job: SendJobInfo = { jobId: 'job-1', socketId: 'socket-1', address: '127.0.0.1', total: 1, sent: 1, errors: 0, state: 'done', startedAt: 1 };
 const row = (id: number): LogRow => ({

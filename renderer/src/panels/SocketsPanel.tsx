@@ -105,7 +105,7 @@ function SocketFilterForm({ socket }: { socket: SocketInfo }) {
   return (
     <form
       className="toolbar"
-      aria-label={`Capture filter of ${socket.socketId}`}
+      aria-label={`Set the capture filter of ${socket.socketId}`}
       onSubmit={(event) => {
         event.preventDefault();
         void setFilter(socket.socketId);

@@ -163,6 +163,35 @@ describe.skipIf(!root)('capture filters on raw sockets', () => {
   });
 });
 
+describe.skipIf(!root || typeof (raw as { createPacketSocket?: unknown }).createPacketSocket !== 'function')('capture filters on packet sockets', () => {
+  it("a packet socket on lo with 'udp dst port P' sees that port's datagrams both ways (the data starts at the IP header, IPv4 and IPv6)", async () => {
+    const port = 41000 + Math.floor(Math.random() * 9000);
+    const socket = jar.add(raw.createPacketSocket({ interface: 'lo', filter: `udp dst port ${port}` }));
+    expect(socket.mode).toBe('packet');
+    expect(socket.filter).toBe(`udp dst port ${port}`);
+    const seen: string[] = [];
+    socket.on('message', (buffer: Buffer, _address: string, info: { direction?: string }) => {
+      const version = buffer[0] >> 4;
+      const udp = version === 4 ? (buffer[0] & 0x0f) * 4 : 40;
+      seen.push(`${version}:${buffer.readUInt16BE(udp + 2)}:${info.direction}`);
+    });
+    await sendUdp([port, port + 1], 'p', 2);
+    const six = createUdpSocket('udp6');
+    udpSockets.push(six);
+    for (const target of [port, port + 1]) await new Promise<void>((resolve, reject) => six.send('p', target, '::1', (error) => (error ? reject(error) : resolve())));
+    // Loopback shows each packet twice: leaving (outbound) and arriving (inbound).
+    await waitFor(() => seen.length >= 6, 3000, 'six copies');
+    await sleep(100);
+    expect(seen.sort()).toEqual([`4:${port}:inbound`, `4:${port}:inbound`, `4:${port}:outbound`, `4:${port}:outbound`, `6:${port}:inbound`, `6:${port}:outbound`]);
+    // 'len' is the whole packet's length here: IPv4 header, UDP header, payload.
+    socket.setFilter(`udp dst port ${port} and len == ${20 + 8 + Buffer.byteLength(`p:${port}:0`)}`);
+    seen.length = 0;
+    await sendUdp([port], 'p', 1);
+    await waitFor(() => seen.length >= 2, 3000, 'both copies of the one datagram');
+    expect(seen).toEqual([`4:${port}:outbound`, `4:${port}:inbound`]);
+  });
+});
+
 describe.skipIf(!support.supported)(`capture filters without privilege${support.supported ? '' : ` (skipped: ${support.reason})`}`, () => {
   let namespace: Namespace | undefined;
   let copy: ReadableCopy | undefined;

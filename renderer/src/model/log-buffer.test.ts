@@ -58,3 +58,60 @@ describe('LogBuffer', () => {
     expect(log.all.first()?.id).toBe(4900);
   });
 });
+
+describe('LogBuffer with a display filter (verdicts from the engine)', () => {
+  const withDisplay = (display: string, over: Partial<typeof emptyFilter> = {}) => ({ ...emptyFilter, display, ...over });
+
+  it('shows nothing until the engine judged the rows, then the passing ones in order', () => {
+    const buffer = new LogBuffer(100);
+    buffer.append(rows(0, 10));
+    buffer.setFilter(withDisplay('icmp.type == 0'));
+    expect(buffer.length).toBe(0);
+    expect(buffer.displayPending).toBe(true);
+    expect(buffer.displayNextId).toBe(0);
+    buffer.applyDisplayPage([1, 3], 5);
+    expect(buffer.shownIds()).toEqual([1, 3]);
+    expect(buffer.displayNextId).toBe(5);
+    buffer.append(rows(10, 12));
+    expect(buffer.shownIds()).toEqual([1, 3]);
+    buffer.applyDisplayPage([5, 7, 9, 11], 12);
+    expect(buffer.shownIds()).toEqual([1, 3, 5, 7, 9, 11]);
+    expect(buffer.displayPending).toBe(false);
+  });
+
+  it('applies the instant filters on top without asking the engine again', () => {
+    const buffer = new LogBuffer(100);
+    buffer.append(rows(0, 10));
+    buffer.setFilter(withDisplay('icmp'));
+    buffer.applyDisplayPage([0, 1, 2, 4, 5, 7, 8], 10);
+    buffer.setFilter(withDisplay('icmp', { direction: 'received' }));
+    expect(buffer.displayPending).toBe(false);
+    expect(buffer.shownIds()).toEqual([1, 5, 7]);
+    buffer.setFilter(withDisplay('icmp'));
+    expect(buffer.shownIds()).toEqual([0, 1, 2, 4, 5, 7, 8]);
+    // A new display filter starts over.
+    buffer.setFilter(withDisplay('udp'));
+    expect(buffer.length).toBe(0);
+    expect(buffer.displayNextId).toBe(0);
+    buffer.setFilter(emptyFilter);
+    expect(buffer.length).toBe(10);
+    expect(buffer.displayNextId).toBeNull();
+  });
+
+  it('drops evicted rows from the judged ones', () => {
+    const buffer = new LogBuffer(10);
+    buffer.append(rows(0, 10));
+    buffer.setFilter(withDisplay('frame'));
+    buffer.applyDisplayPage([0, 2, 4, 6, 8], 10);
+    buffer.append(rows(10, 15));
+    expect(buffer.shownIds()).toEqual([6, 8]);
+    expect(buffer.displayNextId).toBe(10);
+  });
+
+  it('a reply row gives its request row the link back', () => {
+    const buffer = new LogBuffer(100);
+    buffer.append([row(0)]);
+    buffer.append([row(1, { match: { requestId: 0, rttMs: 0.05 } })]);
+    expect(buffer.byId(0)?.match).toEqual({ replyId: 1 });
+  });
+});

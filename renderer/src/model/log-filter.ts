@@ -9,15 +9,20 @@ export interface LogFilter {
   direction: '' | LogRow['direction'];
   /** Substring of any column, case-insensitive. */
   text: string;
+  /**
+   * A display filter over the packets' fields (`icmp.type == 0`), already checked by
+   * compileDisplayFilter. The engine, which holds the bytes, evaluates it (filterLog); '' = none.
+   */
+  display: string;
 }
 
-export const emptyFilter: LogFilter = { protocol: '', address: '', direction: '', text: '' };
+export const emptyFilter: LogFilter = { protocol: '', address: '', direction: '', text: '', display: '' };
 
 export function isFilterActive(filter: LogFilter): boolean {
-  return filter.protocol !== '' || filter.address.trim() !== '' || filter.direction !== '' || filter.text.trim() !== '';
+  return filter.protocol !== '' || filter.address.trim() !== '' || filter.direction !== '' || filter.text.trim() !== '' || filter.display.trim() !== '';
 }
 
-/** Compiles a filter into a predicate; cheap checks first. */
+/** Compiles the instant part of a filter (not `display`) into a predicate; cheap checks first. */
 export function compileFilter(filter: LogFilter): (row: LogRow) => boolean {
   const protocol = filter.protocol;
   const direction = filter.direction;

@@ -5,8 +5,9 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardE
 import type { LogRow } from '../../../common/contract';
 import { parseHex } from '../../../packets';
 import { DecodeTree } from '../components/DecodeTree';
+import { DisplayFilterBox } from '../components/DisplayFilterBox';
 import { HexView } from '../components/HexView';
-import { formatClock } from '../model/format';
+import { formatClock, formatMs } from '../model/format';
 import { emptyFilter } from '../model/log-filter';
 import { useWorkbench, useWorkbenchStore } from '../store';
 
@@ -35,10 +36,18 @@ function LogToolbar() {
   const importPcapng = useWorkbench((s) => s.log.importPcapng);
   const marked = useWorkbench((s) => s.log.marked.size);
   const message = useWorkbench((s) => s.log.message);
+  const displayText = useWorkbench((s) => s.log.displayText);
+  const displayError = useWorkbench((s) => s.log.displayError);
+  const displayScanning = useWorkbench((s) => s.log.displayScanning);
+  const setDisplayText = useWorkbench((s) => s.log.setDisplayText);
+  const applyDisplayFilter = useWorkbench((s) => s.log.applyDisplayFilter);
   const fileInput = useRef<HTMLInputElement>(null);
 
   return (
     <div className="log-toolbar">
+      <div className="toolbar" role="search" aria-label="Display filter">
+        <DisplayFilterBox value={displayText} onChange={setDisplayText} onApply={applyDisplayFilter} error={displayError} busy={displayScanning} />
+      </div>
       <div className="toolbar" role="toolbar" aria-label="Log filter">
         <label className="inline">
           <span>Protocol</span>
@@ -115,12 +124,13 @@ function LogToolbar() {
   );
 }
 
-const columns = ['No.', 'Time', 'Dir', 'Socket', 'Source', 'Destination', 'Protocol', 'Length', 'Info'];
+const columns = ['No.', 'Time', 'Dir', 'Socket', 'Source', 'Destination', 'Protocol', 'Length', 'RTT', 'Info'];
 /** Header tooltips: what a column means where it is not obvious. */
 const columnHelp: Record<string, string> = {
   Socket:
     'The socket that sent or received the packet. Every raw socket open for a protocol receives its own copy of each packet, so one arrival can appear once per socket.',
   Dir: 'sent by the workbench, received on a socket, or imported from a pcapng file',
+  RTT: 'On a reply (echo reply, ICMP error quoting a probe, SYN-ACK or RST): ms since its request, kernel timestamp to kernel timestamp',
 };
 
 function LogTable() {
@@ -147,6 +157,12 @@ function LogTable() {
   }, [follow, version, count, virtualizer]);
 
   const selectedIndex = useMemo(() => (selectedId === null ? -1 : buffer.indexOfId(selectedId)), [buffer, selectedId, version]);
+
+  // A packet selected from elsewhere ("Reply in #N"): bring it into view.
+  useEffect(() => {
+    if (selectedIndex >= 0) virtualizer.scrollToIndex(selectedIndex, { align: 'auto' });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedId]);
 
   // Coming back to the log (the panel remounts): show the selected packet, not the top.
   useEffect(() => {
@@ -231,7 +247,7 @@ function LogEmpty({ any }: { any: boolean }) {
     return (
       <div className="log-empty" role="status">
         <strong>No packets match the filter.</strong>
-        <p className="muted">The log holds packets, but none passes the protocol, address, direction and search filters above.</p>
+        <p className="muted">The log holds packets, but none passes the display filter and the protocol, address, direction and search filters above.</p>
         <button type="button" onClick={() => setFilter(emptyFilter)}>
           Clear the filter
         </button>
@@ -286,6 +302,9 @@ const LogRowView = memo(function LogRowView({ row, index, top, selected, marked 
       <span role="gridcell" className="c c-destination">{row.destination}</span>
       <span role="gridcell" className="c c-protocol">{row.protocol}</span>
       <span role="gridcell" className="c c-length">{row.length}</span>
+      <span role="gridcell" className="c c-rtt" title={row.match?.requestId !== undefined ? `Reply to #${row.match.requestId}` : undefined}>
+        {row.match?.rttMs !== undefined ? formatMs(row.match.rttMs) : ''}
+      </span>
       <span role="gridcell" className="c c-info">{row.info}</span>
     </div>
   );
@@ -298,6 +317,11 @@ function LogDetail() {
   const setHighlight = useWorkbench((s) => s.log.setHighlight);
   const sendAgain = useWorkbench((s) => s.log.sendAgain);
   const selectedId = useWorkbench((s) => s.log.selectedId);
+  const select = useWorkbench((s) => s.log.select);
+  // The row as the view holds it now: a request learns its reply after it was decoded.
+  const buffer = useWorkbench((s) => s.log.buffer);
+  useWorkbench((s) => s.log.version);
+  const match = (decoded && buffer.byId(decoded.row.id)?.match) ?? decoded?.row.match;
   const [byte, setByte] = useState<number | null>(null);
   const bytes = useMemo(() => (decoded ? parseHex(decoded.hex) : null), [decoded]);
   useEffect(() => setByte(null), [decoded]);
@@ -318,6 +342,21 @@ function LogDetail() {
           <div className="field-error" role="alert">
             {decodeError}
           </div>
+        )}
+        {decoded && match && (
+          <p className="match-links" aria-label="Request and reply">
+            {match.replyId !== undefined && (
+              <button type="button" className="link" onClick={() => void select(match.replyId!)}>
+                Reply in #{match.replyId}
+              </button>
+            )}
+            {match.requestId !== undefined && (
+              <button type="button" className="link" onClick={() => void select(match.requestId!)}>
+                Request in #{match.requestId}
+              </button>
+            )}
+            {match.rttMs !== undefined && <span className="muted"> round trip {formatMs(match.rttMs)} ms</span>}
+          </p>
         )}
         {decoded ? (
           <DecodeTree layers={decoded.layers} label="Decoded packet" onSelectRange={setHighlight} byte={byte} />

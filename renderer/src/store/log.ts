@@ -1,7 +1,7 @@
 // The packet log as the renderer holds it: rows in a bounded chunked ring (never copied per
 // batch), a version counter the table re-reads on, the filter, the selection and its decode.
 import type { DecodedEntry, LogRow } from '../../../common/contract';
-import { parseHex } from '../../../packets';
+import { compileDisplayFilter, DisplayFilterError, parseHex } from '../../../packets';
 import { errorText } from '../api/client';
 import { base64ToBytes, bytesToBase64 } from '../model/base64';
 import { LogBuffer } from '../model/log-buffer';
@@ -18,6 +18,12 @@ export interface LogSlice {
     /** Bumped once per applied batch or filter change: what components subscribe to. */
     version: number;
     filter: LogFilter;
+    /** The display filter box as typed (applied to `filter.display` once it compiles). */
+    displayText: string;
+    /** Why the typed display filter cannot be applied: the message and the bad part's position. */
+    displayError: { message: string; position: number; end: number } | null;
+    /** The engine is still judging rows against the display filter. */
+    displayScanning: boolean;
     paused: boolean;
     /** Rows that arrived while paused, kept until resumed (bounded like the log). */
     held: number;
@@ -38,6 +44,9 @@ export interface LogSlice {
     append(rows: readonly LogRow[]): void;
     cleared(): void;
     setFilter(change: Partial<LogFilter>): void;
+    setDisplayText(text: string): void;
+    /** Checks the typed display filter and applies it (or shows why it cannot be). */
+    applyDisplayFilter(): void;
     setPaused(paused: boolean): void;
     setFollow(follow: boolean): void;
     select(id: number | null, how?: 'only' | 'toggle' | 'extend'): Promise<void>;
@@ -57,12 +66,41 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
   const buffer = new LogBuffer(DEFAULT_LOG_CAPACITY);
   let heldRows: LogRow[] = [];
   let decodeToken = 0;
+  let scanToken = 0;
+  let scanning = false;
+
+  /** Asks the engine, a page at a time, which new rows pass the display filter; one request in flight. */
+  const scanDisplay = async (): Promise<void> => {
+    if (scanning) return;
+    scanning = true;
+    const token = scanToken;
+    try {
+      while (token === scanToken && buffer.displayPending) {
+        const fromId = buffer.displayNextId as number;
+        if (!log().displayScanning) patch({ displayScanning: true });
+        const page = await client.filterLog({ expression: log().filter.display, fromId, limit: 50_000 });
+        if (token !== scanToken) break;
+        buffer.applyDisplayPage(page.ids, page.nextId);
+        patch({ version: log().version + 1 });
+        if (page.nextId <= fromId) break; // the engine has nothing newer yet
+      }
+    } catch (error) {
+      if (token === scanToken) patch({ displayError: { message: `Display filter: ${errorText(error)}`, position: 0, end: 0 } });
+    } finally {
+      scanning = false;
+      if (token === scanToken) patch({ displayScanning: false });
+      else void scanDisplay();
+    }
+  };
 
   return {
     log: {
       buffer,
       version: 0,
       filter: emptyFilter,
+      displayText: '',
+      displayError: null,
+      displayScanning: false,
       paused: false,
       held: 0,
       follow: true,
@@ -83,6 +121,7 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
         }
         buffer.append(rows);
         patch({ version: log().version + 1 });
+        if (buffer.displayPending) void scanDisplay();
       },
       cleared() {
         buffer.clear();
@@ -91,8 +130,32 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
       },
       setFilter(change) {
         const filter = { ...log().filter, ...change };
+        if (change.display !== undefined && change.display.trim() !== log().filter.display) {
+          scanToken++; // a scan for the old display filter ends at its next answer
+          if (change.display.trim() !== log().displayText.trim()) patch({ displayText: change.display });
+          patch({ displayError: null });
+        }
         buffer.setFilter(filter);
         patch({ filter, version: log().version + 1 });
+        if (buffer.displayPending) void scanDisplay();
+      },
+      setDisplayText(text) {
+        patch({ displayText: text });
+      },
+      applyDisplayFilter() {
+        const text = log().displayText;
+        try {
+          compileDisplayFilter(text);
+        } catch (error) {
+          if (!(error instanceof DisplayFilterError)) throw error;
+          patch({ displayError: { message: error.message, position: error.position, end: error.end } });
+          return;
+        }
+        if (text.trim() === log().filter.display) {
+          patch({ displayError: null });
+          return;
+        }
+        log().setFilter({ display: text.trim() });
       },
       setPaused(paused) {
         if (!paused && heldRows.length > 0) {
@@ -100,6 +163,7 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
           heldRows = [];
         }
         patch({ paused, held: heldRows.length, version: log().version + 1 });
+        if (buffer.displayPending) void scanDisplay();
       },
       setFollow(follow) {
         patch({ follow });
@@ -159,6 +223,7 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
           buffer.append(live);
           buffer.setFilter(log().filter);
           patch({ version: log().version + 1, loaded: true });
+          if (buffer.displayPending) void scanDisplay();
         } catch (error) {
           patch({ loaded: true, message: { kind: 'error', text: `Cannot read the log: ${errorText(error)}` } });
         }

@@ -2,6 +2,7 @@
 // and a naive reference implementation (fast-check random inputs).
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { binding } from '../lib/binding';
 import * as raw from '../lib/index';
 import { readmeEchoRequest } from './helpers';
 
@@ -108,6 +109,52 @@ describe('createChecksum', () => {
     );
   });
 
+  it('every shape, mixed in one process (odd offsets and lengths, 0-9 parts, both sides of the JS/addon threshold), equals the addon and the reference', () => {
+    // The addon's own sum (C++ OnesComplementSum over the joined bytes) is a second, independent reference.
+    const native = (bytes: Uint8Array): number => ~binding.checksumSum(bytes, 0, bytes.length) & 0xffff;
+    const part = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ shape: 'buffer' as const, bytes, offset: 0, length: bytes.length })),
+      fc.uint8Array({ maxLength: 40 }).map((bytes) => ({ shape: 'uint8array' as const, bytes, offset: 0, length: bytes.length })),
+      fc.tuple(fc.uint8Array({ maxLength: 400 }), fc.nat(), fc.nat(), fc.constantFrom('range', 'range-without-length', 'range-without-offset')).map(
+        ([bytes, a, b, shape]) => {
+          const offset = shape === 'range-without-offset' ? 0 : a % (bytes.length + 1);
+          const length = shape === 'range-without-length' ? bytes.length - offset : b % (bytes.length - offset + 1);
+          return { shape, bytes, offset, length };
+        },
+      ),
+    );
+    const argument = (p: { shape: string; bytes: Uint8Array; offset: number; length: number }): raw.ChecksumPart => {
+      if (p.shape === 'buffer') return Buffer.from(p.bytes);
+      if (p.shape === 'uint8array') return new Uint8Array(p.bytes);
+      const buffer = Buffer.from(p.bytes);
+      if (p.shape === 'range-without-length') return { buffer, offset: p.offset } as raw.ChecksumRange;
+      if (p.shape === 'range-without-offset') return { buffer, length: p.length } as raw.ChecksumRange;
+      return { buffer, offset: p.offset, length: p.length };
+    };
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 9 }), (parts) => {
+        const joined = Buffer.concat(parts.map((p) => p.bytes.subarray(p.offset, p.offset + p.length)));
+        const value = raw.createChecksum(...parts.map(argument));
+        expect(value).toBe(reference(joined));
+        expect(value).toBe(native(joined));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('the JS sum and the addon agree at every length around the threshold, at odd and even starts', () => {
+    const bytes = Buffer.alloc(300);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 151 + 7) & 0xff;
+    for (let offset = 0; offset < 3; offset++) {
+      for (let length = 0; length + offset <= 260; length++) {
+        const view = bytes.subarray(offset, offset + length);
+        expect(raw.createChecksum(view), `offset ${offset} length ${length}`).toBe(reference(view));
+        expect(raw.createChecksum({ buffer: bytes, offset, length })).toBe(reference(view));
+        expect(raw.createChecksum(Buffer.alloc(0), view)).toBe(reference(view));
+      }
+    }
+  });
+
   it('a Uint8Array works like a Buffer', () => {
     const packet = new Uint8Array(readmeEchoRequest());
     packet[2] = 0;
@@ -119,6 +166,56 @@ describe('createChecksum', () => {
     // Each part is ff fe; the running sum passes 2^32 after 65,538 parts.
     const parts = Array.from({ length: 70_000 }, () => Buffer.from([0xff, 0xfe]));
     expect(raw.createChecksum(...parts)).toBe(reference(Buffer.concat(parts)));
+  });
+});
+
+describe('createChecksum bad input (each argument count takes its own path)', () => {
+  const create = raw.createChecksum as (...parts: unknown[]) => number;
+  const thrown = (fn: () => unknown): Error => {
+    try {
+      fn();
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error('did not throw');
+  };
+
+  it('a part that is neither bytes nor a range → TypeError naming its position, with 1, 2 and 5 parts', () => {
+    const ok = Buffer.alloc(4);
+    for (const bad of [undefined, null, 'abc', 7, [1, 2], {}, { buffer: [1, 2] }, new Uint16Array(2), new ArrayBuffer(2), new DataView(new ArrayBuffer(2))]) {
+      for (const [args, index] of [
+        [[bad], 0],
+        [[ok, bad], 1],
+        [[bad, ok], 0],
+        [[ok, ok, ok, bad, ok], 3],
+      ] as Array<[unknown[], number]>) {
+        const error = thrown(() => create(...args));
+        expect(error, `${String(bad)} at ${index}`).toBeInstanceOf(TypeError);
+        expect(error.message).toContain(`arguments[${index}]`);
+      }
+    }
+  });
+
+  it('offsets and lengths: not numbers → TypeError, fractions, negatives, NaN, past the end → RangeError, named', () => {
+    const buffer = Buffer.alloc(8);
+    const cases: Array<[object, typeof TypeError | typeof RangeError, RegExp]> = [
+      [{ buffer, offset: '1', length: 1 }, TypeError, /arguments\[2\]\.offset/],
+      [{ buffer, offset: 1, length: 2n }, TypeError, /arguments\[2\]\.length/],
+      [{ buffer, offset: 1.5, length: 1 }, RangeError, /arguments\[2\]\.offset/],
+      [{ buffer, offset: -1, length: 1 }, RangeError, /arguments\[2\]\.offset/],
+      [{ buffer, offset: NaN, length: 1 }, RangeError, /arguments\[2\]\.offset/],
+      [{ buffer, offset: 0, length: Infinity }, RangeError, /arguments\[2\]\.length/],
+      [{ buffer, offset: 9 }, RangeError, /arguments\[2\]\.offset/],
+      [{ buffer, length: 9 }, RangeError, /arguments\[2\]\.length/],
+      [{ buffer, offset: 5, length: 4 }, RangeError, /arguments\[2\]: offset 5 plus length 4 is past the end of the 8-byte buffer/],
+    ];
+    for (const [range, type, message] of cases) {
+      const error = thrown(() => create(buffer, buffer, range));
+      expect(error, JSON.stringify(range, (_, v) => (typeof v === 'bigint' ? String(v) : v))).toBeInstanceOf(type);
+      expect(error.message).toMatch(message);
+      // The same range alone is refused the same way, under its own position.
+      expect(thrown(() => create(range))).toBeInstanceOf(type);
+    }
   });
 });
 

@@ -184,12 +184,12 @@ function verifyChecksum(
   const value = values.checksum;
   if (!rule || !field || typeof value !== 'number') return undefined;
   if (rule.covers === 'packet') {
+    if (rule.zeroMeansNone && value === 0 && context.ip?.version === 4) return { status: 'unverified', value, reason: 'checksum not used (0)' };
     if (context.cutShort) return uncapturedVerdict(definition, values, context);
     if (context.fragment) return { status: 'unverified', value, reason: 'the packet is a fragment' };
     if (rule.pseudoHeaderProtocol !== undefined && !context.ip) {
       return { status: 'unverified', value, reason: 'the IP addresses are unknown: decode from the IP header or pass source and destination' };
     }
-    if (rule.zeroMeansNone && value === 0 && context.ip?.version === 4) return { status: 'unverified', value, reason: 'checksum not used (0)' };
   }
   const header = bytes.slice(start, headerEnd);
   writeBits(header, field.bitOffset, field.bitWidth, 0);

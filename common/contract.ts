@@ -387,7 +387,7 @@ const FilterLogParams = z.strictObject({
   expression: z.string().max(2000),
   /** Scan from this id on (older ids than the log holds start at its oldest). */
   fromId: z.number().int().min(0).default(0),
-  /** Rows to scan at most in this call (each call holds the engine for about 1 µs per row). */
+  /** Rows to scan at most in this call (each call holds the engine for under 1 µs per row). */
   limit: z.number().int().min(1).max(200_000).default(50_000),
 });
 const LogEntryRef = z.strictObject({ id: z.number().int().min(0) });

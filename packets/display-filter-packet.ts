@@ -1,10 +1,12 @@
 // What a display filter reads from: a packet's bytes plus what the log knows beside them,
 // and where each header starts. The walk follows decode()'s rules (header lengths, length
 // fields, what follows a header, the packet an ICMP error quotes) but builds no field list,
-// no display text and no checksum verdict: a filter runs over 100,000 logged packets.
+// no display text, no checksum verdict and no object per layer: a filter runs over 100,000
+// logged packets.
 import { parseIpv4, parseIpv6 } from './address';
-import { fieldApplies, readBits, type FieldDescription, type FieldValues } from './fields';
+import { readBits, type FieldDescription } from './fields';
 import type { HeaderKind } from './layer';
+import { layerKindForProtocol } from './protocols';
 import { layerKinds } from './registry';
 
 /** A packet as the display filter sees it. */
@@ -96,25 +98,65 @@ export class PacketLayers {
       this.push('data', start, end, false);
       return;
     }
-    const definition = layerKinds[kind];
     this.push(kind, start, end, false);
     const index = this.count - 1;
     const available = end - start;
-    if (available < definition.minHeaderLength) return;
-    // The numeric fields decide what follows; addresses are read only when a filter asks.
-    const values: FieldValues = {};
-    for (const field of definition.fields) {
-      if (field.type === 'ipv4' || field.type === 'ipv6' || field.type === 'bytes' || !fieldApplies(field, values)) continue;
-      values[field.name] = readBits(this.bytes, start * 8 + field.bitOffset, field.bitWidth);
-    }
-    const headerLength = definition.declaredHeaderLength?.(values) ?? definition.minHeaderLength;
-    if (headerLength < definition.minHeaderLength || headerLength > available) return;
+    const minimum = layerKinds[kind].minHeaderLength;
+    if (available < minimum) return;
+    const { headerLength, total, next } = shapeOf(kind, this.bytes, start);
+    if (headerLength < minimum || headerLength > available) return;
     this.ends[index] = start + headerLength;
-    let payloadEnd = end;
-    const declared = definition.declaredTotalLength?.(values);
-    if (declared !== undefined && declared >= headerLength && declared <= available) payloadEnd = start + declared;
-    this.walk(definition.next(values).kind, start + headerLength, payloadEnd, depth + 1);
+    const payloadEnd = total >= headerLength && total <= available ? start + total : end;
+    this.walk(next, start + headerLength, payloadEnd, depth + 1);
   }
+}
+
+/** The layer after an IP header, by protocol number (what layerKindForProtocol says, as a table). */
+const kindOfProtocol: (HeaderKind | 'payload')[] = Array.from({ length: 256 }, (_, protocol) => layerKindForProtocol(protocol));
+/** The layer after an ICMP / ICMPv6 header, by type (what their next() says, as a table). */
+const afterIcmp = {
+  icmp: Array.from({ length: 256 }, (_, type) => layerKinds.icmp.next({ type }).kind),
+  icmpv6: Array.from({ length: 256 }, (_, type) => layerKinds.icmpv6.next({ type }).kind),
+};
+
+const shape = { headerLength: 0, total: -1, next: 'payload' as HeaderKind | 'payload' };
+
+/**
+ * A header's length, the length its length field claims (-1: none) and what follows it, read
+ * straight from the bytes: the layer definitions' rules (declaredHeaderLength, declaredTotalLength,
+ * next) without building their values objects. display-filter.test.ts checks the walk against decode().
+ */
+export function shapeOf(kind: HeaderKind, bytes: Uint8Array, at: number): typeof shape {
+  switch (kind) {
+    case 'ipv4':
+      shape.headerLength = (bytes[at] & 0x0f) * 4;
+      shape.total = (bytes[at + 2] << 8) | bytes[at + 3];
+      // Only the first fragment starts with the next header.
+      shape.next = (((bytes[at + 6] & 0x1f) << 8) | bytes[at + 7]) > 0 ? 'payload' : kindOfProtocol[bytes[at + 9]];
+      break;
+    case 'ipv6':
+      shape.headerLength = 40;
+      shape.total = 40 + ((bytes[at + 4] << 8) | bytes[at + 5]);
+      shape.next = kindOfProtocol[bytes[at + 6]];
+      break;
+    case 'icmp':
+    case 'icmpv6':
+      shape.headerLength = 8;
+      shape.total = -1;
+      shape.next = afterIcmp[kind][bytes[at]];
+      break;
+    case 'udp':
+      shape.headerLength = 8;
+      shape.total = (bytes[at + 4] << 8) | bytes[at + 5];
+      shape.next = 'payload';
+      break;
+    case 'tcp':
+      shape.headerLength = (bytes[at + 12] >> 4) * 4;
+      shape.total = -1;
+      shape.next = 'payload';
+      break;
+  }
+  return shape;
 }
 
 /**
@@ -148,11 +190,20 @@ export function readLayerField(layers: PacketLayers, index: number, fields: read
   return undefined;
 }
 
+/** The field each conditional field depends on (ICMP's type), found once. */
+const selectors = new Map<FieldDescription, FieldDescription | null>();
+
 function conditionHolds(layers: PacketLayers, index: number, kind: HeaderKind, field: FieldDescription): boolean {
   const condition = field.when!;
-  const selector = layerKinds[kind].fields.find((candidate) => candidate.name === condition.field && !candidate.when);
+  let selector = selectors.get(field);
+  if (selector === undefined) {
+    selector = layerKinds[kind].fields.find((candidate) => candidate.name === condition.field && !candidate.when) ?? null;
+    selectors.set(field, selector);
+  }
   if (!selector) return false;
   const start = layers.starts[index];
   if (selector.bitOffset + selector.bitWidth > (layers.limits[index] - start) * 8) return false;
-  return fieldApplies(field, { [condition.field]: readBits(layers.bytes, start * 8 + selector.bitOffset, selector.bitWidth) });
+  const value = readBits(layers.bytes, start * 8 + selector.bitOffset, selector.bitWidth);
+  if (condition.in && !condition.in.includes(value)) return false;
+  return !condition.notIn?.includes(value);
 }

@@ -1,5 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { build } from './build';
+import { decode } from './decode';
+import { PacketLayers } from './display-filter-packet';
 import { compileDisplayFilter, DisplayFilterError, displayFilterFields, type FilterPacket } from './display-filter';
 import type { PacketStack } from './layer';
 import { layerKinds } from './registry';
@@ -174,5 +177,76 @@ describe('displayFilterFields', () => {
       }
     }
     for (const field of fields) expect(() => compileDisplayFilter(field.name)).not.toThrow();
+  });
+});
+
+describe('the filter walk agrees with decode()', () => {
+  /** Headers and payloads as decode() finds them, outermost first, quoted packets in place. */
+  function decodedLayers(bytes: Uint8Array): string[] | null {
+    const out: string[] = [];
+    const visit = (layers: ReturnType<typeof decode>): boolean => {
+      for (const layer of layers) {
+        if (layer.kind === 'malformed') return false;
+        if (layer.kind === 'payload') {
+          if (!layer.note) out.push(`data@${layer.range.start}`);
+          continue;
+        }
+        if (layer.problems.some((problem) => /cut short|exceeds|below the minimum/.test(problem))) return false;
+        out.push(`${layer.kind}@${layer.range.start}`);
+        if (layer.quoted && !visit(layer.quoted)) return false;
+      }
+      return true;
+    };
+    return visit(decode(bytes)) ? out : null;
+  }
+
+  function walkedLayers(bytes: Uint8Array): string[] {
+    const layers = new PacketLayers().read({ bytes, first: 'auto' });
+    return Array.from({ length: layers.count }, (_, i) => `${layers.kinds[i]}@${layers.starts[i]}`);
+  }
+
+  const header = fc.constantFrom<PacketStack[number]>(
+    { kind: 'ipv4', fields: { src: '198.18.0.1', dst: '198.18.3.2' } },
+    { kind: 'ipv4', fields: { src: '198.18.0.1', dst: '198.18.3.2', options: '01010101', fragmentOffset: 0 } },
+    { kind: 'ipv6', fields: { src: 'fd42::1', dst: 'fd42::2' } },
+    { kind: 'icmp', fields: { type: 11 } },
+    { kind: 'icmp', fields: { type: 8, identifier: 1, sequence: 2 } },
+    { kind: 'icmpv6', fields: { type: 1 } },
+    { kind: 'icmpv6', fields: { type: 128 } },
+    { kind: 'udp', fields: { srcPort: 1, dstPort: 2 } },
+    { kind: 'tcp', fields: { srcPort: 1, dstPort: 2, options: '020405b4' } },
+    { kind: 'payload', data: '0102030405' },
+  );
+
+  it('on built stacks of any shape, cut anywhere', () => {
+    let compared = 0;
+    fc.assert(
+      fc.property(fc.constantFrom('ipv4', 'ipv6'), fc.array(header, { maxLength: 5 }), fc.nat(), (first, rest, cut) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = build([{ kind: first as 'ipv4' | 'ipv6', fields: first === 'ipv4' ? { src: '198.18.0.1', dst: '198.18.1.1' } : { src: 'fd42::1', dst: 'fd42::9' } }, ...rest]);
+        } catch {
+          return; // a stack build refuses (a header after a payload…)
+        }
+        bytes = bytes.subarray(0, bytes.length - (cut % 4 === 0 ? cut % bytes.length : 0));
+        const expected = decodedLayers(bytes);
+        if (expected === null) return;
+        compared++;
+        expect(walkedLayers(bytes)).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
+    expect(compared).toBeGreaterThan(100);
+  });
+
+  it('on random bytes behind an IP version nibble', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(0x45, 0x46, 0x60), fc.uint8Array({ minLength: 0, maxLength: 120 }), (first, rest) => {
+        const bytes = Uint8Array.of(first, ...rest);
+        const expected = decodedLayers(bytes);
+        if (expected !== null) expect(walkedLayers(bytes)).toEqual(expected);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -8,6 +8,8 @@ import { layerKindForProtocol } from '../../packets/protocols';
 import type { MatchLink } from './matching';
 import { DIRECTION_RECEIVED, DIRECTION_SENT, type PacketRing } from './ring';
 
+const kindOfProtocol = Array.from({ length: 256 }, (_, protocol) => layerKindForProtocol(protocol));
+
 /** Compiles a filter given to the engine; a bad one is an INVALID_ARGUMENT naming the position. */
 export function compileLogFilter(expression: string, field: string): DisplayFilter {
   try {
@@ -39,7 +41,7 @@ export class RingRowPacket implements FilterPacket {
     this.bytes = bytes;
     this.addresses = null;
     this.family = this.ring.familyOf(id);
-    this.first = this.ring.startsWithIpHeader(id) ? 'auto' : layerKindForProtocol(this.ring.protocolOf(id));
+    this.first = this.ring.startsWithIpHeader(id) ? 'auto' : kindOfProtocol[this.ring.protocolOf(id)];
     return true;
   }
 

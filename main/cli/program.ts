@@ -41,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
       'after',
       `
 Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / not reached / not all sent,
-2 usage or validation error, 77 missing privilege (CAP_NET_RAW) with the remedy in the message.
+2 usage or validation error, 3 capture lost packets (kernel drops, a failed write),
+77 missing privilege (CAP_NET_RAW) with the remedy in the message.
 --json prints one JSON object per line (stream records, then a final one) on stdout.`,
     );
   const set = (name: string, run: Action) => {
@@ -127,12 +128,15 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
 
   program
     .command('capture')
-    .description('a raw socket for one protocol: one decoded line per packet, pcapng with -w')
-    .option('--protocol <protocol>', 'icmp, icmpv6, udp, tcp or 0-254 (default icmp, with -6 icmpv6)', protocolArg)
-    .option('-6', 'an IPv6 socket')
+    .description('whole packets, both directions, from a packet socket (every interface, or -i): one decoded line per packet; -w streams them to a file')
+    .option('-i, --interface <name>', 'the interface to capture on (default: every interface)')
+    .option('--protocol <protocol>', 'instead: a raw IP socket for one protocol, inbound only: icmp, icmpv6, udp, tcp or 0-254 (with -6 default icmpv6)', protocolArg)
+    .option('-6', 'instead: an IPv6 raw IP socket (ICMPv6 unless --protocol)')
     .option('-c, --count <count>', 'stop after this many packets', integerArg)
     .option('--timeout <seconds>', 'stop after this many seconds', numberArg)
-    .option('-w, --write <file>', 'write the packets to a pcapng file')
+    .option('-w, --write <file>', 'write the packets to this file as they arrive (pcapng; classic pcap for a .pcap name)')
+    .addOption(new Option('--format <format>', 'file format of -w (default: by the name)').choices(['pcapng', 'pcap']))
+    .option('-q, --quiet', 'no line per packet (as tcpdump -w)')
     .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
     .option('--json', 'one JSON object per line')
     .action((options: Record<string, unknown>) => set('capture', (out) => capture({ ...(options as object), ipv6: Boolean(options['6']) }, out)));

@@ -55,21 +55,27 @@ export class LogCaptureWriter {
     const ring = this.ring;
     const bytes = ring.bytes(id);
     if (!bytes) return false;
+    // One packet object, refilled: this runs per packet of a flood.
+    const packet = this.packet;
+    if (ring.startsWithIpHeader(id)) {
+      packet.data = bytes;
+      packet.comment = undefined;
+    } else {
+      this.synthesize(id, bytes, packet);
+    }
     const direction = ring.directionOf(id);
-    const packet: PacketToWrite = {
-      ...this.contents(id, bytes),
-      timestampNs: msToNs(ring.timeOf(id)),
-      interfaceId: this.interfaceId(ring.socketOf(id), ring.interfaceOf(id)),
-      ...(direction === DIRECTION_SENT ? { direction: 'outbound' as const } : direction === DIRECTION_RECEIVED ? { direction: 'inbound' as const } : {}),
-    };
+    packet.direction = direction === DIRECTION_SENT ? 'outbound' : direction === DIRECTION_RECEIVED ? 'inbound' : undefined;
+    packet.timestampNs = msToNs(ring.timeOf(id));
+    packet.interfaceId = this.interfaceId(ring.socketOf(id), ring.interfaceOf(id));
     this.encoder.addPacket(packet);
     this.countValue++;
     return true;
   }
 
-  private contents(id: number, bytes: Uint8Array): { data: Uint8Array; comment?: string } {
+  private readonly packet: { -readonly [K in keyof PacketToWrite]: PacketToWrite[K] } = { data: new Uint8Array(0), timestampNs: 0n };
+
+  private synthesize(id: number, bytes: Uint8Array, packet: { data: Uint8Array; comment?: string }): void {
     const ring = this.ring;
-    if (ring.startsWithIpHeader(id)) return { data: bytes };
     const family = ring.familyOf(id);
     const { source, destination } = ring.addresses(id);
     const hopLimit = ring.hopLimitOf(id);
@@ -79,8 +85,8 @@ export class LogCaptureWriter {
       source === '' ? 'source address' : '',
       destination === '' ? 'destination address' : '',
     ].filter(Boolean);
-    const comment = `IP header synthesized: the socket delivers none${unknown.length > 0 ? `; not known: ${unknown.join(', ')}` : ''}`;
-    return { data: concatBytes(header, bytes), comment };
+    packet.data = concatBytes(header, bytes);
+    packet.comment = `IP header synthesized: the socket delivers none${unknown.length > 0 ? `; not known: ${unknown.join(', ')}` : ''}`;
   }
 
   private interfaceId(socketIndex: number, networkInterface: string | null): number {

@@ -11,6 +11,11 @@ import { DIRECTION_RECEIVED, DIRECTION_SENT, type PacketFacts } from './ring';
 
 /** Bytes read per packet: a whole jumbo frame's IP packet. */
 const CAPTURE_BUFFER_SIZE = 65535;
+/** Receive buffer of a capture: a scheduling hiccup under a flood should not cost packets (tcpdump asks for 2 MiB). */
+const CAPTURE_RECEIVE_BUFFER = 32 << 20;
+/** Linux SOL_SOCKET, SO_RCVBUFFORCE: beyond net.core.rmem_max, for a process with CAP_NET_ADMIN. */
+const SOL_SOCKET = 1;
+const SO_RCVBUFFORCE = 33;
 
 /** The library's packet socket (native/lib: createPacketSocket), as the engine uses it. */
 interface PacketSocketOptions {
@@ -81,7 +86,7 @@ export class PacketCapture {
       const code = (error as { code?: unknown }).code;
       throw toWorkbenchError(error, typeof code === 'string' && /^ERR_(FILTER|LIBPCAP)/.test(code) ? 'filter' : 'interface');
     }
-    raiseReceiveBuffer(socket);
+    raiseCaptureBuffer(socket);
     socket.on('message', this.onMessage);
     socket.on('error', (error: Error) => this.finish('failed', toWorkbenchError(error)));
     this.socket = socket;
@@ -137,5 +142,14 @@ export class PacketCapture {
       await socket.closeAsync().catch(() => undefined);
     }
     this.host.changed(this);
+  }
+}
+
+function raiseCaptureBuffer(socket: Socket): void {
+  try {
+    socket.setOption(SOL_SOCKET, SO_RCVBUFFORCE, CAPTURE_RECEIVE_BUFFER);
+  } catch {
+    // Without CAP_NET_ADMIN: as much as net.core.rmem_max allows.
+    raiseReceiveBuffer(socket);
   }
 }

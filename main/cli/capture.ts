@@ -5,6 +5,7 @@
 // is counted and changes the exit code.
 import type { LogRow, SocketInfo } from '../../common/contract';
 import { CaptureFile, CaptureFileError, formatForPath, type CaptureFormat } from '../engine/capture-file';
+import { checkFilter } from '../engine/filters';
 import type { CaptureRecording } from '../engine/workbench';
 import { protocolName } from '../../packets/protocols';
 import { secondsToMs } from './args';
@@ -31,6 +32,8 @@ export interface CaptureOptions {
   format?: string;
   /** No line per packet (as tcpdump -w). */
   quiet?: boolean;
+  /** A capture filter in tcpdump's syntax (the positional words, joined with spaces as tcpdump joins them). */
+  filter?: string;
 }
 
 const FLAGS: FlagNames = {
@@ -56,6 +59,13 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
   }
   const family = options.ipv6 ? 'ipv6' : 'ipv4';
   const protocol = options.protocol ?? (options.ipv6 ? 58 : 1);
+  // Checked before anything is opened: libpcap's refusal, with its position, is a usage error.
+  let filter: string | null;
+  try {
+    filter = checkFilter(options.filter);
+  } catch (error) {
+    throw (error as { code?: unknown }).code === 'INVALID_ARGUMENT' ? new CliError(EXIT_USAGE, (error as Error).message) : toCliError(error);
+  }
   if (options.count !== undefined && (!Number.isInteger(options.count) || options.count < 1 || options.count > MAX_COUNT)) {
     throw new CliError(EXIT_USAGE, `-c (count): must be a whole number from 1 to ${MAX_COUNT}`);
   }
@@ -109,13 +119,13 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
     let socketId: string;
     let what: string;
     if (rawSocket) {
-      const socket = await session.call('openSocket', { family, protocol, mode: 'raw' }, FLAGS).catch((error: unknown) => {
+      const socket = await session.call('openSocket', { family, protocol, mode: 'raw', ...(filter !== null ? { filter } : {}) }, FLAGS).catch((error: unknown) => {
         throw withoutDatagramAdvice(toCliError(error));
       });
       socketId = socket.socketId;
       what = `${protocolName(protocol)} (${protocol}) on an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} raw socket`;
     } else {
-      const started = await session.call('startCapture', options.interface !== undefined ? { interface: options.interface } : {}, FLAGS).catch((error: unknown) => {
+      const started = await session.call('startCapture', { ...(options.interface !== undefined ? { interface: options.interface } : {}), ...(filter !== null ? { filter } : {}) }, FLAGS).catch((error: unknown) => {
         throw withoutDatagramAdvice(toCliError(error, FLAGS));
       });
       socketId = started.captureId;
@@ -128,7 +138,7 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
       onLimit: () => stop('count'),
     });
     out.note(
-      `Capturing ${what}${options.count ? `, ${options.count} packets` : ''}${options.timeout ? `, for at most ${options.timeout} s` : ''}${file ? `, writing ${file.format} to ${file.path}` : ''}`,
+      `Capturing ${what}${filter !== null ? ` matching '${filter}'` : ''}${options.count ? `, ${options.count} packets` : ''}${options.timeout ? `, for at most ${options.timeout} s` : ''}${file ? `, writing ${file.format} to ${file.path}` : ''}`,
     );
 
     const limit = options.count ?? Infinity;

@@ -55,7 +55,8 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
   // Commander names too many arguments but not which; this names them.
   program.hook('preAction', (_thisCommand, actionCommand) => {
     const excess = actionCommand.args.slice(actionCommand.registeredArguments.length);
-    if (excess.length > 0) {
+    // A variadic argument (capture's filter words) takes them all.
+    if (excess.length > 0 && !actionCommand.registeredArguments.some((argument) => argument.variadic)) {
       const takes = actionCommand.registeredArguments.map((argument) => `<${argument.name()}>`).join(' ') || 'no arguments';
       throw new CliError(EXIT_USAGE, `unexpected argument${excess.length > 1 ? 's' : ''} ${excess.map((arg) => `'${arg}'`).join(' ')} (${commandName} takes ${takes})`);
     }
@@ -129,6 +130,7 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
   program
     .command('capture')
     .description('whole packets, both directions, from a packet socket (every interface, or -i): one decoded line per packet; -w streams them to a file')
+    .argument('[expression...]', "a capture filter in tcpdump's syntax (pcap-filter(7)), e.g. 'tcp port 80 and host 198.18.3.2'; several words are joined, as tcpdump does")
     .option('-i, --interface <name>', 'the interface to capture on (default: every interface)')
     .option('--protocol <protocol>', 'instead: a raw IP socket for one protocol, inbound only: icmp, icmpv6, udp, tcp or 0-254 (with -6 default icmpv6)', protocolArg)
     .option('-6', 'instead: an IPv6 raw IP socket (ICMPv6 unless --protocol)')
@@ -139,7 +141,9 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .option('-q, --quiet', 'no line per packet (as tcpdump -w)')
     .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
     .option('--json', 'one JSON object per line')
-    .action((options: Record<string, unknown>) => set('capture', (out) => capture({ ...(options as object), ipv6: Boolean(options['6']) }, out)));
+    .action((expression: string[], options: Record<string, unknown>) =>
+      set('capture', (out) => capture({ ...(options as object), ipv6: Boolean(options['6']), ...(expression.length > 0 ? { filter: expression.join(' ') } : {}) }, out)),
+    );
 
   program
     .command('serve')

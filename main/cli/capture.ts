@@ -10,6 +10,7 @@ import type { CaptureRecording } from '../engine/workbench';
 import { protocolName } from '../../packets/protocols';
 import { secondsToMs } from './args';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames, toCliError, withoutDatagramAdvice } from './errors';
+import { compileCliDisplayFilter, rowPasses } from './display-filter';
 import { packetLine } from './format';
 import { elevate, EngineSession, type Output } from './session';
 
@@ -34,6 +35,8 @@ export interface CaptureOptions {
   quiet?: boolean;
   /** A capture filter in tcpdump's syntax (the positional words, joined with spaces as tcpdump joins them). */
   filter?: string;
+  /** Print only the packets this display filter passes (-Y); -w still writes every packet captured. */
+  displayFilter?: string;
 }
 
 const FLAGS: FlagNames = {
@@ -66,6 +69,7 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
   } catch (error) {
     throw (error as { code?: unknown }).code === 'INVALID_ARGUMENT' ? new CliError(EXIT_USAGE, (error as Error).message) : toCliError(error);
   }
+  const display = compileCliDisplayFilter(options.displayFilter);
   if (options.count !== undefined && (!Number.isInteger(options.count) || options.count < 1 || options.count > MAX_COUNT)) {
     throw new CliError(EXIT_USAGE, `-c (count): must be a whole number from 1 to ${MAX_COUNT}`);
   }
@@ -143,11 +147,17 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
 
     const limit = options.count ?? Infinity;
     let printed = 0;
+    /** Rows the display filter did not pass. */
+    let filtered = 0;
     let firstTime = 0;
     let lastId = -1;
     const showRow = (row: LogRow): void => {
       lastId = row.id;
       if (options.quiet || printed >= limit || row.socketId !== socketId) return;
+      if (!rowPasses(session.workbench, display, row)) {
+        filtered++;
+        return;
+      }
       if (printed === 0) firstTime = row.time;
       printed++;
       out.text(packetLine(printed, row, firstTime));
@@ -179,12 +189,13 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
     const captured = recording.count;
     file?.close();
     const writeError = file?.error ?? null;
-    const notShown = options.quiet ? 0 : Math.max(0, captured - printed);
+    const notShown = options.quiet ? 0 : Math.max(0, captured - printed - filtered);
 
     if (writeError) out.note(`-w: ${writeError.message}; the capture stopped`);
     if (file) out.note(`${captured} packets written to ${file.path} (${file.format}, ${file.size} bytes)`);
     if (notShown > 0) out.note(`${notShown} packets arrived faster than they could be printed; they are not shown${file ? ' (the file has them)' : ''}`);
     if (kernelDrops > 0) out.note(`${kernelDrops} packets dropped by the kernel (receive buffer full): they are in no output`);
+    if (display) out.note(`${printed} of them passed the display filter`);
     out.note(`${captured} packet${captured === 1 ? '' : 's'} captured`);
     const lost = kernelDrops > 0 || writeError !== null || (file === null && notShown > 0);
     // With -c, stopping before the count (timeout, Ctrl-C) is a shortfall a script can see.
@@ -198,6 +209,7 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
       format: file?.format ?? null,
       kernelDrops,
       notShown,
+      ...(display ? { displayFilter: display.text, shown: printed } : {}),
       stoppedBy: why,
       ...(writeError ? { writeError: writeError.message } : {}),
       exitCode,

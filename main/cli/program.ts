@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { integerArg, numberArg, protocolArg } from './args';
 import { capture } from './capture';
+import { DISPLAY_FILTER_FLAG, DISPLAY_FILTER_HELP } from './display-filter';
 import { CliError, EXIT_OK, EXIT_USAGE, toCliError } from './errors';
 import { labDown, labStatus, labUp } from './lab';
 import { ping } from './ping';
@@ -139,6 +140,7 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .option('-w, --write <file>', 'write the packets to this file as they arrive (pcapng; classic pcap for a .pcap name)')
     .addOption(new Option('--format <format>', 'file format of -w (default: by the name)').choices(['pcapng', 'pcap']))
     .option('-q, --quiet', 'no line per packet (as tcpdump -w)')
+    .option(DISPLAY_FILTER_FLAG, DISPLAY_FILTER_HELP)
     .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
     .option('--json', 'one JSON object per line')
     .action((expression: string[], options: Record<string, unknown>) =>

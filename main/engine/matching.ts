@@ -2,8 +2,9 @@
 // an ICMP/ICMPv6 echo request and its echo reply (identifier, sequence, the far address), a probe
 // (echo request, UDP datagram, TCP SYN) and the ICMP error that quotes it, a TCP SYN and the
 // SYN-ACK or RST that acknowledges it. A reply travels the other way than its request (a sent
-// request takes a received reply; imported packets pair with imported ones), so the copy of a
-// request a raw socket sees on loopback never takes the reply.
+// request takes a received reply) when there is such a request, so the copy of a request a raw
+// socket sees on loopback does not take the reply; a packet socket on lo sees both ways as sent,
+// and there a request that travelled the same way takes it.
 //
 // Bounded and O(1) per packet at flood rate: pending requests sit in a 4-way set-associative table
 // of typed arrays keyed by a 64-bit hash of (direction, family, kind, far address, identifiers);
@@ -40,7 +41,9 @@ export class RequestMatcher {
   private readonly addressCache = new Map<string, Uint8Array | null>();
   private links: RowLinks;
   private readonly facts: PacketFacts = { time: 0, direction: DIRECTION_SENT as DirectionCode, socket: -1, family: 4, withIpHeader: false, protocol: 0, peer: null, local: null };
-  /** The key of the packet being looked at. */
+  /** The key of the packet being looked at, without and with its direction. */
+  private baseA = 0;
+  private baseB = 0;
   private a = 0;
   private b = 0;
 
@@ -90,7 +93,6 @@ export class RequestMatcher {
   observe(id: number, bytes: Uint8Array, facts: PacketFacts): void {
     this.links.reset(id);
     const outbound = facts.direction === DIRECTION_SENT ? 1 : facts.direction === DIRECTION_RECEIVED ? 2 : 0;
-    const back = outbound === 1 ? 2 : outbound === 2 ? 1 : 0;
     let family = facts.family;
     let protocol = facts.protocol;
     let at = 0;
@@ -135,31 +137,31 @@ export class RequestMatcher {
         const request = type === echoRequest;
         const far = request ? destination : source;
         if (!far) return;
-        this.key(request ? outbound : back, family, KIND_ECHO, far, request ? destinationAt : sourceAt, word(bytes, at + 4), word(bytes, at + 6), 0);
-        if (request) this.remember(id, time);
-        else this.answer(id, time);
+        this.key(family, KIND_ECHO, far, request ? destinationAt : sourceAt, word(bytes, at + 4), word(bytes, at + 6), 0);
+        if (request) this.remember(id, time, outbound);
+        else this.answer(id, time, outbound);
         return;
       }
-      if (isError(type, family)) this.answerQuoted(id, time, bytes, at + 8, family, back);
+      if (isError(type, family)) this.answerQuoted(id, time, bytes, at + 8, family, outbound);
       return;
     }
     if (protocol === 17) {
       if (!destination) return;
       // Any UDP datagram may be a probe; only an ICMP error quoting it answers it.
-      this.key(outbound, family, KIND_UDP, destination, destinationAt, word(bytes, at), word(bytes, at + 2), 0);
-      this.remember(id, time);
+      this.key(family, KIND_UDP, destination, destinationAt, word(bytes, at), word(bytes, at + 2), 0);
+      this.remember(id, time, outbound);
       return;
     }
     if (protocol === 6 && length - at >= 14) {
       const flags = bytes[at + 13];
       if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
         if (!destination) return;
-        this.key(outbound, family, KIND_TCP, destination, destinationAt, word(bytes, at), word(bytes, at + 2), long(bytes, at + 4));
-        this.remember(id, time);
+        this.key(family, KIND_TCP, destination, destinationAt, word(bytes, at), word(bytes, at + 2), long(bytes, at + 4));
+        this.remember(id, time, outbound);
       } else if (flags & TCP_ACK && flags & (TCP_SYN | TCP_RST) && length - at >= 12 && source) {
         // SYN-ACK or RST: acknowledges the SYN's sequence number + 1, ports swapped.
-        this.key(back, family, KIND_TCP, source, sourceAt, word(bytes, at + 2), word(bytes, at), (long(bytes, at + 8) - 1) >>> 0);
-        this.answer(id, time);
+        this.key(family, KIND_TCP, source, sourceAt, word(bytes, at + 2), word(bytes, at), (long(bytes, at + 8) - 1) >>> 0);
+        this.answer(id, time, outbound);
       }
     }
   }
@@ -182,31 +184,41 @@ export class RequestMatcher {
     if (length - transport < 8) return;
     if (protocol === (family === 4 ? 1 : 58)) {
       if (bytes[transport] !== (family === 4 ? 8 : 128)) return;
-      this.key(direction, family, KIND_ECHO, bytes, destinationAt, word(bytes, transport + 4), word(bytes, transport + 6), 0);
+      this.key(family, KIND_ECHO, bytes, destinationAt, word(bytes, transport + 4), word(bytes, transport + 6), 0);
     } else if (protocol === 17) {
-      this.key(direction, family, KIND_UDP, bytes, destinationAt, word(bytes, transport), word(bytes, transport + 2), 0);
+      this.key(family, KIND_UDP, bytes, destinationAt, word(bytes, transport), word(bytes, transport + 2), 0);
     } else if (protocol === 6) {
-      this.key(direction, family, KIND_TCP, bytes, destinationAt, word(bytes, transport), word(bytes, transport + 2), long(bytes, transport + 4));
+      this.key(family, KIND_TCP, bytes, destinationAt, word(bytes, transport), word(bytes, transport + 2), long(bytes, transport + 4));
     } else return;
-    this.answer(id, time);
+    this.answer(id, time, direction);
   }
 
-  /** Hashes the key into this.a / this.b. */
-  private key(direction: number, family: number, kind: number, address: Uint8Array, addressAt: number, x: number, y: number, z: number): void {
+  /** Hashes the key, all but the direction, into this.baseA / this.baseB. */
+  private key(family: number, kind: number, address: Uint8Array, addressAt: number, x: number, y: number, z: number): void {
     hashA = 0x811c9dc5 | 0;
     hashB = 0x5bd1e995;
-    mix((direction << 16) | (family << 8) | kind);
+    mix((family << 8) | kind);
     const end = addressAt + (family === 4 ? 4 : 16);
     for (let i = addressAt; i < end; i++) mix(address[i]);
     mix(x);
     mix(y);
     mix(z & 0xffff);
     mix(z >>> 16);
+    this.baseA = hashA;
+    this.baseB = hashB;
+  }
+
+  /** The key for a request that travelled this way (1 sent, 2 received, 0 unknown) into this.a / this.b. */
+  private finish(direction: number): void {
+    hashA = this.baseA;
+    hashB = this.baseB;
+    mix(direction);
     this.a = hashA ^ (hashA >>> 15);
     this.b = hashB;
   }
 
-  private remember(id: number, time: number): void {
+  private remember(id: number, time: number, direction: number): void {
+    this.finish(direction);
     const base = (this.a & (SETS - 1)) * WAYS;
     let slot = base;
     for (let way = 0; way < WAYS; way++) {
@@ -224,8 +236,19 @@ export class RequestMatcher {
     this.requestTimes[slot] = time;
   }
 
-  /** The oldest pending request with this key takes the reply. */
-  private answer(id: number, time: number): void {
+  /**
+   * The oldest pending request with this key takes the reply: one that travelled the other way if
+   * any (a sent request, not the copy of it a raw socket received on loopback), else one that
+   * travelled the same way (a packet socket on lo sees both as sent).
+   */
+  private answer(id: number, time: number, direction: number): void {
+    this.finish(direction === 1 ? 2 : direction === 2 ? 1 : 0);
+    if (this.take(id, time) || direction === 0) return;
+    this.finish(direction);
+    this.take(id, time);
+  }
+
+  private take(id: number, time: number): boolean {
     const base = (this.a & (SETS - 1)) * WAYS;
     let slot = -1;
     for (let way = 0; way < WAYS; way++) {
@@ -235,12 +258,13 @@ export class RequestMatcher {
       if (time - this.requestTimes[candidate] > EXPIRY_MS || held >= id) continue;
       if (slot < 0 || held < this.requestIds[slot]) slot = candidate;
     }
-    if (slot < 0) return;
+    if (slot < 0) return false;
     const requestId = this.requestIds[slot];
     this.requestIds[slot] = EMPTY;
     const rttMs = Math.round((time - this.requestTimes[slot]) * 1000) / 1000;
     this.links.set(id, ROLE_REPLY, requestId, rttMs);
     if (this.logged(requestId)) this.links.set(requestId, ROLE_REQUEST, id, rttMs);
+    return true;
   }
 
   private address(text: string): Uint8Array | null {

@@ -6,8 +6,12 @@ export const EXIT_OK = 0;
 export const EXIT_NO_RESULT = 1;
 /** Usage or validation error: a bad option, number or address. */
 export const EXIT_USAGE = 2;
+/** EX_IOERR (sysexits.h): the output could not be written (ENOSPC…), for another reason than a vanished reader. */
+export const EXIT_OUTPUT_ERROR = 74;
 /** EX_NOPERM (sysexits.h): the privilege to open the socket is missing. */
 export const EXIT_NO_PERMISSION = 77;
+/** The output's reader went away (`| head -1`): 128 + SIGPIPE, what a shell shows for ping(8) ended by the signal. */
+export const EXIT_BROKEN_PIPE = 141;
 
 /** A failure the CLI reports in one line and exits with. */
 export class CliError extends Error {

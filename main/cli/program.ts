@@ -4,12 +4,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { integerArg, numberArg, protocolArg } from './args';
 import { capture } from './capture';
 import { DISPLAY_FILTER_FLAG, DISPLAY_FILTER_HELP } from './display-filter';
-import { CliError, EXIT_OK, EXIT_USAGE, toCliError } from './errors';
+import { CliError, EXIT_BROKEN_PIPE, EXIT_NO_RESULT, EXIT_OK, EXIT_OUTPUT_ERROR, EXIT_USAGE, toCliError } from './errors';
 import { labDown, labStatus, labUp } from './lab';
 import { ping } from './ping';
 import { capabilities, setupHelper } from './privileges';
 import { send, TEMPLATES } from './send';
 import { serve } from './serve';
+import { isBroken, onOutputClosed, outputFailure, watchOutput } from './output-pipe';
 import { Output } from './session';
 import { traceroute } from './traceroute';
 
@@ -17,7 +18,34 @@ const NAME = 'packet-workbench';
 
 type Action = (out: Output) => Promise<number>;
 
+/** How long a command may take to stop by itself once its output is gone, before the CLI ends it. */
+const OUTPUT_CLOSED_GRACE_MS = 5000;
+
 export async function main(argv: string[]): Promise<number> {
+  const stopWatching = watchOutput();
+  // Every command stops on a closed output as on Ctrl-C (onInterrupt); one that does not is
+  // ended after a grace period (exit hooks still close capture files and remove labs).
+  const removeFallback = onOutputClosed(() => {
+    setTimeout(() => process.exit(exitStatus(EXIT_OK)), OUTPUT_CLOSED_GRACE_MS).unref();
+  });
+  try {
+    return exitStatus(await run(argv));
+  } finally {
+    removeFallback();
+    stopWatching();
+  }
+}
+
+/**
+ * A command cut short by its output has no result to report: 141 for a vanished reader,
+ * 74 for another write error, in place of 0 or 1. Errors keep their own status.
+ */
+function exitStatus(code: number): number {
+  if (!(isBroken('stdout') || isBroken('stderr')) || (code !== EXIT_OK && code !== EXIT_NO_RESULT)) return code;
+  return outputFailure() ? EXIT_OUTPUT_ERROR : EXIT_BROKEN_PIPE;
+}
+
+async function run(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   let commandName = '';
   let action: Action | null = null;
@@ -34,8 +62,9 @@ export async function main(argv: string[]): Promise<number> {
         const message = usageMessage(raw);
         // A bad value is named with what was expected; an unknown or missing argument points to --help.
         const hint = message === raw.replace(/\.$/, '') ? ' (see --help)' : '';
-        if (json) process.stdout.write(`${JSON.stringify({ type: 'error', code: 'USAGE', message, exitCode: EXIT_USAGE })}\n`);
-        else write(`${NAME}${commandName ? ` ${commandName}` : ''}: ${message}${hint}\n`);
+        if (json) {
+          if (!isBroken('stdout')) process.stdout.write(`${JSON.stringify({ type: 'error', code: 'USAGE', message, exitCode: EXIT_USAGE })}\n`);
+        } else if (!isBroken('stderr')) write(`${NAME}${commandName ? ` ${commandName}` : ''}: ${message}${hint}\n`);
       },
     })
     .addHelpText(
@@ -43,7 +72,8 @@ export async function main(argv: string[]): Promise<number> {
       `
 Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / not reached / not all sent,
 2 usage or validation error, 3 capture lost packets (kernel drops, a failed write),
-77 missing privilege (CAP_NET_RAW) with the remedy in the message.
+77 missing privilege (CAP_NET_RAW) with the remedy in the message, 141 the output's reader went away (| head),
+74 the output could not be written (a full disk).
 --json prints one JSON object per line (stream records, then a final one) on stdout.`,
     );
   const set = (name: string, run: Action) => {
@@ -215,8 +245,8 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
 function report(error: unknown, command: string, json: boolean): number {
   const failure = toCliError(error);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ type: 'error', code: failure.code, message: failure.message, exitCode: failure.exitCode })}\n`);
-  } else {
+    if (!isBroken('stdout')) process.stdout.write(`${JSON.stringify({ type: 'error', code: failure.code, message: failure.message, exitCode: failure.exitCode })}\n`);
+  } else if (!isBroken('stderr')) {
     process.stderr.write(`${NAME}${command ? ` ${command}` : ''}: ${failure.message}\n`);
   }
   if (process.env.PACKET_WORKBENCH_DEBUG && !(error instanceof CliError)) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);

@@ -5,23 +5,27 @@ import type { EventBatch, ExperimentRun, MethodName, ParamsIn, Result } from '..
 import { Workbench, type WorkbenchOptions } from '../engine';
 import { dispatchCall } from '../engine/dispatch';
 import { CliError, EXIT_NO_PERMISSION, type FlagNames, toCliError } from './errors';
+import { isBroken, onOutputClosed } from './output-pipe';
 
+export { onOutputClosed };
+
+/** What a command prints; nothing once the stream's reader has gone (see output-pipe.ts). */
 export class Output {
   constructor(readonly json: boolean) {}
 
   /** A line of the command's text output (ignored with --json). */
   text(line: string): void {
-    if (!this.json) process.stdout.write(`${line}\n`);
+    if (!this.json && !isBroken('stdout')) process.stdout.write(`${line}\n`);
   }
 
   /** A JSON record (ignored without --json). */
   record(value: Record<string, unknown>): void {
-    if (this.json) process.stdout.write(`${JSON.stringify(value)}\n`);
+    if (this.json && !isBroken('stdout')) process.stdout.write(`${JSON.stringify(value)}\n`);
   }
 
   /** A status line on stderr, as ping and tshark print theirs (kept with --json: stdout stays parseable). */
   note(line: string): void {
-    process.stderr.write(`${line}\n`);
+    if (!isBroken('stderr')) process.stderr.write(`${line}\n`);
   }
 }
 
@@ -31,7 +35,9 @@ export class EngineSession {
   constructor(options: WorkbenchOptions = {}) {
     this.workbench = new Workbench({
       ...options,
-      onListenerError: (error) => process.stderr.write(`packet-workbench: internal error in an event handler: ${(error as Error)?.stack ?? String(error)}\n`),
+      onListenerError: (error) => {
+        if (!isBroken('stderr')) process.stderr.write(`packet-workbench: internal error in an event handler: ${(error as Error)?.stack ?? String(error)}\n`);
+      },
     });
   }
 
@@ -55,8 +61,8 @@ export class EngineSession {
 
 /**
  * Calls `stop` on the first SIGINT or SIGTERM (the command then prints its summary,
- * like ping(8)); a second one exits at once with 130. Returns the function that
- * removes the handlers.
+ * like ping(8)), or when the output's reader goes away (`| head -1`); a second signal
+ * exits at once with 130. Returns the function that removes the handlers.
  */
 export function onInterrupt(stop: () => void): () => void {
   let interrupted = false;
@@ -67,9 +73,13 @@ export function onInterrupt(stop: () => void): () => void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  const removeOutputListener = onOutputClosed(() => {
+    if (!interrupted) handler();
+  });
   return () => {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
+    removeOutputListener();
   };
 }
 

@@ -1,5 +1,6 @@
 // The app frame: header with the panel tabs, the capability banner, the panel, a status bar.
 import { useEffect, useRef, type KeyboardEvent } from 'react';
+import { CaptureControls, LossStatus } from './components/CaptureControls';
 import { CapabilityBanner } from './panels/CapabilityBanner';
 import { ConnectionBanner } from './panels/ConnectionBanner';
 import { EditorPanel } from './panels/EditorPanel';
@@ -128,6 +129,8 @@ function StatusBar() {
         {paused ? ' · paused' : ''}
       </span>
       <span className={connection === 'open' ? '' : 'bad'}>{connection === 'open' ? 'Connected' : connection === 'connecting' ? 'Reconnecting…' : 'Disconnected'}</span>
+      <LossStatus />
+      <CaptureControls />
       <span>Sockets open: {open}</span>
       <span>Send jobs running: {running}</span>
       <span className="status-hint">Alt+1–4 panels · Tab moves between controls</span>

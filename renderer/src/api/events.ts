@@ -61,6 +61,12 @@ export function pumpEvents(
           state.helper.applyStatus(event.helper);
           helperEvent = true;
           break;
+        case 'capture':
+          state.capture.applyCapture(event.capture);
+          break;
+        case 'logStatus':
+          state.capture.applyStatus(event.status);
+          break;
         default:
           break;
       }

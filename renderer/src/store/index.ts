@@ -2,6 +2,7 @@
 import { createContext, createElement, useContext, type ReactNode } from 'react';
 import { useStore, type StoreApi } from 'zustand';
 import { createStore } from 'zustand/vanilla';
+import { createCaptureSlice } from './capture';
 import { createEditorSlice } from './editor';
 import { createExperimentsSlice } from './experiments';
 import { createHelperSlice } from './helper';
@@ -23,6 +24,7 @@ export function createWorkbenchStore(services: StoreServices): WorkbenchStore {
     ...createSocketsSlice(services)(...a),
     ...createExperimentsSlice(services)(...a),
     ...createHelperSlice(services)(...a),
+    ...createCaptureSlice(services)(...a),
   }));
 }
 

@@ -2,6 +2,7 @@
 import type { StateCreator } from 'zustand';
 import type { WorkbenchClient } from '../api/client';
 import type { Connection } from '../api/connection';
+import type { CaptureSlice } from './capture';
 import type { EditorSlice } from './editor';
 import type { ExperimentsSlice } from './experiments';
 import type { HelperSlice } from './helper';
@@ -10,7 +11,7 @@ import type { SendSlice } from './send';
 import type { SettingsSlice } from './settings';
 import type { SocketsSlice } from './sockets';
 
-export type WorkbenchState = EditorSlice & SendSlice & LogSlice & SocketsSlice & ExperimentsSlice & SettingsSlice & HelperSlice;
+export type WorkbenchState = EditorSlice & SendSlice & LogSlice & SocketsSlice & ExperimentsSlice & SettingsSlice & HelperSlice & CaptureSlice;
 
 /** What slices get besides set/get: the client, and browser services tests can replace. */
 export interface StoreServices {

@@ -99,6 +99,29 @@ function scaled(text: string, name: FlagName): string {
   return text.replace(/(at least|at most|more than|less than|got|[<>]=?)\s*(-?\d+(?:\.\d+)?)/g, (_match, words: string, value: string) => `${words}${/[<>]/.test(words) ? '' : ' '}${Number(value) / scale}${unit}`);
 }
 
+/**
+ * Commander's "option '-c, --count <count>' argument '1.5' is invalid. '1.5' is not a whole number."
+ * as "-c (count): '1.5' is not a whole number", the form the contract's errors take.
+ */
+export function usageMessage(message: string): string {
+  const missing = /^option '([^']+)' argument missing$/.exec(message);
+  if (missing) return `${flagName(missing[1])}: needs a value`;
+  const invalid = /^option '([^']+)' argument '(.*)' is invalid\. (.*?)\.?$/.exec(message);
+  if (!invalid) return message.replace(/\.$/, '');
+  const [, flags, value, reason] = invalid;
+  const flag = flagName(flags);
+  const choices = /^Allowed choices are (.*)$/.exec(reason);
+  if (choices) return `${flag}: '${value}' is not one of ${choices[1]}`;
+  return `${flag}: ${reason.includes(`'${value}'`) ? reason : `'${value}': ${reason}`}`;
+}
+
+/** '-c, --count <count>' as '-c (count)', the name the contract's errors give it; '--rate <pps>' as '--rate'. */
+function flagName(flags: string): string {
+  const short = /(^|, )(-\w)\b/.exec(flags)?.[2];
+  const long = /--([\w-]+)/.exec(flags)?.[1];
+  return short && long ? `${short} (${long})` : (short ?? `--${long}`);
+}
+
 function permissionMessage(message: string): string {
   return `missing privilege (CAP_NET_RAW): ${message}`;
 }

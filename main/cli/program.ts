@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { integerArg, numberArg, protocolArg } from './args';
 import { capture } from './capture';
 import { DISPLAY_FILTER_FLAG, DISPLAY_FILTER_HELP } from './display-filter';
-import { CliError, EXIT_BROKEN_PIPE, EXIT_NO_RESULT, EXIT_OK, EXIT_OUTPUT_ERROR, EXIT_USAGE, toCliError } from './errors';
+import { CliError, EXIT_BROKEN_PIPE, EXIT_NO_RESULT, EXIT_OK, EXIT_OUTPUT_ERROR, EXIT_USAGE, toCliError, usageMessage } from './errors';
 import { labDown, labStatus, labUp } from './lab';
 import { ping } from './ping';
 import { capabilities, setupHelper } from './privileges';
@@ -251,22 +251,6 @@ function report(error: unknown, command: string, json: boolean): number {
   }
   if (process.env.PACKET_WORKBENCH_DEBUG && !(error instanceof CliError)) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
   return failure.exitCode;
-}
-
-/**
- * Commander's "option '-c, --count <count>' argument '1.5' is invalid. '1.5' is not a whole number."
- * as "-c (count): '1.5' is not a whole number", the form the contract's errors take.
- */
-export function usageMessage(message: string): string {
-  const invalid = /^option '([^']+)' argument '(.*)' is invalid\. (.*?)\.?$/.exec(message);
-  if (!invalid) return message.replace(/\.$/, '');
-  const [, flags, value, reason] = invalid;
-  const short = /(^|, )(-\w)\b/.exec(flags)?.[2];
-  const long = /--([\w-]+)/.exec(flags)?.[1];
-  const flag = short && long ? `${short} (${long})` : (short ?? `--${long}`);
-  const choices = /^Allowed choices are (.*)$/.exec(reason);
-  if (choices) return `${flag}: '${value}' is not one of ${choices[1]}`;
-  return `${flag}: ${reason.includes(`'${value}'`) ? reason : `'${value}': ${reason}`}`;
 }
 
 function version(): string {

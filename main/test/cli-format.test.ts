@@ -2,7 +2,7 @@
 // that name the flag, and how send picks the socket for a packet.
 import { describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../common/validate';
-import { CliError, toCliError } from '../cli/errors';
+import { CliError, toCliError, usageMessage } from '../cli/errors';
 import { percentG, pingHeader, pingReplyLine, pingStatisticsLines, pingTime, tracerouteHopLine } from '../cli/format';
 import { planPacket } from '../cli/send';
 
@@ -97,6 +97,15 @@ describe('errors', () => {
     expect(toCliError(Object.assign(new Error('x'), { code: 'EACCES' })).exitCode).toBe(77);
     expect(toCliError(new WorkbenchError('ENETUNREACH', 'No route')).exitCode).toBe(1);
     expect(toCliError(new CliError(2, 'bad')).exitCode).toBe(2);
+  });
+});
+
+describe("commander's messages in the contract's form", () => {
+  it('names the flag by its short and long name, the value, and what was expected', () => {
+    expect(usageMessage("option '-c, --count <count>' argument '1.5' is invalid. '1.5' is not a whole number.")).toBe("-c (count): '1.5' is not a whole number");
+    expect(usageMessage("option '--mode <mode>' argument 'fast' is invalid. Allowed choices are auto, raw, datagram.")).toBe("--mode: 'fast' is not one of auto, raw, datagram");
+    expect(usageMessage("option '-c, --count <count>' argument missing")).toBe('-c (count): needs a value');
+    expect(usageMessage("unknown option '--bogus'")).toBe("unknown option '--bogus'");
   });
 });
 

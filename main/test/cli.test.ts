@@ -213,7 +213,7 @@ describe.runIf(isRoot)('command line on loopback', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cli-capture-'));
     try {
       const file = path.join(dir, 'capture.pcapng');
-      const { done } = await started(['capture', '-c', '4', '--timeout', '20', '-w', file], /Capturing ICMP/);
+      const { done } = await started(['capture', '-c', '4', '--timeout', '20', '-w', file], /Capturing/);
       const pinged = await cli(['ping', '127.0.0.1', '-c', '2', '-i', '0.1']);
       expect(pinged.code, pinged.stderr).toBe(0);
       const captured = await done;

@@ -79,7 +79,8 @@ function watchReader(gone: () => void): () => void {
   } catch {
     return () => undefined;
   }
-  if (stat.isSocket()) return watchSocket(gone);
+  // Node makes stdout a net.Socket only for a stream socket (a datagram one would carry the empty writes).
+  if (stat.isSocket() && process.stdout instanceof Socket) return watchSocket(gone);
   if (stat.isFIFO()) return watchPipe(gone);
   return () => undefined;
 }

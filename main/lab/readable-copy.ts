@@ -4,7 +4,7 @@
 // folder every user can read: the built JS, the renderer, the addon and the helper, and the
 // runtime dependencies. Nothing is modified in the checkout.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -23,8 +23,11 @@ export interface ReadableCopy {
 }
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-/** The packages the built main process requires at run time (package.json "dependencies"). */
-const RUNTIME_PACKAGES = ['commander', 'ws', 'zod'];
+/** The packages the built main process requires at run time: package.json "dependencies" (the addon is linked, not copied). */
+function runtimePackages(root: string): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  return Object.keys(manifest.dependencies ?? {}).filter((name) => name !== '@packet-workbench/raw-socket');
+}
 
 /** The project root of this checkout: beside main/ (source) or dist/main/ (built). */
 function projectRoot(): string {
@@ -74,7 +77,7 @@ export function readableCopy(prefix = 'pw-readable'): ReadableCopy {
     copy('native/dist');
     mkdirSync(path.join(root, 'native', 'build', 'Release'), { recursive: true });
     for (const file of ['raw_socket.node', 'packet-workbench-helper']) copy(`native/build/Release/${file}`);
-    for (const name of RUNTIME_PACKAGES) copy(`node_modules/${name}`);
+    for (const name of runtimePackages(source)) copy(`node_modules/${name}`);
     mkdirSync(path.join(root, 'node_modules', '@packet-workbench'), { recursive: true });
     symlinkSync('../../native', path.join(root, 'node_modules', '@packet-workbench', 'raw-socket'));
     makeReadable(root);

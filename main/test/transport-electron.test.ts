@@ -147,7 +147,7 @@ describe('IPC handlers derived from the contract', () => {
     const { engine, renderer } = setup();
     const outcome = (await renderer.invoke(methodChannel('openSocket'), { family: 'ipv4', protocol: 1 })) as IpcOutcome;
     expect(outcome).toMatchObject({ ok: true, result: { socketId: 's1', family: 'ipv4', protocol: 1 } });
-    expect(engine.calls).toEqual([{ method: 'openSocket', params: { family: 'ipv4', protocol: 1, mode: 'auto' } }]);
+    expect(engine.calls).toEqual([{ method: 'openSocket', params: { family: 'ipv4', protocol: 1, mode: 'auto', includeOwnTraffic: false } }]);
   });
 
   it('answers bad parameters with a serialized validation error naming the field, without calling the engine', async () => {

@@ -12,7 +12,7 @@ import { secondsToMs } from './args';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames, toCliError, withoutDatagramAdvice } from './errors';
 import { compileCliDisplayFilter, rowPasses } from './display-filter';
 import { packetLine } from './format';
-import { elevate, EngineSession, type Output } from './session';
+import { elevate, EngineSession, onOutputClosed, type Output } from './session';
 
 /** Packets were lost: the kernel dropped some, the file could not take them, or (without -w) they were not printed. */
 export const EXIT_PACKETS_LOST = 3;
@@ -116,6 +116,8 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `capture | head -1`: the reader went away; stop as Ctrl-C does (the file is still closed properly).
+  const removeOutputListener = onOutputClosed(() => stop('interrupt'));
   let timer: NodeJS.Timeout | null = null;
   let progress: NodeJS.Timeout | null = null;
   try {
@@ -222,6 +224,7 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
     file?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    removeOutputListener();
     await session.close();
   }
 }

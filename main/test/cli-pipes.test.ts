@@ -88,6 +88,9 @@ function expectQuiet(result: Ended, what: string, codes: number[] = [BROKEN_PIPE
 /** Commands that print a little and end by themselves; each must still end quietly. */
 const SHORT: string[][] = [['--help'], ['--version'], ['help', 'ping'], ['lab', 'status'], ['capabilities']];
 
+/** Below the 5 s fallback exit: every command must stop through its own stop path. */
+const STOPPED_WITHIN_MS = 4000;
+
 /** Commands that run until stopped (or long enough that they must be stopped). */
 const LONG: string[][] = [
   ['ping', '127.0.0.1', '-i', '0.2'],
@@ -107,7 +110,7 @@ describe('a closed output ends every command quietly with 141', () => {
       for (const run of [intoClosedPipe, intoClosedSocket]) {
         const result = await run(args);
         expectQuiet(result, `${run.name} ${args.join(' ')}`);
-        expect(result.ms, `${run.name} ${args.join(' ')}`).toBeLessThan(8000);
+        expect(result.ms, `${run.name} ${args.join(' ')}`).toBeLessThan(STOPPED_WITHIN_MS);
       }
     });
   }
@@ -117,7 +120,7 @@ describe('a closed output ends every command quietly with 141', () => {
       for (const run of [intoClosedPipe, intoClosedSocket]) {
         const result = await run(args);
         expectQuiet(result, `${run.name} ${args.join(' ')}`);
-        expect(result.ms, `${run.name} ${args.join(' ')}`).toBeLessThan(8000);
+        expect(result.ms, `${run.name} ${args.join(' ')}`).toBeLessThan(STOPPED_WITHIN_MS);
       }
     });
   }
@@ -139,7 +142,7 @@ describe('| head -1: the first line, then a quiet end', () => {
       const result = await intoHead(args);
       expectQuiet(result, args.join(' '));
       expect(result.stdout.split('\n').filter(Boolean), args.join(' ')).toHaveLength(1);
-      expect(result.ms, args.join(' ')).toBeLessThan(8000);
+      expect(result.ms, args.join(' ')).toBeLessThan(STOPPED_WITHIN_MS);
     });
   }
 
@@ -149,7 +152,7 @@ describe('| head -1: the first line, then a quiet end', () => {
       // traceroute to 127.0.0.1 may finish before head is gone: then it exits 0 as usual.
       expectQuiet(result, args.join(' '), args[0] === 'traceroute' ? [0, BROKEN_PIPE] : [BROKEN_PIPE]);
       expect(result.stdout.split('\n').filter(Boolean)).toHaveLength(1);
-      expect(result.ms, args.join(' ')).toBeLessThan(8000);
+      expect(result.ms, args.join(' ')).toBeLessThan(STOPPED_WITHIN_MS);
     });
   }
 
@@ -159,7 +162,7 @@ describe('| head -1: the first line, then a quiet end', () => {
       const result = await intoHead(['capture', '--timeout', '30']);
       expectQuiet(result, 'capture');
       expect(result.stdout.split('\n').filter(Boolean)).toHaveLength(1);
-      expect(result.ms).toBeLessThan(8000);
+      expect(result.ms).toBeLessThan(STOPPED_WITHIN_MS);
     } finally {
       pinging.kill('SIGKILL');
     }

@@ -2,6 +2,9 @@
 // identifier and sequence (raw sockets see every echo reply on the host; datagram
 // sockets only their own, the kernel owns the identifier), ICMP errors that quote
 // one of our requests reported as 'error' replies, statistics like ping(8).
+// RTTs are kernel to kernel: the request's transmit timestamp (SO_TIMESTAMPING, the
+// socket's 'sent' event) to the reply's receive timestamp (SO_TIMESTAMPNS). ping(8)
+// starts its clock in user space before sendmsg, so it also counts the system call.
 import type { Socket } from '@packet-workbench/raw-socket';
 import type { ExperimentRun, Params, PingReply, PingStatistics } from '../../common/contract';
 import { formatIpAddress, isIpv6, parseIpAddress } from '../../packets/address';
@@ -15,10 +18,23 @@ import { sourceAddressFor } from './route';
 
 interface Probe {
   sequence: number;
+  /** The library's clock right before the send system call: the fallback start. */
   sentAtNs?: bigint;
+  /** The kernel's transmit timestamp ('sent' event), when it came. */
+  sentKernelNs?: bigint;
+  /** The socket's send sequence number, which names this probe in 'sent' events. */
+  sendSequence?: number;
   sentMono: number;
   timer: NodeJS.Timeout | null;
   settled: boolean;
+  /** A reply that arrived before the transmit timestamp: settled when it comes (or at the fallback). */
+  heldReply?: HeldReply;
+}
+
+interface HeldReply {
+  reply: PingReply;
+  receivedAtNs: bigint | undefined;
+  receivedMono: number;
 }
 
 export class PingRun implements Experiment {
@@ -32,6 +48,8 @@ export class PingRun implements Experiment {
   private sendTimer: NodeJS.Timeout | null = null;
   private nextSequence = 1;
   private readonly pending = new Map<number, Probe>();
+  /** Probes sent and still waiting for their transmit timestamp, by send sequence. */
+  private readonly awaitingStamp = new Map<number, Probe>();
   private settledCount = 0;
   private sumRtt = 0;
   private sumRttSquares = 0;
@@ -65,6 +83,8 @@ export class PingRun implements Experiment {
       protocol: family === 4 ? 1 : 58,
       mode: this.params.mode,
       timestamps: true,
+      // Kernel transmit timestamps: the RTT starts when the request left, not before the system call.
+      txTimestamps: true,
       // The arrival TTL / hop limit for ping(8)'s ttl=: IPv6 and datagram sockets deliver no IP header to read it from.
       receiveTtl: true,
       bufferSize: Math.max(4096, this.params.size + 128),
@@ -75,7 +95,8 @@ export class PingRun implements Experiment {
       return;
     }
     this.socket = socket;
-    this.run.mode = socket.mode;
+    // An ICMP socket is raw or datagram, never a packet socket.
+    this.run.mode = socket.mode === 'datagram' ? 'datagram' : 'raw';
     this.run.via = via;
     try {
       if (socket.mode === 'raw') socket.setIcmpFilter(answerTypes(family));
@@ -87,6 +108,7 @@ export class PingRun implements Experiment {
     }
     this.echoId = this.host.takeEchoId();
     socket.on('message', this.onMessage);
+    socket.on('sent', this.onSent);
     socket.on('error', () => undefined);
     this.local = await sourceAddressFor(this.target).catch(() => null);
     if (this.run.state !== 'running') return;
@@ -112,7 +134,7 @@ export class PingRun implements Experiment {
     const probe: Probe = { sequence, sentMono: performance.now(), timer: null, settled: false };
     this.pending.set(wire, probe);
     const socket = this.socket;
-    socket.send(packet, 0, packet.length, this.target, (error, _bytes, sentAt) => {
+    socket.send(packet, 0, packet.length, this.target, (error, _bytes, sentAt, sendSequence) => {
       if (this.run.state !== 'running') return;
       if (error) {
         this.settle(probe, { sequence, status: 'error', error: error.message });
@@ -120,6 +142,10 @@ export class PingRun implements Experiment {
       }
       probe.sentAtNs = sentAt;
       probe.sentMono = performance.now();
+      if (socket.txTimestamps && sendSequence !== undefined && !probe.settled) {
+        probe.sendSequence = sendSequence;
+        this.awaitingStamp.set(sendSequence, probe);
+      }
       this.statistics().transmitted++;
       this.host.log({
         bytes: packet,
@@ -162,11 +188,22 @@ export class PingRun implements Experiment {
       if (raw && readUint16(view.icmp, 4) !== this.echoId) return;
       if (address !== this.target && raw) return;
       probe = this.pending.get(readUint16(view.icmp, 6));
-      if (!probe || probe.settled) return;
-      const rtt = roundTripMs(probe.sentAtNs, info.timestamp, probe.sentMono, performance.now());
+      if (!probe || probe.settled || probe.heldReply) return;
       // IPv4 raw: the header's TTL; otherwise the kernel's IP_RECVTTL / IPV6_RECVHOPLIMIT value.
       const ttl = view.ttl ?? info.ttl;
-      reply = { sequence: probe.sequence, status: 'reply', from: address, rtt, bytes: view.icmp.length, ...(ttl !== undefined ? { ttl } : {}) };
+      reply = { sequence: probe.sequence, status: 'reply', from: address, bytes: view.icmp.length, ...(ttl !== undefined ? { ttl } : {}) };
+      const held: HeldReply = { reply, receivedAtNs: info.timestamp, receivedMono: performance.now() };
+      if (probe.sendSequence !== undefined && probe.sentKernelNs === undefined) {
+        // The socket reads replies before its error queue: on loopback the transmit timestamp
+        // follows in this same wake-up. Wait for it until the check phase, then use the
+        // library's pre-send clock (never shorter than the true RTT).
+        probe.heldReply = held;
+        const waiting = probe;
+        setImmediate(() => this.releaseReply(waiting));
+        this.logReceived(buffer, address, info);
+        return;
+      }
+      reply = withRoundTrip(probe, held);
     } else if (isError(view.type, family)) {
       const quoted = readQuoted(view.icmp, family);
       if (!quoted || quoted.protocol !== (family === 4 ? 1 : 58) || quoted.transport.length < 8) return;
@@ -178,6 +215,13 @@ export class PingRun implements Experiment {
     } else {
       return;
     }
+    this.logReceived(buffer, address, info);
+    this.settle(probe, reply);
+  };
+
+  private logReceived(buffer: Buffer, address: string, info: { timestamp?: bigint; ttl?: number; localAddress?: string }): void {
+    const family = this.family;
+    const raw = this.socket?.mode === 'raw';
     this.host.log({
       bytes: buffer,
       direction: DIRECTION_RECEIVED,
@@ -190,14 +234,31 @@ export class PingRun implements Experiment {
       timestampNs: info.timestamp,
       hopLimit: info.ttl,
     });
-    this.settle(probe, reply);
+  }
+
+  /** A kernel transmit timestamp: the start of its probe's RTT. */
+  private onSent = (stamp: { sequence: number; timestamp: bigint }): void => {
+    const probe = this.awaitingStamp.get(stamp.sequence);
+    if (probe === undefined) return;
+    this.awaitingStamp.delete(stamp.sequence);
+    probe.sentKernelNs = stamp.timestamp;
+    this.releaseReply(probe);
   };
+
+  /** Settles a reply held for its transmit timestamp, with the best start known now. */
+  private releaseReply(probe: Probe): void {
+    const held = probe.heldReply;
+    if (held === undefined || probe.settled) return;
+    probe.heldReply = undefined;
+    this.settle(probe, withRoundTrip(probe, held));
+  }
 
   private settle(probe: Probe, reply: PingReply): void {
     if (probe.settled || this.run.state !== 'running') return;
     probe.settled = true;
     if (probe.timer) clearTimeout(probe.timer);
     probe.timer = null;
+    if (probe.sendSequence !== undefined) this.awaitingStamp.delete(probe.sendSequence);
     this.pending.delete(probe.sequence & 0xffff);
     this.settledCount++;
     const stats = this.statistics();
@@ -233,6 +294,7 @@ export class PingRun implements Experiment {
     this.sendTimer = null;
     for (const probe of this.pending.values()) if (probe.timer) clearTimeout(probe.timer);
     this.pending.clear();
+    this.awaitingStamp.clear();
     const stats = this.statistics();
     if (stats.transmitted > 0) stats.loss = round((100 * (stats.transmitted - stats.received)) / stats.transmitted);
     this.socket?.close();
@@ -241,6 +303,12 @@ export class PingRun implements Experiment {
     this.host.events.coalesce(`experiment:${this.run.runId}`, () => ({ type: 'experiment', run: snapshot(this.run) }));
     this.host.ended(this.run);
   }
+}
+
+/** The reply with its RTT: kernel to kernel when both timestamps came, else from the library's pre-send clock. */
+function withRoundTrip(probe: Probe, held: HeldReply): PingReply {
+  const rtt = roundTripMs(probe.sentKernelNs ?? probe.sentAtNs, held.receivedAtNs, probe.sentMono, held.receivedMono);
+  return { ...held.reply, rtt };
 }
 
 function emptyStatistics(): PingStatistics {

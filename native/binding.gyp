@@ -3,7 +3,8 @@
     {
       "target_name": "raw_socket",
       "sources": ["src/addon.cc", "src/raw_socket.cc", "src/checksum.cc", "src/system_error.cc", "src/arguments.cc",
-                  "src/connect_probe.cc", "src/descriptor_channel.cc", "src/bpf.cc"],
+                  "src/connect_probe.cc", "src/descriptor_channel.cc", "src/bpf.cc",
+                  "src/ancillary.cc", "src/packet_socket.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

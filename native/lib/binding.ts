@@ -10,6 +10,10 @@ export interface SendRequestFields {
   address: string;
   /** Destination port: 1-65535 on a UDP datagram socket, 0 on any other. */
   port: number;
+  /** This packet's TTL / hop limit (IP_TTL / IPV6_HOPLIMIT control message); -1: the socket's. */
+  hopLimit: number;
+  /** This packet's TOS / traffic class (IP_TOS / IPV6_TCLASS control message); -1: the socket's. */
+  trafficClass: number;
 }
 
 /**
@@ -25,6 +29,12 @@ export type ReceivedBatch = [
   ttls: (number | undefined)[] | undefined,
   /** Source ports, on UDP datagram sockets. */
   ports: number[] | undefined,
+  /** SO_RXQ_OVFL: packets the socket had dropped when each was queued; undefined when all say 0. */
+  drops: number[] | undefined,
+  /** With packetInfo: local (destination) addresses, interface indexes, hop limits, traffic classes. */
+  ipInfo: [(string | undefined)[], (number | undefined)[], (number | undefined)[], (number | undefined)[]] | undefined,
+  /** Packet sockets: sll_pkttype, interface indexes, interface names, EtherTypes. */
+  linkInfo: [number[], number[], string[], number[]] | undefined,
 ];
 
 /**
@@ -52,6 +62,8 @@ export interface NativeHandlers {
   onClose(): void;
   /** One wake-up's error-queue entries (sockets with receiveErrors). */
   onIcmpErrors(errors: NativeIcmpError[]): void;
+  /** Transmit timestamps (sockets with txTimestamps): [sequence, ns since the epoch, sequence, ns, …]. */
+  onSent?(stamps: (number | bigint)[]): void;
 }
 
 export interface NativeSocketOptions {
@@ -65,10 +77,24 @@ export interface NativeSocketOptions {
   receiveErrors: boolean;
   /** Adopt this open socket instead of opening one (family 0 / protocol -1: take the descriptor's). */
   descriptor: number | undefined;
+  /** IP_PKTINFO, IP_RECVTTL, IP_RECVTOS (IPv6: IPV6_RECVPKTINFO, _RECVHOPLIMIT, _RECVTCLASS): ReceivedBatch ipInfo. */
+  packetInfo?: boolean;
+  /** SO_TIMESTAMPING software transmit timestamps, numbered per send (OPT_ID): handlers.onSent. */
+  txTimestamps?: boolean;
+  /** Packet sockets (family 3): the interface's name; every interface when absent. */
+  interface?: string;
 }
 
 export interface NativeRawSocket {
-  sendBatch(requests: readonly SendRequestFields[], start: number, count: number, results: Int32Array, sentAt?: BigInt64Array): number;
+  /** headerFields: some request sets hopLimit or trafficClass (only then are they read). */
+  sendBatch(
+    requests: readonly SendRequestFields[],
+    start: number,
+    count: number,
+    results: Int32Array,
+    sentAt?: BigInt64Array,
+    headerFields?: boolean,
+  ): number;
   /** sendBatch on the thread pool; one batch at a time. */
   sendBatchAsync(
     requests: readonly SendRequestFields[],
@@ -76,6 +102,7 @@ export interface NativeRawSocket {
     count: number,
     results: Int32Array,
     done: (processed: number, sentAt: bigint) => void,
+    headerFields?: boolean,
   ): void;
   /** Reads what is ready now, without waiting for the poll watcher. */
   receiveNow(): ReceivedBatch | undefined;
@@ -88,12 +115,14 @@ export interface NativeRawSocket {
   close(): void;
   setRef(ref: boolean): void;
   isDatagram(): boolean;
-  /** [addressFamily 1|2, protocol, datagram]. */
+  /** [addressFamily 1|2 (3: packet socket), protocol (packet: EtherType, 0 for both), datagram]. */
   describe(): [number, number, boolean];
   /** The descriptor number, -1 once closed. */
   descriptor(): number;
-  /** Reads the error queue now (receiveErrors sockets); undefined when it is empty. */
-  drainErrors(): NativeIcmpError[] | undefined;
+  /** Reads the error queue now (receiveErrors / txTimestamps sockets): [ICMP errors, transmit timestamps]; undefined when it is empty. */
+  drainErrors(): [NativeIcmpError[] | undefined, (number | bigint)[] | undefined] | undefined;
+  /** Packets the kernel has dropped for this socket so far (SO_MEMINFO); -1 when unknown or closed. */
+  drops(): number;
 }
 
 export interface NativeConnectProbeOptions {

@@ -82,7 +82,7 @@ interface NativeSystemError extends Error {
  * Turns an error thrown by the addon into a typed error. TypeError and RangeError
  * (bad arguments) pass through unchanged.
  */
-export function fromNative(error: unknown, context: { icmp?: boolean; protocol?: number; descriptor?: number } = {}): Error {
+export function fromNative(error: unknown, context: { icmp?: boolean; protocol?: number; descriptor?: number; packet?: boolean } = {}): Error {
   if (!(error instanceof Error) || error instanceof TypeError || error instanceof RangeError) return error as Error;
   const native = error as NativeSystemError;
   if (native.code === 'ERR_SOCKET_CLOSED') {
@@ -96,6 +96,10 @@ export function fromNative(error: unknown, context: { icmp?: boolean; protocol?:
     // Adoption failed: the descriptor was not closed and is still the caller's.
     const what = code === 'ENOTSOCK' ? 'it is not a socket' : code === 'EBADF' ? 'it is not an open descriptor' : native.message;
     message = `Cannot adopt descriptor ${context.descriptor}: ${what} (${native.message}); it was not closed`;
+  } else if (context.packet && native.syscall === 'socket' && (code === 'EPERM' || code === 'EACCES')) {
+    message =
+      `${native.message}. Packet sockets (capture) need the CAP_NET_RAW capability: run as root, or grant it to Node with ` +
+      '`sudo setcap cap_net_raw+ep "$(readlink -f "$(which node)")"`. There is no unprivileged fallback.';
   } else if (native.syscall === 'socket' && (code === 'EPERM' || code === 'EACCES')) {
     message = `${native.message}. ${permissionRemedy(context.icmp ?? false)}`;
   } else if (native.syscall === 'socket' && code === 'EPROTONOSUPPORT' && context.protocol === 0) {

@@ -26,6 +26,12 @@ export const Socket = socket.Socket;
 export type Socket = socket.Socket;
 export const createSocket = socket.createSocket;
 export type { SocketOptions, SocketMode, Message, MessageInfo, BeforeSend, AfterSend, Destination } from './socket';
+export type { SentTimestamp, PacketDirection, PacketType } from './socket';
+
+// Packet sockets: whole-packet capture on an interface (Linux AF_PACKET).
+import * as packetSocket from './packet-socket';
+export const createPacketSocket = packetSocket.createPacketSocket;
+export type { PacketSocketOptions, PacketProtocol } from './packet-socket';
 
 export const RawSocketError = errors.RawSocketError;
 export type RawSocketError = errors.RawSocketError;

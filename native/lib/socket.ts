@@ -4,12 +4,14 @@
 // current tick in sendmmsg batches; the writable watcher is used only when the
 // kernel says the socket would block.
 // Errors: with receiveErrors, the ICMP errors about the socket's own packets come from
-// the kernel's error queue as 'icmpError' events, in order with the messages.
+// the kernel's error queue as 'icmpError' events, in order with the messages; with
+// txTimestamps, the kernel's transmit timestamps come from it as 'sent' events.
 import { EventEmitter } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
 import { binding, type NativeIcmpError, type NativeRawSocket, type ReceivedBatch, type SendRequestFields } from './binding';
 import { AddressFamily, Protocol } from './constants';
 import { fromNative, icmpErrorFromNative, type IcmpError, RawSocketError, sendError, SocketClosedError } from './errors';
+import { type MessageInfo, messageInfo } from './message-info';
 import { attachProgram, compileFilter, type CompiledFilter, socketProgram } from './filter';
 
 export type SocketMode = 'auto' | 'raw' | 'datagram';
@@ -62,6 +64,21 @@ export interface SocketOptions {
    */
   descriptor?: number;
   /**
+   * Each message's info gets the address it was sent to (`localAddress`, IP_PKTINFO /
+   * IPV6_PKTINFO), `interfaceIndex`, and the `hopLimit` (TTL) and `trafficClass` (TOS) it
+   * arrived with: what IPv6 and datagram sockets, which deliver no IP header, otherwise
+   * lose. Default true.
+   */
+  packetInfo?: boolean;
+  /**
+   * Linux: kernel software transmit timestamps (SO_TIMESTAMPING). Each successful send
+   * gets a sequence number (0, 1, 2, … in send order: afterCallback's fourth argument,
+   * `nextSendSequence` before it) and the socket emits 'sent' `{ sequence, timestamp }`
+   * when the packet left for the device. Read from the error queue; needs no
+   * receiveErrors, and never comes as an 'icmpError'. Default false.
+   */
+  txTimestamps?: boolean;
+  /**
    * A capture filter in tcpdump's syntax (pcap-filter(7)), e.g. 'udp port 53': the kernel
    * delivers only what it matches (see setFilter). A bad expression throws before any
    * socket is opened or adopted.
@@ -74,17 +91,31 @@ export interface Destination {
   address: string;
   /** 1-65535; required on a UDP datagram socket, absent (or 0) on any other. */
   port?: number;
+  /**
+   * This packet's hop limit (IPv6, 0-255, IPV6_HOPLIMIT) or TTL (IPv4, 1-255, IP_TTL),
+   * sent as ancillary data; the socket's own value when absent. Refused (an error to the
+   * afterCallback) on a socket whose packets carry their own IP header.
+   */
+  hopLimit?: number;
+  /** This packet's traffic class (IPv6, IPV6_TCLASS) or TOS byte (IPv4, IP_TOS), 0-255. */
+  trafficClass?: number;
 }
 
-export interface MessageInfo {
-  /** Kernel receive time, ns since the epoch, when the socket has timestamps on. */
-  timestamp?: bigint;
-  /** The datagram was longer than bufferSize and was cut. */
-  truncated: boolean;
-  /** Arrival TTL / hop limit, when the socket has receiveTtl on. */
-  ttl?: number;
-  /** Source port, on UDP datagram sockets. */
-  port?: number;
+export type { MessageInfo, PacketDirection, PacketType } from './message-info';
+
+/** A kernel transmit timestamp ('sent' event, sockets with txTimestamps). */
+export interface SentTimestamp {
+  /** The send's sequence number: 0 for the socket's first successful send, then 1, 2, … */
+  sequence: number;
+  /** When the packet was handed to the device, ns since the epoch (CLOCK_REALTIME, like info.timestamp). */
+  timestamp: bigint;
+}
+
+/** Internal: what makes a Socket a packet socket (createPacketSocket builds it). */
+export interface PacketTarget {
+  /** 0 both, 0x0800 IPv4, 0x86dd IPv6. */
+  etherType: number;
+  interface: string | undefined;
 }
 
 export interface Message {
@@ -94,8 +125,11 @@ export interface Message {
 }
 
 export type BeforeSend = () => void;
-/** Called with `this` the socket; sentAt is when the batch left, ns since the epoch. */
-export type AfterSend = (this: Socket, error: Error | null, bytes: number, sentAt?: bigint) => void;
+/**
+ * Called with `this` the socket; sentAt is when the batch left, ns since the epoch;
+ * sequence is the send's number for 'sent' events (sockets with txTimestamps).
+ */
+export type AfterSend = (this: Socket, error: Error | null, bytes: number, sentAt?: bigint, sequence?: number) => void;
 
 interface SendRequest extends SendRequestFields {
   before: BeforeSend | undefined;
@@ -112,23 +146,51 @@ interface Delivery {
 }
 
 const MODES: Record<SocketMode, 0 | 1 | 2> = { auto: 0, raw: 1, datagram: 2 };
+// The addon's family number for AF_PACKET, and the EtherTypes a packet socket captures.
+const PACKET_FAMILY = 3;
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_IPV6 = 0x86dd;
 // Requests per sendBatch call: bounds the time between afterCallbacks.
 const MAX_SEND_BATCH = 4096;
 // Batches at least this large are sent on the thread pool: the kernel's work for
 // them then runs beside the JS thread instead of blocking it. Smaller ones (a ping)
 // go out synchronously, which is faster for one packet.
 const ASYNC_SEND_MIN = 64;
-// The addon's send result for a request whose buffer changed after it was queued.
+// The addon's send results for a request whose buffer changed after it was queued, whose
+// hopLimit or trafficClass is out of range, or that sets them on a socket whose packets
+// carry their own IP header.
 const INVALID_REQUEST = -0x80000000;
+const INVALID_HOP_LIMIT = -0x7fffffff;
+const INVALID_TRAFFIC_CLASS = -0x7ffffffe;
+const HEADER_INCLUDED = -0x7ffffffd;
+// 'sent' timestamps kept while their send has not yet completed (its sequence is unknown to listeners).
+const MAX_HELD_TIMESTAMPS = 4096;
 // setTimeout's largest delay.
 const MAX_TIMEOUT = 0x7fffffff;
-// Messages without a timestamp or truncation share one frozen info object.
-const PLAIN_INFO: MessageInfo = Object.freeze({ timestamp: undefined, truncated: false });
 // The async iterator pauses receiving when this many messages wait unread.
 const ITERATOR_HIGH_WATER = 10_000;
 // ICMP errors kept while receiving is paused; later ones are dropped (the kernel's own
 // error queue is bounded by the receive buffer in the same way).
 const MAX_PENDING_ERRORS = 10_000;
+
+/** The error for a failed send result: -errno, or one of the addon's own codes. */
+function requestError(result: number, request: SendRequestFields): Error {
+  if (result === INVALID_REQUEST) return new RangeError('The buffer of this send request was detached or shrunk before it was sent');
+  if (result === INVALID_HOP_LIMIT || result === INVALID_TRAFFIC_CLASS) {
+    const name = result === INVALID_HOP_LIMIT ? 'hopLimit' : 'trafficClass';
+    const error = new RangeError(`The "address.${name}" of this send request was out of range when it was sent`);
+    (error as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
+    return error;
+  }
+  if (result === HEADER_INCLUDED) {
+    return new RawSocketError(
+      'hopLimit and trafficClass cannot apply: this socket sends packets that carry their own IP header ' +
+        '(IP_HDRINCL / IPV6_HDRINCL); set the TTL / hop limit and TOS / traffic class in that header',
+      'ERR_HEADER_INCLUDED',
+    );
+  }
+  return sendError(-result, request.address, request.port);
+}
 
 // Resolved once: flushes are chained onto it as microtasks.
 const FLUSH_LATER = Promise.resolve();
@@ -156,19 +218,24 @@ function booleanOption(value: unknown, name: string, fallback: boolean): boolean
 
 /**
  * Events: 'message' (buffer, address, info: MessageInfo); 'icmpError' (error: IcmpError),
- * with receiveErrors; 'error' (error), after which the socket closes; 'close'.
+ * with receiveErrors; 'sent' (stamp: SentTimestamp), with txTimestamps; 'error' (error),
+ * after which the socket closes; 'close'.
  */
 export class Socket extends EventEmitter {
   /** The receive watcher is stopped: no 'message' events, and it does not keep the process alive. */
   recvPaused = false;
   /** The send watcher is stopped; send() resumes it. */
   sendPaused = true;
+  /** AddressFamily.IPv4 or IPv6; packet sockets: 1 or 2 when they capture one family, 0 when both. */
   readonly addressFamily: number;
+  /** The IP protocol; packet sockets: the EtherType captured (0x0800, 0x86dd), 0 when both. */
   readonly protocol: number;
-  /** 'raw', or 'datagram' for an unprivileged ICMP socket or a UDP socket. */
-  readonly mode: 'raw' | 'datagram';
+  /** 'raw'; 'datagram' for an unprivileged ICMP socket or a UDP socket; 'packet' (createPacketSocket). */
+  readonly mode: 'raw' | 'datagram' | 'packet';
   /** The error queue is on: 'icmpError' events. */
   readonly receiveErrors: boolean;
+  /** Kernel transmit timestamps are on: 'sent' events. */
+  readonly txTimestamps: boolean;
 
   private readonly wrap: NativeRawSocket;
   private closed = false;
@@ -182,7 +249,8 @@ export class Socket extends EventEmitter {
   private watchingReadable = false;
   private closeWaitsForBatch = false;
   private watchingWritable = false;
-  private readonly results = new Int32Array(MAX_SEND_BATCH);
+  /** Send results, grown to the largest batch yet (a socket that sends one packet at a time keeps 8). */
+  private results = new Int32Array(8);
   private readonly sentAt = new BigInt64Array(1);
   private pending: Delivery[] = [];
   private userSpaceIcmpTypes: Set<number> | null = null;
@@ -190,8 +258,16 @@ export class Socket extends EventEmitter {
   private capture: { filter: CompiledFilter; program: Uint8Array } | null = null;
   /** An ordinary UDP socket: sends need a port. */
   private readonly udp: boolean;
+  /** The highest drop count the kernel has reported. */
+  private knownDrops = 0;
+  /** A queued request carried hopLimit or trafficClass: the addon reads those fields from then on. */
+  private headerFields = false;
+  /** The sequence number of the next successful send. */
+  private sequence = 0;
+  private heldTimestamps: SentTimestamp[] = [];
 
-  constructor(options: SocketOptions = {}) {
+  /** `packet` is internal: createPacketSocket's. */
+  constructor(options: SocketOptions = {}, packet?: PacketTarget) {
     super();
     if (options === null || typeof options !== 'object') throw new TypeError('The "options" argument must be an object');
     const family = integerOption(options.addressFamily, 'addressFamily', AddressFamily.IPv4, 1, 2);
@@ -202,6 +278,8 @@ export class Socket extends EventEmitter {
     const timestamps = booleanOption(options.timestamps, 'timestamps', false);
     const receiveTtl = booleanOption(options.receiveTtl, 'receiveTtl', false);
     const receiveErrors = booleanOption(options.receiveErrors, 'receiveErrors', false);
+    const packetInfo = booleanOption(options.packetInfo, 'packetInfo', packet === undefined);
+    const txTimestamps = booleanOption(options.txTimestamps, 'txTimestamps', false);
     const descriptor = options.descriptor;
     if (descriptor !== undefined) {
       if (typeof descriptor !== 'number') throw new TypeError(`The "descriptor" option must be a number, got ${typeof descriptor}`);
@@ -217,29 +295,36 @@ export class Socket extends EventEmitter {
     // when given (0 and -1 tell the addon to take the descriptor's).
     const adopt = descriptor !== undefined;
     const filter = options.filter === undefined || options.filter === null ? null : compileFilter(options.filter);
-    const nativeFamily = adopt && options.addressFamily === undefined ? 0 : family;
-    const nativeProtocol = adopt && options.protocol === undefined ? -1 : protocol;
+    const nativeFamily = packet !== undefined ? PACKET_FAMILY : adopt && options.addressFamily === undefined ? 0 : family;
+    const nativeProtocol = packet !== undefined ? packet.etherType : adopt && options.protocol === undefined ? -1 : protocol;
     try {
       this.wrap = new binding.RawSocket(
         nativeFamily,
         nativeProtocol,
-        { bufferSize, mode: MODES[mode], timestamps, receiveTtl, receiveErrors, descriptor },
+        { bufferSize, mode: MODES[mode], timestamps, receiveTtl, receiveErrors, descriptor, packetInfo, txTimestamps, interface: packet?.interface },
         {
           onMessages: (batch) => this.onMessages(batch),
           onWritable: () => this.onWritable(),
           onError: (error) => this.onError(fromNative(error)),
           onClose: () => this.onClose(),
           onIcmpErrors: (errors) => this.onIcmpErrors(errors),
+          onSent: (stamps) => this.onSent(stamps),
         },
       );
     } catch (error) {
-      throw fromNative(error, adopt ? { descriptor } : { icmp, protocol });
+      throw fromNative(error, adopt ? { descriptor } : packet !== undefined ? { packet: true } : { icmp, protocol });
     }
     const [actualFamily, actualProtocol, datagram] = this.wrap.describe();
-    this.addressFamily = actualFamily;
+    if (actualFamily === PACKET_FAMILY) {
+      this.addressFamily = actualProtocol === ETHERTYPE_IPV4 ? AddressFamily.IPv4 : actualProtocol === ETHERTYPE_IPV6 ? AddressFamily.IPv6 : 0;
+      this.mode = 'packet';
+    } else {
+      this.addressFamily = actualFamily;
+      this.mode = datagram ? 'datagram' : 'raw';
+    }
     this.protocol = actualProtocol;
-    this.mode = datagram ? 'datagram' : 'raw';
     this.receiveErrors = receiveErrors;
+    this.txTimestamps = txTimestamps;
     this.udp = datagram && actualProtocol === Protocol.UDP;
     try {
       if (generate) this.wrap.setChecksum(true, checksumOffset);
@@ -256,6 +341,9 @@ export class Socket extends EventEmitter {
 
   private onMessages(batch: ReceivedBatch): void {
     if (this.closed) return;
+    const drops = batch[6];
+    // Cumulative counts: the batch's last is its highest.
+    if (drops !== undefined && drops[drops.length - 1] > this.knownDrops) this.knownDrops = drops[drops.length - 1];
     const delivery: Delivery = { batch, errors: undefined, truncated: batch[3] && new Set(batch[3]), index: 0 };
     if (this.recvPaused || this.pending.length > 0) {
       this.pending.push(delivery);
@@ -295,7 +383,11 @@ export class Socket extends EventEmitter {
    * never from inside the flush.
    */
   private drainErrorQueue(): void {
-    const entries = this.wrap.drainErrors();
+    const drained = this.wrap.drainErrors();
+    if (drained === undefined) return;
+    const [entries, stamps] = drained;
+    // Never from inside the flush: listeners run on the next tick.
+    if (stamps !== undefined) process.nextTick(() => this.onSent(stamps));
     if (entries === undefined) return;
     const delivery = this.errorDelivery(entries);
     if (delivery === undefined) return;
@@ -306,7 +398,8 @@ export class Socket extends EventEmitter {
   /** Emits a batch from where it stands; keeps the rest when a listener pauses or closes. */
   private deliver(delivery: Delivery): boolean {
     if (delivery.errors !== undefined) return this.deliverErrors(delivery, delivery.errors);
-    const [buffers, sources, stamps, , ttls, ports] = delivery.batch as ReceivedBatch;
+    const batch = delivery.batch as ReceivedBatch;
+    const [buffers, sources] = batch;
     const filter = this.userSpaceIcmpTypes;
     while (delivery.index < buffers.length) {
       if (this.recvPaused || this.closed) {
@@ -316,12 +409,7 @@ export class Socket extends EventEmitter {
       const i = delivery.index++;
       const buffer = buffers[i];
       if (filter !== null && !filter.has(buffer[0])) continue;
-      const stamp = stamps?.[i];
-      const ttl = ttls?.[i];
-      const cut = delivery.truncated !== undefined && delivery.truncated.has(i);
-      let info: MessageInfo;
-      if (ports !== undefined) info = { timestamp: stamp, truncated: cut, ttl, port: ports[i] };
-      else info = stamp === undefined && ttl === undefined && !cut ? PLAIN_INFO : { timestamp: stamp, truncated: cut, ttl };
+      const info = messageInfo(batch, i, delivery.truncated !== undefined && delivery.truncated.has(i));
       try {
         this.emit('message', buffer, sources[i], info);
       } catch (error) {
@@ -353,6 +441,56 @@ export class Socket extends EventEmitter {
       if (!this.deliver(delivery)) return;
     }
   };
+
+  /**
+   * Transmit timestamps from the error queue, [sequence, ns, …]. A send's 'sent' never
+   * comes before its afterCallback (which tells its sequence): earlier ones wait.
+   */
+  private onSent(stamps: (number | bigint)[]): void {
+    for (let i = 0; i + 1 < stamps.length && !this.closed; i += 2) {
+      const stamp: SentTimestamp = { sequence: stamps[i] as number, timestamp: stamps[i + 1] as bigint };
+      if (stamp.sequence < this.sequence) this.emitSent(stamp);
+      else if (this.heldTimestamps.length < MAX_HELD_TIMESTAMPS) this.heldTimestamps.push(stamp);
+    }
+  }
+
+  private releaseTimestamps(): void {
+    const held = this.heldTimestamps;
+    let kept = 0;
+    for (const stamp of held) {
+      if (stamp.sequence < this.sequence && !this.closed) this.emitSent(stamp);
+      else held[kept++] = stamp;
+    }
+    held.length = this.closed ? 0 : kept;
+  }
+
+  private emitSent(stamp: SentTimestamp): void {
+    try {
+      this.emit('sent', stamp);
+    } catch (error) {
+      rethrowLater(error);
+    }
+  }
+
+  /**
+   * Packets the kernel dropped for this socket because its receive buffer was full, since
+   * it opened (SO_MEMINFO now; else the highest SO_RXQ_OVFL count a message brought).
+   */
+  get drops(): number {
+    if (!this.closed) {
+      const now = this.wrap.drops();
+      if (now > this.knownDrops) this.knownDrops = now;
+    }
+    return this.knownDrops;
+  }
+
+  /**
+   * The sequence number the next successful send gets (its 'sent' event has it): exact
+   * inside a beforeCallback, or when no send is pending.
+   */
+  get nextSendSequence(): number {
+    return this.sequence;
+  }
 
   pauseRecv(): this {
     this.recvPaused = true;
@@ -411,13 +549,21 @@ export class Socket extends EventEmitter {
     if (typeof length !== 'number') throw new TypeError(`The "length" argument must be a number, got ${typeof length}`);
     let host: string;
     let port: number | undefined;
+    let hopLimit: number | undefined;
+    let trafficClass: number | undefined;
     if (typeof address === 'string') {
       host = address;
     } else if (typeof address === 'object' && address !== null) {
       host = address.address;
       port = address.port;
+      hopLimit = address.hopLimit;
+      trafficClass = address.trafficClass;
       if (typeof host !== 'string') throw new TypeError(`The "address.address" property must be a string, got ${typeof host}`);
       if (port !== undefined && typeof port !== 'number') throw new TypeError(`The "address.port" property must be a number, got ${typeof port}`);
+      if (hopLimit !== undefined && typeof hopLimit !== 'number') throw new TypeError(`The "address.hopLimit" property must be a number, got ${typeof hopLimit}`);
+      if (trafficClass !== undefined && typeof trafficClass !== 'number') {
+        throw new TypeError(`The "address.trafficClass" property must be a number, got ${typeof trafficClass}`);
+      }
     } else {
       throw new TypeError(`The "address" argument must be a string or a { address, port } object, got ${address === null ? 'null' : typeof address}`);
     }
@@ -429,20 +575,52 @@ export class Socket extends EventEmitter {
       });
     }
     const done = after as AfterSend;
-    const problem = this.checkRequest(buffer, offset, length, host, port);
+    const problem = this.checkRequest(buffer, offset, length, host, port) ?? this.checkHeaderFields(hopLimit, trafficClass);
     if (problem !== null) {
       process.nextTick(() => this.complete(done, problem, 0));
       return promise ?? this;
     }
-    // Every request has the same shape (port 0 when none): the addon reads them fastest so.
-    this.queue.push({ buffer, offset, length, address: host, port: port ?? 0, before: before ?? undefined, after: done, beforeCalled: false });
+    if (hopLimit !== undefined || trafficClass !== undefined) this.headerFields = true;
+    // Every request has the same shape (port 0, -1 when none): the addon reads them fastest so.
+    this.queue.push({
+      buffer,
+      offset,
+      length,
+      address: host,
+      port: port ?? 0,
+      hopLimit: hopLimit ?? -1,
+      trafficClass: trafficClass ?? -1,
+      before: before ?? undefined,
+      after: done,
+      beforeCalled: false,
+    });
     if (this.sendPaused) this.resumeSend();
     else this.scheduleFlush();
     return promise ?? this;
   }
 
+  /** Per-packet header fields: IPv4 TTL 1-255 (the kernel refuses 0), IPv6 hop limit 0-255, class 0-255. */
+  private checkHeaderFields(hopLimit: number | undefined, trafficClass: number | undefined): Error | null {
+    const v4 = this.addressFamily === AddressFamily.IPv4;
+    const fields: [string, number | undefined, number][] = [
+      ['hopLimit', hopLimit, v4 ? 1 : 0],
+      ['trafficClass', trafficClass, 0],
+    ];
+    for (const [name, value, min] of fields) {
+      if (value === undefined || (Number.isInteger(value) && value >= min && value <= 255)) continue;
+      const what = name === 'hopLimit' ? (v4 ? 'an IPv4 TTL' : 'an IPv6 hop limit') : v4 ? 'an IPv4 TOS byte' : 'an IPv6 traffic class';
+      const error = new RangeError(`The "address.${name}" property must be an integer from ${min} to 255 (${what}), got ${value}`);
+      (error as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
+      return error;
+    }
+    return null;
+  }
+
   private checkRequest(buffer: Uint8Array, offset: number, length: number, address: string, port: number | undefined): Error | null {
     if (this.closed) return new SocketClosedError('send');
+    if (this.mode === 'packet') {
+      return new RawSocketError('Cannot send on a packet socket: it captures only (send through a raw or datagram socket)', 'ERR_SOCKET_CAPTURE_ONLY');
+    }
     if (!Number.isInteger(offset) || offset < 0) return new RangeError(`The "offset" argument must be a non-negative integer, got ${offset}`);
     if (!Number.isInteger(length) || length < 0) return new RangeError(`The "length" argument must be a non-negative integer, got ${length}`);
     if (offset + length > buffer.length) {
@@ -534,10 +712,16 @@ export class Socket extends EventEmitter {
         while (start + count < limit && queue[start + count].before === undefined) count++;
       }
       if (this.receiveErrors) this.drainErrorQueue();
+      if (this.results.length < count) this.results = new Int32Array(Math.min(MAX_SEND_BATCH, Math.max(count, 2 * this.results.length)));
       if (count >= ASYNC_SEND_MIN) {
         try {
-          this.wrap.sendBatchAsync(queue, start, count, this.results, (processed, sentAt) =>
-            this.onBatchSent(queue, start, count, processed, sentAt),
+          this.wrap.sendBatchAsync(
+            queue,
+            start,
+            count,
+            this.results,
+            (processed, sentAt) => this.onBatchSent(queue, start, count, processed, sentAt),
+            this.headerFields,
           );
           this.inFlight = count;
           return;
@@ -550,7 +734,7 @@ export class Socket extends EventEmitter {
       }
       let sent: number;
       try {
-        sent = this.wrap.sendBatch(queue, start, count, this.results, this.sentAt);
+        sent = this.wrap.sendBatch(queue, start, count, this.results, this.sentAt, this.headerFields);
       } catch (error) {
         this.head += count;
         const failure = fromNative(error);
@@ -593,14 +777,15 @@ export class Socket extends EventEmitter {
     for (let i = 0; i < count; i++) {
       const request = queue[start + i];
       const result = this.results[i];
-      if (result === INVALID_REQUEST) {
-        this.complete(request.after, new RangeError('The buffer of this send request was detached or shrunk before it was sent'), 0);
-      } else if (result < 0) {
-        this.complete(request.after, sendError(-result, request.address, request.port), 0);
+      if (result >= 0) {
+        // The kernel numbers successful sends the same way (SOF_TIMESTAMPING_OPT_ID).
+        const sequence = this.sequence++;
+        this.complete(request.after, null, result, sentAt, this.txTimestamps ? sequence : undefined);
       } else {
-        this.complete(request.after, null, result, sentAt);
+        this.complete(request.after, requestError(result, request), 0);
       }
     }
+    if (this.heldTimestamps.length > 0) this.releaseTimestamps();
   }
 
   /** The kernel's send buffer is full: continue when the socket is writable. */
@@ -609,9 +794,9 @@ export class Socket extends EventEmitter {
     this.updateWatch();
   }
 
-  private complete(after: AfterSend, error: Error | null, bytes: number, sentAt?: bigint): void {
+  private complete(after: AfterSend, error: Error | null, bytes: number, sentAt?: bigint, sequence?: number): void {
     try {
-      after.call(this, error, bytes, sentAt);
+      after.call(this, error, bytes, sentAt, sequence);
     } catch (thrown) {
       rethrowLater(thrown);
     }
@@ -726,7 +911,11 @@ export class Socket extends EventEmitter {
   /** Closes the socket; pending sends fail with ERR_SOCKET_CLOSED; 'close' follows. */
   close(): this {
     if (this.closed) return this;
+    // The count as the socket closes stays readable.
+    const drops = this.wrap.drops();
+    if (drops > this.knownDrops) this.knownDrops = drops;
     this.closed = true;
+    this.heldTimestamps = [];
     this.wrap.close();
     // A batch on the thread pool reports its own requests when it returns.
     const unsent = this.queue.slice(this.head + this.inFlight);

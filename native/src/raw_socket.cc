@@ -4,11 +4,14 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/icmp6.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <linux/errqueue.h>
 #include <linux/icmp.h>
+#include <linux/if_packet.h>
 #endif
 
 #include <cerrno>
@@ -17,6 +20,7 @@
 #include <string>
 
 #include "addon_data.h"
+#include "ancillary.h"
 #include "arguments.h"
 #include "checksum.h"
 #include "system_error.h"
@@ -25,8 +29,6 @@ namespace rawsocket {
 
 namespace {
 
-// Control space per datagram: a receive timestamp (32 bytes) and a TTL or hop limit (24).
-constexpr size_t kControlSize = 64;
 // Bounds the work of one wake-up so a flood cannot starve the rest of the loop;
 // level-triggered polling brings us back for the remainder.
 constexpr uint32_t kMaxMessagesPerWakeup = 4096;
@@ -38,8 +40,21 @@ constexpr uint32_t kMaxErrorsPerWakeup = 256;
 constexpr uint32_t kMaxSocketErrorsPerRead = 8;
 // POLLERR wake-ups in a row with nothing on the error queue before the socket reports an error.
 constexpr uint32_t kMaxFruitlessPollErrors = 16;
-// A send result meaning: the request's buffer, offset or length is no longer valid.
+// Send results meaning: the request's buffer, offset or length is no longer valid; its
+// hopLimit or trafficClass is out of range; the socket's packets carry their own IP header
+// (IP_HDRINCL / IPV6_HDRINCL), so per-packet header fields cannot apply.
 constexpr int32_t kInvalidRequest = INT32_MIN;
+constexpr int32_t kInvalidHopLimit = INT32_MIN + 1;
+constexpr int32_t kInvalidTrafficClass = INT32_MIN + 2;
+constexpr int32_t kHeaderIncluded = INT32_MIN + 3;
+// Error-queue entries of this origin are transmit timestamps, not errors.
+#ifdef SO_EE_ORIGIN_TIMESTAMPING
+constexpr uint8_t kOriginTimestamping = SO_EE_ORIGIN_TIMESTAMPING;
+#else
+constexpr uint8_t kOriginTimestamping = 4;
+#endif
+// The family argument for a packet socket (AF_PACKET).
+constexpr int64_t kFamilyPacket = 3;
 
 enum Mode { kModeAuto = 0, kModeRaw = 1, kModeDatagram = 2 };
 
@@ -62,39 +77,12 @@ uint64_t RealtimeNanoseconds() {
   return static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
 }
 
-// The TTL (IPv4) or hop limit (IPv6) the datagram arrived with, from IP_RECVTTL /
-// IPV6_RECVHOPLIMIT; -1 when the kernel attached none.
-int ReceiveTtl(msghdr* header) {
-  for (cmsghdr* c = CMSG_FIRSTHDR(header); c != nullptr; c = CMSG_NXTHDR(header, c)) {
-    if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
-        (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
-      int value;
-      std::memcpy(&value, CMSG_DATA(c), sizeof value);
-      return value;
-    }
-  }
-  return -1;
-}
-
-bool ReceiveTimestamp(msghdr* header, uint64_t* nanoseconds) {
-  for (cmsghdr* c = CMSG_FIRSTHDR(header); c != nullptr; c = CMSG_NXTHDR(header, c)) {
-    if (c->cmsg_level != SOL_SOCKET) continue;
-#ifdef SCM_TIMESTAMPNS
-    if (c->cmsg_type == SCM_TIMESTAMPNS) {
-      timespec ts;
-      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-      *nanoseconds = static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-      return true;
-    }
-#endif
-    if (c->cmsg_type == SCM_TIMESTAMP) {
-      timeval tv;
-      std::memcpy(&tv, CMSG_DATA(c), sizeof tv);
-      *nanoseconds = static_cast<uint64_t>(tv.tv_sec) * 1000000000ULL + tv.tv_usec * 1000ULL;
-      return true;
-    }
-  }
-  return false;
+// An optional boolean option: false when absent.
+bool OptionalBoolean(Napi::Env env, Napi::Object options, const char* name) {
+  Napi::Value value = options.Get(name);
+  if (value.IsUndefined()) return false;
+  if (!value.IsBoolean()) throw Napi::TypeError::New(env, std::string("The \"") + name + "\" option must be a boolean");
+  return value.As<Napi::Boolean>().Value();
 }
 
 Napi::Function HandlerProperty(Napi::Env env, Napi::Object handlers, const char* name) {
@@ -111,6 +99,21 @@ Descriptor::~Descriptor() {
   if (fd >= 0) ::close(fd);
 }
 
+bool MappedBuffer::allocate(size_t size) {
+  release();
+  void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return false;
+  data_ = static_cast<uint8_t*>(memory);
+  size_ = size;
+  return true;
+}
+
+void MappedBuffer::release() {
+  if (data_ != nullptr) munmap(data_, size_);
+  data_ = nullptr;
+  size_ = 0;
+}
+
 // Sends prepared messages in order (sendmmsg in chunks where the OS has it) and
 // writes each one's bytes sent, or -errno, to results[slot]. Returns the slot of
 // the first message that would block, or kAllSent when every message went out.
@@ -123,6 +126,7 @@ constexpr uint32_t kAllSent = UINT32_MAX;
 uint32_t SendPrepared(int fd, std::vector<PreparedSend>& sends, int32_t* results, bool retryFailures) {
   size_t sent = 0;
   bool retried = false;  // the message at `sent` failed once already
+  alignas(cmsghdr) uint8_t control[kSendChunk][kSendControlSize];
   while (sent < sends.size()) {
 #ifdef __linux__
     const size_t chunk = std::min(kSendChunk, sends.size() - sent);
@@ -136,6 +140,11 @@ uint32_t SendPrepared(int fd, std::vector<PreparedSend>& sends, int32_t* results
       messages[k].msg_hdr.msg_namelen = send.addressLength;
       messages[k].msg_hdr.msg_iov = &vectors[k];
       messages[k].msg_hdr.msg_iovlen = 1;
+      const size_t controlLength = WriteHeaderFields(send.address.ss_family, send.hopLimit, send.trafficClass, control[k]);
+      if (controlLength > 0) {
+        messages[k].msg_hdr.msg_control = control[k];
+        messages[k].msg_hdr.msg_controllen = controlLength;
+      }
     }
     int done = sendmmsg(fd, messages, static_cast<unsigned int>(chunk), 0);
     if (done > 0) {
@@ -146,7 +155,18 @@ uint32_t SendPrepared(int fd, std::vector<PreparedSend>& sends, int32_t* results
     }
 #else
     PreparedSend& one = sends[sent];
-    ssize_t done = sendto(fd, one.data, one.length, 0, reinterpret_cast<sockaddr*>(&one.address), one.addressLength);
+    iovec vector{one.data, one.length};
+    msghdr message{};
+    message.msg_name = &one.address;
+    message.msg_namelen = one.addressLength;
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    const size_t controlLength = WriteHeaderFields(one.address.ss_family, one.hopLimit, one.trafficClass, control[0]);
+    if (controlLength > 0) {
+      message.msg_control = control[0];
+      message.msg_controllen = controlLength;
+    }
+    ssize_t done = sendmsg(fd, &message, 0);
     if (done >= 0) {
       results[one.slot] = static_cast<int32_t>(done);
       sent++;
@@ -246,14 +266,16 @@ Napi::Function RawSocket::Define(Napi::Env env) {
                          InstanceMethod<&RawSocket::Describe>("describe"),
                          InstanceMethod<&RawSocket::GetDescriptor>("descriptor"),
                          InstanceMethod<&RawSocket::DrainErrors>("drainErrors"),
+                         InstanceMethod<&RawSocket::Drops>("drops"),
                      });
 }
 
 RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocket>(info) {
   Napi::Env env = info.Env();
   // 0 and -1: "whatever the adopted descriptor is" (only with options.descriptor).
-  const int64_t family = IntegerArgument(info, 0, "addressFamily", 0, 2);
-  const int64_t protocol = IntegerArgument(info, 1, "protocol", -1, 255);
+  const int64_t family = IntegerArgument(info, 0, "addressFamily", 0, kFamilyPacket);
+  const int64_t protocol = family == kFamilyPacket ? IntegerArgument(info, 1, "protocol", 0, 0xffff)
+                                                   : IntegerArgument(info, 1, "protocol", -1, 255);
   if (!info[2].IsObject()) throw Napi::TypeError::New(env, "The \"options\" argument must be an object");
   if (!info[3].IsObject()) throw Napi::TypeError::New(env, "The \"handlers\" argument must be an object");
   Napi::Object options = info[2].As<Napi::Object>();
@@ -270,6 +292,8 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
   Napi::Value receiveErrors = options.Get("receiveErrors");
   if (!receiveErrors.IsBoolean()) throw Napi::TypeError::New(env, "The \"receiveErrors\" option must be a boolean");
   receiveErrors_ = receiveErrors.As<Napi::Boolean>().Value();
+  packetInfo_ = OptionalBoolean(env, options, "packetInfo");
+  txTimestamps_ = OptionalBoolean(env, options, "txTimestamps");
   Napi::Value descriptorValue = options.Get("descriptor");
   const bool adopt = !descriptorValue.IsUndefined();
   const int adopted = adopt ? static_cast<int>(IntegerValue(env, descriptorValue, "descriptor", 0, INT32_MAX)) : -1;
@@ -281,9 +305,14 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
   Napi::Function onError = HandlerProperty(env, handlers, "onError");
   Napi::Function onClose = HandlerProperty(env, handlers, "onClose");
   Napi::Function onIcmpErrors = HandlerProperty(env, handlers, "onIcmpErrors");
+  Napi::Value onSent = handlers.Get("onSent");
+  if (txTimestamps_ && !onSent.IsFunction()) throw Napi::TypeError::New(env, "handlers.onSent must be a function");
 
   int fd;
-  if (adopt) {
+  if (family == kFamilyPacket) {
+    if (adopt) throw Napi::RangeError::New(env, "A packet socket cannot adopt a descriptor");
+    fd = OpenPacket(env, protocol, options);
+  } else if (adopt) {
     fd = adopted;
     InspectDescriptor(env, fd, family, protocol, mode);
   } else {
@@ -339,6 +368,7 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
   onError_ = Napi::Persistent(onError);
   onClose_ = Napi::Persistent(onClose);
   onIcmpErrors_ = Napi::Persistent(onIcmpErrors);
+  if (onSent.IsFunction()) onSent_ = Napi::Persistent(onSent.As<Napi::Function>());
   asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "RawSocket", info.This().As<Napi::Object>());
   napi_add_async_cleanup_hook(env, OnEnvironmentTeardown, this, &cleanupHook_);
   // An open socket is reachable from the loop, so garbage collection never closes it;
@@ -375,35 +405,54 @@ void RawSocket::Setup(Napi::Env env, bool adopted) {
     if (result < 0) throw SystemError(env, errno, "setsockopt");
   }
 
-  if (receiveErrors_) {
-    const int error = EnableErrorQueue(fd, family_, true);
-    if (error != 0) throw SystemError(env, error, "setsockopt");
+  // Every socket counts the datagrams the kernel dropped for it (SO_RXQ_OVFL).
+  int error = EnableDropCounts(fd);
+  if (error != 0) throw SystemError(env, error, "setsockopt");
+  if (packetInfo_ && (error = EnablePacketInfo(fd, family_)) != 0) throw SystemError(env, error, "setsockopt");
+
+  if (receiveErrors_ && (error = EnableErrorQueue(fd, family_, true)) != 0) throw SystemError(env, error, "setsockopt");
+  if (txTimestamps_) {
+    if ((error = EnableTransmitTimestamps(fd)) != 0) throw SystemError(env, error, "setsockopt");
+#ifdef SO_SELECT_ERR_QUEUE
+    // Timestamps on the error queue make poll report POLLERR; POLLPRI tells libuv it is not a broken descriptor.
+    const int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, &on, sizeof on) < 0) throw SystemError(env, errno, "setsockopt");
+#endif
   }
 
   batchSize_ = 1;
 #ifdef __linux__
   batchSize_ = std::max<size_t>(1, std::min<size_t>(kMaxReceiveBatch, (1u << 20) / bufferSize_));
 #endif
-  receiveBuffers_.resize(batchSize_ * bufferSize_);
-  receiveAddresses_.resize(batchSize_);
-  const bool control = timestamps_ || receiveTtl_;
-  if (control) receiveControl_.resize(batchSize_ * kControlSize);
-  // The receive headers point into the storage above once and for all; each read
-  // only resets the lengths the kernel overwrites.
-  receiveVectors_.resize(batchSize_);
-  messages_.resize(batchSize_);
+  // One mapping: headers, vectors, addresses and control space first (each rounded up
+  // to 16 bytes, so each stays aligned), then the datagram buffers.
+  auto aligned = [](size_t size) { return (size + 15) & ~static_cast<size_t>(15); };
+  const size_t headers = aligned(batchSize_ * sizeof(Message)), vectors = aligned(batchSize_ * sizeof(iovec)),
+               addresses = aligned(batchSize_ * sizeof(sockaddr_storage)), control = aligned(batchSize_ * kReceiveControlSize);
+  if (!receiveStorage_.allocate(headers + vectors + addresses + control + batchSize_ * bufferSize_)) {
+    throw SystemError(env, errno, "mmap");
+  }
+  uint8_t* at = receiveStorage_.data();
+  messages_ = reinterpret_cast<Message*>(at);
+  receiveVectors_ = reinterpret_cast<iovec*>(at += headers);
+  receiveAddresses_ = reinterpret_cast<sockaddr_storage*>(at += vectors);
+  receiveControl_ = at += addresses;
+  receiveBuffers_ = at += control;
+  // The receive headers point into the storage above once and for all (the mapping
+  // starts zeroed); each read only resets the lengths the kernel overwrites.
   for (size_t i = 0; i < batchSize_; i++) {
-    receiveVectors_[i] = iovec{receiveBuffers_.data() + i * bufferSize_, bufferSize_};
+    receiveVectors_[i] = iovec{receiveBuffers_ + i * bufferSize_, bufferSize_};
     msghdr& h = messages_[i].msg_hdr;
-    std::memset(&messages_[i], 0, sizeof messages_[i]);
     h.msg_name = &receiveAddresses_[i];
     h.msg_iov = &receiveVectors_[i];
     h.msg_iovlen = 1;
-    if (control) h.msg_control = receiveControl_.data() + i * kControlSize;
+    // Always: the drop count may come with any datagram.
+    h.msg_control = receiveControl_ + i * kReceiveControlSize;
   }
 
   uv_loop_t* loop = nullptr;
   napi_status status = napi_get_uv_event_loop(env, &loop);
+  loop_ = status == napi_ok ? loop : nullptr;
   poll_ = new uv_poll_t;
   int pollError = status == napi_ok ? uv_poll_init(loop, poll_, fd) : UV_EINVAL;
   if (pollError != 0) {
@@ -412,6 +461,43 @@ void RawSocket::Setup(Napi::Env env, bool adopted) {
     throw SystemError(env, -pollError, "uv_poll_init");
   }
   poll_->data = nullptr;
+  // Last: a packet socket starts receiving only once everything above is ready.
+  if (packet_ && (error = BindPacketSocket(fd, interfaceIndex_)) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnHandleClosed);
+    poll_ = nullptr;
+    throw SystemError(env, error, "bind");
+  }
+}
+
+int RawSocket::OpenPacket(Napi::Env env, int64_t protocol, Napi::Object options) {
+  if (protocol != kEtherTypeBoth && protocol != kEtherTypeIPv4 && protocol != kEtherTypeIPv6) {
+    throw Napi::RangeError::New(env, "A packet socket's protocol must be 0 (IPv4 and IPv6), 0x0800 (IPv4) or 0x86dd (IPv6)");
+  }
+  const char* unsupported[] = {"receiveTtl", "receiveErrors", "packetInfo", "txTimestamps"};
+  const bool enabled[] = {receiveTtl_, receiveErrors_, packetInfo_, txTimestamps_};
+  for (size_t i = 0; i < 4; i++) {
+    if (enabled[i]) throw Napi::RangeError::New(env, std::string("A packet socket has no \"") + unsupported[i] + "\" option");
+  }
+  Napi::Value name = options.Get("interface");
+  if (!name.IsUndefined()) {
+    if (!name.IsString()) throw Napi::TypeError::New(env, "The \"interface\" option must be a string");
+    const std::string text = name.As<Napi::String>().Utf8Value();
+    if (text.empty() || text.size() >= IF_NAMESIZE || text.find('\0') != std::string::npos || text.find('/') != std::string::npos) {
+      throw Napi::RangeError::New(env, "The \"interface\" option must be an interface name of 1 to " +
+                                           std::to_string(IF_NAMESIZE - 1) + " characters");
+    }
+    interfaceIndex_ = InterfaceIndex(env, text);
+  }
+  const int fd = OpenPacketSocket();
+  if (fd < 0) throw SystemError(env, errno, "socket");
+  packet_ = true;
+  datagram_ = true;
+#ifdef AF_PACKET
+  family_ = AF_PACKET;
+#endif
+  etherTypes_ = static_cast<int>(protocol);
+  protocol_ = etherTypes_;
+  return fd;
 }
 
 void RawSocket::InspectDescriptor(Napi::Env env, int fd, int64_t family, int64_t protocol, int64_t mode) {
@@ -481,12 +567,31 @@ RawSocket::~RawSocket() {
   descriptor_.reset();
 }
 
+void RawSocket::CheckSends(Napi::Env env) const {
+  if (!packet_) return;
+  Napi::Error error = Napi::Error::New(env, "Cannot send on a packet socket: it captures only");
+  error.Value().Set("code", Napi::String::New(env, "ERR_SOCKET_CAPTURE_ONLY"));
+  throw error;
+}
+
 void RawSocket::CheckOpen(Napi::Env env, const char* what) const {
   if (!descriptor_ || closing_) {
     Napi::Error error = Napi::Error::New(env, std::string("Cannot ") + what + ": the socket is closed");
     error.Value().Set("code", Napi::String::New(env, "ERR_SOCKET_CLOSED"));
     throw error;
   }
+}
+
+// A send request's hopLimit or trafficClass: -1 when absent or -1, the value when an
+// integer in [min, 255], kInvalidField otherwise.
+constexpr int32_t kInvalidField = INT32_MIN;
+static int32_t HeaderField(const Napi::Value& value, int32_t min) {
+  if (value.IsEmpty() || value.IsUndefined()) return -1;
+  if (!value.IsNumber()) return kInvalidField;
+  const double number = value.As<Napi::Number>().DoubleValue();
+  if (number == -1) return -1;
+  if (!(number >= min && number <= 255) || std::floor(number) != number) return kInvalidField;
+  return static_cast<int32_t>(number);
 }
 
 // The cache holds addresses without a port; the port goes into the copy returned.
@@ -559,11 +664,15 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
   Napi::Array keys = env.GetInstanceData<AddonData>()->sendRequestKeys.Value();
   const Napi::Value bufferKey = keys.Get(0u), offsetKey = keys.Get(1u), lengthKey = keys.Get(2u),
                     addressKey = keys.Get(3u), portKey = keys.Get(4u);
+  // headerFields (argument 5): some request may carry hopLimit / trafficClass; only then are they read.
+  const bool headerFields = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+  const Napi::Value hopLimitKey = headerFields ? Napi::String::New(env, "hopLimit") : Napi::Value();
+  const Napi::Value trafficClassKey = headerFields ? Napi::String::New(env, "trafficClass") : Napi::Value();
   // First read every request's fields (property reads may run JS: getters, proxies),
   // then take pointers into the buffers with no JS in between, so nothing can detach
   // or replace a buffer between its pointer being taken and its bytes being sent.
   struct Fields {
-    Napi::Value buffer, offset, length, address, port;
+    Napi::Value buffer, offset, length, address, port, hopLimit, trafficClass;
   };
   std::vector<Fields> fields;
   fields.reserve(static_cast<size_t>(count));
@@ -574,7 +683,9 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
     // Only a UDP socket reads the port (a property read per request costs as much as a
     // small send's checks); on any other the destination never carries one.
     fields.push_back(Fields{request.Get(bufferKey), request.Get(offsetKey), request.Get(lengthKey), request.Get(addressKey),
-                            udp_ ? request.Get(portKey) : Napi::Value()});
+                            udp_ ? request.Get(portKey) : Napi::Value(),
+                            headerFields ? request.Get(hopLimitKey) : Napi::Value(),
+                            headerFields ? request.Get(trafficClassKey) : Napi::Value()});
   }
   CheckOpen(env, "send");  // a getter may have closed the socket...
   // ...or detached the results array: take its pointer only now.
@@ -583,6 +694,8 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
     throw Napi::TypeError::New(env, "The \"results\" argument must be an Int32Array of at least count elements");
   }
   *results = info[3].As<Napi::Int32Array>();
+  // Asked once per batch, and only when a request sets a header field.
+  int headerIncluded = -1;
   std::vector<PreparedSend> sends;
   sends.reserve(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; i++) {
@@ -615,6 +728,24 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
       port = static_cast<uint32_t>(value);
     }
     PreparedSend send;
+    if (headerFields) {
+      // -1 (or absent): the socket's own value. IPv4 TTL 1-255 (the kernel refuses 0), hop limit 0-255, class 0-255.
+      const int32_t field = HeaderField(f.hopLimit, family_ == AF_INET ? 1 : 0);
+      const int32_t trafficClass = HeaderField(f.trafficClass, 0);
+      if (field == kInvalidField || trafficClass == kInvalidField) {
+        (*results)[slot] = field == kInvalidField ? kInvalidHopLimit : kInvalidTrafficClass;
+        continue;
+      }
+      if (field >= 0 || trafficClass >= 0) {
+        if (headerIncluded < 0) headerIncluded = IncludesHeader(Fd(), family_) ? 1 : 0;
+        if (headerIncluded == 1) {
+          (*results)[slot] = kHeaderIncluded;
+          continue;
+        }
+      }
+      send.hopLimit = static_cast<int16_t>(field);
+      send.trafficClass = static_cast<int16_t>(trafficClass);
+    }
     if (!ParseAddress(env, f.address, static_cast<uint16_t>(port), &send.address, &send.addressLength)) {
       (*results)[slot] = -EINVAL;
       continue;
@@ -641,6 +772,7 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
 Napi::Value RawSocket::SendBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "send");
+  CheckSends(env);
   Napi::Int32Array results;
   std::vector<PreparedSend> sends = PrepareSends(info, &results);
   const int64_t count = info[2].As<Napi::Number>().Int64Value();
@@ -665,6 +797,7 @@ Napi::Value RawSocket::SendBatch(const Napi::CallbackInfo& info) {
 Napi::Value RawSocket::SendBatchAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "send");
+  CheckSends(env);
   if (!info[4].IsFunction()) throw Napi::TypeError::New(env, "The \"callback\" argument must be a function");
   Napi::Int32Array results;
   std::vector<PreparedSend> sends = PrepareSends(info, &results);
@@ -700,7 +833,7 @@ Napi::Value RawSocket::SetWatch(const Napi::CallbackInfo& info) {
 // SO_SELECT_ERR_QUEUE adds POLLPRI, which libuv passes on only when UV_PRIORITIZED
 // is watched: so it always is, whenever anything is.
 int RawSocket::PollEvents(int events) const {
-  return receiveErrors_ && events != 0 ? events | UV_PRIORITIZED : events;
+  return WatchesErrorQueue() && events != 0 ? events | UV_PRIORITIZED : events;
 }
 
 Napi::Value RawSocket::SetChecksum(const Napi::CallbackInfo& info) {
@@ -714,6 +847,7 @@ Napi::Value RawSocket::SetChecksum(const Napi::CallbackInfo& info) {
 Napi::Value RawSocket::SetIcmpFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "set an ICMP filter");
+  if (packet_) throw Napi::RangeError::New(env, "ICMP type filters apply only to ICMP and ICMPv6 sockets, not packet sockets");
   const bool all = info[0].IsNull() || info[0].IsUndefined();
   if (!all && !info[0].IsArray()) throw Napi::TypeError::New(env, "The \"types\" argument must be an array or null");
   Napi::Array types = all ? Napi::Array::New(env) : info[0].As<Napi::Array>();
@@ -794,11 +928,12 @@ Napi::Value RawSocket::IsDatagram(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), datagram_);
 }
 
-// describe() -> [addressFamily 1|2, protocol, datagram]: what an adopted descriptor turned out to be.
+// describe() -> [addressFamily 1|2 (3: packet), protocol (packet: EtherType or 0), datagram]:
+// what an adopted descriptor turned out to be.
 Napi::Value RawSocket::Describe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array value = Napi::Array::New(env, 3);
-  value.Set(0u, Napi::Number::New(env, family_ == AF_INET ? 1 : 2));
+  value.Set(0u, Napi::Number::New(env, packet_ ? kFamilyPacket : family_ == AF_INET ? 1 : 2));
   value.Set(1u, Napi::Number::New(env, protocol_));
   value.Set(2u, Napi::Boolean::New(env, datagram_));
   return value;
@@ -809,37 +944,71 @@ Napi::Value RawSocket::GetDescriptor(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), descriptor_ && !closing_ ? descriptor_->fd : -1);
 }
 
-// drainErrors() -> what the error queue holds now (see ReadErrors), or undefined.
-// The JS layer calls it before each send batch: the queued errors' pending errno
-// (sk_err) would otherwise fail that send.
+// drainErrors() -> [icmpErrors|undefined, sent|undefined]: what the error queue holds now
+// (see ReadErrors), or undefined when it is empty. The JS layer calls it before each send
+// batch: the queued errors' pending errno (sk_err) would otherwise fail that send.
 Napi::Value RawSocket::DrainErrors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!receiveErrors_ || !descriptor_ || closing_) return env.Undefined();
+  if (!WatchesErrorQueue() || !descriptor_ || closing_) return env.Undefined();
   uint32_t read = 0;
-  return ReadErrors(env, &read);
+  Napi::Value sent;
+  Napi::Value errors = ReadErrors(env, &read, &sent);
+  if (read == 0) return env.Undefined();
+  Napi::Array both = Napi::Array::New(env, 2);
+  both.Set(0u, errors);
+  both.Set(1u, sent);
+  return both;
 }
 
-Napi::Value RawSocket::ReadErrors(Napi::Env env, uint32_t* read) {
+// drops() -> packets the kernel has dropped for this socket so far (SO_MEMINFO), -1 when
+// it cannot tell or the socket is closed.
+Napi::Value RawSocket::Drops(const Napi::CallbackInfo& info) {
+  if (!descriptor_ || closing_) return Napi::Number::New(info.Env(), -1);
+  return Napi::Number::New(info.Env(), static_cast<double>(ReadDropCount(Fd())));
+}
+
+Napi::Value RawSocket::ReadErrors(Napi::Env env, uint32_t* read, Napi::Value* sent) {
   *read = 0;
+  *sent = env.Undefined();
   if (errorData_.empty()) errorData_.resize(bufferSize_);
   Napi::Array errors;
+  Napi::Array stamps;
+  uint32_t errorCount = 0;
+  uint32_t stampCount = 0;
   while (*read < kMaxErrorsPerWakeup) {
     QueuedError error;
     const int result = ReadQueuedError(Fd(), errorData_.data(), errorData_.size(), &error);
     if (result <= 0) break;
-    if (*read == 0) errors = Napi::Array::New(env);
-    errors.Set((*read)++, QueuedErrorValue(env, error, errorData_.data()));
+    (*read)++;
+    if (error.origin == kOriginTimestamping) {
+      // A transmit timestamp (SO_TIMESTAMPING): [sequence (OPT_ID), ns since the epoch], never an error.
+      if (!txTimestamps_ || !error.hasTimestamp) continue;
+      if (stampCount == 0) stamps = Napi::Array::New(env);
+      stamps.Set(stampCount++, Napi::Number::New(env, error.data));
+      stamps.Set(stampCount++, Napi::BigInt::New(env, error.timestamp));
+      continue;
+    }
+    if (!receiveErrors_) continue;
+    if (errorCount == 0) errors = Napi::Array::New(env);
+    errors.Set(errorCount++, QueuedErrorValue(env, error, errorData_.data()));
   }
   if (*read == 0) return env.Undefined();
   fruitlessPollErrors_ = 0;
-  return errors;
+  if (stampCount > 0) *sent = stamps;
+  return errorCount > 0 ? Napi::Value(errors) : env.Undefined();
+}
+
+void RawSocket::NotifyErrorQueue(Napi::Value errors, Napi::Value sent) {
+  if (!sent.IsUndefined()) Notify(onSent_, {sent});
+  if (!errors.IsUndefined() && !closing_) Notify(onIcmpErrors_, {errors});
 }
 
 void RawSocket::OnErrorQueue(bool prioritized) {
   errorQueueFlagged_ = false;
   Napi::Env env = Env();
   uint32_t read = 0;
-  Napi::Value errors = ReadErrors(env, &read);
+  Napi::Value sent;
+  Napi::Value errors = ReadErrors(env, &read, &sent);
   if (read == 0 && prioritized) {
     // POLLPRI with an empty queue: only the pending errno (sk_err) is left, e.g. one
     // whose queue entry did not fit the receive buffer. Reading it clears it, or
@@ -848,7 +1017,7 @@ void RawSocket::OnErrorQueue(bool prioritized) {
     socklen_t length = sizeof pending;
     getsockopt(Fd(), SOL_SOCKET, SO_ERROR, &pending, &length);
   }
-  if (read > 0) Notify(onIcmpErrors_, {errors});
+  if (read > 0) NotifyErrorQueue(errors, sent);
 }
 
 bool RawSocket::RecoverFromPollError() {
@@ -856,13 +1025,14 @@ bool RawSocket::RecoverFromPollError() {
   if (++fruitlessPollErrors_ > kMaxFruitlessPollErrors) return false;
   Napi::Env env = Env();
   uint32_t read = 0;
-  Napi::Value errors = ReadErrors(env, &read);
+  Napi::Value sent;
+  Napi::Value errors = ReadErrors(env, &read, &sent);
   int pending = 0;
   socklen_t length = sizeof pending;
   getsockopt(Fd(), SOL_SOCKET, SO_ERROR, &pending, &length);
   // libuv stopped the watcher: start it again before any JS runs (which may change it).
   if (watchedEvents_ != 0 && uv_poll_start(poll_, watchedEvents_, OnPoll) != 0) return false;
-  if (read > 0) Notify(onIcmpErrors_, {errors});
+  if (read > 0) NotifyErrorQueue(errors, sent);
   return true;
 }
 
@@ -874,10 +1044,29 @@ Napi::Value RawSocket::Close(const Napi::CallbackInfo& info) {
 void RawSocket::StartClose(bool notify) {
   closing_ = true;
   notifyClose_ = notify;
+  closeSteps_ = 1;
   // uv_close stops the watcher before the descriptor goes away.
   uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnHandleClosed);
+  // Nothing else holds a packet socket's descriptor (it never sends).
+  if (packet_ && loop_ != nullptr && descriptor_.use_count() == 1 && CloseDescriptorAside()) closeSteps_++;
   // The descriptor closes now, or when a send batch on the thread pool finishes.
   descriptor_.reset();
+  // Now, not when garbage collection finds the wrapper: a program that opens and closes
+  // many sockets would otherwise hold every one's buffers until then.
+  ReleaseReceiveStorage();
+}
+
+void RawSocket::ReleaseReceiveStorage() {
+  receiveStorage_.release();
+  messages_ = nullptr;
+  receiveVectors_ = nullptr;
+  receiveAddresses_ = nullptr;
+  receiveControl_ = nullptr;
+  receiveBuffers_ = nullptr;
+  std::vector<uint8_t>().swap(errorData_);
+  std::string().swap(lastAddressText_);
+  lastAddressLength_ = 0;
+  batchSize_ = 0;
 }
 
 void RawSocket::OnHandleClosed(uv_handle_t* handle) {
@@ -885,37 +1074,68 @@ void RawSocket::OnHandleClosed(uv_handle_t* handle) {
   delete reinterpret_cast<uv_poll_t*>(handle);
   if (self == nullptr) return;
   self->poll_ = nullptr;
-  if (self->cleanupHook_ != nullptr) {
+  self->CloseStepDone();
+}
+
+// Closing a packet socket waits for an RCU grace period in the kernel (packet_release:
+// synchronize_net, 10+ ms): its descriptor is closed on the thread pool, not on the loop.
+bool RawSocket::CloseDescriptorAside() {
+  struct Closer {
+    uv_work_t work;
+    std::shared_ptr<Descriptor> descriptor;
+    RawSocket* socket;
+  };
+  Closer* closer = new Closer{uv_work_t{}, std::move(descriptor_), this};
+  closer->work.data = closer;
+  const int error = uv_queue_work(
+      loop_, &closer->work, [](uv_work_t* work) { static_cast<Closer*>(work->data)->descriptor.reset(); },
+      [](uv_work_t* work, int) {
+        Closer* done = static_cast<Closer*>(work->data);
+        RawSocket* socket = done->socket;
+        delete done;
+        socket->CloseStepDone();
+      });
+  if (error == 0) return true;
+  descriptor_ = std::move(closer->descriptor);  // closed right here instead
+  delete closer;
+  return false;
+}
+
+void RawSocket::CloseStepDone() {
+  if (--closeSteps_ > 0) return;
+  closeFinished_ = true;
+  if (cleanupHook_ != nullptr) {
     // Removes the teardown hook, or, when teardown is what closed us, tells
     // Node this socket is done so the loop can close.
-    napi_remove_async_cleanup_hook(self->cleanupHook_);
-    self->cleanupHook_ = nullptr;
+    napi_remove_async_cleanup_hook(cleanupHook_);
+    cleanupHook_ = nullptr;
   }
-  if (!self->notifyClose_) return;  // environment teardown: no JS may run
+  if (!notifyClose_) return;  // environment teardown: no JS may run
   {
-    Napi::HandleScope scope(self->Env());
-    self->Notify(self->onClose_, {});
+    Napi::HandleScope scope(Env());
+    Notify(onClose_, {});
   }
-  self->onMessages_.Reset();
-  self->onWritable_.Reset();
-  self->onError_.Reset();
-  self->onClose_.Reset();
-  self->onIcmpErrors_.Reset();
-  self->asyncContext_.reset();
-  self->Unref();
+  onMessages_.Reset();
+  onWritable_.Reset();
+  onError_.Reset();
+  onClose_.Reset();
+  onIcmpErrors_.Reset();
+  onSent_.Reset();
+  asyncContext_.reset();
+  Unref();
 }
 
 void RawSocket::OnEnvironmentTeardown(napi_async_cleanup_hook_handle hook, void* data) {
   RawSocket* self = static_cast<RawSocket*>(data);
   self->cleanupHook_ = hook;
   self->notifyClose_ = false;
-  if (self->poll_ == nullptr) {
+  if (self->closeFinished_) {
     napi_remove_async_cleanup_hook(hook);
     self->cleanupHook_ = nullptr;
   } else if (!self->closing_) {
     self->StartClose(false);
   }
-  // else: a close is under way and OnHandleClosed signals completion.
+  // else: a close is under way and CloseStepDone signals completion.
 }
 
 void RawSocket::Notify(Napi::FunctionReference& handler, const std::initializer_list<napi_value>& args) {
@@ -935,14 +1155,14 @@ void RawSocket::OnPoll(uv_poll_t* handle, int status, int events) {
     Napi::HandleScope scope(self->Env());
     if (status < 0) {
       // With the error queue on, POLLERR is a queued ICMP error, never a reason to close.
-      if (self->receiveErrors_ && status == UV_EBADF && self->RecoverFromPollError()) return;
+      if (self->WatchesErrorQueue() && status == UV_EBADF && self->RecoverFromPollError()) return;
       self->Notify(self->onError_, {SystemError(self->Env(), -status, "poll").Value()});
       return;
     }
     self->fruitlessPollErrors_ = 0;
     if (events & UV_READABLE) self->OnReadable();
     // After the messages: a receive that failed with a queued error's errno flags it.
-    if (!self->closing_ && self->receiveErrors_ && ((events & UV_PRIORITIZED) || self->errorQueueFlagged_)) {
+    if (!self->closing_ && self->WatchesErrorQueue() && ((events & UV_PRIORITIZED) || self->errorQueueFlagged_)) {
       self->OnErrorQueue((events & UV_PRIORITIZED) != 0);
     }
     if (!self->closing_ && (events & UV_WRITABLE)) self->OnWritable();
@@ -963,6 +1183,7 @@ void RawSocket::OnReadable() {
 
 // One wake-up's datagrams cross into JS in one call. Each gets a Buffer (and
 // memory) of its own: a listener may keep it, and nothing ever overwrites it.
+// Per-datagram values come as parallel arrays, each only when the socket asks for it.
 Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
   Napi::Array buffers = Napi::Array::New(env);
   Napi::Array sources = Napi::Array::New(env);
@@ -970,10 +1191,19 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
   Napi::Array truncated;
   Napi::Array ttls;
   Napi::Array ports;
+  Napi::Array drops;
+  // packetInfo: local addresses, interface indexes, hop limits, traffic classes.
+  // Packet sockets: packet types (sll_pkttype), interface indexes, names, EtherTypes.
+  Napi::Array details[4];
+  const bool withDetails = packetInfo_ || packet_;
   if (timestamps_) stamps = Napi::Array::New(env);
   if (receiveTtl_) ttls = Napi::Array::New(env);
   if (udp_) ports = Napi::Array::New(env);
+  if (withDetails) {
+    for (Napi::Array& list : details) list = Napi::Array::New(env);
+  }
   uint32_t count = 0;
+  uint32_t read = 0;  // count, plus what a packet socket skipped (not IP)
   uint32_t truncatedCount = 0;
   uint32_t socketErrors = 0;
   uint16_t lastSourcePort = 0;
@@ -982,17 +1212,22 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
   sockaddr_storage lastSource{};
   socklen_t lastSourceLength = 0;
   Napi::Value lastSourceText;
+  uint8_t lastLocal[16];
+  int lastLocalFamily = AF_UNSPEC;
+  Napi::Value lastLocalText;
+  int lastInterface = -1;
+  Napi::Value lastInterfaceName;
 
-  while (count < kMaxMessagesPerWakeup) {
+  while (read < kMaxMessagesPerWakeup) {
     for (size_t i = 0; i < batchSize_; i++) {
       msghdr& h = messages_[i].msg_hdr;
       h.msg_namelen = sizeof(sockaddr_storage);
-      h.msg_controllen = timestamps_ || receiveTtl_ ? kControlSize : 0;
+      h.msg_controllen = kReceiveControlSize;
       h.msg_flags = 0;
     }
     int received;
 #ifdef __linux__
-    received = recvmmsg(Fd(), messages_.data(), static_cast<unsigned int>(batchSize_), MSG_DONTWAIT, nullptr);
+    received = recvmmsg(Fd(), messages_, static_cast<unsigned int>(batchSize_), MSG_DONTWAIT, nullptr);
 #else
     ssize_t one = recvmsg(Fd(), &messages_[0].msg_hdr, 0);
     received = one < 0 ? -1 : 1;
@@ -1011,13 +1246,34 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
       *error = errno;
       break;
     }
+    read += static_cast<uint32_t>(received);
     for (int i = 0; i < received; i++) {
-      const msghdr& h = messages_[i].msg_hdr;
+      msghdr& h = messages_[i].msg_hdr;
+      const uint8_t* data = receiveBuffers_ + i * bufferSize_;
       const size_t length = std::min<size_t>(messages_[i].msg_len, bufferSize_);
-      buffers.Set(count, Napi::Buffer<uint8_t>::Copy(env, receiveBuffers_.data() + i * bufferSize_, length));
       const sockaddr_storage& source = receiveAddresses_[i];
-      if (lastSourceLength == 0 || h.msg_namelen != lastSourceLength ||
-          std::memcmp(&source, &lastSource, h.msg_namelen) != 0) {
+#ifdef __linux__
+      const sockaddr_ll& link = reinterpret_cast<const sockaddr_ll&>(source);
+      // A packet socket listens to every EtherType (only so does it see outgoing packets).
+      if (packet_ && !WantedEtherType(link.sll_protocol, etherTypes_)) continue;
+#endif
+      ReceivedAncillary extra;
+      ParseReceivedAncillary(&h, &extra);
+      buffers.Set(count, Napi::Buffer<uint8_t>::Copy(env, data, length));
+      if (packet_) {
+        // The IP source from the packet itself (the link address says nothing about it).
+        const bool v6 = length >= 40 && data[0] >> 4 == 6;
+        const size_t at = v6 ? 8 : 12, size = v6 ? 16 : 4;
+        sockaddr_in6 key{};  // version and address bytes, compared like any source
+        key.sin6_family = v6 ? AF_INET6 : AF_INET;
+        if (length >= at + size) std::memcpy(&key.sin6_addr, data + at, size);
+        if (lastSourceLength == 0 || std::memcmp(&key, &lastSource, sizeof key) != 0) {
+          lastSourceText = Napi::String::New(env, PacketSourceText(data, length));
+          std::memcpy(&lastSource, &key, sizeof key);
+          lastSourceLength = sizeof key;
+        }
+      } else if (lastSourceLength == 0 || h.msg_namelen != lastSourceLength ||
+                 std::memcmp(&source, &lastSource, h.msg_namelen) != 0) {
         lastSourceText = AddressText(env, source, &lastSourcePort);
         std::memcpy(&lastSource, &source, h.msg_namelen);
         lastSourceLength = h.msg_namelen;
@@ -1025,19 +1281,47 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
       sources.Set(count, lastSourceText);
       if (udp_) ports.Set(count, Napi::Number::New(env, lastSourcePort));
       if (timestamps_) {
-        uint64_t nanoseconds = 0;
-        msghdr copy = h;
-        if (ReceiveTimestamp(&copy, &nanoseconds)) {
-          stamps.Set(count, Napi::BigInt::New(env, nanoseconds));
-        } else {
-          stamps.Set(count, env.Undefined());
-        }
+        stamps.Set(count, extra.hasTimestamp ? Napi::Value(Napi::BigInt::New(env, extra.timestamp)) : env.Undefined());
       }
       if (receiveTtl_) {
-        msghdr copy = h;
-        const int ttl = ReceiveTtl(&copy);
-        ttls.Set(count, ttl >= 0 ? Napi::Value(Napi::Number::New(env, ttl)) : env.Undefined());
+        ttls.Set(count, extra.hopLimit >= 0 ? Napi::Value(Napi::Number::New(env, extra.hopLimit)) : env.Undefined());
       }
+      if (extra.drops != 0 && drops.IsEmpty()) {
+        // The first datagram that says the kernel dropped some: earlier ones said none.
+        drops = Napi::Array::New(env);
+        for (uint32_t k = 0; k < count; k++) drops.Set(k, Napi::Number::New(env, 0));
+      }
+      if (!drops.IsEmpty()) drops.Set(count, Napi::Number::New(env, extra.drops));
+      if (packetInfo_) {
+        if (extra.localFamily == AF_UNSPEC) {
+          details[0].Set(count, env.Undefined());
+        } else {
+          const size_t size = extra.localFamily == AF_INET ? 4 : 16;
+          if (lastLocalFamily != extra.localFamily || std::memcmp(lastLocal, extra.localAddress, size) != 0) {
+            char text[INET6_ADDRSTRLEN] = "";
+            inet_ntop(extra.localFamily, extra.localAddress, text, sizeof text);
+            lastLocalText = Napi::String::New(env, text);
+            lastLocalFamily = extra.localFamily;
+            std::memcpy(lastLocal, extra.localAddress, size);
+          }
+          details[0].Set(count, lastLocalText);
+        }
+        details[1].Set(count, extra.interfaceIndex >= 0 ? Napi::Value(Napi::Number::New(env, extra.interfaceIndex)) : env.Undefined());
+        details[2].Set(count, extra.hopLimit >= 0 ? Napi::Value(Napi::Number::New(env, extra.hopLimit)) : env.Undefined());
+        details[3].Set(count, extra.trafficClass >= 0 ? Napi::Value(Napi::Number::New(env, extra.trafficClass)) : env.Undefined());
+      }
+#ifdef __linux__
+      if (packet_) {
+        details[0].Set(count, Napi::Number::New(env, link.sll_pkttype));
+        details[1].Set(count, Napi::Number::New(env, link.sll_ifindex));
+        if (link.sll_ifindex != lastInterface) {
+          lastInterface = link.sll_ifindex;
+          lastInterfaceName = Napi::String::New(env, interfaceNames_.Name(link.sll_ifindex));
+        }
+        details[2].Set(count, lastInterfaceName);
+        details[3].Set(count, Napi::Number::New(env, ntohs(link.sll_protocol)));
+      }
+#endif
       if (h.msg_flags & MSG_TRUNC) {
         if (truncatedCount == 0) truncated = Napi::Array::New(env);
         truncated.Set(truncatedCount++, Napi::Number::New(env, count));
@@ -1047,13 +1331,19 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
     if (static_cast<size_t>(received) < batchSize_) break;  // the queue was empty: skip the EAGAIN call
   }
   if (count == 0) return env.Undefined();
-  Napi::Array batch = Napi::Array::New(env, 6);
+  Napi::Array batch = Napi::Array::New(env, 9);
   batch.Set(0u, buffers);
   batch.Set(1u, sources);
   batch.Set(2u, timestamps_ ? Napi::Value(stamps) : env.Undefined());
   batch.Set(3u, truncatedCount > 0 ? Napi::Value(truncated) : env.Undefined());
   batch.Set(4u, receiveTtl_ ? Napi::Value(ttls) : env.Undefined());
   batch.Set(5u, udp_ ? Napi::Value(ports) : env.Undefined());
+  batch.Set(6u, drops.IsEmpty() ? env.Undefined() : Napi::Value(drops));
+  if (withDetails) {
+    Napi::Array values = Napi::Array::New(env, 4);
+    for (uint32_t k = 0; k < 4; k++) values.Set(k, details[k]);
+    batch.Set(packet_ ? 8u : 7u, values);
+  }
   return batch;
 }
 

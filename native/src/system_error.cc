@@ -100,6 +100,7 @@ int ReadQueuedError(int fd, uint8_t* data, size_t capacity, QueuedError* out) {
       out->type = ee.ee_type;
       out->code = ee.ee_code;
       out->info = ee.ee_info;
+      out->data = ee.ee_data;
       // SO_EE_OFFENDER: the address that follows the structure; the kernel always
       // leaves room for a sockaddr_in (IPv4) or sockaddr_in6 (IPv6) there.
       const size_t room = c->cmsg_len - CMSG_LEN(sizeof ee);
@@ -116,6 +117,15 @@ int ReadQueuedError(int fd, uint8_t* data, size_t capacity, QueuedError* out) {
     } else if (c->cmsg_level == SOL_SOCKET) {
 #ifdef SCM_TIMESTAMPNS
       if (c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        out->timestamp = static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+        out->hasTimestamp = true;
+      }
+#endif
+#ifdef SCM_TIMESTAMPING
+      // SO_TIMESTAMPING: ts[0] is the software timestamp (a transmit timestamp on this queue).
+      if (c->cmsg_type == SCM_TIMESTAMPING && !out->hasTimestamp && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
         timespec ts;
         std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
         out->timestamp = static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);

@@ -30,11 +30,12 @@ struct QueuedError {
   uint8_t type = 0;
   uint8_t code = 0;
   uint32_t info = 0;
+  uint32_t data = 0;  // ee_data: for transmit timestamps (SO_EE_ORIGIN_TIMESTAMPING), the send's OPT_ID sequence
   sockaddr_storage offender{};  // ss_family AF_UNSPEC when there is none (local errors)
   sockaddr_storage address{};   // the original destination of the packet the error is about
   size_t dataLength = 0;        // bytes of the original packet in the caller's buffer
   bool hasTimestamp = false;
-  uint64_t timestamp = 0;  // kernel receive time of the ICMP error, ns since the epoch
+  uint64_t timestamp = 0;  // kernel receive time of the ICMP error (or a transmit timestamp), ns since the epoch
 };
 
 // Reads one entry (MSG_ERRQUEUE | MSG_DONTWAIT) into *out, its data into

@@ -4,6 +4,10 @@
 //   1. createChecksum throughput (and the JS/addon crossover behind NATIVE_THRESHOLD)
 //   2. ICMP echo flood to 127.0.0.1: send rate, replies delivered, loss
 //   3. sequential ping round trip through the API: median and p99
+//   4. cold and polymorphic: a fresh process per sample, 50 warm-up pings, createChecksum
+//      in every argument shape (what a user's program meets, not a warmed benchmark loop)
+//   5. `packet-workbench ping` against iputils ping(8) on 127.0.0.1 (needs dist/main/cli.js)
+// `npm run bench:native -- cold ping` runs only the sections named (checksum, flood, rtt, cold, ping).
 // Results: printed tables with ratios, PASS/FAIL per target, and native/bench/.results.json.
 // Environment: BENCH_NATIVE_DIR=<dir> benchmarks another build of this package as "ours".
 
@@ -23,6 +27,8 @@ const CONFIG = {
   crossover: { sizes: [8, 16, 20, 32, 48, 64, 96, 128, 160, 192, 256, 384, 512, 1024, 1500], secondsPerPoint: 0.02 },
   flood: { count: 200_000, chunk: 1024, maxInFlight: 4096, receiveBuffer: 32 << 20, timeLimitMs: 15_000, drainIdleMs: 300, drainMaxMs: 2_000 },
   rtt: { rounds: 2, count: 5000, warmup: 3000, timeoutMs: 1000, timeLimitMs: 20_000 },
+  cold: { samples: 8, warmup: 50, count: 200, timeLimitMs: 10_000, checksum: { firstCalls: 10_000, chunks: 20, chunkCalls: 5000 } },
+  ping: { rounds: 5, count: 20, interval: 0.01 },
 };
 
 const TARGETS = {
@@ -32,6 +38,9 @@ const TARGETS = {
   floodSendRatio: 2,
   rttMedianRatio: 0.75,
   rttP99Ratio: 1,
+  coldRttMedianRatio: 1,
+  coldChecksum20: 10,
+  pingAvgRatio: 1,
 };
 
 // ---- output helpers -----------------------------------------------------------------
@@ -248,6 +257,98 @@ function rttSection(results) {
   log('');
 }
 
+// ---- 4. cold and polymorphic ----------------------------------------------------------
+
+function coldSample(side) {
+  const c = CONFIG.cold;
+  const full = { ...c, oursDir: OURS_DIR, rawSocketDir: rawSocket.dir };
+  const child = spawnSync(process.execPath, [path.join(__dirname, 'cold.js'), side, JSON.stringify({ ...full, hardLimitMs: 30_000 })], {
+    encoding: 'utf8',
+    timeout: 40_000,
+  });
+  const lines = (child.stdout || '').trim().split('\n');
+  let result;
+  try {
+    result = JSON.parse(lines[lines.length - 1]);
+  } catch {
+    result = { error: `no result (status ${child.status}, signal ${child.signal}): ${(child.stderr || '').trim().slice(-2000)}` };
+  }
+  if (result.error) throw new Error(`${side} cold: ${result.error}`);
+  return result;
+}
+
+function coldSection(results) {
+  const c = CONFIG.cold;
+  log(`== 4. Cold and polymorphic (a fresh process per sample, ${c.samples} per side alternating; ${c.warmup} warm-up pings, then ${c.count} measured; createChecksum at 20 B in every shape, one call site each) ==`);
+  const sides = rawSocket.available ? ['ours', 'raw-socket'] : ['ours'];
+  const pooled = { ours: { rtt: [], first: [], steady: [], lost: 0 }, 'raw-socket': { rtt: [], first: [], steady: [], lost: 0 } };
+  for (let i = 0; i < c.samples; i++) {
+    for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+      const r = coldSample(side);
+      pooled[side].rtt.push(...r.rttUs);
+      pooled[side].first.push(r.checksumFirstNs);
+      pooled[side].steady.push(r.checksumSteadyNs);
+      pooled[side].lost += r.lost;
+    }
+  }
+  const sorted = (a) => [...a].sort((x, y) => x - y);
+  const summary = (p) => {
+    const rtt = sorted(p.rtt);
+    return { n: rtt.length, rttMedian: percentile(rtt, 0.5), rttP90: percentile(rtt, 0.9), rttP99: percentile(rtt, 0.99), lost: p.lost,
+      checksumFirstNs: percentile(sorted(p.first), 0.5), checksumSteadyNs: percentile(sorted(p.steady), 0.5) };
+  };
+  const o = summary(pooled.ours);
+  const t = rawSocket.available ? summary(pooled['raw-socket']) : {};
+  table(['', 'ours', 'raw-socket', 'ratio'], [
+    ['send -> message median (µs)', fmt(o.rttMedian), fmt(t.rttMedian), fmtRatio(ratio(o.rttMedian, t.rttMedian))],
+    ['send -> message p90 (µs)', fmt(o.rttP90), fmt(t.rttP90), fmtRatio(ratio(o.rttP90, t.rttP90))],
+    ['send -> message p99 (µs)', fmt(o.rttP99), fmt(t.rttP99), fmtRatio(ratio(o.rttP99, t.rttP99))],
+    ['pings measured / lost', `${o.n} / ${o.lost}`, rawSocket.available ? `${t.n} / ${t.lost}` : 'n/a', ''],
+    ['createChecksum 20 B, first 10,000 calls (ns/call)', fmt(o.checksumFirstNs), fmt(t.checksumFirstNs), `${fmtRatio(ratio(t.checksumFirstNs, o.checksumFirstNs))} faster`],
+    ['createChecksum 20 B, then: best chunk (ns/call)', fmt(o.checksumSteadyNs), fmt(t.checksumSteadyNs), `${fmtRatio(ratio(t.checksumSteadyNs, o.checksumSteadyNs))} faster`],
+  ]);
+  results.cold = { config: c, ours: o, rawSocket: rawSocket.available ? t : null };
+  log('');
+}
+
+// ---- 5. ping(8) ------------------------------------------------------------------------
+
+const CLI = path.join(__dirname, '..', '..', 'dist', 'main', 'cli.js');
+
+function averageMs(text) {
+  const match = /min\/avg\/max\/mdev = [\d.]+\/([\d.]+)\//.exec(text || '');
+  return match ? Number(match[1]) : NaN;
+}
+
+function pingSection(results) {
+  const c = CONFIG.ping;
+  log(`== 5. packet-workbench ping vs iputils ping(8): -c ${c.count} -i ${c.interval} 127.0.0.1, ${c.rounds} rounds alternating which goes first ==`);
+  const version = spawnSync('ping', ['-V'], { encoding: 'utf8', timeout: 5000 });
+  if (!/iputils/.test(version.stdout || '')) return log('skipped: iputils ping not found\n');
+  if (!fs.existsSync(CLI)) return log(`skipped: ${path.relative(process.cwd(), CLI)} missing (npm run build:main)\n`);
+  const args = ['-c', String(c.count), '-i', String(c.interval), '127.0.0.1'];
+  const runs = { ours: [], ping: [] };
+  const once = (who) => {
+    const child = who === 'ours'
+      ? spawnSync(process.execPath, [CLI, 'ping', ...args], { encoding: 'utf8', timeout: 30_000 })
+      : spawnSync('ping', ['-q', ...args], { encoding: 'utf8', timeout: 30_000 });
+    const avg = averageMs(child.stdout);
+    if (!Number.isFinite(avg)) throw new Error(`${who}: no rtt summary (status ${child.status}): ${(child.stderr || child.stdout || '').trim().slice(-500)}`);
+    runs[who].push(avg);
+  };
+  for (let round = 0; round < c.rounds; round++) for (const who of round % 2 === 0 ? ['ping', 'ours'] : ['ours', 'ping']) once(who);
+  const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const o = median(runs.ours);
+  const t = median(runs.ping);
+  table(['avg RTT (ms)', 'packet-workbench', 'ping(8)', 'ratio'], [
+    ['median of rounds', o.toFixed(3), t.toFixed(3), fmtRatio(ratio(o, t))],
+    ['rounds', runs.ours.map((x) => x.toFixed(3)).join(' '), runs.ping.map((x) => x.toFixed(3)).join(' '), ''],
+  ]);
+  log('(ours: kernel transmit to kernel receive timestamp; ping(8): user-space clock before sendmsg to kernel receive timestamp)');
+  results.ping = { config: c, ours: runs.ours, ping: runs.ping, oursMedian: o, pingMedian: t, ratio: ratio(o, t) };
+  log('');
+}
+
 // ---- summary ----------------------------------------------------------------------------
 
 function summary(results) {
@@ -263,7 +364,7 @@ function summary(results) {
   if (results.checksum && results.checksum.verified) {
     add('checksum-values', results.checksum.verified.mismatches.length, results.checksum.verified.mismatches.length === 0, `checksum values identical to raw-socket's (${results.checksum.verified.mismatches.length} mismatches)`);
   }
-  for (const [size, key, label] of [[20, 'checksum20', '20 B'], [1500, 'checksum1500', '1500 B'], [65536, 'checksum65536', '64 KiB']]) {
+  for (const [size, key, label] of results.checksum ? [[20, 'checksum20', '20 B'], [1500, 'checksum1500', '1500 B'], [65536, 'checksum65536', '64 KiB']] : []) {
     const r = cs(size);
     const value = r ? r.ratio : NaN;
     add(`checksum-${size}`, value, unavailable || !r ? null : value >= TARGETS[key], `createChecksum ${label}: ${fmtRatio(value)} raw-socket's throughput (target >= ${TARGETS[key]}x)`);
@@ -280,6 +381,17 @@ function summary(results) {
     const p99 = r.rawSocket ? ratio(r.ours.p99, r.rawSocket.p99) : NaN;
     add('rtt-median', med, unavailable ? null : med <= TARGETS.rttMedianRatio, `ping RTT median: ${fmtRatio(med)} raw-socket's (${fmt(r.ours.median)} µs vs ${r.rawSocket ? fmt(r.rawSocket.median) : 'n/a'} µs; target <= ${TARGETS.rttMedianRatio}x)`);
     add('rtt-p99', p99, unavailable ? null : p99 <= TARGETS.rttP99Ratio, `ping RTT p99: ${fmtRatio(p99)} raw-socket's (${fmt(r.ours.p99)} µs vs ${r.rawSocket ? fmt(r.rawSocket.p99) : 'n/a'} µs; target <= ${TARGETS.rttP99Ratio}x)`);
+  }
+  const cold = results.cold;
+  if (cold) {
+    const med = cold.rawSocket ? ratio(cold.ours.rttMedian, cold.rawSocket.rttMedian) : NaN;
+    const faster = cold.rawSocket ? ratio(cold.rawSocket.checksumSteadyNs, cold.ours.checksumSteadyNs) : NaN;
+    add('cold-rtt-median', med, unavailable ? null : med <= TARGETS.coldRttMedianRatio, `cold ping RTT median: ${fmtRatio(med)} raw-socket's (${fmt(cold.ours.rttMedian)} µs vs ${cold.rawSocket ? fmt(cold.rawSocket.rttMedian) : 'n/a'} µs; target <= ${TARGETS.coldRttMedianRatio}x)`);
+    add('cold-checksum-20', faster, unavailable ? null : faster >= TARGETS.coldChecksum20, `cold polymorphic createChecksum 20 B: ${fmtRatio(faster)} faster than raw-socket (${fmt(cold.ours.checksumSteadyNs)} ns vs ${cold.rawSocket ? fmt(cold.rawSocket.checksumSteadyNs) : 'n/a'} ns; target >= ${TARGETS.coldChecksum20}x)`);
+  }
+  if (results.ping) {
+    const p = results.ping;
+    add('ping-avg', p.ratio, p.ratio <= TARGETS.pingAvgRatio, `packet-workbench ping avg RTT: ${fmtRatio(p.ratio)} ping(8)'s (${p.oursMedian.toFixed(3)} ms vs ${p.pingMedian.toFixed(3)} ms; target <= ${TARGETS.pingAvgRatio}x)`);
   }
   if (unavailable) log(`(comparisons unavailable: raw-socket ${VERSION} could not be built)`);
   results.targets = lines;
@@ -310,7 +422,10 @@ function main() {
     rawSocket: { version: VERSION, available: rawSocket.available, reason: rawSocket.reason, dir: rawSocket.dir },
     errors: [],
   };
-  for (const [name, section] of [['checksum', checksumSection], ['flood', floodSection], ['rtt', rttSection]]) {
+  const only = process.argv.slice(2);
+  const sections = [['checksum', checksumSection], ['flood', floodSection], ['rtt', rttSection], ['cold', coldSection], ['ping', pingSection]];
+  for (const [name, section] of sections) {
+    if (only.length > 0 && !only.includes(name)) continue;
     try {
       section(results);
     } catch (error) {

@@ -82,15 +82,20 @@ function checksumThroughput(lib, sizes, secondsPerSize, reps) {
 }
 
 // Ours only: where does the addon call start to beat the JS loop? (checksum.ts's
-// NATIVE_THRESHOLD). The JS loop is a copy of sumInJs; the addon is the internal binding.
+// NATIVE_THRESHOLD). The JS loop is a copy of checksum.ts's sumBytes; the addon is the internal binding.
 function checksumCrossover(sizes, secondsPerPoint) {
   const { binding } = require(path.join(oursDir, 'dist', 'binding.js'));
   const checksumSum = binding.checksumSum;
+  // checksum.ts's sumBytes loop (even and odd bytes summed apart), without its parity bit.
   function sumInJs(bytes, offset, length) {
-    let sum = 0;
+    let high = 0;
+    let low = 0;
     const end = offset + (length & ~1);
-    let i = offset;
-    for (; i < end; i += 2) sum += (bytes[i] << 8) | bytes[i + 1];
+    for (let i = offset; i < end; i += 2) {
+      high += bytes[i];
+      low += bytes[i + 1];
+    }
+    let sum = (high << 8) + low; // at most 1500 bytes here: no overflow
     if (length & 1) sum += bytes[end] << 8;
     sum = (sum & 0xffff) + (sum >>> 16);
     return (sum & 0xffff) + (sum >>> 16);

@@ -38,8 +38,11 @@ function collect(socket: raw.Socket, id: number): Captured[] {
   return seen;
 }
 
+/** Room for bursts: loopback is shared with other tests' floods, and this socket sees all of it. */
 function capture(options: raw.PacketSocketOptions = {}): raw.Socket {
-  return jar.add(raw.createPacketSocket({ timestamps: true, ...options }));
+  const socket = jar.add(raw.createPacketSocket({ timestamps: true, ...options }));
+  socket.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, 8 << 20);
+  return socket;
 }
 
 /** Pings until the capture holds `count` packets of this id (loopback is shared: resend if needed). */

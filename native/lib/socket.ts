@@ -75,7 +75,8 @@ export interface SocketOptions {
    * gets a sequence number (0, 1, 2, … in send order: afterCallback's fourth argument,
    * `nextSendSequence` before it) and the socket emits 'sent' `{ sequence, timestamp }`
    * when the packet left for the device. Read from the error queue; needs no
-   * receiveErrors, and never comes as an 'icmpError'. Default false.
+   * receiveErrors, never comes as an 'icmpError', and waits (like those) while receiving
+   * is paused. Default false.
    */
   txTimestamps?: boolean;
   /**

@@ -9,7 +9,8 @@
 //   5. `packet-workbench ping` against iputils ping(8) on 127.0.0.1 (needs dist/main/cli.js)
 // `npm run bench:native -- cold ping` runs only the sections named (checksum, flood, rtt, cold, ping).
 // Results: printed tables with ratios, PASS/FAIL per target, and native/bench/.results.json.
-// Environment: BENCH_NATIVE_DIR=<dir> benchmarks another build of this package as "ours".
+// Environment: BENCH_NATIVE_DIR=<dir> benchmarks another build of this package as "ours";
+// BENCH_CLI=<cli.js> another build of the command line in section 5.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -313,7 +314,8 @@ function coldSection(results) {
 
 // ---- 5. ping(8) ------------------------------------------------------------------------
 
-const CLI = path.join(__dirname, '..', '..', 'dist', 'main', 'cli.js');
+// BENCH_CLI=<cli.js> measures another build of the command line (e.g. an earlier one).
+const CLI = process.env.BENCH_CLI ? path.resolve(process.env.BENCH_CLI) : path.join(__dirname, '..', '..', 'dist', 'main', 'cli.js');
 
 function averageMs(text) {
   const match = /min\/avg\/max\/mdev = [\d.]+\/([\d.]+)\//.exec(text || '');

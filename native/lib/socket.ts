@@ -196,8 +196,13 @@ function requestError(result: number, request: SendRequestFields): Error {
 // Resolved once: flushes are chained onto it as microtasks.
 const FLUSH_LATER = Promise.resolve();
 
+/**
+ * A listener's or callback's error, thrown again from a callback of Node's own so that it is
+ * an uncaught exception like any EventEmitter listener's. Not process.nextTick: ticks run
+ * inside the addon's Node-API callback, which would swallow the error.
+ */
 function rethrowLater(error: unknown): void {
-  process.nextTick(() => {
+  setImmediate(() => {
     throw error;
   });
 }

@@ -31,10 +31,10 @@ export type ReceivedBatch = [
   ports: number[] | undefined,
   /** SO_RXQ_OVFL: packets the socket had dropped when each was queued; undefined when all say 0. */
   drops: number[] | undefined,
-  /** With packetInfo: local (destination) addresses, interface indexes, hop limits, traffic classes. */
-  ipInfo: [(string | undefined)[], (number | undefined)[], (number | undefined)[], (number | undefined)[]] | undefined,
-  /** Packet sockets: sll_pkttype, interface indexes, interface names, EtherTypes. */
-  linkInfo: [number[], number[], string[], number[]] | undefined,
+  /** With packetInfo: local (destination) addresses, and [interface index, hop limit, traffic class] per message (-1: none). */
+  ipInfo: [localAddresses: (string | undefined)[], fields: Int32Array] | undefined,
+  /** Packet sockets: interface names, and [sll_pkttype, interface index, EtherType] per message. */
+  linkInfo: [interfaces: string[], fields: Int32Array] | undefined,
 ];
 
 /**
@@ -77,7 +77,7 @@ export interface NativeSocketOptions {
   receiveErrors: boolean;
   /** Adopt this open socket instead of opening one (family 0 / protocol -1: take the descriptor's). */
   descriptor: number | undefined;
-  /** IP_PKTINFO, IP_RECVTTL, IP_RECVTOS (IPv6: IPV6_RECVPKTINFO, _RECVHOPLIMIT, _RECVTCLASS): ReceivedBatch ipInfo. */
+  /** IP_PKTINFO, IP_RECVTTL, IP_RECVTOS (IPv6: IPV6_RECVPKTINFO, _RECVHOPLIMIT, _RECVTCLASS): ReceivedBatch ipInfo. Absent: on unless an IPv4 raw socket. */
   packetInfo?: boolean;
   /** SO_TIMESTAMPING software transmit timestamps, numbered per send (OPT_ID): handlers.onSent. */
   txTimestamps?: boolean;

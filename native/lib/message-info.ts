@@ -45,28 +45,32 @@ const PACKET_OUTGOING = 4;
 /** Messages without a timestamp, truncation or drops share one frozen info object. */
 export const PLAIN_INFO: MessageInfo = Object.freeze({ timestamp: undefined, truncated: false, drops: 0 });
 
+const orUndefined = (value: number): number | undefined => (value < 0 ? undefined : value);
+
 /** The info of message i of a batch; cut: it was truncated. */
 export function messageInfo(batch: ReceivedBatch, i: number, cut: boolean): MessageInfo {
   const timestamp = batch[2]?.[i];
   const drops = batch[6]?.[i] ?? 0;
   const link = batch[8];
   if (link !== undefined) {
-    const type = link[0][i];
+    const fields = link[1];
+    const type = fields[3 * i];
     return {
       timestamp,
       truncated: cut,
       drops,
       direction: type === PACKET_OUTGOING ? 'outbound' : 'inbound',
       packetType: PACKET_TYPES[type] ?? 'host',
-      interfaceIndex: link[1][i],
-      interface: link[2][i],
-      protocol: link[3][i],
+      interfaceIndex: fields[3 * i + 1],
+      interface: link[0][i],
+      protocol: fields[3 * i + 2],
     };
   }
   const ttl = batch[4]?.[i];
   const ports = batch[5];
   const ip = batch[7];
   if (ip !== undefined) {
+    const fields = ip[1];
     return {
       timestamp,
       truncated: cut,
@@ -74,9 +78,9 @@ export function messageInfo(batch: ReceivedBatch, i: number, cut: boolean): Mess
       ttl,
       port: ports?.[i],
       localAddress: ip[0][i],
-      interfaceIndex: ip[1][i],
-      hopLimit: ip[2][i],
-      trafficClass: ip[3][i],
+      interfaceIndex: orUndefined(fields[3 * i]),
+      hopLimit: orUndefined(fields[3 * i + 1]),
+      trafficClass: orUndefined(fields[3 * i + 2]),
     };
   }
   if (ports !== undefined) return { timestamp, truncated: cut, drops, ttl, port: ports[i] };

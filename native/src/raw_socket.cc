@@ -292,6 +292,8 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
   Napi::Value receiveErrors = options.Get("receiveErrors");
   if (!receiveErrors.IsBoolean()) throw Napi::TypeError::New(env, "The \"receiveErrors\" option must be a boolean");
   receiveErrors_ = receiveErrors.As<Napi::Boolean>().Value();
+  // Absent: on wherever the kernel delivers no IP header (IPv6 and datagram sockets).
+  const bool packetInfoGiven = !options.Get("packetInfo").IsUndefined();
   packetInfo_ = OptionalBoolean(env, options, "packetInfo");
   txTimestamps_ = OptionalBoolean(env, options, "txTimestamps");
   Napi::Value descriptorValue = options.Get("descriptor");
@@ -306,6 +308,8 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
   Napi::Function onClose = HandlerProperty(env, handlers, "onClose");
   Napi::Function onIcmpErrors = HandlerProperty(env, handlers, "onIcmpErrors");
   Napi::Value onSent = handlers.Get("onSent");
+  // Set here, used by Setup below (family and type are known by now).
+  packetInfoAuto_ = !packetInfoGiven;
   if (txTimestamps_ && !onSent.IsFunction()) throw Napi::TypeError::New(env, "handlers.onSent must be a function");
 
   int fd;
@@ -408,6 +412,7 @@ void RawSocket::Setup(Napi::Env env, bool adopted) {
   // Every socket counts the datagrams the kernel dropped for it (SO_RXQ_OVFL).
   int error = EnableDropCounts(fd);
   if (error != 0) throw SystemError(env, error, "setsockopt");
+  if (packetInfoAuto_) packetInfo_ = !packet_ && (family_ == AF_INET6 || datagram_);
   if (packetInfo_ && (error = EnablePacketInfo(fd, family_)) != 0) throw SystemError(env, error, "setsockopt");
 
   if (receiveErrors_ && (error = EnableErrorQueue(fd, family_, true)) != 0) throw SystemError(env, error, "setsockopt");
@@ -1192,16 +1197,16 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
   Napi::Array ttls;
   Napi::Array ports;
   Napi::Array drops;
-  // packetInfo: local addresses, interface indexes, hop limits, traffic classes.
-  // Packet sockets: packet types (sll_pkttype), interface indexes, names, EtherTypes.
-  Napi::Array details[4];
+  // packetInfo: local addresses, and [interface index, hop limit, traffic class] per datagram.
+  // Packet sockets: interface names, and [packet type (sll_pkttype), interface index, EtherType].
+  // The numbers go in one Int32Array (-1: none), cheaper than three arrays of values.
+  Napi::Array texts;
+  std::vector<int32_t> numbers;
   const bool withDetails = packetInfo_ || packet_;
   if (timestamps_) stamps = Napi::Array::New(env);
   if (receiveTtl_) ttls = Napi::Array::New(env);
   if (udp_) ports = Napi::Array::New(env);
-  if (withDetails) {
-    for (Napi::Array& list : details) list = Napi::Array::New(env);
-  }
+  if (withDetails) texts = Napi::Array::New(env);
   uint32_t count = 0;
   uint32_t read = 0;  // count, plus what a packet socket skipped (not IP)
   uint32_t truncatedCount = 0;
@@ -1294,7 +1299,7 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
       if (!drops.IsEmpty()) drops.Set(count, Napi::Number::New(env, extra.drops));
       if (packetInfo_) {
         if (extra.localFamily == AF_UNSPEC) {
-          details[0].Set(count, env.Undefined());
+          texts.Set(count, env.Undefined());
         } else {
           const size_t size = extra.localFamily == AF_INET ? 4 : 16;
           if (lastLocalFamily != extra.localFamily || std::memcmp(lastLocal, extra.localAddress, size) != 0) {
@@ -1304,22 +1309,18 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
             lastLocalFamily = extra.localFamily;
             std::memcpy(lastLocal, extra.localAddress, size);
           }
-          details[0].Set(count, lastLocalText);
+          texts.Set(count, lastLocalText);
         }
-        details[1].Set(count, extra.interfaceIndex >= 0 ? Napi::Value(Napi::Number::New(env, extra.interfaceIndex)) : env.Undefined());
-        details[2].Set(count, extra.hopLimit >= 0 ? Napi::Value(Napi::Number::New(env, extra.hopLimit)) : env.Undefined());
-        details[3].Set(count, extra.trafficClass >= 0 ? Napi::Value(Napi::Number::New(env, extra.trafficClass)) : env.Undefined());
+        numbers.insert(numbers.end(), {extra.interfaceIndex, extra.hopLimit, extra.trafficClass});
       }
 #ifdef __linux__
       if (packet_) {
-        details[0].Set(count, Napi::Number::New(env, link.sll_pkttype));
-        details[1].Set(count, Napi::Number::New(env, link.sll_ifindex));
         if (link.sll_ifindex != lastInterface) {
           lastInterface = link.sll_ifindex;
           lastInterfaceName = Napi::String::New(env, interfaceNames_.Name(link.sll_ifindex));
         }
-        details[2].Set(count, lastInterfaceName);
-        details[3].Set(count, Napi::Number::New(env, ntohs(link.sll_protocol)));
+        texts.Set(count, lastInterfaceName);
+        numbers.insert(numbers.end(), {link.sll_pkttype, link.sll_ifindex, ntohs(link.sll_protocol)});
       }
 #endif
       if (h.msg_flags & MSG_TRUNC) {
@@ -1340,8 +1341,11 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
   batch.Set(5u, udp_ ? Napi::Value(ports) : env.Undefined());
   batch.Set(6u, drops.IsEmpty() ? env.Undefined() : Napi::Value(drops));
   if (withDetails) {
-    Napi::Array values = Napi::Array::New(env, 4);
-    for (uint32_t k = 0; k < 4; k++) values.Set(k, details[k]);
+    Napi::Int32Array fields = Napi::Int32Array::New(env, numbers.size());
+    std::memcpy(fields.Data(), numbers.data(), numbers.size() * sizeof(int32_t));
+    Napi::Array values = Napi::Array::New(env, 2);
+    values.Set(0u, texts);
+    values.Set(1u, fields);
     batch.Set(packet_ ? 8u : 7u, values);
   }
   return batch;

@@ -158,6 +158,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   bool WatchesErrorQueue() const { return receiveErrors_ || txTimestamps_; }
   // IP_PKTINFO, IP_RECVTTL, IP_RECVTOS (or IPv6's): local address, interface, hop limit, class.
   bool packetInfo_ = false;
+  bool packetInfoAuto_ = true;  // the option was absent: on where no IP header is delivered
   // An AF_PACKET socket: capture only; etherTypes_ is kEtherTypeBoth, kEtherTypeIPv4 or kEtherTypeIPv6.
   bool packet_ = false;
   int etherTypes_ = kEtherTypeBoth;

@@ -2,6 +2,7 @@
 // IPV6_HOPLIMIT / IPV6_TCLASS or IP_TTL / IP_TOS ancillary data), checked on the wire by a
 // packet socket and a second raw socket; and what receiving sockets learn about each
 // datagram (packetInfo: localAddress, interfaceIndex, hopLimit, trafficClass).
+import { createSocket as createUdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { binding } from '../lib/binding';
@@ -79,7 +80,7 @@ describe('hopLimit and trafficClass on send', () => {
   });
 
   it('IPv4: TTL 9 and TOS 0x20 to 127.0.0.1 arrive as sent', async () => {
-    const listener = jar.add(ipv4Socket());
+    const listener = jar.add(ipv4Socket({ packetInfo: true }));
     listener.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, 4 << 20);
     const sender = jar.add(ipv4Socket());
     sender.pauseRecv();
@@ -183,7 +184,7 @@ describe('hopLimit and trafficClass on send', () => {
 });
 
 describe('packetInfo on receive', () => {
-  it('is on by default; packetInfo: false leaves those fields out', async () => {
+  it('is on by default where no IP header comes (IPv6), off on IPv4 raw sockets; packetInfo: false leaves the fields out', async () => {
     const id = uniqueId();
     const plain = jar.add(ipv6Socket({ packetInfo: false }));
     const full = jar.add(ipv6Socket());
@@ -194,6 +195,36 @@ describe('packetInfo on receive', () => {
     const withInfo = sendUntilSeen(full, (buffer) => isRequest(buffer, id, 'icmpv6'), () => sender.send(request, 0, request.length, '::1'));
     expect((await without).info).toEqual({ timestamp: undefined, truncated: false, drops: 0 });
     expect((await withInfo).info).toMatchObject({ localAddress: '::1', interfaceIndex: LO_INDEX, hopLimit: 64, trafficClass: 0 });
+
+    const v4 = jar.add(ipv4Socket());
+    v4.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, 4 << 20);
+    const sender4 = jar.add(ipv4Socket());
+    sender4.pauseRecv();
+    const v4request = echoRequest({ id, seq: 2 });
+    const { info } = await sendUntilSeen(v4, (buffer) => isRequest(buffer, id, 'ipv4'), () => sender4.send(v4request, 0, v4request.length, '127.0.0.1'));
+    expect(info).toEqual({ timestamp: undefined, truncated: false, drops: 0 });
+  });
+
+  it('a UDP datagram socket (no IP header) has it by default: local address, interface, arrival TTL and TOS', async () => {
+    const receiver = jar.add(raw.createSocket({ protocol: raw.Protocol.UDP, mode: 'datagram' }));
+    const peer = createUdpSocket('udp4');
+    try {
+      await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', () => resolve()));
+      // The receiver gets its port by sending first; the peer learns it and answers with TTL 33.
+      const learned = new Promise<number>((resolve) => peer.once('message', (_data, rinfo) => resolve(rinfo.port)));
+      await receiver.send(Buffer.from('hello'), 0, 5, { address: '127.0.0.1', port: peer.address().port });
+      const port = await learned;
+      peer.setTTL(33);
+      const answer = Buffer.from(`packet-info-${uniqueId()}`);
+      const { info } = await sendUntilSeen(
+        receiver,
+        (buffer) => buffer.equals(answer),
+        () => new Promise<void>((resolve) => peer.send(answer, port, '127.0.0.1', () => resolve())),
+      );
+      expect(info).toMatchObject({ localAddress: '127.0.0.1', interfaceIndex: LO_INDEX, hopLimit: 33, trafficClass: 0, port: peer.address().port });
+    } finally {
+      peer.close();
+    }
   });
 
   it("packetInfo must be a boolean", () => {

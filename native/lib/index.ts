@@ -23,10 +23,10 @@ export const ntohs = checksum.ntohs;
 export type { ChecksumPart, ChecksumRange } from './checksum';
 
 export const Socket = socket.Socket;
-export type Socket = socket.Socket;
+export type Socket<Kind extends socket.SocketKind = 'raw' | 'datagram'> = socket.Socket<Kind>;
 export const createSocket = socket.createSocket;
 export type { SocketOptions, SocketMode, Message, MessageInfo, BeforeSend, AfterSend, Destination } from './socket';
-export type { SentTimestamp, PacketDirection, PacketType } from './socket';
+export type { SentTimestamp, PacketDirection, PacketType, SocketKind } from './socket';
 
 // Packet sockets: whole-packet capture on an interface (Linux AF_PACKET).
 import * as packetSocket from './packet-socket';

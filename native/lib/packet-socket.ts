@@ -27,7 +27,7 @@ const OPTIONS = new Set(['interface', 'protocol', 'timestamps', 'bufferSize', 'f
  * the IP source, info has direction, packetType, interfaceIndex, interface, protocol
  * (EtherType), drops and, with timestamps, timestamp. send() fails with ERR_SOCKET_CAPTURE_ONLY.
  */
-export function createPacketSocket(options: PacketSocketOptions = {}): Socket {
+export function createPacketSocket(options: PacketSocketOptions = {}): Socket<'packet'> {
   if (options === null || typeof options !== 'object') throw new TypeError('The "options" argument must be an object');
   for (const key of Object.keys(options)) {
     if (!OPTIONS.has(key)) throw new TypeError(`Unknown packet socket option "${key}" (known: ${[...OPTIONS].join(', ')})`);
@@ -44,7 +44,7 @@ export function createPacketSocket(options: PacketSocketOptions = {}): Socket {
   if (typeof protocol !== 'string' || !Object.hasOwn(ETHER_TYPES, protocol)) {
     throw new RangeError(`The "protocol" option must be 'ip', 'ipv4' or 'ipv6', got ${String(protocol)}`);
   }
-  return new Socket(
+  return new Socket<'packet'>(
     { bufferSize: options.bufferSize ?? 65536, timestamps: options.timestamps, filter: options.filter },
     { etherType: ETHER_TYPES[protocol], interface: name },
   );

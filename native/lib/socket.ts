@@ -131,7 +131,7 @@ export type BeforeSend = () => void;
  * Called with `this` the socket; sentAt is when the batch left, ns since the epoch;
  * sequence is the send's number for 'sent' events (sockets with txTimestamps).
  */
-export type AfterSend = (this: Socket, error: Error | null, bytes: number, sentAt?: bigint, sequence?: number) => void;
+export type AfterSend = (this: Socket<SocketKind>, error: Error | null, bytes: number, sentAt?: bigint, sequence?: number) => void;
 
 interface SendRequest extends SendRequestFields {
   before: BeforeSend | undefined;
@@ -228,7 +228,10 @@ function booleanOption(value: unknown, name: string, fallback: boolean): boolean
  * with receiveErrors; 'sent' (stamp: SentTimestamp), with txTimestamps; 'error' (error),
  * after which the socket closes; 'close'.
  */
-export class Socket extends EventEmitter {
+/** What a socket is: createSocket gives 'raw' or 'datagram' ones, createPacketSocket 'packet' ones. */
+export type SocketKind = 'raw' | 'datagram' | 'packet';
+
+export class Socket<Kind extends SocketKind = 'raw' | 'datagram'> extends EventEmitter {
   /** The receive watcher is stopped: no 'message' events, and it does not keep the process alive. */
   recvPaused = false;
   /** The send watcher is stopped; send() resumes it. */
@@ -238,7 +241,7 @@ export class Socket extends EventEmitter {
   /** The IP protocol; packet sockets: the EtherType captured (0x0800, 0x86dd), 0 when both. */
   readonly protocol: number;
   /** 'raw'; 'datagram' for an unprivileged ICMP socket or a UDP socket; 'packet' (createPacketSocket). */
-  readonly mode: 'raw' | 'datagram' | 'packet';
+  readonly mode: Kind;
   /** The error queue is on: 'icmpError' events. */
   readonly receiveErrors: boolean;
   /** Kernel transmit timestamps are on: 'sent' events. */
@@ -325,10 +328,10 @@ export class Socket extends EventEmitter {
     const [actualFamily, actualProtocol, datagram] = this.wrap.describe();
     if (actualFamily === PACKET_FAMILY) {
       this.addressFamily = actualProtocol === ETHERTYPE_IPV4 ? AddressFamily.IPv4 : actualProtocol === ETHERTYPE_IPV6 ? AddressFamily.IPv6 : 0;
-      this.mode = 'packet';
+      this.mode = 'packet' as Kind;
     } else {
       this.addressFamily = actualFamily;
-      this.mode = datagram ? 'datagram' : 'raw';
+      this.mode = (datagram ? 'datagram' : 'raw') as Kind;
     }
     this.protocol = actualProtocol;
     this.receiveErrors = receiveErrors;

@@ -28,7 +28,7 @@ export interface SocketOptions {
   readonly IPV6_V6ONLY: number;
   /** Linux only. */
   readonly SO_BINDTODEVICE?: number;
-  /** Windows only. */
+  /** Windows and Linux: an IPv6 raw socket's packets carry their own IPv6 header (set it to 1). */
   readonly IPV6_HDRINCL?: number;
 }
 

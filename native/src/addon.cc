@@ -39,7 +39,8 @@ Napi::Object SocketOptions(Napi::Env env) {
 #ifdef SO_BINDTODEVICE
   options.Set("SO_BINDTODEVICE", Napi::Number::New(env, SO_BINDTODEVICE));
 #endif
-#if defined(_WIN32) && defined(IPV6_HDRINCL)
+// Linux (4.5+) too: an IPv6 raw socket whose packets carry their own IPv6 header.
+#if (defined(_WIN32) || defined(__linux__)) && defined(IPV6_HDRINCL)
   options.Set("IPV6_HDRINCL", Napi::Number::New(env, IPV6_HDRINCL));
 #endif
   return options;

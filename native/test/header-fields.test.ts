@@ -156,6 +156,36 @@ describe('hopLimit and trafficClass on send', () => {
     expect(again).toMatchObject({ code: 'ERR_HEADER_INCLUDED' });
   });
 
+  it('IPV6_HDRINCL (Linux): the packet carries its own IPv6 header, sent as built; header fields are refused there', async () => {
+    const capture = loopbackCapture();
+    const sender = jar.add(ipv6Socket());
+    sender.pauseRecv();
+    sender.setOption(raw.SocketLevel.IPPROTO_IPV6, raw.SocketOption.IPV6_HDRINCL as number, 1);
+    const id = uniqueId();
+    const icmp = echoRequest({ id, seq: 1, family: 6 });
+    const loopback = Buffer.alloc(16);
+    loopback[15] = 1;
+    // The checksum over the pseudo header (the kernel leaves a packet with its own header alone).
+    const pseudo = Buffer.concat([loopback, loopback, Buffer.from([0, 0, 0, icmp.length, 0, 0, 0, 58])]);
+    raw.writeChecksum(icmp, 2, raw.createChecksum(pseudo, icmp));
+    const header = Buffer.alloc(40);
+    header.writeUInt32BE((6 << 28) | (0x48 << 20)); // version 6, traffic class 0x48, flow 0
+    header.writeUInt16BE(icmp.length, 4);
+    header[6] = 58;
+    header[7] = 5;
+    loopback.copy(header, 8);
+    loopback.copy(header, 24);
+    const packet = Buffer.concat([header, icmp]);
+    const { buffer } = await sendUntilSeen(
+      capture,
+      (received) => isRequest(received, id, 'ipv6'),
+      () => sender.send(packet, 0, packet.length, '::1'),
+    );
+    expect([buffer[7], trafficClassOf(buffer)]).toEqual([5, 0x48]);
+    const [error] = await sendCb(sender, packet, { address: '::1', hopLimit: 9 } as unknown as string);
+    expect(error).toMatchObject({ code: 'ERR_HEADER_INCLUDED', message: expect.stringMatching(/IPV6_HDRINCL/) });
+  });
+
   it('the addon checks them again: out of range fails that request alone; without the flag they are not read', () => {
     const handlers = { onMessages() {}, onWritable() {}, onError() {}, onClose() {}, onIcmpErrors() {} };
     const options = { bufferSize: 256, mode: 1 as const, timestamps: false, receiveTtl: false, receiveErrors: false, descriptor: undefined };

@@ -145,7 +145,7 @@ describe.runIf(isRoot)('Workbench on loopback', () => {
       const ping = await call('ping', { target: '::1', count: 1000, intervalMs: 1000 });
       const trace = await call('traceroute', { target: '127.0.0.1', probe: 'tcp', port: 9, timeoutMs: 1000 });
       try {
-        const running = workbench['running'];
+        const running = workbench['experiments']['running'];
         expect(rcvbuf(running.get(ping.runId)!['socket' as never] as Socket)).toBe(expected);
         // The run's raw sockets live in its prober (traceroute-raw.ts).
         const prober = running.get(trace.runId)!['prober' as never] as Record<string, Socket>;
@@ -566,7 +566,7 @@ describe.runIf(isRoot)('Workbench on loopback', () => {
       await engine.close();
       expect(timers()).toBeLessThanOrEqual(timersBefore);
       expect(run.state).toBe('running');
-      expect(engine['running'].size).toBe(0);
+      expect(engine['experiments']['running'].size).toBe(0);
       await expect(engine.listSockets()).rejects.toMatchObject({ code: 'CLOSED' });
     });
   });

@@ -1,0 +1,212 @@
+// Send jobs (send): the packet built from hex or a layer stack, IP_HDRINCL made to fit
+// it, and a SendJob (send-job.ts) that paces it out of one of the user's sockets,
+// logging each packet it sent.
+import type { Params, SendJobInfo } from '../../common/contract';
+import { WorkbenchError } from '../../common/validate';
+import { formatIpAddress, isIpv4, parseIpAddress } from '../../packets/address';
+import { build } from '../../packets/build';
+import { parseHex } from '../../packets/hex';
+import type { LayerSpec as PacketLayerSpec } from '../../packets/layer';
+import type { EventHub } from './events';
+import { nsToMs, toWorkbenchError } from './experiment';
+import { trimHistory, type NewId } from './history';
+import type { Lifetime } from './lifetime';
+import { readIntOption, setIntOption } from './options';
+import type { PacketLog } from './packet-log';
+import { DIRECTION_SENT, type PacketFacts } from './ring';
+import { sourceAddressFor } from './route';
+import { SendJob, type SendJobHost } from './send-job';
+import type { SocketEntry, Sockets } from './sockets';
+
+const MAX_PACKET = 65535;
+
+export class SendJobs {
+  private readonly jobs = new Map<string, SendJob>();
+
+  constructor(
+    private readonly events: EventHub,
+    private readonly log: PacketLog,
+    private readonly sockets: Sockets,
+    private readonly lifetime: Lifetime,
+    private readonly newId: NewId,
+  ) {}
+
+  async send(params: Params<'send'>): Promise<SendJobInfo> {
+    const entry = this.sockets.entry(params.socketId);
+    const address = params.address;
+    if ((entry.family === 'ipv4') !== isIpv4(address)) {
+      throw new WorkbenchError('INVALID_ARGUMENT', `${address} is not an ${entry.family === 'ipv4' ? 'IPv4' : 'IPv6'} address, as socket ${entry.id} needs`, 'address');
+    }
+    const { bytes: packet, header, source } = await this.packetBytes(entry, params);
+    const headerGoesOut = header === 'with' && entry.family === 'ipv4' && entry.mode === 'raw';
+    const local = headerGoesOut ? null : await sourceAddressFor(address).catch(() => null);
+    // closeSocket (or close) may have run during either await: start nothing on a closed socket.
+    this.lifetime.alive();
+    if (entry.closed) throw new WorkbenchError('NOT_FOUND', `Socket ${entry.id} was closed`, 'socketId');
+    // After the last await, so that no other send switches IP_HDRINCL between here and the job's start.
+    this.headerMode(entry, header, source);
+    const intervalMs = params.rate !== undefined ? 1000 / params.rate : (params.intervalMs ?? 0);
+    const jobId = this.newId('job');
+    // The TTL / hop limit the kernel writes into a header it builds, for capture files.
+    let hopLimit: number | undefined;
+    if (!entry.headerIncluded) {
+      try {
+        hopLimit = readIntOption(entry.socket, entry.family === 'ipv4' ? 'IP_TTL' : 'IPV6_UNICAST_HOPS') ?? undefined;
+      } catch {
+        hopLimit = undefined;
+      }
+      if (hopLimit !== undefined && (hopLimit < 0 || hopLimit > 255)) hopLimit = undefined;
+    }
+    const facts: PacketFacts = {
+      time: 0,
+      direction: DIRECTION_SENT,
+      socket: entry.ringIndex,
+      family: entry.family === 'ipv4' ? 4 : 6,
+      withIpHeader: entry.headerIncluded,
+      protocol: entry.protocol,
+      peer: formatIpAddress(parseIpAddress(address)),
+      local,
+      hopLimit,
+    };
+    const host: SendJobHost = {
+      events: this.events,
+      sent: (bytes, sentAtNs) => {
+        facts.time = nsToMs(sentAtNs);
+        this.log.append(bytes, facts);
+        entry.counters.sent++;
+        entry.counters.bytesSent += bytes.length;
+        this.events.logAppended();
+        this.sockets.announce(entry);
+      },
+      failed: () => {
+        entry.counters.sendErrors++;
+        this.sockets.announce(entry);
+      },
+      ended: (job) => {
+        entry.jobs.delete(job);
+        trimHistory(this.jobs, (candidate) => !candidate.running);
+      },
+    };
+    const job = new SendJob(host, jobId, entry.id, entry.socket, address, packet, params.count, intervalMs);
+    this.jobs.set(jobId, job);
+    entry.jobs.add(job);
+    job.start();
+    return job.snapshot();
+  }
+
+  async cancel(params: Params<'cancelSend'>): Promise<SendJobInfo> {
+    this.lifetime.alive();
+    const job = this.jobs.get(params.jobId);
+    if (!job) throw new WorkbenchError('NOT_FOUND', `No send job ${params.jobId}`, 'jobId');
+    job.cancel();
+    return job.snapshot();
+  }
+
+  async list(): Promise<SendJobInfo[]> {
+    this.lifetime.alive();
+    return [...this.jobs.values()].map((job) => job.snapshot());
+  }
+
+  /** Cancels every job (close()). */
+  cancelAll(): void {
+    for (const job of this.jobs.values()) job.cancel();
+  }
+
+  /**
+   * The bytes to send. Hex is sent as given. A layer stack is built; when it starts
+   * with an IP header the socket cannot take (IPv6 raw sockets and ICMP datagram
+   * sockets never take one), that header is stripped after the inner checksums were
+   * computed with its addresses. An IPv4 header on an IPv4 raw socket turns
+   * IP_HDRINCL on, so the fields the user set (TTL, TOS, options…) are sent as given;
+   * the next packet without one turns it off again (see headerMode).
+   */
+  private async packetBytes(entry: SocketEntry, params: Params<'send'>): Promise<{ bytes: Uint8Array; header: 'with' | 'without'; source: 'hex' | 'layers' }> {
+    const invalid = (message: string): WorkbenchError => new WorkbenchError('INVALID_ARGUMENT', message, 'packet');
+    let bytes: Uint8Array;
+    if ('hex' in params.packet) {
+      try {
+        bytes = parseHex(params.packet.hex);
+      } catch (error) {
+        throw invalid(`packet.hex: ${(error as Error).message}`);
+      }
+    } else {
+      const specs = params.packet.layers;
+      const stack: PacketLayerSpec[] = specs.map((spec, index) => {
+        if (spec.kind === 'payload') {
+          if (spec.fields && Object.keys(spec.fields).length > 0) throw invalid(`packet.layers.${index}: a payload layer has data, not fields`);
+          return { kind: 'payload', data: spec.data ?? '' };
+        }
+        if (spec.data !== undefined) throw invalid(`packet.layers.${index}: only payload layers take data; add a payload layer after it`);
+        return { kind: spec.kind, ...(spec.fields ? { fields: spec.fields } : {}) };
+      });
+      const first = stack[0].kind;
+      const ipFamily = first === 'ipv4' ? 'ipv4' : first === 'ipv6' ? 'ipv6' : null;
+      if (ipFamily && ipFamily !== entry.family) throw invalid(`packet.layers.0: an ${first} header cannot go out of an ${entry.family} socket`);
+      let local: string | null = null;
+      try {
+        local = await sourceAddressFor(params.address);
+      } catch {
+        local = null;
+      }
+      if (ipFamily) {
+        const fields: Record<string, number | string> = { ...((stack[0] as { fields?: Record<string, number | string> }).fields ?? {}) };
+        if (fields.dst === undefined) fields.dst = params.address;
+        if (fields.src === undefined && local) fields.src = local;
+        stack[0] = { kind: stack[0].kind as 'ipv4' | 'ipv6', fields };
+      }
+      try {
+        bytes = build(stack, ipFamily || !local ? {} : { source: local, destination: params.address });
+      } catch (error) {
+        throw invalid(`packet.layers: ${(error as Error).message}`);
+      }
+      const keepHeader = ipFamily === 'ipv4' && entry.mode === 'raw';
+      if (ipFamily && !keepHeader) bytes = bytes.subarray(ipFamily === 'ipv4' ? (bytes[0] & 0x0f) * 4 : 40);
+      if (bytes.length > MAX_PACKET) throw invalid(`The packet is ${bytes.length} bytes, more than the ${MAX_PACKET} an IP packet can hold`);
+      return { bytes, header: keepHeader ? 'with' : 'without', source: 'layers' };
+    }
+    if (bytes.length > MAX_PACKET) throw invalid(`The packet is ${bytes.length} bytes, more than the ${MAX_PACKET} an IP packet can hold`);
+    // Hex is sent as given. With IP_HDRINCL on by hand (or protocol 255) it is taken to
+    // start with its IPv4 header, and must; otherwise the kernel writes one in front of it.
+    const userHeader = entry.headerIncluded && entry.headerIncludedBy !== 'engine' && startsWithIpv4Header(bytes);
+    return { bytes, header: userHeader ? 'with' : 'without', source: 'hex' };
+  }
+
+  /**
+   * Makes an IPv4 raw socket's IP_HDRINCL fit the next packet: on for one that starts
+   * with its own IPv4 header, off for one without. The engine switches only what it
+   * switched itself; IP_HDRINCL set by hand (or implied by protocol 255) is respected
+   * and a packet without a header refused. It never switches under a running job of
+   * the socket (its queued packets would go out the other way).
+   */
+  private headerMode(entry: SocketEntry, header: 'with' | 'without', source: 'hex' | 'layers'): void {
+    if (entry.family !== 'ipv4' || entry.mode !== 'raw') return;
+    const want = header === 'with';
+    if (entry.headerIncluded === want) return;
+    const fail = (code: string, message: string): never => {
+      throw new WorkbenchError(code, message, 'packet');
+    };
+    const what = source === 'hex' ? 'The hex packet does not start with an IPv4 header' : 'The layer stack does not start with an ipv4 layer';
+    const fix = source === 'hex' ? 'start the hex with an IPv4 header' : 'start the stack with an ipv4 layer';
+    if (!want && entry.protocol === 255) {
+      fail('INVALID_ARGUMENT', `${what}, but socket ${entry.id} is protocol 255 (IPPROTO_RAW), which always sends the IPv4 header it is given: ${fix}`);
+    }
+    if (!want && entry.headerIncludedBy === 'user') {
+      fail('INVALID_ARGUMENT', `${what}, but IP_HDRINCL is on for socket ${entry.id} (set by hand): ${fix}, or set IP_HDRINCL to 0`);
+    }
+    if ([...entry.jobs].some((job) => job.running)) {
+      fail('EBUSY', `Socket ${entry.id} has a running send job ${want ? 'without' : 'with'} an IPv4 header; sending this packet needs IP_HDRINCL ${want ? 'on' : 'off'}: wait for the job, cancel it, or use another socket`);
+    }
+    try {
+      setIntOption(entry.socket, 'IP_HDRINCL', want ? 1 : 0);
+    } catch (error) {
+      throw toWorkbenchError(error, 'packet');
+    }
+    entry.headerIncluded = want;
+    entry.headerIncludedBy = want ? 'engine' : null;
+  }
+}
+
+/** Hex that can go out with IP_HDRINCL: version 4 and a header length that fits. */
+function startsWithIpv4Header(bytes: Uint8Array): boolean {
+  return bytes.length >= 20 && bytes[0] >> 4 === 4 && (bytes[0] & 0x0f) >= 5 && (bytes[0] & 0x0f) * 4 <= bytes.length;
+}

@@ -1,0 +1,145 @@
+// Experiment runs (ping, traceroute): started, listed, stopped, and what they need from
+// the engine (experiment.ts ExperimentHost): sockets from the socket source, the log, and
+// echo identifiers and source ports no other running experiment holds.
+import type { ExperimentRun, Params } from '../../common/contract';
+import { WorkbenchError } from '../../common/validate';
+import type { EventHub } from './events';
+import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, snapshot } from './experiment';
+import { trimHistory, type NewId } from './history';
+import type { Lifetime } from './lifetime';
+import type { PacketLog } from './packet-log';
+import { PingRun } from './ping';
+import { DIRECTION_RECEIVED, DIRECTION_SENT, type PacketFacts } from './ring';
+import type { SocketSource } from './socket-source';
+import { TracerouteRun } from './traceroute';
+
+export class ExperimentRuns {
+  /** Every run kept (running and the last HISTORY finished), for listExperiments. */
+  private readonly runs = new Map<string, ExperimentRun>();
+  private readonly running = new Map<string, Experiment>();
+  private readonly echoIds = new Set<number>();
+  private readonly ports = new Set<number>();
+  private nextEchoId = 1 + Math.floor(Math.random() * 0xfffe);
+  private nextPort = 40000 + Math.floor(Math.random() * 20000);
+  private readonly facts: PacketFacts = { time: 0, direction: DIRECTION_SENT, socket: -1, family: 4, withIpHeader: false, protocol: 0, peer: null, local: null };
+  private readonly host: ExperimentHost;
+
+  constructor(
+    events: EventHub,
+    private readonly log: PacketLog,
+    private readonly source: SocketSource,
+    private readonly lifetime: Lifetime,
+    private readonly newId: NewId,
+  ) {
+    this.host = {
+      events,
+      openSocket: (options, extra) => this.source.open(options, extra),
+      log: (packet) => this.logPacket(packet),
+      takeEchoId: () => this.takeEchoId(),
+      releaseEchoId: (id) => {
+        this.echoIds.delete(id);
+      },
+      takePort: () => this.takePort(),
+      releasePort: (port) => {
+        this.ports.delete(port);
+      },
+      ended: (run) => {
+        this.running.delete(run.runId);
+      },
+    };
+  }
+
+  async ping(params: Params<'ping'>): Promise<ExperimentRun> {
+    this.lifetime.alive();
+    const run = new PingRun(this.host, this.newId('run'), params);
+    await run.start();
+    return this.registerStarted(run);
+  }
+
+  async traceroute(params: Params<'traceroute'>): Promise<ExperimentRun> {
+    this.lifetime.alive();
+    const run = new TracerouteRun(this.host, this.newId('run'), params);
+    await run.start();
+    return this.registerStarted(run);
+  }
+
+  async stop(params: Params<'stopExperiment'>): Promise<ExperimentRun> {
+    this.lifetime.alive();
+    const run = this.runs.get(params.runId);
+    if (!run) throw new WorkbenchError('NOT_FOUND', `No experiment ${params.runId}`, 'runId');
+    this.running.get(params.runId)?.stop();
+    return snapshot(run);
+  }
+
+  async list(): Promise<ExperimentRun[]> {
+    this.lifetime.alive();
+    return [...this.runs.values()].map(snapshot);
+  }
+
+  /** Stops every running experiment (close()). */
+  stopAll(): void {
+    for (const experiment of [...this.running.values()]) experiment.stop();
+  }
+
+  /** The helper stopped: runs on its sockets end as failed with the reason. */
+  abortHelperRuns(failure: { code: string; message: string }): void {
+    for (const experiment of [...this.running.values()]) {
+      if (experiment.run.via === 'helper') experiment.abort(new WorkbenchError(failure.code, failure.message));
+    }
+  }
+
+  private registerStarted(experiment: Experiment): ExperimentRun {
+    // close() may have run while the experiment was starting.
+    if (this.lifetime.closed) {
+      experiment.stop();
+      this.lifetime.alive();
+    }
+    const run = experiment.run;
+    this.runs.set(run.runId, run);
+    if (run.state === 'running') this.running.set(run.runId, experiment);
+    trimHistory(this.runs, (candidate) => candidate.state !== 'running');
+    return snapshot(run);
+  }
+
+  private logPacket(packet: LoggedPacket): void {
+    if (this.lifetime.closed) return;
+    const facts = this.facts;
+    facts.time = nsToMs(packet.timestampNs);
+    facts.direction = packet.direction;
+    facts.family = packet.family;
+    facts.withIpHeader = packet.withIpHeader;
+    facts.protocol = packet.protocol;
+    facts.peer = packet.withIpHeader ? null : packet.peer;
+    facts.local = packet.withIpHeader ? null : packet.local;
+    facts.hopLimit = packet.hopLimit;
+    if (packet.direction === DIRECTION_RECEIVED) {
+      this.log.appendReceived(packet.bytes, facts, packet.timestampNs);
+      return;
+    }
+    this.log.append(packet.bytes, facts);
+  }
+
+  private takeEchoId(): number {
+    for (let i = 0; i < 0x10000; i++) {
+      const id = this.nextEchoId;
+      this.nextEchoId = (this.nextEchoId % 0xffff) + 1;
+      if (!this.echoIds.has(id)) {
+        this.echoIds.add(id);
+        return id;
+      }
+    }
+    throw new WorkbenchError('EBUSY', 'Every ICMP echo identifier is taken by a running experiment');
+  }
+
+  private takePort(): number {
+    for (let i = 0; i < 20000; i++) {
+      const port = this.nextPort;
+      this.nextPort = this.nextPort >= 59999 ? 40000 : this.nextPort + 1;
+      if (!this.ports.has(port)) {
+        this.ports.add(port);
+        return port;
+      }
+    }
+    throw new WorkbenchError('EBUSY', 'Every probe source port is taken by a running experiment');
+  }
+}

@@ -292,7 +292,7 @@ describe('the deb and the AppImage (electron-builder targets up to fpm and appim
     const values = (flag: string) => argv.flatMap((arg, i) => (arg === flag ? [argv[i + 1]] : []));
     expect(argv.slice(0, 5)).toEqual(['-s', 'dir', '--force', '-t', 'deb']);
     expect(argv).toContain(`${unpacked}/=${PRODUCT_DIR}`);
-    expect(values('-d')).toEqual(['libnss3', 'libgtk-3-0', 'libxss1', 'libasound2', 'libcap2-bin']);
+    expect(values('-d')).toEqual(['libnss3', 'libgtk-3-0', 'libxss1', 'libasound2', 'libcap2-bin', 'libpcap0.8']);
     expect(values('--deb-recommends')).toContain('pkexec | policykit-1');
     expect(values('--name')).toEqual(['packet-workbench']);
     // The maintainer scripts are ours (build-resources/linux), rendered by electron-builder.

@@ -2,7 +2,7 @@
 // the log holds what tcpdump would have written: every protocol, both directions (the
 // kernel's PACKET_OUTGOING), whole IPv6 headers, the interface each packet crossed.
 import * as raw from '@packet-workbench/raw-socket';
-import type { Socket } from '@packet-workbench/raw-socket';
+import type { MessageInfo, Socket } from '@packet-workbench/raw-socket';
 import type { CaptureInfo, Params } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import { nowMs, nsToMs, toWorkbenchError } from './experiment';
@@ -17,22 +17,6 @@ const CAPTURE_RECEIVE_BUFFER = 32 << 20;
 const SOL_SOCKET = 1;
 const SO_RCVBUFFORCE = 33;
 
-/** The library's packet socket (native/lib: createPacketSocket), as the engine uses it. */
-interface PacketSocketOptions {
-  interface?: string;
-  protocol?: 'ip' | 'ipv4' | 'ipv6';
-  timestamps?: boolean;
-  bufferSize?: number;
-  filter?: string | null;
-}
-interface PacketInfo {
-  timestamp?: bigint;
-  direction?: 'inbound' | 'outbound';
-  interface?: string;
-  drops?: number;
-}
-type CreatePacketSocket = (options: PacketSocketOptions) => Socket;
-
 export interface CaptureHost {
   /** Logs a packet (it starts with its IP header) under the capture's socket index. */
   log(bytes: Uint8Array, facts: PacketFacts): void;
@@ -44,7 +28,7 @@ export class PacketCapture {
   readonly info: CaptureInfo;
   /** The engine's own traffic is captured too (not filtered out). */
   readonly includeOwnTraffic: boolean;
-  private socket: Socket | null = null;
+  private socket: Socket<'packet'> | null = null;
   private readonly facts: PacketFacts;
 
   constructor(
@@ -71,11 +55,9 @@ export class PacketCapture {
    * traffic taken out); WorkbenchError (EPERM with the remedy, ENODEV for an unknown interface…) when it cannot.
    */
   start(kernelFilter: string | null = null): void {
-    const create = (raw as unknown as { createPacketSocket?: CreatePacketSocket }).createPacketSocket;
-    if (typeof create !== 'function') throw new WorkbenchError('UNSUPPORTED', 'This build of the raw-socket library has no packet sockets (createPacketSocket)');
-    let socket: Socket;
+    let socket: Socket<'packet'>;
     try {
-      socket = create({
+      socket = raw.createPacketSocket({
         ...(this.info.interface !== null ? { interface: this.info.interface } : {}),
         protocol: this.info.protocol,
         timestamps: true,
@@ -108,7 +90,7 @@ export class PacketCapture {
     return this.info.counters.kernelDrops;
   }
 
-  private onMessage = (buffer: Buffer, _address: string, info: PacketInfo): void => {
+  private onMessage = (buffer: Buffer, _address: string, info: MessageInfo): void => {
     const counters = this.info.counters;
     const outbound = info.direction === 'outbound';
     // libpcap skips loopback's outgoing copy (the same packet comes back in): so does a capture, to count as tcpdump does.
@@ -122,7 +104,7 @@ export class PacketCapture {
     if (outbound) counters.sent++;
     else counters.received++;
     counters.bytes += buffer.length;
-    const drops = info.drops ?? (this.socket as unknown as { drops?: number } | null)?.drops;
+    const drops = info.drops ?? this.socket?.drops;
     if (drops !== undefined && drops > counters.kernelDrops) counters.kernelDrops = drops;
     this.host.changed(this);
   };
@@ -136,7 +118,7 @@ export class PacketCapture {
     this.socket = null;
     if (socket) {
       // The last drop count the kernel reported, also when no message came after it.
-      const drops = (socket as unknown as { drops?: number }).drops;
+      const drops = socket.drops;
       if (drops !== undefined && drops > this.info.counters.kernelDrops) this.info.counters.kernelDrops = drops;
       socket.off('message', this.onMessage);
       await socket.closeAsync().catch(() => undefined);
@@ -145,7 +127,7 @@ export class PacketCapture {
   }
 }
 
-function raiseCaptureBuffer(socket: Socket): void {
+function raiseCaptureBuffer(socket: Socket<'packet'>): void {
   try {
     socket.setOption(SOL_SOCKET, SO_RCVBUFFORCE, CAPTURE_RECEIVE_BUFFER);
   } catch {

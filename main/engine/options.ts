@@ -2,7 +2,7 @@
 // library's getOption/setOption, converting between their C layouts and the
 // contract's values (numbers for int/bool/timeval in ms, text, hex for bytes).
 import { endianness } from 'node:os';
-import { SocketLevel, SocketOption, type Socket } from '@packet-workbench/raw-socket';
+import { SocketLevel, SocketOption, type Socket, type SocketKind } from '@packet-workbench/raw-socket';
 import type { OptionReading } from '../../common/contract';
 import { findSocketOption, socketOptions, type SocketOptionDescription } from '../../common/socket-options';
 import { WorkbenchError } from '../../common/validate';
@@ -30,7 +30,7 @@ function errorOf(error: unknown): { code: string; message: string } {
   return { code: typeof code === 'string' ? code : 'INTERNAL', message: (error as Error).message ?? String(error) };
 }
 
-export function readOption(socket: Socket, option: SocketOptionDescription): OptionReading {
+export function readOption(socket: Socket<SocketKind>, option: SocketOptionDescription): OptionReading {
   try {
     const [level, name] = levelAndName(option);
     const size = option.type === 'timeval' ? TIMEVAL_BYTES : option.type === 'int' || option.type === 'bool' ? 4 : (option.maxBytes ?? 64);
@@ -109,7 +109,7 @@ export function encodeValue(option: SocketOptionDescription, value: number | str
   return bytes;
 }
 
-export function writeOption(socket: Socket, family: 'ipv4' | 'ipv6', name: string, value: number | string): OptionReading {
+export function writeOption(socket: Socket<SocketKind>, family: 'ipv4' | 'ipv6', name: string, value: number | string): OptionReading {
   const option = findSocketOption(name);
   if (!option) throw new WorkbenchError('INVALID_ARGUMENT', `Unknown socket option ${name}`, 'name');
   if (!option.families.includes(family)) {
@@ -132,14 +132,14 @@ export function writeOption(socket: Socket, family: 'ipv4' | 'ipv6', name: strin
  * WorkbenchError('INVALID_ARGUMENT') for a value out of range, the library's error when
  * setsockopt fails.
  */
-export function setIntOption(socket: Socket, name: 'IP_TTL' | 'IPV6_UNICAST_HOPS' | 'IP_HDRINCL' | 'SO_RCVBUF', value: number): void {
+export function setIntOption(socket: Socket<SocketKind>, name: 'IP_TTL' | 'IPV6_UNICAST_HOPS' | 'IP_HDRINCL' | 'SO_RCVBUF', value: number): void {
   const option = findSocketOption(name) as SocketOptionDescription;
   const [level, optionName] = levelAndName(option);
   const bytes = encodeValue(option, value);
   socket.setOption(level, optionName, bytes, bytes.length);
 }
 
-export function readIntOption(socket: Socket, name: string): number | null {
+export function readIntOption(socket: Socket<SocketKind>, name: string): number | null {
   const option = findSocketOption(name);
   if (!option) return null;
   const reading = readOption(socket, option);
@@ -154,7 +154,7 @@ export const RECEIVE_BUFFER_BYTES = 4 << 20;
  * are queued instead of dropped. Best effort: the kernel caps the value at
  * net.core.rmem_max, and any failure leaves the socket as it was. Never lowers it.
  */
-export function raiseReceiveBuffer(socket: Socket, bytes = RECEIVE_BUFFER_BYTES): void {
+export function raiseReceiveBuffer(socket: Socket<SocketKind>, bytes = RECEIVE_BUFFER_BYTES): void {
   try {
     const before = readIntOption(socket, 'SO_RCVBUF');
     if (before !== null && before >= 2 * bytes) return;

@@ -31,6 +31,7 @@ export const socketOptions: readonly SocketOptionDescription[] = [
   { name: 'IP_TTL', level: 'IPPROTO_IP', type: 'int', families: ['ipv4'], label: 'Time to live', unit: 'hops', min: 1, max: 255, help: 'TTL of IPv4 packets the kernel builds.' },
   { name: 'IP_TOS', level: 'IPPROTO_IP', type: 'int', families: ['ipv4'], label: 'Type of service', min: 0, max: 255, help: 'DSCP and ECN bits of IPv4 packets the kernel builds.' },
   { name: 'IP_OPTIONS', level: 'IPPROTO_IP', type: 'bytes', families: ['ipv4'], label: 'IP options', maxBytes: 40, help: 'Raw IPv4 options added to each packet (hex, up to 40 bytes).' },
+  { name: 'IPV6_HDRINCL', level: 'IPPROTO_IPV6', type: 'bool', families: ['ipv6'], label: 'Header included', min: 0, max: 1, help: 'Sent buffers start with your own IPv6 header (Linux 4.5 and later).' },
   { name: 'IPV6_UNICAST_HOPS', level: 'IPPROTO_IPV6', type: 'int', families: ['ipv6'], label: 'Hop limit', unit: 'hops', min: -1, max: 255, help: 'Hop limit of unicast IPv6 packets; -1 restores the default.' },
   { name: 'IPV6_V6ONLY', level: 'IPPROTO_IPV6', type: 'bool', families: ['ipv6'], label: 'IPv6 only', min: 0, max: 1, help: 'Refuse IPv4-mapped traffic (settable only on protocol 0 raw sockets on Linux).' },
 ];

@@ -1,5 +1,5 @@
-// Send jobs (send): the packet built from hex or a layer stack, IP_HDRINCL made to fit
-// it, and a SendJob (send-job.ts) that paces it out of one of the user's sockets,
+// Send jobs (send): the packet built from hex or a layer stack, IP_HDRINCL /
+// IPV6_HDRINCL made to fit it, and a SendJob (send-job.ts) that paces it out of one of the user's sockets,
 // logging each packet it sent.
 import type { Params, SendJobInfo } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
@@ -8,6 +8,7 @@ import { build } from '../../packets/build';
 import { parseHex } from '../../packets/hex';
 import type { LayerSpec as PacketLayerSpec } from '../../packets/layer';
 import type { EventHub } from './events';
+import { kernelHeaderFields, type KernelHeaderFields } from './header-fields';
 import { nsToMs, toWorkbenchError } from './experiment';
 import { trimHistory, type NewId } from './history';
 import type { Lifetime } from './lifetime';
@@ -37,8 +38,8 @@ export class SendJobs {
     if ((entry.family === 'ipv4') !== isIpv4(address)) {
       throw new WorkbenchError('INVALID_ARGUMENT', `${address} is not an ${entry.family === 'ipv4' ? 'IPv4' : 'IPv6'} address, as socket ${entry.id} needs`, 'address');
     }
-    const { bytes: packet, header, source } = await this.packetBytes(entry, params);
-    const headerGoesOut = header === 'with' && entry.family === 'ipv4' && entry.mode === 'raw';
+    const { bytes: packet, header, source, kernelFields } = await this.packetBytes(entry, params);
+    const headerGoesOut = header === 'with' && entry.mode === 'raw';
     const local = headerGoesOut ? null : await sourceAddressFor(address).catch(() => null);
     // closeSocket (or close) may have run during either await: start nothing on a closed socket.
     this.lifetime.alive();
@@ -49,7 +50,9 @@ export class SendJobs {
     const jobId = this.newId('job');
     // The TTL / hop limit the kernel writes into a header it builds, for capture files.
     let hopLimit: number | undefined;
-    if (!entry.headerIncluded) {
+    if (kernelFields) {
+      hopLimit = kernelFields.hopLimit;
+    } else if (!entry.headerIncluded) {
       try {
         hopLimit = readIntOption(entry.socket, entry.family === 'ipv4' ? 'IP_TTL' : 'IPV6_UNICAST_HOPS') ?? undefined;
       } catch {
@@ -87,7 +90,9 @@ export class SendJobs {
         trimHistory(this.jobs, (candidate) => !candidate.running);
       },
     };
-    const job = new SendJob(host, jobId, entry.id, entry.socket, address, packet, params.count, intervalMs);
+    // The header fields a kernel-built header takes from the layer stack go with every packet.
+    const destination = kernelFields ? { address, hopLimit: kernelFields.hopLimit, trafficClass: kernelFields.trafficClass } : address;
+    const job = new SendJob(host, jobId, entry.id, entry.socket, destination, packet, params.count, intervalMs);
     this.jobs.set(jobId, job);
     entry.jobs.add(job);
     job.start();
@@ -113,14 +118,15 @@ export class SendJobs {
   }
 
   /**
-   * The bytes to send. Hex is sent as given. A layer stack is built; when it starts
-   * with an IP header the socket cannot take (IPv6 raw sockets and ICMP datagram
-   * sockets never take one), that header is stripped after the inner checksums were
-   * computed with its addresses. An IPv4 header on an IPv4 raw socket turns
-   * IP_HDRINCL on, so the fields the user set (TTL, TOS, options…) are sent as given;
-   * the next packet without one turns it off again (see headerMode).
+   * The bytes to send. Hex is sent as given. A layer stack is built; an IP header on a
+   * raw socket turns IP_HDRINCL / IPV6_HDRINCL on, so every field the user set (TTL,
+   * hop limit, traffic class, flow label, options…) is sent as given; the next packet
+   * without one turns it off again (see headerMode). A datagram socket never takes a
+   * header: it is stripped after the inner checksums were computed with its addresses,
+   * and its hop limit and traffic class go as ancillary data (kernelFields); a field
+   * the kernel cannot honour is refused (header-fields.ts).
    */
-  private async packetBytes(entry: SocketEntry, params: Params<'send'>): Promise<{ bytes: Uint8Array; header: 'with' | 'without'; source: 'hex' | 'layers' }> {
+  private async packetBytes(entry: SocketEntry, params: Params<'send'>): Promise<{ bytes: Uint8Array; header: 'with' | 'without'; source: 'hex' | 'layers'; kernelFields?: KernelHeaderFields }> {
     const invalid = (message: string): WorkbenchError => new WorkbenchError('INVALID_ARGUMENT', message, 'packet');
     let bytes: Uint8Array;
     if ('hex' in params.packet) {
@@ -159,45 +165,51 @@ export class SendJobs {
       } catch (error) {
         throw invalid(`packet.layers: ${(error as Error).message}`);
       }
-      const keepHeader = ipFamily === 'ipv4' && entry.mode === 'raw';
-      if (ipFamily && !keepHeader) bytes = bytes.subarray(ipFamily === 'ipv4' ? (bytes[0] & 0x0f) * 4 : 40);
+      const keepHeader = ipFamily !== null && entry.mode === 'raw';
+      let kernelFields: KernelHeaderFields | undefined;
+      if (ipFamily && !keepHeader) {
+        kernelFields = kernelHeaderFields(bytes, { protocol: entry.protocol, destination: params.address, source: local });
+        bytes = bytes.subarray(ipFamily === 'ipv4' ? (bytes[0] & 0x0f) * 4 : 40);
+      }
       if (bytes.length > MAX_PACKET) throw invalid(`The packet is ${bytes.length} bytes, more than the ${MAX_PACKET} an IP packet can hold`);
-      return { bytes, header: keepHeader ? 'with' : 'without', source: 'layers' };
+      return { bytes, header: keepHeader ? 'with' : 'without', source: 'layers', ...(kernelFields ? { kernelFields } : {}) };
     }
     if (bytes.length > MAX_PACKET) throw invalid(`The packet is ${bytes.length} bytes, more than the ${MAX_PACKET} an IP packet can hold`);
     // Hex is sent as given. With IP_HDRINCL on by hand (or protocol 255) it is taken to
     // start with its IPv4 header, and must; otherwise the kernel writes one in front of it.
-    const userHeader = entry.headerIncluded && entry.headerIncludedBy !== 'engine' && startsWithIpv4Header(bytes);
+    const userHeader = entry.headerIncluded && entry.headerIncludedBy !== 'engine' && startsWithIpHeader(bytes, entry.family);
     return { bytes, header: userHeader ? 'with' : 'without', source: 'hex' };
   }
 
   /**
-   * Makes an IPv4 raw socket's IP_HDRINCL fit the next packet: on for one that starts
-   * with its own IPv4 header, off for one without. The engine switches only what it
-   * switched itself; IP_HDRINCL set by hand (or implied by protocol 255) is respected
+   * Makes a raw socket's IP_HDRINCL (IPv4) or IPV6_HDRINCL (IPv6, Linux) fit the next
+   * packet: on for one that starts with its own IP header, off for one without. The engine
+   * switches only what it switched itself; the option set by hand (or implied by protocol 255) is respected
    * and a packet without a header refused. It never switches under a running job of
    * the socket (its queued packets would go out the other way).
    */
   private headerMode(entry: SocketEntry, header: 'with' | 'without', source: 'hex' | 'layers'): void {
-    if (entry.family !== 'ipv4' || entry.mode !== 'raw') return;
+    if (entry.mode !== 'raw') return;
     const want = header === 'with';
+    const option = entry.family === 'ipv4' ? 'IP_HDRINCL' : 'IPV6_HDRINCL';
+    const ipName = entry.family === 'ipv4' ? 'IPv4' : 'IPv6';
     if (entry.headerIncluded === want) return;
     const fail = (code: string, message: string): never => {
       throw new WorkbenchError(code, message, 'packet');
     };
-    const what = source === 'hex' ? 'The hex packet does not start with an IPv4 header' : 'The layer stack does not start with an ipv4 layer';
-    const fix = source === 'hex' ? 'start the hex with an IPv4 header' : 'start the stack with an ipv4 layer';
+    const what = source === 'hex' ? `The hex packet does not start with an ${ipName} header` : `The layer stack does not start with an ${entry.family} layer`;
+    const fix = source === 'hex' ? `start the hex with an ${ipName} header` : `start the stack with an ${entry.family} layer`;
     if (!want && entry.protocol === 255) {
-      fail('INVALID_ARGUMENT', `${what}, but socket ${entry.id} is protocol 255 (IPPROTO_RAW), which always sends the IPv4 header it is given: ${fix}`);
+      fail('INVALID_ARGUMENT', `${what}, but socket ${entry.id} is protocol 255 (IPPROTO_RAW), which always sends the ${ipName} header it is given: ${fix}`);
     }
     if (!want && entry.headerIncludedBy === 'user') {
-      fail('INVALID_ARGUMENT', `${what}, but IP_HDRINCL is on for socket ${entry.id} (set by hand): ${fix}, or set IP_HDRINCL to 0`);
+      fail('INVALID_ARGUMENT', `${what}, but ${option} is on for socket ${entry.id} (set by hand): ${fix}, or set ${option} to 0`);
     }
     if ([...entry.jobs].some((job) => job.running)) {
-      fail('EBUSY', `Socket ${entry.id} has a running send job ${want ? 'without' : 'with'} an IPv4 header; sending this packet needs IP_HDRINCL ${want ? 'on' : 'off'}: wait for the job, cancel it, or use another socket`);
+      fail('EBUSY', `Socket ${entry.id} has a running send job ${want ? 'without' : 'with'} an ${ipName} header; sending this packet needs ${option} ${want ? 'on' : 'off'}: wait for the job, cancel it, or use another socket`);
     }
     try {
-      setIntOption(entry.socket, 'IP_HDRINCL', want ? 1 : 0);
+      setIntOption(entry.socket, option, want ? 1 : 0);
     } catch (error) {
       throw toWorkbenchError(error, 'packet');
     }
@@ -206,7 +218,8 @@ export class SendJobs {
   }
 }
 
-/** Hex that can go out with IP_HDRINCL: version 4 and a header length that fits. */
-function startsWithIpv4Header(bytes: Uint8Array): boolean {
+/** Hex that can go out with IP_HDRINCL / IPV6_HDRINCL: the family's version and a header that fits. */
+function startsWithIpHeader(bytes: Uint8Array, family: 'ipv4' | 'ipv6'): boolean {
+  if (family === 'ipv6') return bytes.length >= 40 && bytes[0] >> 4 === 6;
   return bytes.length >= 20 && bytes[0] >> 4 === 4 && (bytes[0] & 0x0f) >= 5 && (bytes[0] & 0x0f) * 4 <= bytes.length;
 }

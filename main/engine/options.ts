@@ -132,7 +132,7 @@ export function writeOption(socket: Socket<SocketKind>, family: 'ipv4' | 'ipv6',
  * WorkbenchError('INVALID_ARGUMENT') for a value out of range, the library's error when
  * setsockopt fails.
  */
-export function setIntOption(socket: Socket<SocketKind>, name: 'IP_TTL' | 'IPV6_UNICAST_HOPS' | 'IP_HDRINCL' | 'SO_RCVBUF', value: number): void {
+export function setIntOption(socket: Socket<SocketKind>, name: 'IP_TTL' | 'IPV6_UNICAST_HOPS' | 'IP_HDRINCL' | 'IPV6_HDRINCL' | 'SO_RCVBUF', value: number): void {
   const option = findSocketOption(name) as SocketOptionDescription;
   const [level, optionName] = levelAndName(option);
   const bytes = encodeValue(option, value);

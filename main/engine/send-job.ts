@@ -4,7 +4,7 @@
 // one library batch. At most MAX_IN_FLIGHT requests wait in the library's queue.
 // A closed socket (ERR_SOCKET_CLOSED) ends the job at once: every later packet would
 // fail the same way.
-import type { Socket } from '@packet-workbench/raw-socket';
+import type { Destination, Socket } from '@packet-workbench/raw-socket';
 import type { SendJobInfo } from '../../common/contract';
 import type { EventHub } from './events';
 import { nowMs } from './experiment';
@@ -36,13 +36,14 @@ export class SendJob {
     jobId: string,
     socketId: string,
     private readonly socket: Socket,
-    private readonly address: string,
+    /** The target, with per-packet header fields where the kernel builds the header. */
+    private readonly destination: string | Destination,
     private readonly packet: Uint8Array,
     count: number,
     /** ms between packets; 0 as fast as possible. */
     private readonly intervalMs: number,
   ) {
-    this.info = { jobId, socketId, address, total: count, sent: 0, errors: 0, state: 'running', startedAt: nowMs() };
+    this.info = { jobId, socketId, address: typeof destination === 'string' ? destination : destination.address, total: count, sent: 0, errors: 0, state: 'running', startedAt: nowMs() };
   }
 
   get running(): boolean {
@@ -80,7 +81,7 @@ export class SendJob {
     const n = Math.min(due - this.queued, room);
     for (let i = 0; i < n; i++) {
       this.queued++;
-      this.socket.send(this.packet, 0, this.packet.length, this.address, this.afterSend);
+      this.socket.send(this.packet, 0, this.packet.length, this.destination, this.afterSend);
     }
     if (this.queued >= total) return; // the last completion ends the job
     if (this.queued - this.completed >= MAX_IN_FLIGHT) {

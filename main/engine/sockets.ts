@@ -99,7 +99,8 @@ export class Sockets {
       closed: false,
       counters: { sent: 0, received: 0, sendErrors: 0, bytesSent: 0, bytesReceived: 0 },
       ringIndex: this.log.socketIndex(id),
-      headerIncluded: params.family === 'ipv4' && socket.mode === 'raw' && params.protocol === 255,
+      // Protocol 255 (IPPROTO_RAW) sockets always send the header they are given, IPv4 and IPv6.
+      headerIncluded: socket.mode === 'raw' && params.protocol === 255,
       headerIncludedBy: null,
       jobs: new Set(),
       announced: false,
@@ -206,7 +207,7 @@ export class Sockets {
   async setOption(params: Params<'setSocketOption'>): Promise<OptionReading> {
     const entry = this.entry(params.socketId);
     const reading = writeOption(entry.socket, entry.family, params.name, params.value);
-    if (params.name === 'IP_HDRINCL' && typeof reading.value === 'number') {
+    if ((params.name === 'IP_HDRINCL' || params.name === 'IPV6_HDRINCL') && typeof reading.value === 'number') {
       entry.headerIncluded = reading.value === 1 || entry.protocol === 255;
       entry.headerIncludedBy = reading.value === 1 && entry.protocol !== 255 ? 'user' : null;
     }

@@ -270,6 +270,8 @@ export class Socket<Kind extends SocketKind = 'raw' | 'datagram'> extends EventE
   private readonly udp: boolean;
   /** The highest drop count the kernel has reported. */
   private knownDrops = 0;
+  /** The last destination address that passed validation (checkRequest). */
+  private lastValidAddress: string | null = null;
   /** A queued request carried hopLimit or trafficClass: the addon reads those fields from then on. */
   private headerFields = false;
   /** The sequence number of the next successful send. */
@@ -612,6 +614,7 @@ export class Socket<Kind extends SocketKind = 'raw' | 'datagram'> extends EventE
 
   /** Per-packet header fields: IPv4 TTL 1-255 (the kernel refuses 0), IPv6 hop limit 0-255, class 0-255. */
   private checkHeaderFields(hopLimit: number | undefined, trafficClass: number | undefined): Error | null {
+    if (hopLimit === undefined && trafficClass === undefined) return null; // the common case, without the table below
     const v4 = this.addressFamily === AddressFamily.IPv4;
     const fields: [string, number | undefined, number][] = [
       ['hopLimit', hopLimit, v4 ? 1 : 0],
@@ -639,7 +642,9 @@ export class Socket<Kind extends SocketKind = 'raw' | 'datagram'> extends EventE
         `Buffer length '${buffer.length}' is not large enough for the specified offset '${offset}' plus length '${length}'`,
       );
     }
-    const valid = this.addressFamily === AddressFamily.IPv4 ? isIPv4(address) : isIPv6(address);
+    // Most sends go where the last one went: parse an address once, not per packet.
+    const valid = address === this.lastValidAddress || (this.addressFamily === AddressFamily.IPv4 ? isIPv4(address) : isIPv6(address));
+    if (valid) this.lastValidAddress = address;
     if (!valid) {
       const error = new TypeError(`Invalid IP${this.addressFamily === AddressFamily.IPv4 ? 'v4' : 'v6'} address '${address}'`);
       (error as TypeError & { code: string }).code = 'ERR_INVALID_IP_ADDRESS';

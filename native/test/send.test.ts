@@ -160,6 +160,16 @@ describe('send: errors', () => {
     });
   }
 
+  it('a bad address right after a good one is still refused, and the good one still works (the last valid address is remembered)', async () => {
+    const socket = jar.add(ipv4Socket());
+    const packet = echoRequest({ id: uniqueId(), seq: 1 });
+    for (const [address, code] of [['127.0.0.1', null], ['127.0.0.1 ', 'ERR_INVALID_IP_ADDRESS'], ['127.0.0.1', null], ['127.0.0.256', 'ERR_INVALID_IP_ADDRESS'], ['127.0.0.1', null]] as const) {
+      const [error, bytes] = await sendCb(socket, packet, address);
+      if (code === null) expect([error, bytes], address).toEqual([null, packet.length]);
+      else expect((error as NodeJS.ErrnoException).code, address).toBe(code);
+    }
+  });
+
   for (const address of ['127.0.0.1', '::g', '', '1::2::3', 'fe80::1%']) {
     it(`IPv6 socket, address ${JSON.stringify(address)}: Error`, async () => {
       const socket = jar.add(ipv6Socket());

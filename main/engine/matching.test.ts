@@ -37,6 +37,24 @@ describe('RequestMatcher', () => {
     expect(m.linkOf(reply)).toEqual({ requestId: request, rttMs: 0.25 });
   });
 
+  it('an ICMP datagram socket: the kernel rewrote the identifier, so its echoes pair by socket and sequence', () => {
+    const { observe, matcher: m } = matcher();
+    m.kernelChoosesEchoIds(3);
+    const datagram = (direction: DirectionCode, time: number) => facts(direction, time, { withIpHeader: false, protocol: 1, peer: '198.18.3.2', socket: 3 });
+    // Sent with identifier 0x1234 as logged; the kernel put its own (0xbeef) on the wire and the reply.
+    const request = observe(bytesOf([echo(8, 0x1234, 1), payload]), datagram(DIRECTION_SENT, 100));
+    const other = observe(bytesOf([echo(8, 0x1234, 2), payload]), datagram(DIRECTION_SENT, 100.1));
+    const reply = observe(bytesOf([echo(0, 0xbeef, 1), payload]), datagram(DIRECTION_RECEIVED, 100.5));
+    expect(m.linkOf(request)).toEqual({ replyId: reply });
+    expect(m.linkOf(reply)).toEqual({ requestId: request, rttMs: 0.5 });
+    expect(m.linkOf(other)).toBeUndefined();
+    // Another socket (a raw one) with that identifier and sequence does not take a datagram socket's reply.
+    const raw = observe(bytesOf([echo(8, 0xbeef, 5), payload]), facts(DIRECTION_SENT, 101, { withIpHeader: false, protocol: 1, peer: '198.18.3.2', socket: 4 }));
+    const datagramReply = observe(bytesOf([echo(0, 0xbeef, 5), payload]), datagram(DIRECTION_RECEIVED, 101.5));
+    expect(m.linkOf(raw)).toBeUndefined();
+    expect(m.linkOf(datagramReply)).toBeUndefined();
+  });
+
   it('on loopback the copy of the request a raw socket receives does not take the reply', () => {
     const { observe, matcher: m } = matcher();
     const sent = observe(bytesOf([echo(8, 7, 1), payload]), facts(DIRECTION_SENT, 10, { withIpHeader: false, protocol: 1, peer: '127.0.0.1' }));

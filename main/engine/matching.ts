@@ -41,6 +41,12 @@ export class RequestMatcher {
   private readonly addressCache = new Map<string, Uint8Array | null>();
   private links: RowLinks;
   private readonly facts: PacketFacts = { time: 0, direction: DIRECTION_SENT as DirectionCode, socket: -1, family: 4, withIpHeader: false, protocol: 0, peer: null, local: null };
+  /**
+   * Ring socket indexes of ICMP datagram ("ping") sockets: the kernel writes its own echo
+   * identifier (the socket's port) into what they send, and only that socket receives the
+   * replies, so their echoes are keyed by socket instead of by the identifier logged.
+   */
+  private readonly kernelEchoIds = new Set<number>();
   /** The key of the packet being looked at, without and with its direction. */
   private baseA = 0;
   private baseB = 0;
@@ -53,6 +59,11 @@ export class RequestMatcher {
     private readonly logged: (id: number) => boolean,
   ) {
     this.links = new RowLinks(capacity);
+  }
+
+  /** Echoes of this ring socket index carry an identifier the kernel chose (an ICMP datagram socket). */
+  kernelChoosesEchoIds(socketIndex: number): void {
+    if (socketIndex >= 0) this.kernelEchoIds.add(socketIndex);
   }
 
   /** The links of a logged row, or undefined. */
@@ -82,6 +93,7 @@ export class RequestMatcher {
     facts.family = ring.familyOf(id);
     facts.withIpHeader = ring.startsWithIpHeader(id);
     facts.protocol = ring.protocolOf(id);
+    facts.socket = ring.socketOf(id);
     if (!facts.withIpHeader) {
       const { source, destination } = ring.addresses(id);
       facts.peer = (facts.direction === DIRECTION_SENT ? destination : source) || null;
@@ -137,7 +149,9 @@ export class RequestMatcher {
         const request = type === echoRequest;
         const far = request ? destination : source;
         if (!far) return;
-        this.key(family, KIND_ECHO, far, request ? destinationAt : sourceAt, word(bytes, at + 4), word(bytes, at + 6), 0);
+        // Beyond 16 bits: a ping socket's key never meets an identifier from the wire.
+        const identifier = this.kernelEchoIds.size > 0 && this.kernelEchoIds.has(facts.socket) ? 0x10000 + facts.socket : word(bytes, at + 4);
+        this.key(family, KIND_ECHO, far, request ? destinationAt : sourceAt, identifier, word(bytes, at + 6), 0);
         if (request) this.remember(id, time, outbound);
         else this.answer(id, time, outbound);
         return;

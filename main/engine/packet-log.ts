@@ -87,6 +87,11 @@ export class PacketLog {
     };
   }
 
+  /** The kernel writes the echo identifier of this socket's packets (an ICMP datagram socket): match its echoes by socket. */
+  kernelChoosesEchoIds(socketIndex: number): void {
+    this.matcher.kernelChoosesEchoIds(socketIndex);
+  }
+
   /** The ring's index for a socket or capture id (PacketFacts.socket). */
   socketIndex(socketId: string | null): number {
     return this.ring.socketIndex(socketId);

@@ -116,6 +116,7 @@ export class Sockets {
       },
     };
     entry.facts.socket = entry.ringIndex;
+    if (socket.mode === 'datagram' && (params.protocol === 1 || params.protocol === 58)) this.log.kernelChoosesEchoIds(entry.ringIndex);
     this.log.describe(id, `${params.family === 'ipv4' ? 'IPv4' : 'IPv6'} ${socket.mode} socket, protocol ${params.protocol} (${protocolLabel(params.protocol)})`);
     // IPv4 raw sockets deliver the IP header; IPv6 raw and ICMP datagram sockets do not.
     const receivedWithHeader = params.family === 'ipv4' && socket.mode === 'raw';

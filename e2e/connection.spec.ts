@@ -31,6 +31,9 @@ test('a dropped connection shows the banner, disables sending, and Reconnect bri
   await expect(banner).toContainText('Sending and new runs are disabled');
   await expect(banner.getByRole('button', { name: 'Reconnect' })).toBeFocused();
   await expect(banner.getByRole('button', { name: 'Reload page' })).toBeVisible();
+  // The capability banner claims nothing about a workbench it cannot reach.
+  await expect(page.getByRole('status', { name: 'Capabilities' })).toHaveCount(0);
+  await expect(page.getByText(/every experiment works|Works now:/)).toHaveCount(0);
   await expect(send).toBeDisabled();
   await expect(page.getByText('Disconnected: reconnect to send.')).toBeVisible();
   await expect(page.getByRole('contentinfo', { name: 'Status' })).toContainText('Disconnected');

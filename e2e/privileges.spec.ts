@@ -302,7 +302,7 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
     await app.getByLabel('Search log').fill(String(sourcePort));
     const grid = app.getByRole('grid', { name: 'Packets' });
     await expect(grid.getByRole('row', { name: new RegExp(`sent .*${sourcePort} → 9 \\[SYN\\]`) })).toHaveCount(1);
-    await expect(grid.getByRole('row', { name: new RegExp(`received .*9 → ${sourcePort} \\[ACK, RST\\]`) }).first()).toBeVisible();
+    await expect(grid.getByRole('row', { name: new RegExp(`received .*9 → ${sourcePort} \\[RST, ACK\\]`) }).first()).toBeVisible();
     await shot(app, '6-tcp-syn-rst-log');
   });
 

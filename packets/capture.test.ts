@@ -52,6 +52,11 @@ const stacks: PacketStack[] = [
     { kind: 'ipv4', fields: { src: '198.18.0.1', dst: '198.18.0.2', checksum: 0x1111 } },
     { kind: 'icmp', fields: { type: 0, identifier: 7, sequence: 8, checksum: 0x2222 } },
   ],
+  // A refused connection: the flags read as Wireshark writes them.
+  [
+    { kind: 'ipv4', fields: { src: '198.18.0.2', dst: '198.18.0.1' } },
+    { kind: 'tcp', fields: { srcPort: 80, dstPort: 40000, seq: 0, ack: 12346, flags: 0x14, window: 0 } },
+  ],
 ];
 const packets = stacks.map((stack, i) => ({ data: build(stack), timestampNs: T0 + BigInt(i) * 1_000_001n, comment: i === 0 ? 'first packet, ü' : undefined }));
 const ourFile = join(directory, 'ours.pcapng');
@@ -108,7 +113,10 @@ describe('tshark reads what we write', () => {
     expect(info[1]).toMatch(/^Time-to-live exceeded/);
     expect(summarize(decode(packets[1].data))).toBe('Time-to-live exceeded');
     expect(info[2]).toMatch(/^40000 → 80 \[SYN\] Seq=0/);
-    expect(summarize(decode(packets[2].data))).toBe('TCP 40000 → 80 [SYN] seq=12345 win=64240');
+    expect(info[2]).toMatch(/ MSS=1460 SACK_PERM WS=128$/);
+    expect(summarize(decode(packets[2].data))).toBe('TCP 40000 → 80 [SYN] seq=12345 win=64240 MSS=1460 SACK_PERM WS=128');
+    expect(info[6]).toMatch(/^80 → 40000 \[RST, ACK\] Seq=1 Ack=1 Win=0/);
+    expect(summarize(decode(packets[6].data))).toBe('TCP 80 → 40000 [RST, ACK] seq=0 ack=12346 win=0');
   });
 });
 

@@ -128,8 +128,11 @@ function decodeLayer(kind: HeaderKind | 'payload', bytes: Uint8Array, start: num
       decodedOptions = described.options;
       problems.push(...described.problems);
     }
+    const field = decodedField(definition, optionsField, options, values, start);
     fields.push({
-      ...decodedField(definition, optionsField, options, values, start),
+      ...field,
+      // Named options read better than their bytes: "Maximum segment size: 1460 bytes; No-Operation".
+      ...(decodedOptions?.length ? { display: decodedOptions.map((o) => (o.display ? `${o.name}: ${o.display}` : o.name)).join('; ') } : {}),
       range: { start: fixedEnd, end: headerEnd },
       ...(decodedOptions ? { options: decodedOptions } : {}),
     });
@@ -188,13 +191,13 @@ function verifyChecksum(
     if (context.cutShort) return uncapturedVerdict(definition, values, context);
     if (context.fragment) return { status: 'unverified', value, reason: 'the packet is a fragment' };
     if (rule.pseudoHeaderProtocol !== undefined && !context.ip) {
-      return { status: 'unverified', value, reason: 'the IP addresses are unknown: decode from the IP header or pass source and destination' };
+      return { status: 'unverified', value, reason: 'the packet came without its IP header, so the addresses the checksum covers are not known' };
     }
   }
   const header = bytes.slice(start, headerEnd);
   writeBits(header, field.bitOffset, field.bitWidth, 0);
   const expected = expectedChecksum(rule, header, bytes.subarray(headerEnd, payloadEnd), context.ip);
-  if (expected === undefined) return { status: 'unverified', value, reason: 'the IP addresses are unknown' };
+  if (expected === undefined) return { status: 'unverified', value, reason: 'the addresses the checksum covers are not known' };
   return expected === value ? { status: 'correct', value } : { status: 'wrong', value, expected };
 }
 

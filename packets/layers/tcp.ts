@@ -7,6 +7,31 @@ import { payloadLength } from './udp';
 
 export const tcpFlags = { CWR: 0x80, ECE: 0x40, URG: 0x20, ACK: 0x10, PSH: 0x08, RST: 0x04, SYN: 0x02, FIN: 0x01 } as const;
 const flagNames = ['CWR', 'ECE', 'URG', 'ACK', 'PSH', 'RST', 'SYN', 'FIN'];
+/** The Info column lists flags from the low bit up, as Wireshark does: "[SYN, ACK]", "[RST, ACK]". */
+const infoFlagOrder = [...flagNames].reverse();
+
+/** Options as Wireshark's Info column shows them: "MSS=1460 SACK_PERM TSval=1 TSecr=0 WS=128". */
+function infoOptions(options: Uint8Array): string {
+  const words: string[] = [];
+  for (let i = 0; i < options.length; ) {
+    const type = options[i];
+    if (type === 0) break;
+    if (type === 1) {
+      i++;
+      continue;
+    }
+    const length = options[i + 1];
+    if (length === undefined || length < 2 || i + length > options.length) break;
+    const data = options.subarray(i + 2, i + length);
+    if (type === 2 && data.length === 2) words.push(`MSS=${readUint(data)}`);
+    else if (type === 3 && data.length === 1) words.push(`WS=${2 ** Math.min(data[0], 14)}`);
+    else if (type === 4) words.push('SACK_PERM');
+    else if (type === 5) for (let j = 0; j + 8 <= data.length; j += 8) words.push(`SLE=${readUint(data.subarray(j, j + 4))} SRE=${readUint(data.subarray(j + 4, j + 8))}`);
+    else if (type === 8 && data.length === 8) words.push(`TSval=${readUint(data.subarray(0, 4))} TSecr=${readUint(data.subarray(4, 8))}`);
+    i += length;
+  }
+  return words.join(' ');
+}
 
 const u32Pairs = (data: Uint8Array): string => {
   const parts: string[] = [];
@@ -15,8 +40,8 @@ const u32Pairs = (data: Uint8Array): string => {
 };
 
 const optionKinds = {
-  2: { name: 'Maximum segment size', format: (data: Uint8Array) => String(readUint(data)) },
-  3: { name: 'Window scale', format: (data: Uint8Array) => `shift ${readUint(data)}` },
+  2: { name: 'Maximum segment size', format: (data: Uint8Array) => `${readUint(data)} bytes` },
+  3: { name: 'Window scale', format: (data: Uint8Array) => `shift ${readUint(data)} (×${2 ** Math.min(readUint(data), 14)})` },
   4: { name: 'SACK permitted', format: () => '' },
   5: { name: 'SACK', format: u32Pairs },
   8: {
@@ -51,13 +76,15 @@ export const tcp: LayerDefinition = {
   describeOptions: (options, start) => describeTlvOptions(options, start, optionKinds),
   summarize: ({ values }, inner) => {
     const flags = values.flags as number;
-    const set = flagNames.filter((_, i) => (flags >> (7 - i)) & 1);
+    const set = infoFlagOrder.filter((_, i) => (flags >> i) & 1);
     const length = payloadLength(inner);
+    const options = values.options instanceof Uint8Array ? infoOptions(values.options) : '';
     return (
       `TCP ${values.srcPort} → ${values.dstPort} [${set.join(', ')}] seq=${values.seq}` +
       (flags & tcpFlags.ACK ? ` ack=${values.ack}` : '') +
       ` win=${values.window}` +
-      (length > 0 ? ` len=${length}` : '')
+      (length > 0 ? ` len=${length}` : '') +
+      (options ? ` ${options}` : '')
     );
   },
 };

@@ -6,6 +6,7 @@ import { RawNeededNote, RemedyText, useRawAccess } from '../components/RawAccess
 import { RttChart } from '../components/RttChart';
 import { pingAvailability, tracerouteAvailability, viaWords } from '../model/capabilities';
 import { formatClock, formatMs } from '../model/format';
+import { probeWords, resultWords } from '../model/run-words';
 import { useWorkbench } from '../store';
 import type { ExperimentError } from '../store/experiments';
 
@@ -264,7 +265,7 @@ function TracerouteView() {
         <>
           <div className="run-line muted">
             {run.runId} · {run.target} · {String(run.params.probe ?? 'icmp')} · {runVia(run)} · <span className={`state state-${run.state}`}>{run.state}</span>
-            {run.traceroute?.reached ? ' · destination reached' : ''}
+            {run.traceroute && (run.traceroute.reached || run.state !== 'running') ? ` · ${resultWords(run)}` : ''}
           </div>
           <RunError run={run} />
           <progress className="wide-progress" max={1} value={progress} aria-label="Traceroute progress" />
@@ -313,15 +314,6 @@ function HopRow({ hop, probes }: { hop: Hop; probes: number }) {
   );
 }
 
-function summary(run: ExperimentRun): string {
-  if (run.ping) {
-    const s = run.ping.statistics;
-    return `${s.transmitted} sent, ${s.received} received, ${s.loss.toFixed(1)}% loss, avg ${formatMs(s.avg)} ms`;
-  }
-  if (run.traceroute) return `${run.traceroute.hops.length} hops${run.traceroute.reached ? ', reached' : ''}`;
-  return '';
-}
-
 function History() {
   const runs = useWorkbench((s) => s.experiments.runs);
   const show = useWorkbench((s) => s.experiments.show);
@@ -342,6 +334,7 @@ function History() {
             <tr>
               <th scope="col">Run</th>
               <th scope="col">Kind</th>
+              <th scope="col">Probe</th>
               <th scope="col">Target</th>
               <th scope="col">Via</th>
               <th scope="col">Started</th>
@@ -355,11 +348,12 @@ function History() {
               <tr key={run.runId}>
                 <td className="mono">{run.runId}</td>
                 <td>{run.kind}</td>
+                <td>{probeWords(run)}</td>
                 <td className="mono">{run.target}</td>
                 <td>{viaWords(run.via ?? run.mode)}</td>
                 <td className="mono">{formatClock(run.startedAt)}</td>
                 <td className={`state state-${run.state}`}>{run.state}</td>
-                <td className={run.state === 'failed' ? 'bad wrap' : undefined}>{run.state === 'failed' && run.error ? `${run.error.code}: ${run.error.message}` : summary(run)}</td>
+                <td className={run.state === 'failed' ? 'bad wrap' : undefined}>{run.state === 'failed' && run.error ? `${run.error.code}: ${run.error.message}` : resultWords(run)}</td>
                 <td className="actions">
                   <button type="button" aria-label={`Show ${run.runId}`} onClick={() => show(run.runId)}>
                     Show

@@ -2,8 +2,11 @@
 import type { SendJobInfo } from '../../../common/contract';
 import { protocolName } from '../../../packets';
 import { AllowRawButton, RawNeededNote, RemedyText, useRawAccess } from '../components/RawAccess';
+import { ResponsePane } from '../components/ResponsePane';
 import { sendAvailability, viaWords } from '../model/capabilities';
 import { useWorkbench } from '../store';
+import { AUTOMATIC_SOCKET, isEchoRequest, NEW_SOCKET } from '../store/send';
+import { IMPLICIT_IDLE_MS } from '../store/sockets-implicit';
 
 const PERMISSION = new Set(['EPERM', 'EACCES']);
 
@@ -18,14 +21,13 @@ export function SendPanel() {
   const valid = useWorkbench((s) => s.editor.analysis.spec !== null);
   const destination = useWorkbench((s) => s.editor.analysis.destination);
   const sockets = useWorkbench((s) => s.sockets.list);
-  const echoRequest = useWorkbench((s) =>
-    s.editor.layers.some((layer) => (layer.kind === 'icmp' && Number(layer.values.type) === 8) || (layer.kind === 'icmpv6' && Number(layer.values.type) === 128)),
-  );
+  const echoRequest = useWorkbench((s) => isEchoRequest(s.editor.layers));
+  const last = useWorkbench((s) => s.send.last);
   const access = useRawAccess();
   const open = sockets.filter((socket) => !socket.closed);
   // Only a new socket depends on what this process may open; a chosen one is open already.
   const availability =
-    access.capabilities && needs && form.socketId === '' ? sendAvailability(access.capabilities, access.helper, { ...needs, echoRequest }) : null;
+    access.capabilities && needs && (form.socketId === AUTOMATIC_SOCKET || form.socketId === NEW_SOCKET) ? sendAvailability(access.capabilities, access.helper, { ...needs, echoRequest }) : null;
   const errorAt = (where: string) =>
     error && error.where === where ? (
       <div className="field-error" role="alert" id={`send-${where}-error`}>
@@ -78,15 +80,19 @@ export function SendPanel() {
           <label htmlFor="send-socket">Socket</label>
           <div>
             <select id="send-socket" value={form.socketId} onChange={(event) => setForm({ socketId: event.target.value })}>
-              <option value="">
-                New socket{needs ? ` (${needs.family}, protocol ${needs.protocol}${needs.headerIncluded ? ', IP header included' : ''})` : ''}
+              <option value={AUTOMATIC_SOCKET}>
+                Automatic{needs ? ` (${needs.family}, protocol ${needs.protocol}${needs.headerIncluded ? ', IP header included' : ''})` : ''}: reuse or open
               </option>
+              <option value={NEW_SOCKET}>New socket</option>
               {open.map((socket) => (
                 <option key={socket.socketId} value={socket.socketId}>
                   {socket.socketId} ({socket.family}, protocol {socket.protocol}, {socket.mode})
                 </option>
               ))}
             </select>
+            {(form.socketId === AUTOMATIC_SOCKET || form.socketId === NEW_SOCKET) && (
+              <div className="muted small">Sockets Send opens close after {IMPLICIT_IDLE_MS / 1000} s without a send.</div>
+            )}
             {errorAt('socket')}
           </div>
 
@@ -153,6 +159,11 @@ export function SendPanel() {
           {!online && <span className="field-error">Disconnected: reconnect to send.</span>}
           {availability?.works && availability.via !== 'raw' && <span className="muted">Sends through a {viaWords(availability.via)}</span>}
           {!valid && <span className="muted">The packet has errors: fix them first.</span>}
+          {last && !busy && (
+            <span className="muted" role="status" aria-label="Socket used">
+              {last.jobId} via {last.socketId} ({last.how === 'reused' ? 'reused' : last.how === 'opened' ? 'opened for it' : 'chosen'})
+            </span>
+          )}
           {errorAt('packet')}
           {errorAt('send')}
         </div>
@@ -165,6 +176,7 @@ export function SendPanel() {
           />
         )}
       </form>
+      <ResponsePane />
       <JobTable />
     </section>
   );

@@ -5,6 +5,7 @@ import { protocolName } from '../../../packets';
 import { AllowRawButton, RawNeededNote, RemedyText, useRawAccess } from '../components/RawAccess';
 import { experiment } from '../model/capabilities';
 import { useWorkbench } from '../store';
+import { IMPLICIT_IDLE_MS } from '../store/sockets-implicit';
 
 export function SocketsPanel() {
   return (
@@ -12,6 +13,7 @@ export function SocketsPanel() {
       <OpenSocketForm />
       <OpenSocketNote />
       <HelperSocketsNote />
+      <SocketLifecycleBar />
       <SocketTable />
       <OptionsPanel />
     </section>
@@ -189,6 +191,28 @@ function HelperSocketsNote() {
       {closed === 1 ? '1 socket' : `${closed} sockets`} from the socket helper closed when it {helper.state === 'stopped' ? 'stopped' : helper.state === 'failed' ? 'failed' : 'ended'}
       {helper.reason && helper.reason !== 'Stopped' ? `: ${helper.reason}` : '.'}
     </p>
+  );
+}
+
+/** Close all open sockets; which ones Send opened and will close by itself once idle. */
+function SocketLifecycleBar() {
+  const openCount = useWorkbench((s) => s.sockets.list.filter((socket) => !socket.closed).length);
+  const implicit = useWorkbench((s) => s.sockets.implicit);
+  const closeAll = useWorkbench((s) => s.sockets.closeAll);
+  const online = useWorkbench((s) => s.settings.connection === 'open');
+  if (openCount === 0) return null;
+  const byIdle = Object.keys(implicit);
+  return (
+    <div className="toolbar">
+      <button type="button" disabled={!online} onClick={() => void closeAll()}>
+        Close all {openCount === 1 ? '1 socket' : `${openCount} sockets`}
+      </button>
+      {byIdle.length > 0 && (
+        <span className="muted small">
+          Opened by Send, closing after {IMPLICIT_IDLE_MS / 1000} s without a send: {byIdle.join(', ')}
+        </span>
+      )}
+    </div>
   );
 }
 

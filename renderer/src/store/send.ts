@@ -3,6 +3,8 @@ import type { Capabilities, SendJobInfo } from '../../../common/contract';
 import { isIpv4, isIpv6 } from '../../../packets';
 import { errorCode, errorText } from '../api/client';
 import { experiment } from '../model/capabilities';
+import type { DraftLayer } from '../model/draft';
+import { reusableSocket } from './sockets-implicit';
 import type { SliceFactory } from './types';
 
 export interface SendError {
@@ -15,7 +17,10 @@ export interface SendError {
 
 export interface SendForm {
   target: string;
-  /** '' = open a socket for the packet's family and protocol; otherwise an open socket's id. */
+  /**
+   * AUTOMATIC_SOCKET: reuse a socket Send opened before for this kind of packet, else open one;
+   * NEW_SOCKET: always open one (both close once idle); otherwise an open socket's id.
+   */
   socketId: string;
   repeat: 'once' | 'count';
   count: string;
@@ -24,12 +29,25 @@ export interface SendForm {
   rate: string;
 }
 
+export const AUTOMATIC_SOCKET = '';
+export const NEW_SOCKET = 'new';
+
+/** The last send started here: its job, the socket it went through and how that was chosen. */
+export interface LastSend {
+  jobId: string;
+  socketId: string;
+  how: 'reused' | 'opened' | 'chosen';
+  /** The newest log row id before it started: its rows come later. */
+  afterId: number;
+}
+
 export interface SendSlice {
   send: {
     form: SendForm;
     jobs: SendJobInfo[];
     error: SendError | null;
     busy: boolean;
+    last: LastSend | null;
     setForm(change: Partial<SendForm>): void;
     /** Validates, opens a socket if needed, starts a job. Returns the job, or null with `error` set. */
     start(): Promise<SendJobInfo | null>;
@@ -67,6 +85,11 @@ export function validateTarget(target: string, family: 'ipv4' | 'ipv6' | undefin
   return null;
 }
 
+/** The edited packet is an ICMP or ICMPv6 echo request (what an unprivileged ping socket can send). */
+export function isEchoRequest(layers: readonly DraftLayer[]): boolean {
+  return layers.some((layer) => (layer.kind === 'icmp' && Number(layer.values.type) === 8) || (layer.kind === 'icmpv6' && Number(layer.values.type) === 128));
+}
+
 export const createSendSlice: SliceFactory<SendSlice> = ({ client }) => (set, get) => {
   const patch = (part: Partial<SendSlice['send']>) => set((state) => ({ send: { ...state.send, ...part } }));
   const fail = (error: SendError): null => {
@@ -79,6 +102,7 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client }) => (set, ge
       jobs: [],
       error: null,
       busy: false,
+      last: null,
       setForm(change) {
         const error = get().send.error;
         patch({ form: { ...get().send.form, ...change }, error: error && error.where !== 'send' ? null : error });
@@ -119,16 +143,27 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client }) => (set, ge
         }
         patch({ busy: true, error: null });
         let socketId = form.socketId;
-        if (socketId) {
+        let how: LastSend['how'] = 'chosen';
+        const socketFamily = needs.headerIncluded ? needs.family : family;
+        const reused =
+          socketId === AUTOMATIC_SOCKET
+            ? reusableSocket(get().sockets.list, get().sockets.implicit, { family: socketFamily, protocol: needs.protocol, echoRequest: isEchoRequest(get().editor.layers) })
+            : undefined;
+        if (reused) {
+          socketId = reused.socketId;
+          how = 'reused';
+        } else if (socketId !== AUTOMATIC_SOCKET && socketId !== NEW_SOCKET) {
           const socket = get().sockets.list.find((candidate) => candidate.socketId === socketId);
           if (!socket || socket.closed) return fail({ where: 'socket', message: `Socket ${socketId} is closed: choose another or open a new one` });
         } else {
           try {
             // 'auto': the engine keeps an IPv4 header on a raw socket (IP_HDRINCL) and strips
             // one where the socket cannot take it (IPv6, unprivileged ICMP).
-            const opened = await client.openSocket({ family: needs.headerIncluded ? needs.family : family, protocol: needs.protocol, mode: 'auto' });
+            const opened = await client.openSocket({ family: socketFamily, protocol: needs.protocol, mode: 'auto' });
             get().sockets.applySocket(opened);
+            get().sockets.markImplicit(opened.socketId);
             socketId = opened.socketId;
+            how = 'opened';
           } catch (error) {
             const code = errorCode(error);
             return fail({
@@ -140,7 +175,10 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client }) => (set, ge
           }
         }
         try {
+          get().sockets.used(socketId);
+          const afterId = get().log.buffer.all.last()?.id ?? -1;
           const job = await client.send({ socketId, address: target, packet: { layers: analysis.spec }, count, ...pacing });
+          patch({ last: { jobId: job.jobId, socketId, how, afterId } });
           get().send.applyJob(job);
           patch({ busy: false });
           if (job.state === 'failed' && job.error) {
@@ -164,6 +202,8 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client }) => (set, ge
         const index = jobs.findIndex((candidate) => candidate.jobId === job.jobId);
         const next = index < 0 ? [...jobs, job].slice(-MAX_JOBS_SHOWN) : jobs.map((candidate, i) => (i === index ? job : candidate));
         patch({ jobs: next });
+        // An implicit socket idles from the end of its last job.
+        if (job.state !== 'running') get().sockets.used(job.socketId);
       },
       async loadJobs() {
         try {

@@ -3,6 +3,7 @@ import type { OptionReading, SocketInfo } from '../../../common/contract';
 import { findSocketOption, type SocketOptionDescription } from '../../../common/socket-options';
 import { errorCode, errorText } from '../api/client';
 import { permissionRemedy, rawSocketRemedy } from './send';
+import { idleSockets, nextIdleDue } from './sockets-implicit';
 import type { SliceFactory } from './types';
 
 export interface OptionsView {
@@ -41,11 +42,21 @@ export interface SocketsSlice {
     /** Per socket: its capture filter being edited. */
     filters: Record<string, FilterView>;
     error: { message: string; code?: string; remedy?: string } | null;
+    /** Sockets Send opened on its own (sockets-implicit.ts), with when each was last used (ms). */
+    implicit: Record<string, number>;
     load(): Promise<void>;
     applySocket(socket: SocketInfo): void;
     setOpenForm(change: Partial<OpenForm>): void;
     open(): Promise<void>;
     close(socketId: string): Promise<void>;
+    /** Closes every open socket; resolves when all have answered. */
+    closeAll(): Promise<void>;
+    /** Send opened this socket on its own: it closes once idle. */
+    markImplicit(socketId: string): void;
+    /** A send started or ended on this socket: its idle time starts again. */
+    used(socketId: string): void;
+    /** Closes the implicit sockets idle at `now` and waits for the next. */
+    closeIdle(now?: number): Promise<void>;
     setReceive(socketId: string, running: boolean): Promise<void>;
     select(socketId: string | null): void;
     readOptions(socketId: string): Promise<void>;
@@ -93,6 +104,21 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
   const patch = (part: Partial<SocketsSlice['sockets']>) => set((state) => ({ sockets: { ...state.sockets, ...part } }));
   const patchOptions = (socketId: string, part: Partial<OptionsView>) =>
     patch({ options: { ...sockets().options, [socketId]: { ...(sockets().options[socketId] ?? emptyOptions()), ...part } } });
+  let idleTimer: ReturnType<typeof setTimeout> | null = null;
+  /** One timer, for the implicit socket due to close first. */
+  const scheduleIdle = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
+    const due = nextIdleDue(sockets().implicit, get().send.jobs);
+    if (due !== null) idleTimer = setTimeout(() => void sockets().closeIdle(), Math.max(0, due - Date.now()));
+  };
+  /** The user made an implicit socket theirs (a filter, an option): it no longer closes by itself. */
+  const adopt = (socketId: string) => {
+    if (!(socketId in sockets().implicit)) return;
+    const { [socketId]: _adopted, ...implicit } = sockets().implicit;
+    patch({ implicit });
+    scheduleIdle();
+  };
   const report = (message: string, error: unknown) => {
     const code = errorCode(error);
     const remedy = permissionRemedy(code, rawSocketRemedy(get().settings.capabilities));
@@ -108,6 +134,7 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
       openFilterError: null,
       filters: {},
       error: null,
+      implicit: {},
       async load() {
         try {
           patch({ list: await client.listSockets({}) });
@@ -119,6 +146,7 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
         const list = sockets().list;
         const index = list.findIndex((candidate) => candidate.socketId === socket.socketId);
         patch({ list: index < 0 ? [...list, socket] : list.map((candidate, i) => (i === index ? socket : candidate)) });
+        if (socket.closed) adopt(socket.socketId);
       },
       setOpenForm(change) {
         patch({ openForm: { ...sockets().openForm, ...change }, error: null, ...('filter' in change ? { openFilterError: null } : {}) });
@@ -146,6 +174,28 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
         } catch (error) {
           report(`Cannot close ${socketId}`, error);
         }
+      },
+      async closeAll() {
+        const open = sockets().list.filter((socket) => !socket.closed);
+        await Promise.all(open.map((socket) => sockets().close(socket.socketId)));
+      },
+      markImplicit(socketId) {
+        patch({ implicit: { ...sockets().implicit, [socketId]: Date.now() } });
+        scheduleIdle();
+      },
+      used(socketId) {
+        if (!(socketId in sockets().implicit)) return;
+        patch({ implicit: { ...sockets().implicit, [socketId]: Date.now() } });
+        scheduleIdle();
+      },
+      async closeIdle(now = Date.now()) {
+        const idle = idleSockets(sockets().implicit, get().send.jobs, now);
+        // Forgotten before closing, so a close that fails is not retried in a loop.
+        const implicit = { ...sockets().implicit };
+        for (const socketId of idle) delete implicit[socketId];
+        patch({ implicit });
+        await Promise.all(idle.map((socketId) => sockets().close(socketId)));
+        scheduleIdle();
       },
       async setReceive(socketId, running) {
         try {
@@ -180,6 +230,7 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
         try {
           const socket = await client.setSocketFilter({ socketId, filter: text.trim() === '' ? null : text });
           sockets().applySocket(socket);
+          adopt(socketId);
           put({ text: socket.filter ?? '', error: null, saving: false });
           return true;
         } catch (error) {
@@ -203,6 +254,7 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
         }
         try {
           const reading = await client.setSocketOption({ socketId, name, value: parsed.value });
+          adopt(socketId);
           const current = sockets().options[socketId] ?? emptyOptions();
           const readings = current.readings.some((r) => r.name === name)
             ? current.readings.map((r) => (r.name === name ? reading : r))

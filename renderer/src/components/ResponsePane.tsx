@@ -1,0 +1,100 @@
+// Under the Send form: what answered the last send. Its sent rows (the job's socket, after the
+// newest row known when it started) with the row the engine matched to each (echo reply, an ICMP
+// error quoting it, SYN-ACK/RST) and the round trip; each opens in the Log panel.
+import { useEffect, useMemo, useState } from 'react';
+import type { LogRow } from '../../../common/contract';
+import { useWorkbench } from '../store';
+import { responsePairs } from '../store/send-responses';
+
+/** An unanswered request reads "waiting" this long after its job ends, then "no answer". */
+const ANSWER_GRACE_MS = 2000;
+
+export function ResponsePane() {
+  const last = useWorkbench((s) => s.send.last);
+  const job = useWorkbench((s) => (s.send.last ? s.send.jobs.find((candidate) => candidate.jobId === s.send.last?.jobId) : undefined));
+  const buffer = useWorkbench((s) => s.log.buffer);
+  const version = useWorkbench((s) => s.log.version);
+  const select = useWorkbench((s) => s.log.select);
+  const showPanel = useWorkbench((s) => s.settings.showPanel);
+  const running = job?.state === 'running';
+  const [graceOver, setGraceOver] = useState(true);
+  // After the job ends, unanswered requests wait a moment before they read "no answer".
+  useEffect(() => {
+    if (running) {
+      setGraceOver(false);
+      return;
+    }
+    setGraceOver(false);
+    const timer = setTimeout(() => setGraceOver(true), ANSWER_GRACE_MS);
+    return () => clearTimeout(timer);
+  }, [running, last?.jobId]);
+  const pairs = useMemo(() => (last && job ? responsePairs(buffer, last, job.total) : []), [buffer, last, job?.total, version]);
+  if (!last || !job) return null;
+  const answered = pairs.filter((pair) => pair.reply).length;
+  const rtts = pairs.map((pair) => pair.reply?.match?.rttMs).filter((rtt): rtt is number => rtt !== undefined);
+  const meanRtt = rtts.length ? rtts.reduce((sum, rtt) => sum + rtt, 0) / rtts.length : null;
+  const open = (id: number) => {
+    void select(id);
+    showPanel('log');
+  };
+  const waiting = running || !graceOver;
+  return (
+    <section className="response-pane" aria-label="Responses">
+      <h3 className="pane-title">
+        Responses to {job.jobId}
+        <span className="muted small" role="status">
+          {' '}
+          {pairs.length} sent{job.sent > pairs.length ? ` (newest ${pairs.length} of ${job.sent.toLocaleString()} shown)` : ''} · {answered} answered ·{' '}
+          {pairs.length - answered} {waiting ? 'waiting' : 'unanswered'}
+          {meanRtt !== null ? ` · mean RTT ${formatRtt(meanRtt)}` : ''}
+        </span>
+      </h3>
+      {pairs.length === 0 ? (
+        <p className="muted small pad">{running ? 'Sending…' : 'No sent packet of this job is in the log.'}</p>
+      ) : (
+        <div className="response-scroll" tabIndex={0} aria-label="Request and answer pairs">
+          <table className="grid-table responses" aria-label="Request and answer">
+            <thead>
+              <tr>
+                <th scope="col">Sent</th>
+                <th scope="col">Answer</th>
+                <th scope="col" className="num">
+                  RTT
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {pairs.map(({ request, reply }) => (
+                <tr key={request.id}>
+                  <td>
+                    <RowLink row={request} onOpen={open} />
+                  </td>
+                  <td>{reply ? <RowLink row={reply} onOpen={open} /> : <span className="muted">{waiting ? 'waiting…' : 'no answer'}</span>}</td>
+                  <td className="num">{reply?.match?.rttMs !== undefined ? formatRtt(reply.match.rttMs) : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function RowLink({ row, onOpen }: { row: LogRow; onOpen(id: number): void }) {
+  return (
+    <>
+      <button type="button" className="link" aria-label={`Open #${row.id} in the log`} onClick={() => onOpen(row.id)}>
+        #{row.id}
+      </button>{' '}
+      <span className="mono small">
+        {row.direction === 'received' ? `${row.source} ` : ''}
+        {row.info}
+      </span>
+    </>
+  );
+}
+
+export function formatRtt(ms: number): string {
+  return ms < 1 ? `${ms.toFixed(3)} ms` : ms < 100 ? `${ms.toFixed(2)} ms` : `${Math.round(ms)} ms`;
+}

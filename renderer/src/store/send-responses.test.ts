@@ -1,0 +1,55 @@
+// The response pane's rows: the last send's sent rows on its socket with their matched answers,
+// not earlier sends, not other sockets' copies, not a later send on the same socket; bounded.
+import { describe, expect, it } from 'vitest';
+import type { LogRow } from '../../../common/contract';
+import { LogBuffer } from '../model/log-buffer';
+import { responsePairs } from './send-responses';
+
+const row = (id: number, direction: LogRow['direction'], socketId: string, match?: LogRow['match']): LogRow => ({
+  id,
+  time: id,
+  direction,
+  socketId,
+  family: 'ipv4',
+  source: '127.0.0.1',
+  destination: '127.0.0.1',
+  protocol: 'ICMP',
+  length: 44,
+  info: direction === 'sent' ? `Echo request seq=${id}` : `Echo reply seq=${id}`,
+  ...(match ? { match } : {}),
+});
+
+const last = { jobId: 'job-2', socketId: 'socket-1', how: 'reused' as const, afterId: 2 };
+
+describe('responsePairs', () => {
+  it("pairs the job's sent rows with their answers, newest first, and marks the unanswered", () => {
+    const buffer = new LogBuffer(1000);
+    buffer.append([
+      row(1, 'sent', 'socket-1'), // an earlier send
+      row(2, 'received', 'socket-1', { requestId: 1, rttMs: 0.1 }),
+      row(3, 'sent', 'socket-1'),
+      row(4, 'sent', 'socket-2'), // another socket's traffic
+      row(5, 'received', 'socket-1', { requestId: 3, rttMs: 0.25 }),
+      row(6, 'received', 'socket-2'), // another socket's copy of the reply
+      row(7, 'sent', 'socket-1'),
+    ]);
+    const pairs = responsePairs(buffer, last, 2);
+    expect(pairs.map((pair) => [pair.request.id, pair.reply?.id, pair.reply?.match?.rttMs])).toEqual([
+      [7, undefined, undefined],
+      [3, 5, 0.25],
+    ]);
+    // Appended in one batch, the request row has no replyId: the pair comes from the reply's requestId.
+    expect(buffer.byId(3)?.match?.replyId).toBeUndefined();
+  });
+
+  it('leaves out a later send on the same socket and keeps the newest `limit` pairs', () => {
+    const buffer = new LogBuffer(1000);
+    const rows: LogRow[] = [];
+    for (let id = 3; id < 3 + 300; id++) rows.push(row(id, 'sent', 'socket-1'));
+    buffer.append(rows);
+    expect(responsePairs(buffer, last, 250).map((pair) => pair.request.id)).toHaveLength(100);
+    expect(responsePairs(buffer, last, 250)[0].request.id).toBe(252);
+    expect(responsePairs(buffer, last, 250, 5).map((pair) => pair.request.id)).toEqual([252, 251, 250, 249, 248]);
+    expect(responsePairs(buffer, { ...last, afterId: 302 }, 1)).toEqual([]);
+  });
+});

@@ -368,6 +368,17 @@ const SendParams = z
   });
 const JobRef = z.strictObject({ jobId: identifier });
 const RunRef = z.strictObject({ runId: identifier });
+/** A host name as the resolver takes it (letters, digits, '-', '_', dots), or an address literal. */
+const ResolveHostParams = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(253)
+    .refine((text) => isIpv4(text) || isIpv6(text) || /^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(text), {
+      message: 'must be a host name (such as localhost) or an IPv4 or IPv6 address',
+    }),
+  family: Family.optional(),
+});
 const LogFilter = z.strictObject({
   protocol: z.string().max(16).optional(),
   address: z.string().max(100).optional(),
@@ -506,6 +517,10 @@ export const methods = {
     'Start a traceroute run',
   ),
   stopExperiment: method<ExperimentRun>()(RunRef, 'Stop a running ping or traceroute'),
+  resolveHost: method<{ name: string; address: string; family: 'ipv4' | 'ipv6' }>()(
+    ResolveHostParams,
+    'The address of a host name (the system resolver: /etc/hosts, DNS; at most 5 s); a literal comes back as it is',
+  ),
 
   helperStatus: method<HelperStatus>()(Empty, 'The socket helper\'s state'),
   startHelper: method<HelperStatus>()(

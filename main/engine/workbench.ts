@@ -30,6 +30,7 @@ import type { NewId } from './history';
 import { SendJobs } from './jobs';
 import { Lifetime } from './lifetime';
 import { PacketLog } from './packet-log';
+import { resolveHost } from './resolve';
 import { ExperimentRuns } from './runs';
 import { SocketSource } from './socket-source';
 import { Sockets } from './sockets';
@@ -265,6 +266,9 @@ export class Workbench implements WorkbenchHandlers {
   }
   listExperiments(): Promise<ExperimentRun[]> {
     return this.experiments.list();
+  }
+  resolveHost(params: Params<'resolveHost'>): ReturnType<typeof resolveHost> {
+    return resolveHost(params);
   }
   startCapture(params: Params<'startCapture'>): Promise<CaptureInfo> {
     return this.captures.start(params);

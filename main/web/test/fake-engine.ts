@@ -35,6 +35,7 @@ export function createFakeEngine(): FakeEngine {
       return socket;
     },
     closeSocket: async ({ socketId }) => ({ ...socketOf(socketId), closed: true }),
+    resolveHost: async ({ name }) => ({ name, address: name === 'localhost' ? '127.0.0.1' : name, family: 'ipv4' }),
     listSockets: async () => [...sockets.values()],
     pauseReceive: async ({ socketId }) => socketOf(socketId),
     resumeReceive: async ({ socketId }) => socketOf(socketId),

@@ -42,10 +42,19 @@ export function ExperimentsPanel() {
 
 function FormError({ error }: { error: ExperimentError | null }) {
   if (!error) return null;
+  const fields = error.fields ? Object.values(error.fields) : [];
   return (
     <div className="field-error" role="alert">
       {error.code ? <strong>{error.code}: </strong> : null}
-      {error.message}
+      {fields.length > 1 ? (
+        <ul aria-label="Fields to fix">
+          {fields.map((message) => (
+            <li key={message}>{message}</li>
+          ))}
+        </ul>
+      ) : (
+        error.message
+      )}
       {error.remedy && (
         <div className="remedy">
           Remedy: <RemedyText text={error.remedy} />
@@ -53,6 +62,15 @@ function FormError({ error }: { error: ExperimentError | null }) {
       )}
     </div>
   );
+}
+
+/** "localhost is 127.0.0.1": the address a typed host name was sent to. */
+function ResolvedNote({ text }: { text: string | null }) {
+  return text ? (
+    <p className="muted" role="status" aria-label="Resolved target">
+      {text}
+    </p>
+  ) : null;
 }
 
 function Field({ label, value, onChange, invalid, width = 'narrow', unit }: { label: string; value: string; onChange(value: string): void; invalid?: boolean; width?: string; unit?: string }) {
@@ -71,11 +89,12 @@ function PingView() {
   const start = useWorkbench((s) => s.experiments.startPing);
   const stop = useWorkbench((s) => s.experiments.stop);
   const error = useWorkbench((s) => s.experiments.pingError);
+  const resolved = useWorkbench((s) => s.experiments.pingResolved);
   const online = useWorkbench((s) => s.settings.connection === 'open');
   const run = useWorkbench((s) => s.experiments.runs.find((candidate) => candidate.runId === s.experiments.pingRunId));
   const stats = run?.ping?.statistics;
   const replies = run?.ping?.replies ?? [];
-  const bad = (field: string) => error && 'field' in error && error.field === field;
+  const bad = (field: string) => !!error && (error.field === field || (error.fields !== undefined && field in error.fields));
   return (
     <section className="experiment" aria-label="Ping">
       <h2 className="pane-title">Ping</h2>
@@ -111,6 +130,7 @@ function PingView() {
       </form>
       <PingAvailability />
       <FormError error={error} />
+      <ResolvedNote text={resolved} />
       {run && (
         <>
           <div className="run-line muted">
@@ -208,6 +228,7 @@ function TracerouteView() {
   const start = useWorkbench((s) => s.experiments.startTraceroute);
   const stop = useWorkbench((s) => s.experiments.stop);
   const error = useWorkbench((s) => s.experiments.traceError);
+  const resolved = useWorkbench((s) => s.experiments.traceResolved);
   const online = useWorkbench((s) => s.settings.connection === 'open');
   const run = useWorkbench((s) => s.experiments.runs.find((candidate) => candidate.runId === s.experiments.traceRunId));
   const hops = run?.traceroute?.hops ?? [];
@@ -217,7 +238,7 @@ function TracerouteView() {
   const done = run && run.state !== 'running';
   const lastTtl = hops.length ? hops[hops.length - 1].ttl : firstHop - 1;
   const progress = done ? 1 : Math.min(1, (lastTtl - firstHop + 1) / Math.max(1, maxHops - firstHop + 1));
-  const bad = (field: string) => error && 'field' in error && error.field === field;
+  const bad = (field: string) => !!error && (error.field === field || (error.fields !== undefined && field in error.fields));
   return (
     <section className="experiment" aria-label="Traceroute">
       <h2 className="pane-title">Traceroute</h2>
@@ -261,6 +282,7 @@ function TracerouteView() {
       </form>
       <TracerouteAvailability />
       <FormError error={error} />
+      <ResolvedNote text={resolved} />
       {run && (
         <>
           <div className="run-line muted">

@@ -74,6 +74,8 @@ export const createEditorSlice: SliceFactory<EditorSlice> = ({ storage }) => (se
   const setLayers = (layers: DraftLayer[], extra: Partial<EditorSlice['editor']> = {}) => {
     const analysis = analyzeDraft(layers);
     patch({ layers, analysis, hexText: analysis.bytes ? formatHex(analysis.bytes) : editor().hexText, ...extra });
+    // "The packet is not valid" under Send goes away as soon as the packet is fixed.
+    if (analysis.errors.length === 0 && get().send.error?.where === 'packet') set((state) => ({ send: { ...state.send, error: null } }));
   };
   const updateLayer = (layerId: string, update: (layer: DraftLayer) => DraftLayer) =>
     setLayers(editor().layers.map((layer) => (layer.id === layerId ? update(layer) : layer)));

@@ -1,5 +1,6 @@
 // Ping and traceroute: the forms, the runs (live and past), and their export.
 import type { ExperimentRun, Hop, PingReply, PingStatistics } from '../../../common/contract';
+import { isIpv4, isIpv6 } from '../../../packets';
 import { errorCode, errorText } from '../api/client';
 import { permissionRemedy, rawSocketRemedy } from './send';
 import type { SliceFactory } from './types';
@@ -28,6 +29,8 @@ export interface TracerouteForm {
 
 export interface ExperimentError {
   field?: string;
+  /** Every form field that is wrong, with why: all at once, so one try shows them all. */
+  fields?: Record<string, string>;
   message: string;
   code?: string;
   remedy?: string;
@@ -43,6 +46,9 @@ export interface ExperimentsSlice {
     traceForm: TracerouteForm;
     pingError: ExperimentError | null;
     traceError: ExperimentError | null;
+    /** The address a host name in the form resolved to ("localhost is 127.0.0.1"), for the last start. */
+    pingResolved: string | null;
+    traceResolved: string | null;
     setPingForm(change: Partial<PingForm>): void;
     setTraceForm(change: Partial<TracerouteForm>): void;
     startPing(): Promise<void>;
@@ -69,7 +75,17 @@ function wholeNumber(label: string, text: string, [min, max]: Limits): number | 
   return value;
 }
 
-export function parsePingForm(form: PingForm): { params: Record<string, unknown> } | { field: string; message: string } {
+type Parsed = { params: Record<string, unknown> } | { errors: Record<string, string> };
+
+/** An address or a host name; the engine resolves names. Only emptiness and spaces are caught here. */
+function targetProblem(label: string, text: string): string | undefined {
+  if (text === '') return `${label} is required: an address or a host name such as localhost`;
+  if (/\s/.test(text)) return `${label} '${text}' has a space: type one address or host name`;
+  return undefined;
+}
+
+/** Checks every field and reports each one that is wrong, not only the first. */
+export function parsePingForm(form: PingForm): Parsed {
   const target = form.target.trim();
   const fields: [keyof PingForm, string, Limits][] = [
     ['count', 'Count', [1, 100_000]],
@@ -79,16 +95,22 @@ export function parsePingForm(form: PingForm): { params: Record<string, unknown>
     ['timeout', 'Timeout', [10, 60_000]],
   ];
   const params: Record<string, unknown> = { target, mode: form.mode };
+  const errors: Record<string, string> = {};
+  const targetError = targetProblem('Ping target', target);
+  if (targetError) errors.target = targetError;
   for (const [key, label, limits] of fields) {
     const value = wholeNumber(label, form[key], limits);
-    if (typeof value === 'string') return { field: key, message: value };
-    params[key === 'interval' ? 'intervalMs' : key === 'timeout' ? 'timeoutMs' : key] = value;
+    if (typeof value === 'string') errors[key] = value;
+    else params[key === 'interval' ? 'intervalMs' : key === 'timeout' ? 'timeoutMs' : key] = value;
   }
-  return { params };
+  return Object.keys(errors).length ? { errors } : { params };
 }
 
-export function parseTracerouteForm(form: TracerouteForm): { params: Record<string, unknown> } | { field: string; message: string } {
+export function parseTracerouteForm(form: TracerouteForm): Parsed {
   const params: Record<string, unknown> = { target: form.target.trim(), probe: form.probe };
+  const errors: Record<string, string> = {};
+  const targetError = targetProblem('Traceroute target', form.target.trim());
+  if (targetError) errors.target = targetError;
   const fields: [keyof TracerouteForm, string, string, Limits][] = [
     ['firstHop', 'First hop', 'firstHop', [1, 255]],
     ['maxHops', 'Max hops', 'maxHops', [1, 255]],
@@ -97,18 +119,34 @@ export function parseTracerouteForm(form: TracerouteForm): { params: Record<stri
   ];
   for (const [key, label, param, limits] of fields) {
     const value = wholeNumber(label, form[key], limits);
-    if (typeof value === 'string') return { field: key, message: value };
-    params[param] = value;
+    if (typeof value === 'string') errors[key] = value;
+    else params[param] = value;
   }
   if (form.port.trim() !== '' && form.probe !== 'icmp') {
     const port = wholeNumber('Port', form.port, [1, 65535]);
-    if (typeof port === 'string') return { field: 'port', message: port };
-    params.port = port;
+    if (typeof port === 'string') errors.port = port;
+    else params.port = port;
   }
   // 'auto' is the default: left out, so an engine from before the choice existed takes the run too.
   if (form.mode !== 'auto') params.mode = form.mode;
-  if ((params.firstHop as number) > (params.maxHops as number)) return { field: 'firstHop', message: 'First hop must not be above max hops' };
-  return { params };
+  if (!errors.firstHop && !errors.maxHops && (params.firstHop as number) > (params.maxHops as number)) errors.firstHop = 'First hop must not be above max hops';
+  return Object.keys(errors).length ? { errors } : { params };
+}
+
+const fieldErrors = (errors: Record<string, string>): ExperimentError => {
+  const count = Object.keys(errors).length;
+  return { fields: errors, message: count === 1 ? Object.values(errors)[0] : `${count} fields need fixing` };
+};
+
+/**
+ * After an edit: the fields that were flagged and are still wrong stay flagged, fixed ones
+ * clear at once; fields never flagged are not judged while the user is typing.
+ */
+function stillWrong(error: ExperimentError | null, parsed: Parsed): ExperimentError | null {
+  if (!error?.fields) return null;
+  const now = 'errors' in parsed ? parsed.errors : {};
+  const kept = Object.fromEntries(Object.entries(now).filter(([field]) => field in error.fields!));
+  return Object.keys(kept).length ? fieldErrors(kept) : null;
 }
 
 export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client, saveFile }) => (set, get) => {
@@ -119,9 +157,17 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
     const index = runs.findIndex((run) => run.runId === runId);
     if (index >= 0) patch({ runs: runs.map((run, i) => (i === index ? update(run) : run)) });
   };
+  /** Host names go to the engine's resolver; a literal is used as typed. */
+  const resolveTarget = async (target: string): Promise<{ address: string; note: string | null }> => {
+    if (isIpv4(target) || isIpv6(target)) return { address: target, note: null };
+    const found = await client.resolveHost({ name: target });
+    return { address: found.address, note: `${found.name} is ${found.address}` };
+  };
   const failure = (error: unknown) => {
     const code = errorCode(error);
-    const field = (error as { field?: string }).field;
+    const named = (error as { field?: string }).field;
+    // The resolver names its parameter 'name': in the form that is the target.
+    const field = named === 'name' ? 'target' : named;
     const remedy = permissionRemedy(code, rawSocketRemedy(get().settings.capabilities));
     return { ...(field ? { field } : {}), message: errorText(error), ...(code ? { code } : {}), ...(remedy ? { remedy } : {}) };
   };
@@ -135,17 +181,24 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
       traceForm: { target: '127.0.0.1', probe: 'icmp', firstHop: '1', maxHops: '30', probesPerHop: '3', timeout: '1000', port: '', mode: 'auto' },
       pingError: null,
       traceError: null,
+      pingResolved: null,
+      traceResolved: null,
       setPingForm(change) {
-        patch({ pingForm: { ...experiments().pingForm, ...change }, pingError: null });
+        const pingForm = { ...experiments().pingForm, ...change };
+        patch({ pingForm, pingError: stillWrong(experiments().pingError, parsePingForm(pingForm)) });
       },
       setTraceForm(change) {
-        patch({ traceForm: { ...experiments().traceForm, ...change }, traceError: null });
+        const traceForm = { ...experiments().traceForm, ...change };
+        patch({ traceForm, traceError: stillWrong(experiments().traceError, parseTracerouteForm(traceForm)) });
       },
       async startPing() {
         const parsed = parsePingForm(experiments().pingForm);
-        if ('message' in parsed) return patch({ pingError: parsed });
+        if ('errors' in parsed) return patch({ pingError: fieldErrors(parsed.errors) });
         try {
-          const run = await client.ping(parsed.params as Parameters<typeof client.ping>[0]);
+          patch({ pingResolved: null });
+          const resolved = await resolveTarget(parsed.params.target as string);
+          patch({ pingResolved: resolved.note });
+          const run = await client.ping({ ...parsed.params, target: resolved.address } as Parameters<typeof client.ping>[0]);
           experiments().applyRun(run);
           patch({ pingRunId: run.runId, pingError: null });
         } catch (error) {
@@ -154,9 +207,12 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
       },
       async startTraceroute() {
         const parsed = parseTracerouteForm(experiments().traceForm);
-        if ('message' in parsed) return patch({ traceError: parsed });
+        if ('errors' in parsed) return patch({ traceError: fieldErrors(parsed.errors) });
         try {
-          const run = await client.traceroute(parsed.params as Parameters<typeof client.traceroute>[0]);
+          patch({ traceResolved: null });
+          const resolved = await resolveTarget(parsed.params.target as string);
+          patch({ traceResolved: resolved.note });
+          const run = await client.traceroute({ ...parsed.params, target: resolved.address } as Parameters<typeof client.traceroute>[0]);
           experiments().applyRun(run);
           patch({ traceRunId: run.runId, traceError: null });
         } catch (error) {

@@ -309,6 +309,8 @@ test('as nobody: what works without privileges, Allow raw sockets through sudo, 
   await test.step('a long send job and a ping run through the helper', async () => {
     await app.getByRole('tab', { name: 'Build & send' }).click();
     const send = app.getByRole('region', { name: 'Send', exact: true });
+    // A socket of its own (Automatic would reuse the SYN's): two helper sockets to see closed.
+    await send.getByLabel('Socket', { exact: true }).selectOption({ label: 'New socket' });
     await send.getByRole('radio', { name: 'Count' }).check();
     await send.getByLabel('Packet count').fill('100000');
     await send.getByLabel('Interval (ms)').fill('100');

@@ -1,0 +1,57 @@
+// The response pane under the Send form: an echo request to 127.0.0.1 and its reply side by
+// side with the round trip, each a link into the Log panel; at both window sizes.
+import { expect, hex4, test, uniqueIdentifier } from './fixtures';
+
+for (const viewport of [
+  { width: 1440, height: 900 },
+  { width: 1024, height: 700 },
+]) {
+  test(`the reply to a ping shows under the Send form with its RTT and opens in the log (${viewport.width}x${viewport.height})`, async ({ app }) => {
+    await app.setViewportSize(viewport);
+    const id = uniqueIdentifier();
+    await app.getByRole('tab', { name: 'Build & send' }).click();
+    await app.getByLabel('Template').selectOption({ label: 'ICMP echo request' });
+    await app.getByRole('button', { name: 'Load template' }).click();
+    await app.getByLabel('ICMP Identifier', { exact: true }).fill(hex4(id));
+    await app.getByLabel('ICMP Sequence number', { exact: true }).fill('3');
+    await app.getByLabel('Target address').fill('127.0.0.1');
+    await app.getByRole('button', { name: 'Send', exact: true }).click();
+
+    const pane = app.getByRole('region', { name: 'Responses' });
+    await expect(pane.getByRole('status')).toContainText('1 sent · 1 answered · 0 ');
+    const pairs = pane.getByRole('table', { name: 'Request and answer' });
+    const pair = pairs.getByRole('row').nth(1);
+    await expect(pair.getByRole('cell').nth(0)).toContainText(`Echo request id=${hex4(id)} seq=3`);
+    await expect(pair.getByRole('cell').nth(1)).toContainText(`Echo reply id=${hex4(id)} seq=3`);
+    const rtt = (await pair.getByRole('cell').nth(2).textContent()) ?? '';
+    expect(rtt).toMatch(/^\d+\.\d+ ms$/);
+    expect(Number.parseFloat(rtt)).toBeGreaterThan(0);
+    expect(Number.parseFloat(rtt)).toBeLessThan(1000);
+    await expect(pair.getByRole('button', { name: /^Open #\d+ in the log$/ }).first()).toBeInViewport();
+
+    // The reply's link opens it in the Log panel, where it names its request.
+    const replyLink = pair.getByRole('cell').nth(1).getByRole('button', { name: /^Open #\d+ in the log$/ });
+    const replyNumber = ((await replyLink.textContent()) ?? '').replace(/\D/g, '');
+    const requestNumber = ((await pair.getByRole('cell').nth(0).getByRole('button').textContent()) ?? '').replace(/\D/g, '');
+    await replyLink.click();
+    await expect(app.getByRole('tab', { name: 'Log' })).toHaveAttribute('aria-selected', 'true');
+    const details = app.getByRole('region', { name: 'Packet details' });
+    await expect(details).toContainText(`Packet ${replyNumber}:`);
+    await expect(details.getByRole('button', { name: `Request in #${requestNumber}` })).toBeVisible();
+  });
+}
+
+test('a packet nothing answers is marked unanswered (an echo request with a wrong checksum, which the kernel drops)', async ({ app }) => {
+  await app.getByRole('tab', { name: 'Build & send' }).click();
+  await app.getByLabel('Template').selectOption({ label: 'ICMP echo request' });
+  await app.getByRole('button', { name: 'Load template' }).click();
+  // 127.0.0.1 answers every good echo request; one with a wrong checksum it drops unanswered.
+  await app.getByLabel('ICMP Checksum automatic').uncheck();
+  await app.getByLabel('ICMP Checksum', { exact: true }).fill('0x0001');
+  await app.getByLabel('Target address').fill('127.0.0.1');
+  await app.getByRole('button', { name: 'Send', exact: true }).click();
+  const pane = app.getByRole('region', { name: 'Responses' });
+  const pair = pane.getByRole('table', { name: 'Request and answer' }).getByRole('row').nth(1);
+  await expect(pair.getByRole('cell').nth(1)).toHaveText('no answer', { timeout: 15_000 });
+  await expect(pane.getByRole('status')).toContainText('1 sent · 0 answered · 1 unanswered');
+});

@@ -15,6 +15,7 @@ import {
   type DraftPayload,
 } from '../model/draft';
 import { templates } from '../model/templates';
+import { isDraftLayers, readPersisted, writePersisted } from './persisted';
 import type { SliceFactory } from './types';
 
 export interface FieldSelection {
@@ -54,6 +55,8 @@ export interface EditorSlice {
 }
 
 const SAVED_KEY = 'workbench.savedPackets';
+/** The stack being edited, so a reload does not reset the editor. */
+const DRAFT_KEY = 'workbench.editor.draft';
 
 function readSaved(storage: Pick<Storage, 'getItem'> | null): Record<string, DraftLayer[]> {
   try {
@@ -67,6 +70,19 @@ function readSaved(storage: Pick<Storage, 'getItem'> | null): Record<string, Dra
 const cloneLayers = (layers: readonly DraftLayer[]): DraftLayer[] =>
   layers.map((layer) => ({ ...structuredClone(layer), id: newLayerId() }));
 
+/** The stack edited before the reload, if it was stored and still analyses. */
+function restoredDraft(storage: Pick<Storage, 'getItem' | 'setItem'> | null): DraftLayer[] | undefined {
+  const stored = readPersisted(storage, DRAFT_KEY, isDraftLayers);
+  if (!stored || stored.length === 0) return undefined;
+  const layers = cloneLayers(stored);
+  try {
+    analyzeDraft(layers);
+    return layers;
+  } catch {
+    return undefined;
+  }
+}
+
 export const createEditorSlice: SliceFactory<EditorSlice> = ({ storage }) => (set, get) => {
   const editor = () => get().editor;
   const patch = (part: Partial<EditorSlice['editor']>) => set((state) => ({ editor: { ...state.editor, ...part } }));
@@ -74,6 +90,7 @@ export const createEditorSlice: SliceFactory<EditorSlice> = ({ storage }) => (se
   const setLayers = (layers: DraftLayer[], extra: Partial<EditorSlice['editor']> = {}) => {
     const analysis = analyzeDraft(layers);
     patch({ layers, analysis, hexText: analysis.bytes ? formatHex(analysis.bytes) : editor().hexText, ...extra });
+    writePersisted(storage, DRAFT_KEY, layers);
     // "The packet is not valid" under Send goes away as soon as the packet is fixed.
     if (analysis.errors.length === 0 && get().send.error?.where === 'packet') set((state) => ({ send: { ...state.send, error: null } }));
   };
@@ -88,7 +105,7 @@ export const createEditorSlice: SliceFactory<EditorSlice> = ({ storage }) => (se
     patch({ saved });
   };
 
-  const initial = templates[0].layers();
+  const initial = restoredDraft(storage) ?? templates[0].layers();
   const analysis = analyzeDraft(initial);
   return {
     editor: {

@@ -2,6 +2,7 @@
 import type { Capabilities } from '../../../common/contract';
 import { errorText } from '../api/client';
 import type { ConnectionState } from '../api/connection';
+import { readPersisted, writePersisted } from './persisted';
 import type { SliceFactory } from './types';
 
 export type PanelId = 'editor' | 'log' | 'sockets' | 'experiments';
@@ -29,6 +30,8 @@ export interface SettingsSlice {
 }
 
 const THEME_KEY = 'workbench.theme';
+const PANEL_KEY = 'workbench.panel';
+const isPanel = (value: unknown): value is PanelId => panelIds.includes(value as PanelId);
 
 export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, storage, connection: link }) => (set, get) => {
   const patch = (part: Partial<SettingsSlice['settings']>) => set((state) => ({ settings: { ...state.settings, ...part } }));
@@ -52,7 +55,7 @@ export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, stora
   return {
     settings: {
       theme: stored === 'light' || stored === 'dark' ? stored : 'system',
-      panel: 'editor',
+      panel: readPersisted(storage, PANEL_KEY, isPanel) ?? 'editor',
       capabilities: null,
       capabilitiesError: null,
       connection: link?.state ?? 'open',
@@ -62,7 +65,9 @@ export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, stora
         patch({ theme });
       },
       showPanel(panel) {
-        if (get().settings.panel !== panel) patch({ panel });
+        if (get().settings.panel === panel) return;
+        writePersisted(storage, PANEL_KEY, panel);
+        patch({ panel });
       },
       loadCapabilities() {
         if (loading) {

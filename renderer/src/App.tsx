@@ -61,9 +61,9 @@ export function App() {
   return (
     <div className="app">
       <header className="app-header">
-        <div className="brand" aria-hidden="true">
-          <span className="brand-mark">◆</span> Packet Workbench
-        </div>
+        <h1 className="brand">
+          <span className="brand-mark" aria-hidden="true">◆</span> Packet Workbench
+        </h1>
         <div role="tablist" aria-label="Panels" className="tabs" onKeyDown={onTabKey}>
           {panelIds.map((id, i) => (
             <button

@@ -41,7 +41,6 @@ function LogToolbar() {
   const displayScanning = useWorkbench((s) => s.log.displayScanning);
   const setDisplayText = useWorkbench((s) => s.log.setDisplayText);
   const applyDisplayFilter = useWorkbench((s) => s.log.applyDisplayFilter);
-  const fileInput = useRef<HTMLInputElement>(null);
 
   return (
     <div className="log-toolbar">
@@ -98,22 +97,9 @@ function LogToolbar() {
         <button type="button" disabled={marked === 0} onClick={() => void exportPcapng('marked')}>
           Export selection{marked ? ` (${marked})` : ''}
         </button>
-        <button type="button" onClick={() => fileInput.current?.click()}>
+        <button type="button" onClick={() => choosePcapng((file) => void importPcapng(file))}>
           Import pcapng…
         </button>
-        <input
-          ref={fileInput}
-          type="file"
-          accept=".pcapng,.pcap,.cap"
-          aria-label="Import pcapng file"
-          className="sr-only"
-          tabIndex={-1}
-          onChange={async (event) => {
-            const file = event.target.files?.[0];
-            event.target.value = '';
-            if (file) await importPcapng({ name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) });
-          }}
-        />
         {message && (
           <span className={message.kind === 'error' ? 'field-error' : 'ok-text'} role={message.kind === 'error' ? 'alert' : 'status'}>
             {message.text}
@@ -122,6 +108,23 @@ function LogToolbar() {
       </div>
     </div>
   );
+}
+
+/** Opens the file chooser for a capture. The file input exists only for that moment, so the
+ *  button stays the import's one control (no hidden second button for a screen reader). */
+function choosePcapng(onFile: (file: { name: string; bytes: Uint8Array }) => void) {
+  const input = document.createElement('input');
+  input.type = 'file';
+  input.accept = '.pcapng,.pcap,.cap';
+  input.addEventListener(
+    'change',
+    async () => {
+      const file = input.files?.[0];
+      if (file) onFile({ name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) });
+    },
+    { once: true },
+  );
+  input.click();
 }
 
 const columns = ['No.', 'Time', 'Dir', 'Socket', 'Source', 'Destination', 'Protocol', 'Length', 'RTT', 'Info'];
@@ -150,6 +153,9 @@ function LogTable() {
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
+    // The sticky header row scrolls with the rows: they start below it and stay out from under it.
+    scrollMargin: ROW_HEIGHT,
+    scrollPaddingStart: ROW_HEIGHT,
   });
 
   useEffect(() => {
@@ -207,34 +213,41 @@ function LogTable() {
   };
 
   const items = virtualizer.getVirtualItems();
+  // The grid is its own scroll container (one tab stop, named, keyboard-scrollable) and holds
+  // only row groups of rows; the empty-log note sits beside it, outside the grid.
   return (
-    <div
-      className="log-table"
-      role="grid"
-      aria-label="Packets"
-      aria-rowcount={count + 1}
-      aria-multiselectable="true"
-      aria-activedescendant={selectedIndex >= 0 ? `log-row-${selectedId}` : undefined}
-      tabIndex={0}
-      onKeyDown={onKeyDown}
-    >
-      <div role="row" aria-rowindex={1} className="log-row log-head">
-        {columns.map((column) => (
-          <span key={column} role="columnheader" className={`c c-${column.replace('.', '').toLowerCase()}`} title={columnHelp[column]}>
-            {column}
-          </span>
-        ))}
-      </div>
-      <div ref={scroller} className="log-scroll" tabIndex={-1} onClick={onClick} onWheel={onWheel}>
-        {count === 0 && <LogEmpty any={buffer.total > 0} />}
-        <div style={{ height: `${virtualizer.getTotalSize()}px` }} className="log-canvas">
+    <div className="log-table">
+      <div
+        ref={scroller}
+        className="log-scroll"
+        role="grid"
+        aria-label="Packets"
+        aria-rowcount={count + 1}
+        aria-multiselectable="true"
+        aria-activedescendant={selectedIndex >= 0 ? `log-row-${selectedId}` : undefined}
+        tabIndex={0}
+        onKeyDown={onKeyDown}
+        onClick={onClick}
+        onWheel={onWheel}
+      >
+        <div role="rowgroup" className="log-head-group">
+          <div role="row" aria-rowindex={1} className="log-row log-head">
+            {columns.map((column) => (
+              <span key={column} role="columnheader" className={`c c-${column.replace('.', '').toLowerCase()}`} title={columnHelp[column]}>
+                {column}
+              </span>
+            ))}
+          </div>
+        </div>
+        <div role="rowgroup" style={{ height: `${virtualizer.getTotalSize()}px` }} className="log-canvas">
           {items.map((item) => {
             const row = buffer.at(item.index);
             if (!row) return null;
-            return <LogRowView key={row.id} row={row} index={item.index} top={item.start} selected={row.id === selectedId} marked={marked.has(row.id)} />;
+            return <LogRowView key={row.id} row={row} index={item.index} top={item.start - ROW_HEIGHT} selected={row.id === selectedId} marked={marked.has(row.id)} />;
           })}
         </div>
       </div>
+      {count === 0 && <LogEmpty any={buffer.total > 0} />}
     </div>
   );
 }

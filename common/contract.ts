@@ -498,6 +498,7 @@ export const methods = {
   ),
   decodeLogEntry: method<DecodedEntry>()(LogEntryRef, 'Decode one logged packet'),
   clearLog: method<null>()(Empty, 'Empty the log'),
+  undoClearLog: method<{ restored: number }>()(Empty, 'Show again what the last clearLog hid (until the next clear; rows the ring overwrote since are gone)'),
   configureLog: method<{ capacity: number }>()(
     ConfigureLogParams,
     'Set how many packets the log ring keeps',

@@ -39,8 +39,10 @@ export class PacketLog {
   private readonly kernelDrops = new Map<string, number>();
   /** Log rows overwritten before any client received them. */
   private overflowed = 0;
-  /** The first id since the log was last cleared. */
+  /** The first id since the log was last cleared: rows before it are hidden, not dropped. */
   private firstIdSinceClear = 0;
+  /** Where the log began before the last clear, while that clear can still be undone. */
+  private firstIdBeforeClear: number | null = null;
 
   constructor(
     capacity: number,
@@ -161,11 +163,16 @@ export class PacketLog {
     for (const drops of this.kernelDrops.values()) kernelDrops += drops;
     return {
       capacity: this.ring.capacity,
-      kept: this.ring.count,
+      kept: this.ring.nextId - this.firstVisibleId,
       logged: this.ring.nextId - this.firstIdSinceClear,
       overflowed: this.overflowed,
       kernelDrops,
     };
+  }
+
+  /** The oldest row shown: the ring may have overwritten older ones, a clear hides them. */
+  private get firstVisibleId(): number {
+    return Math.max(this.ring.oldestId, this.firstIdSinceClear);
   }
 
   private announceStatus(): void {
@@ -181,9 +188,9 @@ export class PacketLog {
     const active = filter && (filter.protocol || filter.address || filter.direction || filter.text || filter.display?.trim());
     const rows: LogRow[] = [];
     if (!active) {
-      const first = ring.oldestId + params.start;
+      const first = this.firstVisibleId + params.start;
       for (let id = first; id < ring.nextId && rows.length < params.limit; id++) rows.push(this.row(id) as LogRow);
-      return { total: ring.count, rows, capacity: ring.capacity };
+      return { total: ring.nextId - this.firstVisibleId, rows, capacity: ring.capacity };
     }
     const protocol = filter.protocol?.toLowerCase();
     const address = filter.address ? canonicalOrText(filter.address) : undefined;
@@ -192,7 +199,7 @@ export class PacketLog {
     const packet = display ? new RingRowPacket(ring, (id) => this.matcher.linkOf(id)) : null;
     const directionCode = filter.direction === 'sent' ? DIRECTION_SENT : filter.direction === 'received' ? DIRECTION_RECEIVED : DIRECTION_IMPORTED;
     let total = 0;
-    for (let id = ring.oldestId; id < ring.nextId; id++) {
+    for (let id = this.firstVisibleId; id < ring.nextId; id++) {
       // Imported rows whose file gave a direction match 'imported' and their direction.
       if (filter.direction && ring.directionOf(id) !== directionCode && !(directionCode === DIRECTION_IMPORTED && ring.isImported(id))) continue;
       if (protocol) {
@@ -219,7 +226,7 @@ export class PacketLog {
   async filter(params: Params<'filterLog'>): Promise<DisplayFilterPage> {
     this.lifetime.alive();
     const filter = compileLogFilter(params.expression, 'expression');
-    return filterRing(this.ring, (id) => this.matcher.linkOf(id), filter, params.fromId, params.limit);
+    return filterRing(this.ring, (id) => this.matcher.linkOf(id), filter, Math.max(params.fromId, this.firstIdSinceClear), params.limit);
   }
 
   /** A compiled display filter's verdict on one logged row (false once the ring dropped it). */
@@ -229,6 +236,7 @@ export class PacketLog {
 
   /** A log row with its request/response link. */
   private row(id: number): LogRow | null {
+    if (id < this.firstIdSinceClear) return null;
     const row = this.ring.row(id);
     const match = row ? this.matcher.linkOf(id) : undefined;
     if (match) row!.match = match;
@@ -239,7 +247,7 @@ export class PacketLog {
     this.lifetime.alive();
     const row = this.row(params.id);
     const bytes = this.ring.bytes(params.id);
-    if (!row || !bytes) throw new WorkbenchError('NOT_FOUND', `Log entry ${params.id} is not in the log (the oldest kept is ${this.ring.oldestId})`, 'id');
+    if (!row || !bytes) throw new WorkbenchError('NOT_FOUND', `Log entry ${params.id} is not in the log (the oldest kept is ${this.firstVisibleId})`, 'id');
     let layers: DecodedLayer[];
     if (this.ring.startsWithIpHeader(params.id)) {
       layers = decode(bytes);
@@ -256,7 +264,8 @@ export class PacketLog {
 
   async clear(): Promise<null> {
     this.lifetime.alive();
-    this.ring.clear();
+    // The rows stay in the ring, hidden, so this clear can be undone until the next one.
+    this.firstIdBeforeClear = this.firstIdSinceClear;
     this.matcher.clear();
     this.cursor = this.ring.nextId;
     this.firstIdSinceClear = this.ring.nextId;
@@ -264,6 +273,19 @@ export class PacketLog {
     this.events.logWasCleared();
     this.announceStatus();
     return null;
+  }
+
+  /** Shows again the rows the last clear hid (those the ring has not overwritten since). */
+  async undoClear(): Promise<{ restored: number }> {
+    this.lifetime.alive();
+    if (this.firstIdBeforeClear === null) throw new WorkbenchError('NOT_FOUND', 'There is no clear to undo: the log was not cleared since it started or since the last undo', 'log');
+    const hiddenUntil = this.firstIdSinceClear;
+    this.firstIdSinceClear = this.firstIdBeforeClear;
+    this.firstIdBeforeClear = null;
+    const restored = Math.max(0, hiddenUntil - this.firstVisibleId);
+    // The caller reads the log again (queryLog); no event, so no client's reload races a 'logCleared'.
+    this.announceStatus();
+    return { restored };
   }
 
   async configure(params: Params<'configureLog'>): Promise<{ capacity: number }> {
@@ -276,7 +298,7 @@ export class PacketLog {
   async exportCapture(params: Params<'exportPcapng'>): Promise<{ pcapng: string; count: number }> {
     this.lifetime.alive();
     const ring = this.ring;
-    const ids = params.ids ?? rangeOf(ring.oldestId, ring.nextId);
+    const ids = (params.ids ?? rangeOf(this.firstVisibleId, ring.nextId)).filter((id) => id >= this.firstIdSinceClear);
     const encoder = params.format === 'pcap' ? new PcapEncoder() : new PcapngEncoder({ application: 'Packet Workbench' });
     const writer = this.captureWriter(encoder);
     for (const id of ids) writer.add(id);

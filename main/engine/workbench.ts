@@ -235,6 +235,9 @@ export class Workbench implements WorkbenchHandlers {
   clearLog(): Promise<null> {
     return this.log.clear();
   }
+  undoClearLog(): Promise<{ restored: number }> {
+    return this.log.undoClear();
+  }
   configureLog(params: Params<'configureLog'>): Promise<{ capacity: number }> {
     return this.log.configure(params);
   }

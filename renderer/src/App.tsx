@@ -1,6 +1,7 @@
 // The app frame: header with the panel tabs, the capability banner, the panel, a status bar.
 import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { CaptureControls, LossStatus } from './components/CaptureControls';
+import { UndoClearNotice } from './components/UndoClearNotice';
 import { CapabilityBanner } from './panels/CapabilityBanner';
 import { ConnectionBanner } from './panels/ConnectionBanner';
 import { EditorPanel } from './panels/EditorPanel';
@@ -97,6 +98,7 @@ export function App() {
       </header>
       <ConnectionBanner />
       <CapabilityBanner />
+      <UndoClearNotice />
       <main className="app-main">
         <section role="tabpanel" id={`panel-${panel}`} aria-labelledby={`tab-${panel}`} className="tabpanel">
           {panel === 'editor' && (

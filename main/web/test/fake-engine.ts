@@ -61,6 +61,7 @@ export function createFakeEngine(): FakeEngine {
       throw new WorkbenchError('UNKNOWN_ENTRY', `No log entry ${id}`, 'id');
     },
     clearLog: async () => null,
+    undoClearLog: async () => ({ restored: 0 }),
     configureLog: async ({ capacity }) => ({ capacity }),
     exportPcapng: async () => ({ pcapng: '', count: 0 }),
     importPcapng: async () => ({ imported: 0 }),

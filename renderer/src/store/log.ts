@@ -52,6 +52,9 @@ export interface LogSlice {
     select(id: number | null, how?: 'only' | 'toggle' | 'extend'): Promise<void>;
     setHighlight(range: { start: number; end: number } | null): void;
     clear(): Promise<void>;
+    /** The last clear can be undone (until the next clear, or a reconnect to another engine). */
+    canUndoClear: boolean;
+    undoClear(): Promise<void>;
     loadFromEngine(): Promise<void>;
     exportPcapng(scope: 'all' | 'marked' | 'shown'): Promise<void>;
     importPcapng(file: { name: string; bytes: Uint8Array }): Promise<void>;
@@ -202,9 +205,20 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
         try {
           await client.clearLog({});
           log().cleared();
-          patch({ message: null });
+          patch({ message: null, canUndoClear: true });
         } catch (error) {
           patch({ message: { kind: 'error', text: `Clear failed: ${errorText(error)}` } });
+        }
+      },
+      canUndoClear: false,
+      async undoClear() {
+        try {
+          const { restored } = await client.undoClearLog({});
+          patch({ canUndoClear: false, message: { kind: 'info', text: `Clear undone: ${restored} row${restored === 1 ? '' : 's'} back` } });
+          log().cleared();
+          await log().loadFromEngine();
+        } catch (error) {
+          patch({ canUndoClear: false, message: { kind: 'error', text: `Cannot undo the clear: ${errorText(error)}` } });
         }
       },
       async loadFromEngine() {

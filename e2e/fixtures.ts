@@ -40,6 +40,9 @@ export const test = base.extend<Fixtures>({
       const app = await electron.launch({ executablePath: (binary as { path: string }).path, args: [main] });
       const window = await app.firstWindow();
       watch(window);
+      // Electron keeps localStorage between launches: each test starts as a new user, as in a browser context.
+      await window.evaluate(() => localStorage.clear());
+      await window.reload();
       await expect(window.getByRole('tab', { name: 'Log' })).toBeVisible();
       await use(window);
       await app.close();

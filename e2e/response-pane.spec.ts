@@ -46,6 +46,8 @@ test('a packet nothing answers is marked unanswered (an echo request with a wron
   await app.getByLabel('Template').selectOption({ label: 'ICMP echo request' });
   await app.getByRole('button', { name: 'Load template' }).click();
   // 127.0.0.1 answers every good echo request; one with a wrong checksum it drops unanswered.
+  // Its own identifier: an unanswered request stays pending in the engine's matcher for a minute.
+  await app.getByLabel('ICMP Identifier', { exact: true }).fill(hex4(uniqueIdentifier()));
   await app.getByLabel('ICMP Checksum automatic').uncheck();
   await app.getByLabel('ICMP Checksum', { exact: true }).fill('0x0001');
   await app.getByLabel('Target address').fill('127.0.0.1');

@@ -1,16 +1,20 @@
 // Socket lifecycle: with the default "Automatic" socket, three sends go through one socket (the
 // panel says which and that it was reused), the Sockets panel lists it as opened by Send, and
 // "Close all" closes every open socket.
-import { expect, test } from './fixtures';
+import { expect, hex4, test, uniqueIdentifier } from './fixtures';
 
 test('three sends reuse one socket, and Close all closes it', async ({ app }) => {
   await app.getByRole('tab', { name: 'Build & send' }).click();
   await app.getByLabel('Template').selectOption({ label: 'ICMP echo request' });
   await app.getByRole('button', { name: 'Load template' }).click();
+  await app.getByLabel('ICMP Identifier', { exact: true }).fill(hex4(uniqueIdentifier()));
   await app.getByLabel('Target address').fill('127.0.0.1');
   const socket = app.getByLabel('Socket', { exact: true });
   await expect(socket).toHaveValue('');
-  await expect(socket.getByRole('option', { name: /^Automatic \(ipv4, protocol 1, IP header included\): reuse or open$/ })).toHaveJSProperty('selected', true);
+  await expect(socket.getByRole('option', { name: 'Automatic (reuse or open)' })).toHaveJSProperty('selected', true);
+  await expect(app.getByRole('region', { name: 'Send', exact: true })).toContainText(
+    "Reuses a socket Send opened for ipv4, protocol 1 (IP header included), else opens one; Send's sockets close after 60 s without a send.",
+  );
 
   const used = app.getByRole('status', { name: 'Socket used' });
   const socketIds: string[] = [];

@@ -1,7 +1,7 @@
 // Under the Send form: what answered the last send. Its sent rows (the job's socket, after the
 // newest row known when it started) with the row the engine matched to each (echo reply, an ICMP
 // error quoting it, SYN-ACK/RST) and the round trip; each opens in the Log panel.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { LogRow } from '../../../common/contract';
 import { useWorkbench } from '../store';
 import { responsePairs } from '../store/send-responses';
@@ -28,7 +28,14 @@ export function ResponsePane() {
     const timer = setTimeout(() => setGraceOver(true), ANSWER_GRACE_MS);
     return () => clearTimeout(timer);
   }, [running, last?.jobId]);
+  const pane = useRef<HTMLElement>(null);
   const pairs = useMemo(() => (last && job ? responsePairs(buffer, last, job.total) : []), [buffer, last, job?.total, version]);
+  const shown = pairs.length > 0;
+  // A new send, and again when its first rows arrive: bring the answers into view (the form
+  // sits low in a small window).
+  useEffect(() => {
+    if (last) pane.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [last?.jobId, shown]);
   if (!last || !job) return null;
   const answered = pairs.filter((pair) => pair.reply).length;
   const rtts = pairs.map((pair) => pair.reply?.match?.rttMs).filter((rtt): rtt is number => rtt !== undefined);
@@ -39,13 +46,13 @@ export function ResponsePane() {
   };
   const waiting = running || !graceOver;
   return (
-    <section className="response-pane" aria-label="Responses">
+    <section className="response-pane" aria-label="Responses" ref={pane}>
       <h3 className="pane-title">
         Responses to {job.jobId}
         <span className="muted small" role="status">
           {' '}
           {pairs.length} sent{job.sent > pairs.length ? ` (newest ${pairs.length} of ${job.sent.toLocaleString()} shown)` : ''} · {answered} answered ·{' '}
-          {pairs.length - answered} {waiting ? 'waiting' : 'unanswered'}
+          {pairs.length - answered} {waiting && pairs.length > answered ? 'waiting' : 'unanswered'}
           {meanRtt !== null ? ` · mean RTT ${formatRtt(meanRtt)}` : ''}
         </span>
       </h3>

@@ -80,9 +80,7 @@ export function SendPanel() {
           <label htmlFor="send-socket">Socket</label>
           <div>
             <select id="send-socket" value={form.socketId} onChange={(event) => setForm({ socketId: event.target.value })}>
-              <option value={AUTOMATIC_SOCKET}>
-                Automatic{needs ? ` (${needs.family}, protocol ${needs.protocol}${needs.headerIncluded ? ', IP header included' : ''})` : ''}: reuse or open
-              </option>
+              <option value={AUTOMATIC_SOCKET}>Automatic (reuse or open)</option>
               <option value={NEW_SOCKET}>New socket</option>
               {open.map((socket) => (
                 <option key={socket.socketId} value={socket.socketId}>
@@ -91,7 +89,11 @@ export function SendPanel() {
               ))}
             </select>
             {(form.socketId === AUTOMATIC_SOCKET || form.socketId === NEW_SOCKET) && (
-              <div className="muted small">Sockets Send opens close after {IMPLICIT_IDLE_MS / 1000} s without a send.</div>
+              <div className="muted small">
+                {form.socketId === AUTOMATIC_SOCKET ? 'Reuses a socket Send opened' : 'Opens a socket'}
+                {needs ? ` for ${needs.family}, protocol ${needs.protocol}${needs.headerIncluded ? ' (IP header included)' : ''}` : ''}
+                {form.socketId === AUTOMATIC_SOCKET ? ', else opens one' : ''}; Send's sockets close after {IMPLICIT_IDLE_MS / 1000} s without a send.
+              </div>
             )}
             {errorAt('socket')}
           </div>

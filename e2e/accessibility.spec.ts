@@ -23,16 +23,23 @@ async function seriousViolations(app: Page, where: string): Promise<string[]> {
     );
 }
 
-/** Fill every panel: an echo sent and answered, a socket left open, a ping run. Returns the socket to close. */
-async function fillPanels(app: Page): Promise<string> {
+/** Loads a template, sets the target and sends it; waits for the job to finish. */
+async function send(app: Page, template: string, target: string, fields: Record<string, string> = {}) {
   await app.getByRole('tab', { name: 'Build & send' }).click();
-  await app.getByLabel('Template').selectOption({ label: 'ICMP echo request' });
+  await app.getByLabel('Template').selectOption({ label: template });
   await app.getByRole('button', { name: 'Load template' }).click();
-  await app.getByLabel('ICMP Identifier', { exact: true }).fill(hex4(uniqueIdentifier()));
-  await app.getByLabel('Target address').fill('127.0.0.1');
+  for (const [label, value] of Object.entries(fields)) await app.getByLabel(label, { exact: true }).fill(value);
+  await app.getByLabel('Target address').fill(target);
   await app.getByRole('button', { name: 'Send', exact: true }).click();
   await expect(app.getByRole('table', { name: 'Send jobs' }).getByRole('row').nth(1)).toContainText('done');
+}
 
+/**
+ * Fill every panel with the states its colours must hold up in: a raw ICMP socket open (then
+ * its receive paused), echoes over IPv4 and IPv6, a UDP datagram to a closed port (its ICMP
+ * error row), a ping run, one log row selected and one marked. Returns the socket to close.
+ */
+async function fillPanels(app: Page): Promise<string> {
   await app.getByRole('tab', { name: 'Sockets' }).click();
   await app.getByLabel('Family').selectOption('ipv4');
   await app.getByLabel('Protocol', { exact: true }).fill('1');
@@ -40,6 +47,11 @@ async function fillPanels(app: Page): Promise<string> {
   const options = app.getByRole('region', { name: /^Options of socket-\d+$/ });
   await expect(options).toBeVisible();
   const socketId = (await options.getAttribute('aria-label'))!.replace('Options of ', '');
+
+  await send(app, 'ICMP echo request', '127.0.0.1', { 'ICMP Identifier': hex4(uniqueIdentifier()) });
+  await send(app, 'ICMPv6 echo request', '::1', { 'ICMPv6 Identifier': hex4(uniqueIdentifier()) });
+  // Nothing listens on UDP 33434: the kernel answers with port unreachable, an error row.
+  await send(app, 'UDP datagram', '127.0.0.1');
 
   await app.getByRole('tab', { name: 'Experiments' }).click();
   const ping = app.getByRole('region', { name: 'Ping' });
@@ -49,9 +61,16 @@ async function fillPanels(app: Page): Promise<string> {
   await ping.getByRole('button', { name: 'Start ping' }).click();
   await expect(ping.getByLabel('Received', { exact: true })).toHaveText('3');
 
-  // A selected reply fills the decode tree and the hex view too.
+  await app.getByRole('tab', { name: 'Sockets' }).click();
+  await app.getByRole('button', { name: `Pause receive on ${socketId}` }).click();
+  await expect(app.getByRole('button', { name: `Resume receive on ${socketId}` })).toBeVisible();
+
+  // A selected reply fills the decode tree and the hex view; a marked row has its own look.
   await app.getByRole('tab', { name: 'Log' }).click();
-  await app.getByRole('grid', { name: 'Packets' }).getByRole('row', { name: /received .*Echo reply/ }).first().click();
+  const grid = app.getByRole('grid', { name: 'Packets' });
+  await expect(grid.getByRole('row', { name: /unreachable/i }).first()).toBeVisible();
+  await grid.getByRole('row', { name: /received .*Echo reply/ }).first().click();
+  await grid.getByRole('row', { name: /sent .*Echo request/ }).first().click({ modifiers: ['ControlOrMeta'] });
   await expect(app.getByRole('tree', { name: 'Decoded packet' })).toBeVisible();
   return socketId;
 }

@@ -40,6 +40,12 @@ describe('responsePairs', () => {
     ]);
     // Appended in one batch, the request row has no replyId: the pair comes from the reply's requestId.
     expect(buffer.byId(3)?.match?.replyId).toBeUndefined();
+    // A reply in a later batch, past the job's last sent row: found through the request's link.
+    buffer.append([row(8, 'received', 'socket-2', { requestId: 7, rttMs: 1.5 }), row(9, 'sent', 'socket-1')]);
+    expect(responsePairs(buffer, last, 2).map((pair) => [pair.request.id, pair.reply?.id, pair.reply?.match?.rttMs])).toEqual([
+      [7, 8, 1.5],
+      [3, 5, 0.25],
+    ]);
   });
 
   it('leaves out a later send on the same socket and keeps the newest `limit` pairs', () => {

@@ -13,25 +13,33 @@ export interface ResponsePair {
 }
 
 /**
- * The last send's sent rows, newest first (at most `limit`, and no more than the job sent),
- * each with its matched reply if the log still holds it. Scans back from the newest row and
- * stops at the row the send started after.
+ * The last send's sent rows, newest first (at most `limit`, and no more than the job's `total`),
+ * each with its matched reply if the log still holds it. Scans forward from the row the send
+ * started after and stops at the job's last sent row, so traffic logged later costs nothing.
  */
 export function responsePairs(buffer: LogBuffer, last: LastSend, total: number, limit = MAX_PAIRS): ResponsePair[] {
-  const sent: LogRow[] = [];
-  // Replies seen on the way, by request: a request row can miss its replyId (both in one batch).
-  const replies = new Map<number, LogRow>();
   const rows = buffer.all;
-  for (let i = rows.length - 1; i >= 0; i--) {
-    const row = rows.at(i) as LogRow;
-    if (row.id <= last.afterId) break;
-    if (row.direction === 'sent' && row.socketId === last.socketId) sent.push(row);
-    const requestId = row.match?.requestId;
-    if (requestId !== undefined) replies.set(requestId, row);
+  /** Ring indexes of the job's sent rows, the newest `limit` kept. */
+  let sent: number[] = [];
+  let count = 0;
+  let end = rows.lowerBound((row) => row.id > last.afterId);
+  for (; end < rows.length && count < total; end++) {
+    const row = rows.at(end) as LogRow;
+    if (row.direction !== 'sent' || row.socketId !== last.socketId) continue;
+    count++;
+    sent.push(end);
+    if (sent.length > 2 * limit) sent = sent.slice(-limit);
   }
-  // Later sends on the same socket come after this job's `total` rows: drop them.
-  const own = sent.length > total ? sent.slice(sent.length - total) : sent;
-  return own.slice(0, limit).map((request) => {
+  sent = sent.slice(-limit);
+  // Replies between the oldest pair shown and the job's end, by request: a request row can miss
+  // its replyId (both came in one batch); later replies it has learnt through its replyId.
+  const replies = new Map<number, LogRow>();
+  for (let i = sent[0] ?? end; i < end; i++) {
+    const row = rows.at(i) as LogRow;
+    if (row.match?.requestId !== undefined) replies.set(row.match.requestId, row);
+  }
+  return sent.reverse().map((index) => {
+    const request = rows.at(index) as LogRow;
     const replyId = request.match?.replyId;
     return { request, reply: replies.get(request.id) ?? (replyId === undefined ? undefined : buffer.byId(replyId)) };
   });

@@ -48,6 +48,18 @@ describe('responsePairs', () => {
     ]);
   });
 
+  it("pairs a reply the engine linked to the socket's loopback copy of the request with the sent row", () => {
+    const buffer = new LogBuffer(1000);
+    const copy = { ...row(4, 'received', 'socket-1'), info: 'Echo request seq=3' };
+    const other = { ...row(6, 'received', 'socket-2'), info: 'Echo request seq=3' };
+    buffer.append([row(3, 'sent', 'socket-1'), copy, row(5, 'received', 'socket-1', { requestId: 4, rttMs: 0.05 })]);
+    expect(responsePairs(buffer, last, 1).map((pair) => [pair.request.id, pair.reply?.id])).toEqual([[3, 5]]);
+    // Another socket's copy is not this send's request.
+    const elsewhere = new LogBuffer(1000);
+    elsewhere.append([row(3, 'sent', 'socket-1'), other, row(7, 'received', 'socket-2', { requestId: 6, rttMs: 0.05 })]);
+    expect(responsePairs(elsewhere, last, 1).map((pair) => [pair.request.id, pair.reply?.id])).toEqual([[3, undefined]]);
+  });
+
   it('leaves out a later send on the same socket and keeps the newest `limit` pairs', () => {
     const buffer = new LogBuffer(1000);
     const rows: LogRow[] = [];

@@ -34,9 +34,22 @@ export function responsePairs(buffer: LogBuffer, last: LastSend, total: number, 
   // Replies between the oldest pair shown and the job's end, by request: a request row can miss
   // its replyId (both came in one batch); later replies it has learnt through its replyId.
   const replies = new Map<number, LogRow>();
-  for (let i = sent[0] ?? end; i < end; i++) {
+  // On loopback a raw socket also receives its own request; the engine may link the reply to
+  // that copy. Such a reply counts for the sent row it copies (same socket, same Info).
+  const byInfo = new Map<string, number>();
+  for (const index of sent) {
+    const row = rows.at(index) as LogRow;
+    byInfo.set(row.info, row.id);
+  }
+  const scanEnd = Math.min(rows.length, end + 2 * limit);
+  for (let i = sent[0] ?? end; i < scanEnd; i++) {
     const row = rows.at(i) as LogRow;
-    if (row.match?.requestId !== undefined) replies.set(row.match.requestId, row);
+    const requestId = row.match?.requestId;
+    if (requestId === undefined) continue;
+    const request = buffer.byId(requestId);
+    const copied = request && request.direction === 'received' && request.socketId === last.socketId ? byInfo.get(request.info) : undefined;
+    const key = copied ?? requestId;
+    if (!replies.has(key)) replies.set(key, row);
   }
   return sent.reverse().map((index) => {
     const request = rows.at(index) as LogRow;

@@ -31,7 +31,8 @@ const icmpv6Names: Record<number, string> = {
   137: 'Redirect',
 };
 
-const tcpFlagNames = ['CWR', 'ECE', 'URG', 'ACK', 'PSH', 'RST', 'SYN', 'FIN'];
+/** From the low bit up, as Wireshark's Info column lists them: "[SYN, ACK]", "[RST, ACK]". */
+const tcpFlagNames = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
 
 export function protocolLabel(protocol: number): string {
   switch (protocol) {
@@ -82,7 +83,7 @@ export function transportInfo(protocol: number, bytes: Uint8Array, start: number
     const seq = ((bytes[start + 4] << 24) | (bytes[start + 5] << 16) | (bytes[start + 6] << 8) | bytes[start + 7]) >>> 0;
     const flags = bytes[start + 13];
     const set: string[] = [];
-    for (let i = 0; i < 8; i++) if ((flags >> (7 - i)) & 1) set.push(tcpFlagNames[i]);
+    for (let i = 0; i < 8; i++) if ((flags >> i) & 1) set.push(tcpFlagNames[i]);
     const headerLength = (bytes[start + 12] >> 4) * 4;
     const data = length - headerLength;
     return `${src} → ${dst} [${set.join(', ')}] seq=${seq}${data > 0 ? ` len=${data}` : ''}`;

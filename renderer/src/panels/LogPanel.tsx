@@ -213,6 +213,9 @@ function LogTable() {
   };
 
   const items = virtualizer.getVirtualItems();
+  // Only a rendered row can be the active descendant: a selected row scrolled out of the
+  // virtualized window is not in the document, and naming it would be an invalid reference.
+  const activeRendered = selectedIndex >= 0 && items.some((item) => item.index === selectedIndex);
   // The grid is its own scroll container (one tab stop, named, keyboard-scrollable) and holds
   // only row groups of rows; the empty-log note sits beside it, outside the grid.
   return (
@@ -224,7 +227,7 @@ function LogTable() {
         aria-label="Packets"
         aria-rowcount={count + 1}
         aria-multiselectable="true"
-        aria-activedescendant={selectedIndex >= 0 ? `log-row-${selectedId}` : undefined}
+        aria-activedescendant={activeRendered ? `log-row-${selectedId}` : undefined}
         tabIndex={0}
         onKeyDown={onKeyDown}
         onClick={onClick}

@@ -26,8 +26,8 @@ test('save the edited packet by name, reload, load it back by name, delete it', 
 
   await app.reload();
   await expect(app.getByRole('tab', { name: 'Log' })).toBeVisible();
-  // A fresh page starts from the default template; the saved packet is still listed.
-  await expect(app.getByLabel('ICMP Identifier', { exact: true })).toHaveValue('0x1234');
+  // The editor keeps the packet being edited across a reload, and the saved packet is still listed.
+  await expect(app.getByLabel('ICMP Identifier', { exact: true })).toHaveValue(hex4(id));
   await expect(saved.getByRole('option', { name })).toHaveCount(1);
   await app.getByLabel('Template').selectOption({ label: 'TCP SYN' });
   await app.getByRole('button', { name: 'Load template' }).click();

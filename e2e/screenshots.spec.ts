@@ -45,7 +45,8 @@ test('screenshots of every panel', async ({ app }, testInfo) => {
   await app.getByLabel('Traceroute target').fill('127.0.0.1');
   await app.getByRole('button', { name: 'Start traceroute' }).click();
   await expect(app.getByLabel('Transmitted', { exact: true })).toHaveText('10');
-  await expect(app.getByText('destination reached')).toBeVisible();
+  // The run line and the history table both say it now.
+  await expect(app.getByRole('cell', { name: /^destination reached after 1 hop$/ })).toBeVisible();
   await shot('4-experiments');
 
   await app.getByLabel('Theme').selectOption('dark');

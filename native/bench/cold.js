@@ -6,25 +6,12 @@
 // {buffer, offset, length}, several parts, odd lengths), never one shape alone.
 // Prints one JSON line: {rttUs: [...], checksum20Ns, ...} or {error}. Bounded in count and time.
 
-const path = require('node:path');
+const { fail, finish, loadLibrary } = require('./common');
 
 const [side, paramsText] = process.argv.slice(2);
 const params = JSON.parse(paramsText || '{}');
 const now = process.hrtime.bigint;
 
-function loadLibrary() {
-  if (side === 'ours') return require(params.oursDir || path.join(__dirname, '..'));
-  if (side === 'raw-socket') return require(path.join(params.rawSocketDir, 'node_modules', 'raw-socket'));
-  throw new Error(`unknown side ${side}`);
-}
-
-function finish(result) {
-  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
-}
-
-function fail(error) {
-  process.stdout.write(JSON.stringify({ error: String((error && error.stack) || error) }) + '\n', () => process.exit(1));
-}
 
 const ECHO_REQUEST = 8;
 const ECHO_REPLY = 0;
@@ -137,7 +124,7 @@ function checksumCold(lib, { firstCalls, chunks, chunkCalls }) {
   budget.unref();
   try {
     const t0 = now();
-    const lib = loadLibrary();
+    const lib = loadLibrary(side, params);
     const loadMs = Number(now() - t0) / 1e6;
     const { samples, lost } = await pings(lib, params.warmup, params.count, params.timeLimitMs);
     const checksum = checksumCold(lib, params.checksum);

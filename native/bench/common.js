@@ -1,5 +1,6 @@
 'use strict';
-// Helpers shared by run.js and worker.js; independent of both libraries.
+// Helpers shared by run.js and the child processes (worker.js, cold.js).
+const path = require('node:path');
 
 /** Deterministic pseudo-random bytes (xorshift32), so both sides checksum the same data. */
 function seededBytes(length, seed) {
@@ -26,4 +27,20 @@ function icmpChecksum(bytes) {
   return ~sum & 0xffff;
 }
 
-module.exports = { seededBytes, icmpChecksum };
+/** The library a child process measures: "ours" (this package, or params.oursDir) or the scratch raw-socket 1.8.1. */
+function loadLibrary(side, params) {
+  if (side === 'ours') return require(params.oursDir || path.join(__dirname, '..'));
+  if (side === 'raw-socket') return require(path.join(params.rawSocketDir, 'node_modules', 'raw-socket'));
+  throw new Error(`unknown side ${side}`);
+}
+
+/** A child's one JSON line on stdout, then its exit. */
+function finish(result) {
+  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
+}
+
+function fail(error) {
+  process.stdout.write(JSON.stringify({ error: String((error && error.stack) || error) }) + '\n', () => process.exit(1));
+}
+
+module.exports = { seededBytes, icmpChecksum, loadLibrary, finish, fail };

@@ -6,27 +6,12 @@
 // Every loop here is bounded in count and in time.
 
 const path = require('node:path');
-const { icmpChecksum, seededBytes } = require('./common');
+const { fail, finish, icmpChecksum, loadLibrary, seededBytes } = require('./common');
 
 const [side, task, paramsText] = process.argv.slice(2);
 const params = JSON.parse(paramsText || '{}');
 const now = process.hrtime.bigint;
-// BENCH_NATIVE_DIR (passed on by run.js) points "ours" at another build of this package, to compare variants.
-const oursDir = params.oursDir || path.join(__dirname, '..');
 
-function loadLibrary() {
-  if (side === 'ours') return require(oursDir);
-  if (side === 'raw-socket') return require(path.join(params.rawSocketDir, 'node_modules', 'raw-socket'));
-  throw new Error(`unknown side ${side}`);
-}
-
-function finish(result) {
-  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
-}
-
-function fail(error) {
-  process.stdout.write(JSON.stringify({ error: String((error && error.stack) || error) }) + '\n', () => process.exit(1));
-}
 
 // ---- 1. checksums ------------------------------------------------------------------
 
@@ -84,7 +69,7 @@ function checksumThroughput(lib, sizes, secondsPerSize, reps) {
 // Ours only: where does the addon call start to beat the JS loop? (checksum.ts's
 // NATIVE_THRESHOLD). The JS loop is a copy of checksum.ts's sumBytes; the addon is the internal binding.
 function checksumCrossover(sizes, secondsPerPoint) {
-  const { binding } = require(path.join(oursDir, 'dist', 'binding.js'));
+  const { binding } = require(path.join(params.oursDir || path.join(__dirname, '..'), 'dist', 'binding.js'));
   const checksumSum = binding.checksumSum;
   // checksum.ts's sumBytes loop (even and odd bytes summed apart), without its parity bit.
   function sumInJs(bytes, offset, length) {
@@ -399,7 +384,7 @@ function rtt(lib, p) {
   budget.unref();
   try {
     if (task === 'crossover') return finish(checksumCrossover(params.sizes, params.secondsPerPoint));
-    const lib = loadLibrary();
+    const lib = loadLibrary(side, params);
     if (task === 'verify') return finish(verifyChecksums(lib));
     if (task === 'checksum') return finish(checksumThroughput(lib, params.sizes, params.secondsPerSize, params.reps));
     if (task === 'flood') return finish(await flood(lib, params));

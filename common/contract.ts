@@ -147,6 +147,20 @@ export interface OptionReading {
   error?: { code: string; message: string };
 }
 
+/** One packet of a send job (a stream has several): how many went out and how many were answered. */
+export interface StreamCounters {
+  /** Words for people: 'ICMP echo request to 127.0.0.1 (sequence +1)'. */
+  description: string;
+  total: number;
+  sent: number;
+  /** Requests with a matched answer (echo reply, ICMP error quoting it, SYN-ACK/RST: the log's request/response links). */
+  answered: number;
+  /** Requests whose answer window (answers.timeoutMs, else 2000 ms) passed without an answer. */
+  lost: number;
+  /** Over answered requests; null before the first answer. */
+  rttMs: { min: number; avg: number; max: number } | null;
+}
+
 export interface SendJobInfo {
   jobId: string;
   socketId: string;
@@ -154,10 +168,35 @@ export interface SendJobInfo {
   total: number;
   sent: number;
   errors: number;
-  state: 'running' | 'done' | 'cancelled' | 'failed';
+  /** 'waiting': started with `answers`, every packet sent, the answer window still open. */
+  state: 'running' | 'waiting' | 'done' | 'cancelled' | 'failed';
   error?: { code: string; message: string };
   startedAt: number;
   finishedAt?: number;
+  // The engine always fills the fields below; they are optional only so that older literals still typecheck.
+  /** 'ICMP echo request ×50 to 127.0.0.1, sequence +1' / 'stream of 3 packets (interleaved) to ::1'. */
+  description?: string;
+  /** One entry per packet of the stream (one for a single packet). */
+  packets?: StreamCounters[];
+  /** Sums over packets. */
+  answered?: number;
+  lost?: number;
+  /** true when started with `answers` (results through sendResults). */
+  matching?: boolean;
+}
+
+/** The answered and unanswered requests of a send-and-match job (Scapy's sr()); ids are log row ids. */
+export interface SendResults {
+  jobId: string;
+  /** The answer window closed (state done/cancelled/failed): nothing changes any more. */
+  final: boolean;
+  answeredTotal: number;
+  /** Sent and not (yet, if !final) answered. */
+  unansweredTotal: number;
+  /** Pairs in send order, a page: [offset, offset+limit) over answered. */
+  answered: { packetIndex: number; requestId: number; replyId: number; rttMs: number; summary: string }[];
+  /** A page over unanswered, in send order. */
+  unanswered: { packetIndex: number; requestId: number; summary: string }[];
 }
 
 export interface LogRow {
@@ -351,21 +390,77 @@ const SetSocketOptionParams = z.strictObject({
   name: z.enum(socketOptionNames),
   value: z.union([z.number().int(), z.string().max(200)]),
 });
+/** A field that changes from packet to packet (Ostinato's "variable fields"). */
+export const Variation = z
+  .strictObject({
+    /** Index of the layer in packet.layers. */
+    layer: z.number().int().min(0).max(15),
+    /** A numeric (uint/enum/flags) or address field of that layer, as in LayerSpec.fields ('sequence', 'ttl', 'src'…). */
+    field: z.string().min(1).max(64),
+    mode: z.enum(['increment', 'decrement', 'random', 'list']),
+    /** increment/decrement: added/subtracted per packet (wraps at the field's width); default 1. */
+    step: z.number().int().min(1).max(4294967295).optional(),
+    /** increment/decrement: values before it starts over at the packet's own value; random: values drawn from [start, start + count). */
+    count: z.number().int().min(1).max(4294967296).optional(),
+    /** list: the values in turn (numbers, or addresses for address fields). IPv6 address fields vary their low 32 bits. */
+    values: z.array(z.union([z.number(), z.string().max(64)])).min(1).max(4096).optional(),
+  })
+  .refine((v) => (v.mode === 'list') === (v.values !== undefined), { message: "values go with mode 'list', and 'list' needs values", path: ['values'] })
+  .refine((v) => v.step === undefined || v.mode === 'increment' || v.mode === 'decrement', { message: 'step goes with increment or decrement', path: ['step'] });
+
+/** One packet of a stream. */
+export const StreamPacket = z.strictObject({
+  packet: PacketSpec,
+  variations: z.array(Variation).max(16).optional(),
+  /** Default 1. */
+  count: z.number().int().min(1).max(10_000_000).optional(),
+});
+
 const SendParams = z
   .strictObject({
     socketId: identifier,
     address: ipAddress,
-    packet: PacketSpec,
-    count: z.number().int().min(1).max(10_000_000).default(1),
+    /** One packet… */
+    packet: PacketSpec.optional(),
+    /** …with variable fields (layer stacks only). An ICMP/ICMPv6 echo request sent more than once varies its sequence unless this is given ([]: identical packets). */
+    variations: z.array(Variation).max(16).optional(),
+    /** …sent count times (default 1). */
+    count: z.number().int().min(1).max(10_000_000).optional(),
+    /** Or a stream: several packets, each with its own count and variations. */
+    packets: z.array(StreamPacket).min(1).max(64).optional(),
+    /** Stream only: all of packet 1 then packet 2… (sequential, the default), or 1,2,3,1,2,3… (interleaved). */
+    order: z.enum(['sequential', 'interleaved']).optional(),
     /** Pause between packets in ms (0: as fast as possible). */
     intervalMs: z.number().min(0).max(3_600_000).optional(),
     /** Packets per second; instead of intervalMs. */
     rate: z.number().min(0.001).max(10_000_000).optional(),
+    /** Instead of intervalMs/rate: `size` packets back to back, then a gap. */
+    burst: z.strictObject({ size: z.number().int().min(1).max(100_000), gapMs: z.number().min(0).max(3_600_000) }).optional(),
+    /** Send-and-match (Scapy's sr()): after the last packet wait timeoutMs for answers (state 'waiting'), then results are final (sendResults). */
+    answers: z.strictObject({ timeoutMs: z.number().int().min(0).max(60_000) }).optional(),
   })
   .refine((p) => p.intervalMs === undefined || p.rate === undefined, {
     message: 'give intervalMs or rate, not both',
     path: ['rate'],
+  })
+  .refine((p) => (p.packet === undefined) !== (p.packets === undefined), {
+    message: 'give packet (one packet) or packets (a stream), exactly one of them',
+    path: ['packets'],
+  })
+  .refine((p) => p.packets === undefined || (p.variations === undefined && p.count === undefined), {
+    message: 'variations and count go with packet; in a stream each of packets has its own',
+    path: ['packets'],
+  })
+  .refine((p) => p.order === undefined || p.packets !== undefined, { message: 'order goes with packets (a stream)', path: ['order'] })
+  .refine((p) => p.burst === undefined || (p.intervalMs === undefined && p.rate === undefined), {
+    message: 'give burst or intervalMs/rate, not both',
+    path: ['burst'],
   });
+const SendResultsParams = z.strictObject({
+  jobId: identifier,
+  offset: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(100_000).default(1000),
+});
 const JobRef = z.strictObject({ jobId: identifier });
 const RunRef = z.strictObject({ runId: identifier });
 /** A host name as the resolver takes it (letters, digits, '-', '_', dots), or an address literal. */
@@ -487,9 +582,16 @@ export const methods = {
     'Set one option and read it back',
   ),
 
-  send: method<SendJobInfo>()(SendParams, 'Send a packet once, or N times at an interval or rate'),
+  send: method<SendJobInfo>()(
+    SendParams,
+    'Send a packet once or N times (with variable fields), or a stream of packets, at an interval, rate or in bursts; with answers, wait for and match the answers',
+  ),
   cancelSend: method<SendJobInfo>()(JobRef, 'Stop a running send job'),
   listSendJobs: method<SendJobInfo[]>()(Empty, 'Send jobs, running and finished'),
+  sendResults: method<SendResults>()(
+    SendResultsParams,
+    'The answered and unanswered requests of a send-and-match job (send with answers)',
+  ),
 
   queryLog: method<LogPage>()(QueryLogParams, 'A page of the receive/send log, optionally filtered'),
   filterLog: method<DisplayFilterPage>()(

@@ -1,7 +1,7 @@
 // Send jobs (send): the packet built from hex or a layer stack, IP_HDRINCL /
 // IPV6_HDRINCL made to fit it, and a SendJob (send-job.ts) that paces it out of one of the user's sockets,
 // logging each packet it sent.
-import type { Params, SendJobInfo } from '../../common/contract';
+import type { Params, SendJobInfo, SendResults } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import { formatIpAddress, isIpv4, parseIpAddress } from '../../packets/address';
 import { build } from '../../packets/build';
@@ -32,13 +32,17 @@ export class SendJobs {
     private readonly newId: NewId,
   ) {}
 
-  async send(params: Params<'send'>): Promise<SendJobInfo> {
+  async send(input: Params<'send'>): Promise<SendJobInfo> {
+    // Until streams land: a stream of one packet is that packet.
+    if (input.packets && input.packets.length > 1) throw new WorkbenchError('NOT_SUPPORTED', 'streams of several packets are not supported yet', 'packets');
+    const params = input.packets ? { ...input, packet: input.packets[0].packet, count: input.packets[0].count } : input;
     const entry = this.sockets.entry(params.socketId);
     const address = params.address;
     if ((entry.family === 'ipv4') !== isIpv4(address)) {
       throw new WorkbenchError('INVALID_ARGUMENT', `${address} is not an ${entry.family === 'ipv4' ? 'IPv4' : 'IPv6'} address, as socket ${entry.id} needs`, 'address');
     }
-    const { bytes: packet, header, source, kernelFields } = await this.packetBytes(entry, params);
+    if (!params.packet) throw new WorkbenchError('INVALID_ARGUMENT', 'give packet or packets', 'packet');
+    const { bytes: packet, header, source, kernelFields } = await this.packetBytes(entry, { ...params, packet: params.packet });
     const headerGoesOut = header === 'with' && entry.mode === 'raw';
     const local = headerGoesOut ? null : await sourceAddressFor(address).catch(() => null);
     // closeSocket (or close) may have run during either await: start nothing on a closed socket.
@@ -92,7 +96,7 @@ export class SendJobs {
     };
     // The header fields a kernel-built header takes from the layer stack go with every packet.
     const destination = kernelFields ? { address, hopLimit: kernelFields.hopLimit, trafficClass: kernelFields.trafficClass } : address;
-    const job = new SendJob(host, jobId, entry.id, entry.socket, destination, packet, params.count, intervalMs);
+    const job = new SendJob(host, jobId, entry.id, entry.socket, destination, packet, params.count ?? 1, intervalMs);
     this.jobs.set(jobId, job);
     entry.jobs.add(job);
     job.start();
@@ -105,6 +109,12 @@ export class SendJobs {
     if (!job) throw new WorkbenchError('NOT_FOUND', `No send job ${params.jobId}`, 'jobId');
     job.cancel();
     return job.snapshot();
+  }
+
+  async results(params: Params<'sendResults'>): Promise<SendResults> {
+    this.lifetime.alive();
+    if (!this.jobs.has(params.jobId)) throw new WorkbenchError('NOT_FOUND', `No send job ${params.jobId}`, 'jobId');
+    throw new WorkbenchError('INVALID_ARGUMENT', `${params.jobId} was not started with answers`, 'jobId');
   }
 
   async list(): Promise<SendJobInfo[]> {
@@ -126,7 +136,7 @@ export class SendJobs {
    * and its hop limit and traffic class go as ancillary data (kernelFields); a field
    * the kernel cannot honour is refused (header-fields.ts).
    */
-  private async packetBytes(entry: SocketEntry, params: Params<'send'>): Promise<{ bytes: Uint8Array; header: 'with' | 'without'; source: 'hex' | 'layers'; kernelFields?: KernelHeaderFields }> {
+  private async packetBytes(entry: SocketEntry, params: Params<'send'> & { packet: NonNullable<Params<'send'>['packet']> }): Promise<{ bytes: Uint8Array; header: 'with' | 'without'; source: 'hex' | 'layers'; kernelFields?: KernelHeaderFields }> {
     const invalid = (message: string): WorkbenchError => new WorkbenchError('INVALID_ARGUMENT', message, 'packet');
     let bytes: Uint8Array;
     if ('hex' in params.packet) {

@@ -43,7 +43,12 @@ export class SendJob {
     /** ms between packets; 0 as fast as possible. */
     private readonly intervalMs: number,
   ) {
-    this.info = { jobId, socketId, address: typeof destination === 'string' ? destination : destination.address, total: count, sent: 0, errors: 0, state: 'running', startedAt: nowMs() };
+    const address = typeof destination === 'string' ? destination : destination.address;
+    const description = `packet ×${count} to ${address}`;
+    this.info = {
+      jobId, socketId, address, total: count, sent: 0, errors: 0, state: 'running', startedAt: nowMs(),
+      description, packets: [{ description, total: count, sent: 0, answered: 0, lost: 0, rttMs: null }], answered: 0, lost: 0, matching: false,
+    };
   }
 
   get running(): boolean {
@@ -68,7 +73,7 @@ export class SendJob {
   }
 
   snapshot(): SendJobInfo {
-    return { ...this.info, ...(this.info.error ? { error: { ...this.info.error } } : {}) };
+    return { ...this.info, packets: this.info.packets!.map((p) => ({ ...p })), ...(this.info.error ? { error: { ...this.info.error } } : {}) };
   }
 
   private tick = (): void => {
@@ -117,6 +122,7 @@ export class SendJob {
       }
     } else {
       this.info.sent++;
+      this.info.packets![0].sent++;
       this.host.sent(this.packet, sentAt);
     }
     this.announce();

@@ -17,6 +17,7 @@ import type {
   OptionReading,
   Params,
   SendJobInfo,
+  SendResults,
   SocketInfo,
   WorkbenchHandlers,
 } from '../../common/contract';
@@ -219,6 +220,9 @@ export class Workbench implements WorkbenchHandlers {
   }
   listSendJobs(): Promise<SendJobInfo[]> {
     return this.jobs.list();
+  }
+  sendResults(params: Params<'sendResults'>): Promise<SendResults> {
+    return this.jobs.results(params);
   }
 
   // ---- the log (packet-log.ts) ----------------------------------------------------------------

@@ -44,6 +44,8 @@ export class Captures {
     const filter = checkFilter(params.filter);
     const excluded = params.includeOwnTraffic ? null : this.ownTraffic.excludedFrom({ family: 'ipv4', protocol: 0, mode: 'packet' });
     const captureId = this.newId('capture');
+    const ringIndex = this.log.socketIndex(captureId);
+    this.log.matchWithin(ringIndex);
     const capture = new PacketCapture(
       {
         log: (bytes, facts) => {
@@ -57,7 +59,7 @@ export class Captures {
         },
       },
       captureId,
-      this.log.socketIndex(captureId),
+      ringIndex,
       { ...params, filter: filter ?? undefined },
     );
     capture.start(kernelFilter(filter, excluded));

@@ -64,6 +64,22 @@ describe('RequestMatcher', () => {
     expect(m.linkOf(copy)).toBeUndefined();
   });
 
+  it('a capture pairs its own rows: its reply takes the request it captured, not a raw socket copy', () => {
+    // The GUI bug: with a capture on lo, the captured reply linked to a raw socket's received copy
+    // of the request (the sent request was taken by the socket's reply already).
+    const { observe, matcher: m } = matcher();
+    m.matchWithin(9);
+    const header = ipv4('127.0.0.1', '127.0.0.1');
+    const sent = observe(bytesOf([echo(8, 7, 1), payload]), facts(DIRECTION_SENT, 10, { withIpHeader: false, protocol: 1, peer: '127.0.0.1', socket: 1 }));
+    const copy = observe(bytesOf([header, echo(8, 7, 1), payload]), facts(DIRECTION_RECEIVED, 10.01, { socket: 1 }));
+    const capturedRequest = observe(bytesOf([header, echo(8, 7, 1), payload]), facts(DIRECTION_RECEIVED, 10.01, { socket: 9 }));
+    const reply = observe(bytesOf([header, echo(0, 7, 1), payload]), facts(DIRECTION_RECEIVED, 10.02, { socket: 1 }));
+    const capturedReply = observe(bytesOf([header, echo(0, 7, 1), payload]), facts(DIRECTION_RECEIVED, 10.02, { socket: 9 }));
+    expect(m.linkOf(reply)?.requestId).toBe(sent);
+    expect(m.linkOf(capturedReply)?.requestId).toBe(capturedRequest);
+    expect(m.linkOf(copy)).toBeUndefined();
+  });
+
   it('identical requests (a send job repeating one packet) take their replies in order', () => {
     const { observe, matcher: m } = matcher();
     const request = bytesOf([echo(128, 9, 3, 'icmpv6'), payload], { source: '::1', destination: '::1' });

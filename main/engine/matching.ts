@@ -47,6 +47,13 @@ export class RequestMatcher {
    * replies, so their echoes are keyed by socket instead of by the identifier logged.
    */
   private readonly kernelEchoIds = new Set<number>();
+  /**
+   * Ring socket indexes of captures: each pairs only its own rows (as Wireshark pairs within one
+   * file), so a captured reply takes the request that capture saw, not a raw socket's copy of it.
+   */
+  private readonly ownViews = new Set<number>();
+  /** The view of the packet being looked at: a capture's socket index + 1, or 0 for the sockets. */
+  private view = 0;
   /** The key of the packet being looked at, without and with its direction. */
   private baseA = 0;
   private baseB = 0;
@@ -64,6 +71,11 @@ export class RequestMatcher {
   /** Echoes of this ring socket index carry an identifier the kernel chose (an ICMP datagram socket). */
   kernelChoosesEchoIds(socketIndex: number): void {
     if (socketIndex >= 0) this.kernelEchoIds.add(socketIndex);
+  }
+
+  /** Rows of this ring socket index (a capture) pair only with each other. */
+  matchWithin(socketIndex: number): void {
+    if (socketIndex >= 0) this.ownViews.add(socketIndex);
   }
 
   /** The links of a logged row, or undefined. */
@@ -104,6 +116,7 @@ export class RequestMatcher {
   /** Looks at one logged packet (bytes as logged, the facts the ring was given, its ring id). */
   observe(id: number, bytes: Uint8Array, facts: PacketFacts): void {
     this.links.reset(id);
+    this.view = this.ownViews.size > 0 && this.ownViews.has(facts.socket) ? facts.socket + 1 : 0;
     const outbound = facts.direction === DIRECTION_SENT ? 1 : facts.direction === DIRECTION_RECEIVED ? 2 : 0;
     let family = facts.family;
     let protocol = facts.protocol;
@@ -212,6 +225,7 @@ export class RequestMatcher {
     hashA = 0x811c9dc5 | 0;
     hashB = 0x5bd1e995;
     mix((family << 8) | kind);
+    mix(this.view);
     const end = addressAt + (family === 4 ? 4 : 16);
     for (let i = addressAt; i < end; i++) mix(address[i]);
     mix(x);

@@ -94,6 +94,11 @@ export class PacketLog {
     this.matcher.kernelChoosesEchoIds(socketIndex);
   }
 
+  /** A capture's rows pair requests and replies only among themselves. */
+  matchWithin(socketIndex: number): void {
+    this.matcher.matchWithin(socketIndex);
+  }
+
   /** The ring's index for a socket or capture id (PacketFacts.socket). */
   socketIndex(socketId: string | null): number {
     return this.ring.socketIndex(socketId);

@@ -10,12 +10,15 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../packets/build';
 import { formatHex } from '../../packets/hex';
-import { createLab, createNamespace, isLabSupported, NOBODY, readableCopy, type Lab, type Namespace, type ReadableCopy } from '../lab';
+import { createLab, createNamespace, NOBODY, readableCopy, type Lab, type Namespace, type ReadableCopy } from '../lab';
+import { labWhy, rootWhy, skipNote } from './fixtures/privilege';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'main', 'cli.js');
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const labsSupported = isRoot && isLabSupported();
+// The CLI runs as a child process: raw sockets there need root (an effective
+// CAP_NET_RAW is not inherited across exec).
+const loopbackWhy = rootWhy('raw sockets in the CLI child process');
+const labsWhy = labWhy();
 
 interface Result {
   code: number | null;
@@ -137,7 +140,7 @@ describe('command line: usage and validation', () => {
   });
 });
 
-describe.runIf(isRoot)('command line on loopback', () => {
+describe.skipIf(loopbackWhy !== '')(`command line on loopback${skipNote(loopbackWhy)}`, () => {
   it('ping 127.0.0.1 -c 3 prints what ping(8) prints and exits 0', async () => {
     const result = await cli(['ping', '127.0.0.1', '-c', '3', '-i', '0.2']);
     expect(result.code, result.stderr).toBe(0);
@@ -246,7 +249,7 @@ describe.runIf(isRoot)('command line on loopback', () => {
   });
 });
 
-describe.runIf(labsSupported)('command line without privileges (as nobody in a namespace)', () => {
+describe.skipIf(labsWhy !== '')(`command line without privileges (as nobody in a namespace)${skipNote(labsWhy)}`, () => {
   let closed: Namespace;
   let open: Namespace;
   // nobody runs a readable copy of the build: the checkout may be in /root (mode 0700).
@@ -309,7 +312,7 @@ describe.runIf(labsSupported)('command line without privileges (as nobody in a n
   });
 });
 
-describe.runIf(labsSupported)('command line across a namespace lab', () => {
+describe.skipIf(labsWhy !== '')(`command line across a namespace lab${skipNote(labsWhy)}`, () => {
   let lab: Lab;
   const inClient = (args: string[]) => lab.exec('client', [process.execPath, CLI, ...args], { check: false, timeoutMs: 60_000 });
 

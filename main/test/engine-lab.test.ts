@@ -9,12 +9,13 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentRun, Hop } from '../../common/contract';
 import type { SerializedError } from '../../common/validate';
-import { createLab, isLabSupported, NOBODY, readableCopy, type Lab, type NamespaceExecOptions, type ReadableCopy } from '../lab';
+import { createLab, NOBODY, readableCopy, type Lab, type NamespaceExecOptions, type ReadableCopy } from '../lab';
+import { labWhy, skipNote } from './fixtures/privilege';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const RUNNER = path.join(FIXTURES, 'engine-runner.cjs');
 const SCRIPT = path.join(FIXTURES, 'engine-experiments.ts');
-const supported = typeof process.getuid === 'function' && process.getuid() === 0 && isLabSupported();
+const labsWhy = labWhy();
 
 interface Line {
   method?: string;
@@ -59,7 +60,7 @@ function responders(hops: Hop[]): string[][] {
   return hops.map((hop) => hop.probes.map((probe) => probe.responder ?? '*'));
 }
 
-describe.runIf(supported)('engine in a namespace lab', () => {
+describe.skipIf(labsWhy !== '')(`engine in a namespace lab${skipNote(labsWhy)}`, () => {
   beforeAll(async () => {
     lab = await createLab({
       routers: 2,

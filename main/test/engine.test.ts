@@ -14,8 +14,8 @@ import type { EventBatch, ExperimentRun, ParamsIn, MethodName } from '../../comm
 import { validateParams, WorkbenchError } from '../../common/validate';
 import { Workbench } from '../engine';
 import { readIntOption } from '../engine/options';
+import { rawSocketsWhy, skipNote } from './fixtures/privilege';
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 // Experimental protocol 253 (RFC 3692): no kernel handler answers it, and nothing else on loopback sends it.
 const EXPERIMENTAL = 253;
 // Packets per second of the measured flood: fast, yet slow enough that the receiving
@@ -67,7 +67,7 @@ function exposeGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-describe.runIf(isRoot)('Workbench on loopback', () => {
+describe.skipIf(rawSocketsWhy !== '')(`Workbench on loopback${skipNote(rawSocketsWhy)}`, () => {
   beforeAll(() => {
     workbench = new Workbench();
   });
@@ -157,12 +157,30 @@ describe.runIf(isRoot)('Workbench on loopback', () => {
       }
     });
 
-    it('reports datagram mode where ping sockets are refused with the library code', async () => {
+    it('datagram mode follows net.ipv4.ping_group_range: an echo and its reply where allowed, the library code where refused', async () => {
+      // Both outcomes are asserted: which one runs depends on this namespace's sysctl.
+      const [low, high] = readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim().split(/\s+/).map(Number);
+      const allowed = process.getgid!() >= low && process.getgid!() <= high;
       const capabilities = await call('capabilities', {});
-      if (capabilities.datagram.ipv4) return;
-      const error = await errorOf(call('openSocket', { family: 'ipv4', protocol: 1, mode: 'datagram' }));
-      expect(['EACCES', 'EPERM']).toContain(error.code);
-      expect(error).toBeInstanceOf(WorkbenchError);
+      expect(capabilities.datagram.ipv4).toBe(allowed);
+      if (!allowed) {
+        const error = await errorOf(call('openSocket', { family: 'ipv4', protocol: 1, mode: 'datagram' }));
+        expect(['EACCES', 'EPERM']).toContain(error.code);
+        expect(error).toBeInstanceOf(WorkbenchError);
+        return;
+      }
+      const socket = await call('openSocket', { family: 'ipv4', protocol: 1, mode: 'datagram' });
+      expect(socket).toMatchObject({ family: 'ipv4', protocol: 1, mode: 'datagram', closed: false });
+      const payload = randomBytes(8).toString('hex');
+      const job = await call('send', { socketId: socket.socketId, address: '127.0.0.1', packet: { hex: `0800000000000001${payload}` } });
+      // The kernel picks the identifier and fills the checksum; the reply comes back to this socket only.
+      await vi.waitFor(async () => expect((await call('listSockets', {})).find((s) => s.socketId === socket.socketId)?.counters).toMatchObject({ sent: 1, received: 1 }), { timeout: 2000 });
+      expect((await call('listSendJobs', {})).find((j) => j.jobId === job.jobId)).toMatchObject({ sent: 1, errors: 0 });
+      const reply = (await call('queryLog', { filter: { direction: 'received' } })).rows.filter((row) => row.socketId === socket.socketId);
+      expect(reply).toHaveLength(1);
+      expect(reply[0]).toMatchObject({ source: '127.0.0.1', protocol: 'ICMP' });
+      expect(reply[0].info).toMatch(/echo reply/i);
+      await call('closeSocket', { socketId: socket.socketId });
     });
   });
 
@@ -558,14 +576,22 @@ describe.runIf(isRoot)('Workbench on loopback', () => {
       const engine = new Workbench();
       engine.subscribe(() => undefined);
       const socket = await engine.openSocket({ family: 'ipv6', protocol: 58, mode: 'raw' });
-      await engine.send({ socketId: socket.socketId, address: '::1', packet: { hex: '8000000000010001' }, count: 1_000_000, intervalMs: 10 });
+      const job = await engine.send({ socketId: socket.socketId, address: '::1', packet: { hex: '8000000000010001' }, count: 1_000_000, intervalMs: 10 });
       const run = await engine.ping({ target: '::1', count: 1000, intervalMs: 10, size: 56, ttl: 64, timeoutMs: 2000, mode: 'auto' });
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(timers()).toBeGreaterThan(timersBefore);
+      // The engine's own records of the run and the job, read again after close().
+      const ping = engine['experiments']['running'].get(run.runId) as unknown as { run: ExperimentRun; socket: Socket };
+      const pingSocket = ping.socket;
+      const sending = engine['jobs']['jobs'].get(job.jobId)!;
+      expect([ping.run.state, sending.info.state, pingSocket.isClosed]).toEqual(['running', 'running', false]);
       await engine.close();
       await engine.close();
       expect(timers()).toBeLessThanOrEqual(timersBefore);
-      expect(run.state).toBe('running');
+      expect(ping.run.state).toBe('stopped');
+      expect(pingSocket.isClosed).toBe(true);
+      expect(sending.info.state).toBe('cancelled');
+      expect(sending.info.sent).toBeLessThan(1_000_000);
       expect(engine['experiments']['running'].size).toBe(0);
       await expect(engine.listSockets()).rejects.toMatchObject({ code: 'CLOSED' });
     });

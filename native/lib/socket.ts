@@ -590,10 +590,16 @@ export class Socket<Kind extends SocketKind = 'raw' | 'datagram'> extends EventE
     const done = after as AfterSend;
     const problem = this.checkRequest(buffer, offset, length, host, port) ?? this.checkHeaderFields(hopLimit, trafficClass);
     if (problem !== null) {
-      process.nextTick(() => this.complete(done, problem, 0));
-      return promise ?? this;
-    }
-    if (hopLimit !== undefined || trafficClass !== undefined) this.headerFields = true;
+      if (this.closed || this.head === this.queue.length) {
+        process.nextTick(() => this.complete(done, problem, 0));
+        return promise ?? this;
+      }
+      // Behind queued requests the refusal waits its turn, so afterCallbacks keep the order
+      // of the send() calls (raw-socket's did): a beforeCallback that throws goes alone, unsent.
+      before = () => {
+        throw problem;
+      };
+    } else if (hopLimit !== undefined || trafficClass !== undefined) this.headerFields = true;
     // Every request has the same shape (port 0, -1 when none): the addon reads them fastest so.
     this.queue.push({
       buffer,

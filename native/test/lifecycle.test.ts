@@ -99,15 +99,19 @@ describe('the event loop (child processes)', () => {
     expect(result.timedOut).toBe(true);
   });
 
-  it('a socket with only the send watcher paused keeps the process alive', async () => {
-    const result = await run('recv-only');
-    expect(result.signal).toBe('SIGKILL');
-  });
-
-  it('unref() then ref() keeps the process alive', async () => {
-    const result = await run('unref-ref');
-    expect(result.signal).toBe('SIGKILL');
-  });
+  // Alive means: set up ("ready"), then still running when the deadline killed it.
+  for (const [mode, what] of [
+    ['recv-only', 'a socket with only the send watcher paused'],
+    ['unref-ref', 'unref() then ref()'],
+  ]) {
+    it(`${what} keeps the process alive`, async () => {
+      const result = await run(mode);
+      expect(result.stdout).toBe('ready\n');
+      expect(result.stderr).toBe('');
+      expect(result.signal).toBe('SIGKILL');
+      expect(result.timedOut).toBe(true);
+    });
+  }
 
   for (const mode of ['closed', 'paused', 'unref', 'sent']) {
     it(`exits on its own: ${mode}`, async () => {

@@ -205,13 +205,27 @@ describe('send: errors', () => {
 
   it('a bad request does not stop the good ones queued around it, and order holds', async () => {
     const socket = jar.add(ipv4Socket());
+    const id = uniqueId();
     const results: string[] = [];
-    const request = echoRequest({ id: uniqueId(), seq: 1 });
-    socket.send(request, 0, 24, '127.0.0.1', (e) => results.push(`a ${e ? 'error' : 'ok'}`));
-    socket.send(request, 0, 24, '256.1.1.1', (e) => results.push(`b ${e ? 'error' : 'ok'}`));
-    socket.send(request, 0, 24, '127.0.0.1', (e) => results.push(`c ${e ? 'error' : 'ok'}`));
-    await waitFor(() => results.length === 3, 2000);
-    expect(results.sort()).toEqual(['a ok', 'b error', 'c ok']);
+    // The socket sees its own requests come in on loopback: the order they left in.
+    const onWire: number[] = [];
+    socket.on('message', (buffer: Buffer) => {
+      const icmp = parseIcmp(buffer);
+      if (icmp?.type === 8 && icmp.id === id) onWire.push(icmp.seq);
+    });
+    const queued = [
+      ['a', 1, '127.0.0.1'],
+      ['b', 2, '256.1.1.1'],
+      ['c', 3, '127.0.0.1'],
+      ['d', 4, '1.2.3'],
+      ['e', 5, '127.0.0.1'],
+    ] as const;
+    for (const [name, seq, address] of queued) {
+      socket.send(echoRequest({ id, seq }), 0, 24, address, (e) => results.push(`${name} ${e ? 'error' : 'ok'}`));
+    }
+    await waitFor(() => results.length === 5 && onWire.length === 3, 2000, 'five callbacks and three requests on the wire');
+    expect(results).toEqual(['a ok', 'b error', 'c ok', 'd error', 'e ok']);
+    expect(onWire).toEqual([1, 3, 5]);
   });
 
   it('wrong types throw TypeError synchronously', () => {

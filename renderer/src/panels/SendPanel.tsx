@@ -1,8 +1,13 @@
-// Sending the edited packet: where to, through which socket, how many and how fast; running jobs.
+// Sending the edited packet: where to, through which socket, how many and how fast, with
+// variable fields or as a stream, optionally matching the answers; running jobs.
+import { useState } from 'react';
 import type { SendJobInfo } from '../../../common/contract';
 import { protocolName } from '../../../packets';
 import { AllowRawButton, RawNeededNote, RemedyText, useRawAccess } from '../components/RawAccess';
-import { ResponsePane } from '../components/ResponsePane';
+import { formatRtt, ResponsePane } from '../components/ResponsePane';
+import { SendResultsView } from '../components/SendResultsView';
+import { StreamList } from '../components/StreamList';
+import { VariableFields } from '../components/VariableFields';
 import { sendAvailability, viaWords } from '../model/capabilities';
 import { useWorkbench } from '../store';
 import { AUTOMATIC_SOCKET, isEchoRequest, NEW_SOCKET } from '../store/send';
@@ -23,8 +28,13 @@ export function SendPanel() {
   const sockets = useWorkbench((s) => s.sockets.list);
   const echoRequest = useWorkbench((s) => isEchoRequest(s.editor.layers));
   const last = useWorkbench((s) => s.send.last);
+  const streamLength = useWorkbench((s) => s.send.stream.length);
+  const addToStream = useWorkbench((s) => s.send.addToStream);
+  const resultsShown = useWorkbench((s) => s.send.results !== null && s.send.results.jobId === s.send.last?.jobId);
   const access = useRawAccess();
   const open = sockets.filter((socket) => !socket.closed);
+  // Pacing matters once more than one packet goes out.
+  const paced = form.repeat === 'count' || streamLength > 0;
   // Only a new socket depends on what this process may open; a chosen one is open already.
   const availability =
     access.capabilities && needs && (form.socketId === AUTOMATIC_SOCKET || form.socketId === NEW_SOCKET) ? sendAvailability(access.capabilities, access.helper, { ...needs, echoRequest }) : null;
@@ -112,7 +122,7 @@ export function SendPanel() {
               aria-label="Packet count"
               className="narrow"
               value={form.count}
-              disabled={form.repeat !== 'count'}
+              disabled={!paced}
               inputMode="numeric"
               onChange={(event) => setForm({ count: event.target.value })}
             />
@@ -120,13 +130,13 @@ export function SendPanel() {
           </div>
 
           <span id="send-pacing-label">Pacing</span>
-          <div role="radiogroup" aria-labelledby="send-pacing-label" className="inline">
+          <div role="radiogroup" aria-labelledby="send-pacing-label" className="inline wrap-inline">
             <label className="inline">
               <input
                 type="radio"
                 name="send-pacing"
                 checked={form.pacing === 'interval'}
-                disabled={form.repeat !== 'count'}
+                disabled={!paced}
                 onChange={() => setForm({ pacing: 'interval' })}
               />
               Interval
@@ -135,28 +145,74 @@ export function SendPanel() {
               aria-label="Interval (ms)"
               className="narrow"
               value={form.interval}
-              disabled={form.repeat !== 'count' || form.pacing !== 'interval'}
+              disabled={!paced || form.pacing !== 'interval'}
               onChange={(event) => setForm({ interval: event.target.value })}
             />
             <span className="unit">ms</span>
             <label className="inline">
-              <input type="radio" name="send-pacing" checked={form.pacing === 'rate'} disabled={form.repeat !== 'count'} onChange={() => setForm({ pacing: 'rate' })} />
+              <input type="radio" name="send-pacing" checked={form.pacing === 'rate'} disabled={!paced} onChange={() => setForm({ pacing: 'rate' })} />
               Rate
             </label>
             <input
               aria-label="Rate (packets/s)"
               className="narrow"
               value={form.rate}
-              disabled={form.repeat !== 'count' || form.pacing !== 'rate'}
+              disabled={!paced || form.pacing !== 'rate'}
               onChange={(event) => setForm({ rate: event.target.value })}
             />
             <span className="unit">pkt/s</span>
+            <label className="inline">
+              <input type="radio" name="send-pacing" checked={form.pacing === 'burst'} disabled={!paced} onChange={() => setForm({ pacing: 'burst' })} />
+              Bursts of
+            </label>
+            <input
+              aria-label="Burst size (packets)"
+              className="narrow"
+              value={form.burstSize}
+              disabled={!paced || form.pacing !== 'burst'}
+              inputMode="numeric"
+              onChange={(event) => setForm({ burstSize: event.target.value })}
+            />
+            <span className="unit">packets, gap</span>
+            <input
+              aria-label="Burst gap (ms)"
+              className="narrow"
+              value={form.burstGap}
+              disabled={!paced || form.pacing !== 'burst'}
+              onChange={(event) => setForm({ burstGap: event.target.value })}
+            />
+            <span className="unit">ms</span>
             {errorAt('pacing')}
           </div>
+
+          <span>Answers</span>
+          <div className="inline wrap-inline">
+            <label className="inline">
+              <input type="checkbox" checked={form.matching} onChange={(event) => setForm({ matching: event.target.checked })} />
+              Send and match
+            </label>
+            <input
+              aria-label="Answer timeout (ms)"
+              className="narrow"
+              value={form.answerTimeout}
+              disabled={!form.matching}
+              inputMode="numeric"
+              aria-invalid={error?.where === 'answers' ? true : undefined}
+              aria-describedby={error?.where === 'answers' ? 'send-answers-error' : undefined}
+              onChange={(event) => setForm({ answerTimeout: event.target.value })}
+            />
+            <span className="unit">ms to wait for answers after the last packet</span>
+            {errorAt('answers')}
+          </div>
         </div>
+        <VariableFields />
+        {errorAt('variations')}
         <div className="row-actions">
           <button type="submit" className="primary" disabled={busy || !online} title="Send (Ctrl+Enter)">
-            {busy ? 'Sending…' : 'Send'}
+            {busy ? 'Sending…' : streamLength > 0 ? 'Send stream' : 'Send'}
+          </button>
+          <button type="button" disabled={!valid} onClick={() => addToStream()}>
+            Add to stream
           </button>
           {!online && <span className="field-error">Disconnected: reconnect to send.</span>}
           {availability?.works && availability.via !== 'raw' && <span className="muted">Sends through a {viaWords(availability.via)}</span>}
@@ -178,66 +234,150 @@ export function SendPanel() {
           />
         )}
       </form>
-      <ResponsePane />
+      <StreamList />
+      <SendResultsView />
+      {!resultsShown && <ResponsePane />}
       <JobTable />
     </section>
   );
 }
 
+const STATE_WORDS: Record<SendJobInfo['state'], string> = {
+  running: 'running',
+  waiting: 'waiting for answers',
+  done: 'done',
+  cancelled: 'cancelled',
+  failed: 'failed',
+};
+
 function JobTable() {
   const jobs = useWorkbench((s) => s.send.jobs);
   const stop = useWorkbench((s) => s.send.stop);
+  const showResults = useWorkbench((s) => s.send.showResults);
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   if (jobs.length === 0) return <p className="muted">No send jobs yet.</p>;
   const shown = [...jobs].reverse().slice(0, 12);
+  const toggle = (jobId: string) =>
+    setExpanded((now) => {
+      const next = new Set(now);
+      if (!next.delete(jobId)) next.add(jobId);
+      return next;
+    });
   return (
-    <table className="grid-table jobs" aria-label="Send jobs">
-      <thead>
-        <tr>
-          <th scope="col">Job</th>
-          <th scope="col">Target</th>
-          <th scope="col">Progress</th>
-          <th scope="col" className="num">Sent</th>
-          <th scope="col" className="num">Errors</th>
-          <th scope="col">State</th>
-          <th scope="col">
-            <span className="sr-only">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {shown.map((job) => (
-          <JobRow key={job.jobId} job={job} onStop={() => void stop(job.jobId)} />
-        ))}
-      </tbody>
-    </table>
+    <div className="jobs-scroll" tabIndex={0} role="region" aria-label="Send jobs, scrollable">
+      <table className="grid-table jobs" aria-label="Send jobs">
+        <thead>
+          <tr>
+            <th scope="col">Job</th>
+            <th scope="col">Progress</th>
+            <th scope="col">Answers</th>
+            <th scope="col">State</th>
+            <th scope="col">
+              <span className="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((job) => (
+            <JobRows
+              key={job.jobId}
+              job={job}
+              expanded={expanded.has(job.jobId)}
+              onToggle={() => toggle(job.jobId)}
+              onStop={() => void stop(job.jobId)}
+              onResults={() => void showResults(job.jobId)}
+            />
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
-function JobRow({ job, onStop }: { job: SendJobInfo; onStop(): void }) {
+function JobRows({ job, expanded, onToggle, onStop, onResults }: { job: SendJobInfo; expanded: boolean; onToggle(): void; onStop(): void; onResults(): void }) {
   const percent = job.total > 0 ? Math.round((100 * job.sent) / job.total) : 0;
+  const packets = job.packets ?? [];
   return (
-    <tr>
-      <td className="mono">{job.jobId}</td>
-      <td className="mono">{job.address}</td>
-      <td>
-        <progress max={job.total} value={job.sent} aria-label={`Job ${job.jobId} progress`} /> <span className="muted">{percent}%</span>
-      </td>
-      <td className="num">
-        {job.sent.toLocaleString()} / {job.total.toLocaleString()}
-      </td>
-      <td className={`num${job.errors ? ' bad' : ''}`}>{job.errors}</td>
-      <td className={`state state-${job.state}`}>
-        {job.state}
-        {job.error ? `: ${job.error.code}` : ''}
-        {job.error && <span className="state-detail">{job.error.message}</span>}
-      </td>
-      <td>
-        {job.state === 'running' && (
-          <button type="button" onClick={onStop} aria-label={`Stop job ${job.jobId}`}>
-            Stop
-          </button>
-        )}
-      </td>
-    </tr>
+    <>
+      <tr>
+        <td className="job-what">
+          {job.description ?? `to ${job.address}`}
+          <span className="job-id">{job.jobId}</span>
+        </td>
+        <td>
+          <progress max={job.total} value={job.sent} aria-label={`Job ${job.jobId} progress`} /> <span className="muted">{percent}%</span>
+          <div className="num small">
+            {job.sent.toLocaleString('en-US')} / {job.total.toLocaleString('en-US')} sent
+            {job.errors ? <span className="bad"> · {job.errors.toLocaleString('en-US')} errors</span> : null}
+          </div>
+        </td>
+        <td className="small">
+          {job.answered !== undefined ? `${job.answered.toLocaleString('en-US')} answered` : ''}
+          {job.lost ? ` · ${job.lost.toLocaleString('en-US')} lost` : ''}
+        </td>
+        <td className={`state state-${job.state}`}>
+          {STATE_WORDS[job.state]}
+          {job.error ? `: ${job.error.code}` : ''}
+          {job.error && <span className="state-detail">{job.error.message}</span>}
+        </td>
+        <td className="actions">
+          {packets.length > 0 && (
+            <button type="button" aria-expanded={expanded} aria-label={`Counters of ${job.jobId}`} onClick={onToggle}>
+              {expanded ? 'Hide counters' : 'Counters'}
+            </button>
+          )}
+          {job.matching && (
+            <button type="button" aria-label={`Results of ${job.jobId}`} onClick={onResults}>
+              Results
+            </button>
+          )}
+          {(job.state === 'running' || job.state === 'waiting') && (
+            <button type="button" onClick={onStop} aria-label={`Stop job ${job.jobId}`}>
+              Stop
+            </button>
+          )}
+        </td>
+      </tr>
+      {expanded && packets.length > 0 && (
+        <tr>
+          <td colSpan={5} className="counters-cell">
+            <table className="grid-table counters" aria-label={`Per-packet counters of ${job.jobId}`}>
+              <thead>
+                <tr>
+                  <th scope="col">Packet</th>
+                  <th scope="col" className="num">
+                    Sent
+                  </th>
+                  <th scope="col" className="num">
+                    Answered
+                  </th>
+                  <th scope="col" className="num">
+                    Lost
+                  </th>
+                  <th scope="col" className="num">
+                    RTT min / avg / max
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {packets.map((counters, index) => (
+                  <tr key={index}>
+                    <td className="wrap">
+                      {index + 1}. {counters.description}
+                    </td>
+                    <td className="num">
+                      {counters.sent.toLocaleString('en-US')} / {counters.total.toLocaleString('en-US')}
+                    </td>
+                    <td className="num">{counters.answered.toLocaleString('en-US')}</td>
+                    <td className="num">{counters.lost.toLocaleString('en-US')}</td>
+                    <td className="num">{counters.rttMs ? `${formatRtt(counters.rttMs.min)} / ${formatRtt(counters.rttMs.avg)} / ${formatRtt(counters.rttMs.max)}` : '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </td>
+        </tr>
+      )}
+    </>
   );
 }

@@ -3,22 +3,33 @@
 import { memo, useCallback, useMemo, useState, type ReactNode } from 'react';
 import { layerKindNames, type FieldDescription, type LayerKindName } from '../../../packets';
 import { HexView } from '../components/HexView';
+import { Split } from '../components/Split';
 import { layerName, parseNumberText, type DraftPayload, type FieldRow, type LayerAnalysis } from '../model/draft';
 import { templates } from '../model/templates';
 import { useWorkbench } from '../store';
 
-/** `aside` goes under the bytes (the send panel), so building and sending share one screen. */
+/** `aside` goes under the bytes (the send panel), so building and sending share one screen;
+ *  the divider between the layers and that column can be moved. */
 export function EditorPanel({ aside }: { aside?: ReactNode }) {
   return (
     <section className="editor" aria-label="Packet editor">
       <EditorToolbar />
-      <div className="editor-body">
-        <LayerStack />
-        <div className="editor-aside">
-          <PacketBytes />
-          {aside}
-        </div>
-      </div>
+      <Split
+        id="editor"
+        direction="row"
+        label="Resize editor and send panes"
+        initial={0.52}
+        minFirst={400}
+        minSecond={440}
+        className="editor-body"
+        first={<LayerStack />}
+        second={
+          <div className="editor-aside">
+            <PacketBytes />
+            {aside}
+          </div>
+        }
+      />
     </section>
   );
 }

@@ -4,6 +4,7 @@ import type { ExperimentRun, Hop } from '../../../common/contract';
 import { isIpv6 } from '../../../packets';
 import { RawNeededNote, RemedyText, useRawAccess } from '../components/RawAccess';
 import { RttChart } from '../components/RttChart';
+import { Split } from '../components/Split';
 import { pingAvailability, tracerouteAvailability, viaWords } from '../model/capabilities';
 import { formatClock, formatMs } from '../model/format';
 import { probeWords, resultWords } from '../model/run-words';
@@ -31,11 +32,21 @@ function RunError({ run }: { run: ExperimentRun }) {
 export function ExperimentsPanel() {
   return (
     <section className="experiments-panel" aria-label="Experiments">
-      <div className="experiments-columns">
-        <PingView />
-        <TracerouteView />
-      </div>
-      <History />
+      <Split
+        id="experiments"
+        direction="column"
+        label="Resize runs and history"
+        initial={0.68}
+        minFirst={200}
+        minSecond={110}
+        first={
+          <div className="experiments-columns">
+            <PingView />
+            <TracerouteView />
+          </div>
+        }
+        second={<History />}
+      />
     </section>
   );
 }
@@ -291,25 +302,27 @@ function TracerouteView() {
           </div>
           <RunError run={run} />
           <progress className="wide-progress" max={1} value={progress} aria-label="Traceroute progress" />
-          <table className="grid-table" aria-label="Hops">
-            <thead>
-              <tr>
-                <th scope="col" className="num">Hop</th>
-                <th scope="col">Responder</th>
-                {Array.from({ length: probes }, (_, i) => (
-                  <th key={i} scope="col" className="num">
-                    RTT {i + 1} (ms)
-                  </th>
+          <div className="hops-scroll" role="region" aria-label="Hops, scrollable" tabIndex={0}>
+            <table className="grid-table" aria-label="Hops">
+              <thead>
+                <tr>
+                  <th scope="col" className="num">Hop</th>
+                  <th scope="col">Responder</th>
+                  {Array.from({ length: probes }, (_, i) => (
+                    <th key={i} scope="col" className="num">
+                      RTT {i + 1} (ms)
+                    </th>
+                  ))}
+                  <th scope="col">Answer</th>
+                </tr>
+              </thead>
+              <tbody>
+                {hops.map((hop) => (
+                  <HopRow key={hop.ttl} hop={hop} probes={probes} />
                 ))}
-                <th scope="col">Answer</th>
-              </tr>
-            </thead>
-            <tbody>
-              {hops.map((hop) => (
-                <HopRow key={hop.ttl} hop={hop} probes={probes} />
-              ))}
-            </tbody>
-          </table>
+              </tbody>
+            </table>
+          </div>
         </>
       )}
     </section>
@@ -351,43 +364,45 @@ function History() {
       {runs.length === 0 ? (
         <p className="muted pad">No runs yet: start a ping or a traceroute above. Every run is kept here, and can be shown again or exported as JSON.</p>
       ) : (
-        <table className="grid-table" aria-label="Runs">
-          <thead>
-            <tr>
-              <th scope="col">Run</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Probe</th>
-              <th scope="col">Target</th>
-              <th scope="col">Via</th>
-              <th scope="col">Started</th>
-              <th scope="col">State</th>
-              <th scope="col">Result</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...runs].reverse().map((run) => (
-              <tr key={run.runId}>
-                <td className="mono">{run.runId}</td>
-                <td>{run.kind}</td>
-                <td>{probeWords(run)}</td>
-                <td className="mono">{run.target}</td>
-                <td>{viaWords(run.via ?? run.mode)}</td>
-                <td className="mono">{formatClock(run.startedAt)}</td>
-                <td className={`state state-${run.state}`}>{run.state}</td>
-                <td className={run.state === 'failed' ? 'bad wrap' : undefined}>{run.state === 'failed' && run.error ? `${run.error.code}: ${run.error.message}` : resultWords(run)}</td>
-                <td className="actions">
-                  <button type="button" aria-label={`Show ${run.runId}`} onClick={() => show(run.runId)}>
-                    Show
-                  </button>
-                  <button type="button" aria-label={`Export ${run.runId}`} onClick={() => exportHistory(run.runId)}>
-                    Export
-                  </button>
-                </td>
+        <div className="region-scroll" role="region" aria-label="Runs, scrollable" tabIndex={0}>
+          <table className="grid-table" aria-label="Runs">
+            <thead>
+              <tr>
+                <th scope="col">Run</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Probe</th>
+                <th scope="col">Target</th>
+                <th scope="col">Via</th>
+                <th scope="col">Started</th>
+                <th scope="col">State</th>
+                <th scope="col">Result</th>
+                <th scope="col">Actions</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {[...runs].reverse().map((run) => (
+                <tr key={run.runId}>
+                  <td className="mono">{run.runId}</td>
+                  <td>{run.kind}</td>
+                  <td>{probeWords(run)}</td>
+                  <td className="mono">{run.target}</td>
+                  <td>{viaWords(run.via ?? run.mode)}</td>
+                  <td className="mono">{formatClock(run.startedAt)}</td>
+                  <td className={`state state-${run.state}`}>{run.state}</td>
+                  <td className={run.state === 'failed' ? 'bad wrap' : undefined}>{run.state === 'failed' && run.error ? `${run.error.code}: ${run.error.message}` : resultWords(run)}</td>
+                  <td className="actions">
+                    <button type="button" aria-label={`Show ${run.runId}`} onClick={() => show(run.runId)}>
+                      Show
+                    </button>
+                    <button type="button" aria-label={`Export ${run.runId}`} onClick={() => exportHistory(run.runId)}>
+                      Export
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -7,6 +7,7 @@ import { parseHex } from '../../../packets';
 import { DecodeTree } from '../components/DecodeTree';
 import { DisplayFilterBox } from '../components/DisplayFilterBox';
 import { HexView } from '../components/HexView';
+import { Split } from '../components/Split';
 import { formatClock, formatMs } from '../model/format';
 import { emptyFilter } from '../model/log-filter';
 import { useWorkbench, useWorkbenchStore } from '../store';
@@ -17,8 +18,7 @@ export function LogPanel() {
   return (
     <section className="log-panel" aria-label="Packet log">
       <LogToolbar />
-      <LogTable />
-      <LogDetail />
+      <Split id="log" direction="column" label="Resize packet list and details" initial={0.6} minFirst={120} minSecond={160} first={<LogTable />} second={<LogDetail />} />
     </section>
   );
 }

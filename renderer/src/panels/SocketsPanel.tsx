@@ -224,37 +224,39 @@ function SocketTable() {
   const setReceive = useWorkbench((s) => s.sockets.setReceive);
   if (list.length === 0) return <p className="muted pad">No sockets yet. Open one above, or send a packet (a socket opens for it).</p>;
   return (
-    <table className="grid-table" aria-label="Open sockets">
-      <thead>
-        <tr>
-          <th scope="col">Socket</th>
-          <th scope="col">Family</th>
-          <th scope="col">Protocol</th>
-          <th scope="col">Mode</th>
-          <th scope="col">Via</th>
-          <th scope="col">Receive</th>
-          <th scope="col">Capture filter</th>
-          <th scope="col" className="num">Sent</th>
-          <th scope="col" className="num">Received</th>
-          <th scope="col" className="num">Send errors</th>
-          <th scope="col" className="num">Bytes sent</th>
-          <th scope="col" className="num">Bytes received</th>
-          <th scope="col">Actions</th>
-        </tr>
-      </thead>
-      <tbody>
-        {list.map((socket) => (
-          <SocketRow
-            key={socket.socketId}
-            socket={socket}
-            selected={socket.socketId === selectedId}
-            onOptions={() => select(socket.socketId)}
-            onClose={() => void close(socket.socketId)}
-            onReceive={(running) => void setReceive(socket.socketId, running)}
-          />
-        ))}
-      </tbody>
-    </table>
+    <div className="region-scroll" role="region" aria-label="Open sockets, scrollable" tabIndex={0}>
+      <table className="grid-table sockets-table" aria-label="Open sockets">
+        <thead>
+          <tr>
+            <th scope="col">Socket</th>
+            <th scope="col">Family</th>
+            <th scope="col">Protocol</th>
+            <th scope="col">Mode</th>
+            <th scope="col">Via</th>
+            <th scope="col">Receive</th>
+            <th scope="col">Capture filter</th>
+            <th scope="col" className="num">Sent</th>
+            <th scope="col" className="num">Received</th>
+            <th scope="col" className="num">Send errors</th>
+            <th scope="col" className="num">Bytes sent</th>
+            <th scope="col" className="num">Bytes received</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.map((socket) => (
+            <SocketRow
+              key={socket.socketId}
+              socket={socket}
+              selected={socket.socketId === selectedId}
+              onOptions={() => select(socket.socketId)}
+              onClose={() => void close(socket.socketId)}
+              onReceive={(running) => void setReceive(socket.socketId, running)}
+            />
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

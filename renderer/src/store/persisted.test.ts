@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createWorkbenchStore } from './index';
 import type { WorkbenchClient } from '../api/client';
-import { isDraftLayers, readPersisted, writePersisted } from './persisted';
+import { isDraftLayers, isSplitSizes, readPersisted, writePersisted } from './persisted';
 
 function memoryStorage() {
   const items = new Map<string, string>();
@@ -45,5 +45,24 @@ describe('persisted values', () => {
     const third = storeOn(storage).getState();
     expect(third.settings.panel).toBe('editor');
     expect(third.editor.layers.length).toBeGreaterThan(0);
+  });
+
+  it('split positions survive a new store, a reset forgets one, bad values are ignored', () => {
+    const storage = memoryStorage();
+    const first = storeOn(storage).getState();
+    expect(first.settings.splits).toEqual({});
+    first.settings.setSplit('editor', 0.4);
+    first.settings.setSplit('log', 2); // out of range: kept inside the window
+    expect(storeOn(storage).getState().settings.splits).toEqual({ editor: 0.4, log: 0.95 });
+
+    storeOn(storage).getState().settings.setSplit('editor', null);
+    expect(storeOn(storage).getState().settings.splits).toEqual({ log: 0.95 });
+
+    expect(isSplitSizes({ editor: 0.5 })).toBe(true);
+    expect(isSplitSizes({ editor: '0.5' })).toBe(false);
+    expect(isSplitSizes({ editor: 1.5 })).toBe(false);
+    expect(isSplitSizes([0.5])).toBe(false);
+    storage.setItem('workbench.splits', JSON.stringify({ v: 1, data: { editor: Number.NaN } }));
+    expect(storeOn(storage).getState().settings.splits).toEqual({});
   });
 });

@@ -27,6 +27,11 @@ export function writePersisted(storage: Storage, key: string, data: unknown): vo
   }
 }
 
+/** Split positions by split id: fractions of the container given to the first pane. */
+export function isSplitSizes(value: unknown): value is Record<string, number> {
+  return isRecordOf(value, (v) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 1) && Object.keys(value as object).length <= 32;
+}
+
 const isRecordOf = (value: unknown, item: (entry: unknown) => boolean): boolean =>
   !!value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every(item);
 

@@ -2,7 +2,7 @@
 import type { Capabilities } from '../../../common/contract';
 import { errorText } from '../api/client';
 import type { ConnectionState } from '../api/connection';
-import { readPersisted, writePersisted } from './persisted';
+import { isSplitSizes, readPersisted, writePersisted } from './persisted';
 import type { SliceFactory } from './types';
 
 export type PanelId = 'editor' | 'log' | 'sockets' | 'experiments';
@@ -13,6 +13,8 @@ export interface SettingsSlice {
   settings: {
     theme: Theme;
     panel: PanelId;
+    /** Where the user put each resizable split (fraction given to the first pane); absent: the default. */
+    splits: Record<string, number>;
     capabilities: Capabilities | null;
     capabilitiesError: string | null;
     /** The link to the workbench: sending and starting runs are disabled unless 'open'. */
@@ -21,6 +23,8 @@ export interface SettingsSlice {
     connectionError: string | null;
     setTheme(theme: Theme): void;
     showPanel(panel: PanelId): void;
+    /** Keeps a split's position across reloads; null returns it to its default. */
+    setSplit(id: string, fraction: number | null): void;
     /** Reads what works now; calls while one is in flight are folded into one more read after it. */
     loadCapabilities(): Promise<void>;
     setConnection(state: ConnectionState, reason?: string | null): void;
@@ -31,6 +35,7 @@ export interface SettingsSlice {
 
 const THEME_KEY = 'workbench.theme';
 const PANEL_KEY = 'workbench.panel';
+const SPLITS_KEY = 'workbench.splits';
 const isPanel = (value: unknown): value is PanelId => panelIds.includes(value as PanelId);
 
 export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, storage, connection: link }) => (set, get) => {
@@ -56,6 +61,7 @@ export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, stora
     settings: {
       theme: stored === 'light' || stored === 'dark' ? stored : 'system',
       panel: readPersisted(storage, PANEL_KEY, isPanel) ?? 'editor',
+      splits: readPersisted(storage, SPLITS_KEY, isSplitSizes) ?? {},
       capabilities: null,
       capabilitiesError: null,
       connection: link?.state ?? 'open',
@@ -68,6 +74,12 @@ export const createSettingsSlice: SliceFactory<SettingsSlice> = ({ client, stora
         if (get().settings.panel === panel) return;
         writePersisted(storage, PANEL_KEY, panel);
         patch({ panel });
+      },
+      setSplit(id, fraction) {
+        const { [id]: _old, ...others } = get().settings.splits;
+        const splits = fraction === null ? others : { ...others, [id]: Math.min(0.95, Math.max(0.05, fraction)) };
+        writePersisted(storage, SPLITS_KEY, splits);
+        patch({ splits });
       },
       loadCapabilities() {
         if (loading) {

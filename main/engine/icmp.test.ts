@@ -1,6 +1,6 @@
 // What answered a traceroute probe: HopProbe.kind for each ICMP / ICMPv6 error.
 import { describe, expect, it } from 'vitest';
-import { answerTypes, errorKind, isError, isUnreachableKind } from './icmp';
+import { answerTypes, errorKind, isEchoReply, isError, isUnreachableKind } from './icmp';
 
 describe('errorKind', () => {
   it('names every IPv4 Destination Unreachable code the way traceroute(8) groups them', () => {
@@ -50,10 +50,14 @@ describe('errorKind', () => {
 
   it('agrees on which ICMP types are errors: the kernel filter lets them through and each has its own kind', () => {
     for (const family of [4, 6] as const) {
-      for (let type = 0; type < 256; type++) {
-        if (!isError(type, family)) continue;
-        expect(answerTypes(family)).toContain(type);
-      }
+      const errors = Array.from({ length: 256 }, (_, type) => type).filter((type) => isError(type, family));
+      // The filter's types are the echo reply and exactly the errors.
+      expect(errors).toEqual(family === 4 ? [3, 11, 12] : [1, 2, 3, 4]);
+      expect([...answerTypes(family)].sort((a, b) => a - b)).toEqual([...errors, isEchoReply(0, family) ? 0 : 129].sort((a, b) => a - b));
+      // Each error type has a kind of its own, never the fallback name of an unknown type.
+      const kinds = errors.map((type) => errorKind(type, 0, family));
+      for (const kind of kinds) expect(kind).not.toMatch(/^icmp(v6)?-type-/);
+      expect(new Set(kinds).size).toBe(errors.length);
     }
     // Source quench (4, deprecated by RFC 6633) answers no probe: not an error, and never 'parameter-problem'.
     expect(isError(4, 4)).toBe(false);

@@ -25,6 +25,17 @@ describe('analyzeDraft', () => {
       expect(analysis.errors, template.id).toEqual([]);
       expect(analysis.bytes!.length).toBeGreaterThan(20);
       expect(analysis.spec!.length).toBe(template.layers().length);
+      // Decoded back: the same layers, none malformed, no header with a problem, every checksum
+      // right (bad-checksum's ICMP one is wrong on purpose: the test below).
+      const decoded = decode(analysis.bytes!);
+      expect(decoded.map((layer) => layer.kind), template.id).toEqual(template.layers().map((layer) => layer.kind));
+      for (const layer of decoded) {
+        if (layer.kind === 'payload' || layer.kind === 'malformed') continue;
+        expect(layer.problems, `${template.id} ${layer.name}`).toEqual([]);
+        const wrongOnPurpose = template.id === 'bad-checksum' && layer.kind === 'icmp';
+        if (layer.checksum) expect(layer.checksum.status, `${template.id} ${layer.name}`).toBe(wrongOnPurpose ? 'wrong' : 'correct');
+      }
+      expect(decoded.filter((layer) => layer.kind !== 'payload' && layer.kind !== 'malformed' && layer.checksum).length, template.id).toBeGreaterThan(0);
     }
   });
 

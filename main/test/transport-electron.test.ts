@@ -163,7 +163,7 @@ describe('IPC handlers derived from the contract', () => {
   it("passes the engine's own errors through with their code and field", async () => {
     const { renderer } = setup();
     const outcome = (await renderer.invoke(methodChannel('closeSocket'), { socketId: 'nope' })) as IpcOutcome;
-    expect(outcome).toEqual({ ok: false, error: expect.objectContaining({ code: 'UNKNOWN_SOCKET', field: 'socketId' }) });
+    expect(outcome).toEqual({ ok: false, error: expect.objectContaining({ code: 'NOT_FOUND', field: 'socketId' }) });
   });
 
   it('refuses a foreign sender before validating or calling anything', async () => {

@@ -1,5 +1,6 @@
 // A small engine for transport tests: every contract method answers, errors come
-// back as the real engine's do (WorkbenchError naming the field), events are
+// back as the real engine's do (WorkbenchError naming the field, the engine's code:
+// fake-engine.test.ts holds each refusal against a real Workbench), events are
 // emitted by hand. It records the (validated) parameters each method received.
 import type { EventBatch, MethodName, SocketInfo, WorkbenchHandlers } from '../../../common/contract';
 import { methodNames } from '../../../common/contract';
@@ -12,13 +13,16 @@ export interface FakeEngine extends EngineLike {
   readonly subscribers: number;
 }
 
+/** The engine's refusal of an id it does not hold (sockets.ts, jobs.ts, runs.ts, packet-log.ts). */
+const notFound = (field: string, message: string) => new WorkbenchError('NOT_FOUND', message, field);
+
 export function createFakeEngine(): FakeEngine {
   const listeners = new Set<(batch: EventBatch) => void>();
   const calls: { method: MethodName; params: unknown }[] = [];
   const sockets = new Map<string, SocketInfo>();
   const socketOf = (socketId: string): SocketInfo => {
     const socket = sockets.get(socketId);
-    if (!socket) throw new WorkbenchError('UNKNOWN_SOCKET', `No socket '${socketId}'`, 'socketId');
+    if (!socket) throw notFound('socketId', `No socket ${socketId}`);
     return socket;
   };
   const handlers: WorkbenchHandlers = {
@@ -53,12 +57,12 @@ export function createFakeEngine(): FakeEngine {
       return { jobId: 'j1', socketId, address, total: count, sent: 0, errors: 0, state: 'running', startedAt: Date.now() };
     },
     cancelSend: async ({ jobId }) => {
-      throw new WorkbenchError('UNKNOWN_JOB', `No send job '${jobId}'`, 'jobId');
+      throw notFound('jobId', `No send job ${jobId}`);
     },
     listSendJobs: async () => [],
     queryLog: async () => ({ total: 0, rows: [], capacity: 100_000 }),
     decodeLogEntry: async ({ id }) => {
-      throw new WorkbenchError('UNKNOWN_ENTRY', `No log entry ${id}`, 'id');
+      throw notFound('id', `Log entry ${id} is not in the log`);
     },
     clearLog: async () => null,
     undoClearLog: async () => ({ restored: 0 }),
@@ -66,13 +70,13 @@ export function createFakeEngine(): FakeEngine {
     exportPcapng: async () => ({ pcapng: '', count: 0 }),
     importPcapng: async () => ({ imported: 0 }),
     ping: async () => {
-      throw new WorkbenchError('UNSUPPORTED', 'not in the fake');
+      throw new WorkbenchError('NOT_SUPPORTED', 'not in the fake');
     },
     traceroute: async () => {
-      throw new WorkbenchError('UNSUPPORTED', 'not in the fake');
+      throw new WorkbenchError('NOT_SUPPORTED', 'not in the fake');
     },
     stopExperiment: async ({ runId }) => {
-      throw new WorkbenchError('UNKNOWN_RUN', `No run '${runId}'`, 'runId');
+      throw notFound('runId', `No experiment ${runId}`);
     },
     listExperiments: async () => [],
   };

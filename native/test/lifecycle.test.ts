@@ -12,7 +12,6 @@ import {
   isEchoReply,
   parseIcmp,
   pingUntilReply,
-  retry,
   runNode,
   sendCb,
   sleep,
@@ -305,12 +304,11 @@ describe('worker_threads', () => {
 
 describe('garbage collection', () => {
   it('an open socket with no references left survives global.gc() and still delivers (node --expose-gc)', async () => {
-    const result = await retry(
-      2,
-      () => runNode(['--expose-gc', path.join(FIXTURES, 'gc-socket.js'), NATIVE_DIR, String(uniqueId())], { timeout: 10_000 }),
-      (r) => r.code === 0,
-    );
-    expect(result.stdout).toBe('delivered from 127.0.0.1\n');
+    // No second run: the program itself sends up to 5 requests (a lost echo on the shared
+    // loopback) and says how many it took; a collected socket would miss all five.
+    const result = await runNode(['--expose-gc', path.join(FIXTURES, 'gc-socket.js'), NATIVE_DIR, String(uniqueId())], { timeout: 10_000 });
+    console.log(`gc-socket.js: ${result.stdout.trim()}`);
+    expect(result.stdout).toMatch(/^delivered from 127\.0\.0\.1 after [1-5] request\(s\)\n$/);
     expect(result.code).toBe(0);
   });
 });

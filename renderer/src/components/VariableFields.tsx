@@ -90,14 +90,14 @@ function VariationRow({ row, number, fields, errors }: { row: VariationDraft; nu
           ))}
         </select>
         {(row.mode === 'increment' || row.mode === 'decrement') && (
-          <label className="inline">
-            <span>Step</span>
+          <span className="inline">
+            <span className="muted">Step</span>
             <input aria-label={`Step of ${name}`} className="narrow" inputMode="numeric" value={row.step} {...described('step')} onChange={(event) => update(row.id, { step: event.target.value })} />
-          </label>
+          </span>
         )}
         {row.mode !== 'list' && (
-          <label className="inline">
-            <span>Count</span>
+          <span className="inline">
+            <span className="muted">Count</span>
             <input
               aria-label={`Count of ${name}`}
               className="narrow"
@@ -107,7 +107,7 @@ function VariationRow({ row, number, fields, errors }: { row: VariationDraft; nu
               {...described('count')}
               onChange={(event) => update(row.id, { count: event.target.value })}
             />
-          </label>
+          </span>
         )}
         {row.mode === 'list' && (
           <input

@@ -8,6 +8,7 @@ import { formatRtt, ResponsePane } from '../components/ResponsePane';
 import { SendResultsView } from '../components/SendResultsView';
 import { StreamList } from '../components/StreamList';
 import { VariableFields } from '../components/VariableFields';
+import '../components/stream.css';
 import { sendAvailability, viaWords } from '../model/capabilities';
 import { useWorkbench } from '../store';
 import { AUTOMATIC_SOCKET, isEchoRequest, NEW_SOCKET } from '../store/send';
@@ -130,63 +131,72 @@ export function SendPanel() {
           </div>
 
           <span id="send-pacing-label">Pacing</span>
-          <div role="radiogroup" aria-labelledby="send-pacing-label" className="inline wrap-inline">
-            <label className="inline">
+          <div role="radiogroup" aria-labelledby="send-pacing-label" className="wrap-inline">
+            <span className="nowrap-option">
+              <label className="inline">
+                <input
+                  type="radio"
+                  name="send-pacing"
+                  checked={form.pacing === 'interval'}
+                  disabled={!paced}
+                  onChange={() => setForm({ pacing: 'interval' })}
+                />
+                Interval
+              </label>
               <input
-                type="radio"
-                name="send-pacing"
-                checked={form.pacing === 'interval'}
-                disabled={!paced}
-                onChange={() => setForm({ pacing: 'interval' })}
+                aria-label="Interval (ms)"
+                className="narrow"
+                value={form.interval}
+                disabled={!paced || form.pacing !== 'interval'}
+                onChange={(event) => setForm({ interval: event.target.value })}
               />
-              Interval
-            </label>
-            <input
-              aria-label="Interval (ms)"
-              className="narrow"
-              value={form.interval}
-              disabled={!paced || form.pacing !== 'interval'}
-              onChange={(event) => setForm({ interval: event.target.value })}
-            />
-            <span className="unit">ms</span>
-            <label className="inline">
-              <input type="radio" name="send-pacing" checked={form.pacing === 'rate'} disabled={!paced} onChange={() => setForm({ pacing: 'rate' })} />
-              Rate
-            </label>
-            <input
-              aria-label="Rate (packets/s)"
-              className="narrow"
-              value={form.rate}
-              disabled={!paced || form.pacing !== 'rate'}
-              onChange={(event) => setForm({ rate: event.target.value })}
-            />
-            <span className="unit">pkt/s</span>
-            <label className="inline">
-              <input type="radio" name="send-pacing" checked={form.pacing === 'burst'} disabled={!paced} onChange={() => setForm({ pacing: 'burst' })} />
-              Bursts of
-            </label>
-            <input
-              aria-label="Burst size (packets)"
-              className="narrow"
-              value={form.burstSize}
-              disabled={!paced || form.pacing !== 'burst'}
-              inputMode="numeric"
-              onChange={(event) => setForm({ burstSize: event.target.value })}
-            />
-            <span className="unit">packets, gap</span>
-            <input
-              aria-label="Burst gap (ms)"
-              className="narrow"
-              value={form.burstGap}
-              disabled={!paced || form.pacing !== 'burst'}
-              onChange={(event) => setForm({ burstGap: event.target.value })}
-            />
-            <span className="unit">ms</span>
+              <span className="unit">ms</span>
+            </span>
+            <span className="nowrap-option">
+              <label className="inline">
+                <input type="radio" name="send-pacing" checked={form.pacing === 'rate'} disabled={!paced} onChange={() => setForm({ pacing: 'rate' })} />
+                Rate
+              </label>
+              <input
+                aria-label="Rate (packets/s)"
+                className="narrow"
+                value={form.rate}
+                disabled={!paced || form.pacing !== 'rate'}
+                onChange={(event) => setForm({ rate: event.target.value })}
+              />
+              <span className="unit">pkt/s</span>
+            </span>
+            <span className="nowrap-option">
+              <label className="inline">
+                <input type="radio" name="send-pacing" checked={form.pacing === 'burst'} disabled={!paced} onChange={() => setForm({ pacing: 'burst' })} />
+                Bursts
+              </label>
+              <input
+                aria-label="Burst size (packets)"
+                className="narrow"
+                value={form.burstSize}
+                disabled={!paced || form.pacing !== 'burst'}
+                inputMode="numeric"
+                onChange={(event) => setForm({ burstSize: event.target.value })}
+              />
+              <span className="unit">packets</span>
+            </span>
+            <span className="nowrap-option">
+              <span className="unit">then a gap of</span>
+              <input
+                aria-label="Burst gap (ms)"
+                className="narrow"
+                value={form.burstGap}
+                disabled={!paced || form.pacing !== 'burst'}
+                onChange={(event) => setForm({ burstGap: event.target.value })}
+              />
+              <span className="unit">ms</span>
+            </span>
             {errorAt('pacing')}
           </div>
 
           <span>Answers</span>
-          <div className="inline wrap-inline">
+          <div className="wrap-inline">
             <label className="inline">
               <input type="checkbox" checked={form.matching} onChange={(event) => setForm({ matching: event.target.checked })} />
               Send and match

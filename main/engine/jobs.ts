@@ -1,14 +1,10 @@
-// Send jobs (send): the packet built from hex or a layer stack, IP_HDRINCL /
-// IPV6_HDRINCL made to fit it, and a SendJob (send-job.ts) that paces it out of one of the user's sockets,
-// logging each packet it sent.
+// Send jobs (send): the packets built from hex or layer stacks with their variable fields
+// (send-packet.ts), IP_HDRINCL / IPV6_HDRINCL made to fit them, and a SendJob (send-job.ts) that
+// paces them out of one of the user's sockets, logging each packet it sent and counting answers.
 import type { Params, SendJobInfo, SendResults } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import { formatIpAddress, isIpv4, parseIpAddress } from '../../packets/address';
-import { build } from '../../packets/build';
-import { parseHex } from '../../packets/hex';
-import type { LayerSpec as PacketLayerSpec } from '../../packets/layer';
 import type { EventHub } from './events';
-import { kernelHeaderFields, type KernelHeaderFields } from './header-fields';
 import { nsToMs, toWorkbenchError } from './experiment';
 import { trimHistory, type NewId } from './history';
 import type { Lifetime } from './lifetime';
@@ -17,9 +13,8 @@ import type { PacketLog } from './packet-log';
 import { DIRECTION_SENT, type PacketFacts } from './ring';
 import { sourceAddressFor } from './route';
 import { SendJob, type SendJobHost } from './send-job';
+import { describeJob, packetRequests, preparePacket } from './send-packet';
 import type { SocketEntry, Sockets } from './sockets';
-
-const MAX_PACKET = 65535;
 
 export class SendJobs {
   private readonly jobs = new Map<string, SendJob>();
@@ -32,58 +27,61 @@ export class SendJobs {
     private readonly newId: NewId,
   ) {}
 
-  async send(input: Params<'send'>): Promise<SendJobInfo> {
-    // Until streams land: a stream of one packet is that packet.
-    if (input.packets && input.packets.length > 1) throw new WorkbenchError('NOT_SUPPORTED', 'streams of several packets are not supported yet', 'packets');
-    const params = input.packets ? { ...input, packet: input.packets[0].packet, count: input.packets[0].count } : input;
+  async send(params: Params<'send'>): Promise<SendJobInfo> {
     const entry = this.sockets.entry(params.socketId);
     const address = params.address;
     if ((entry.family === 'ipv4') !== isIpv4(address)) {
       throw new WorkbenchError('INVALID_ARGUMENT', `${address} is not an ${entry.family === 'ipv4' ? 'IPv4' : 'IPv6'} address, as socket ${entry.id} needs`, 'address');
     }
-    if (!params.packet) throw new WorkbenchError('INVALID_ARGUMENT', 'give packet or packets', 'packet');
-    const { bytes: packet, header, source, kernelFields } = await this.packetBytes(entry, { ...params, packet: params.packet });
-    const headerGoesOut = header === 'with' && entry.mode === 'raw';
-    const local = headerGoesOut ? null : await sourceAddressFor(address).catch(() => null);
-    // closeSocket (or close) may have run during either await: start nothing on a closed socket.
+    const requests = packetRequests(params);
+    const local = await sourceAddressFor(address).catch(() => null);
+    // Hex is sent as given. With IP_HDRINCL on by hand (or protocol 255) it is taken to
+    // start with its IPv4 header, and must; otherwise the kernel writes one in front of it.
+    const userHeader = (bytes: Uint8Array): boolean => entry.headerIncluded && entry.headerIncludedBy !== 'engine' && startsWithIpHeader(bytes, entry.family);
+    const packets = requests.map((request) => preparePacket(entry, address, local, request, userHeader));
+    const { header, source } = packets[0];
+    packets.forEach((packet, index) => {
+      if (packet.header === header) return;
+      throw new WorkbenchError(
+        'INVALID_ARGUMENT',
+        `packets.${index}.packet: ${packet.header === 'with' ? 'starts' : 'does not start'} with its IP header and packets.0 ${header === 'with' ? 'does' : 'does not'}: every packet of a stream goes out the same way (IP_HDRINCL is one setting of the socket)`,
+        `packets.${index}.packet`,
+      );
+    });
+    // closeSocket (or close) may have run during the await: start nothing on a closed socket.
     this.lifetime.alive();
     if (entry.closed) throw new WorkbenchError('NOT_FOUND', `Socket ${entry.id} was closed`, 'socketId');
     // After the last await, so that no other send switches IP_HDRINCL between here and the job's start.
     this.headerMode(entry, header, source);
     const intervalMs = params.rate !== undefined ? 1000 / params.rate : (params.intervalMs ?? 0);
     const jobId = this.newId('job');
-    // The TTL / hop limit the kernel writes into a header it builds, for capture files.
-    let hopLimit: number | undefined;
-    if (kernelFields) {
-      hopLimit = kernelFields.hopLimit;
-    } else if (!entry.headerIncluded) {
-      try {
-        hopLimit = readIntOption(entry.socket, entry.family === 'ipv4' ? 'IP_TTL' : 'IPV6_UNICAST_HOPS') ?? undefined;
-      } catch {
-        hopLimit = undefined;
-      }
-      if (hopLimit !== undefined && (hopLimit < 0 || hopLimit > 255)) hopLimit = undefined;
-    }
-    const facts: PacketFacts = {
+    const headerGoesOut = header === 'with' && entry.mode === 'raw';
+    const peer = formatIpAddress(parseIpAddress(address));
+    // One set of log facts per stream packet: the TTL / hop limit the kernel writes into a header it builds, for capture files.
+    const facts = packets.map((packet): PacketFacts => ({
       time: 0,
       direction: DIRECTION_SENT,
       socket: entry.ringIndex,
       family: entry.family === 'ipv4' ? 4 : 6,
       withIpHeader: entry.headerIncluded,
       protocol: entry.protocol,
-      peer: formatIpAddress(parseIpAddress(address)),
-      local,
-      hopLimit,
-    };
+      peer,
+      local: headerGoesOut ? null : local,
+      hopLimit: packet.kernelFields ? packet.kernelFields.hopLimit : this.socketHopLimit(entry),
+    }));
     const host: SendJobHost = {
       events: this.events,
-      sent: (bytes, sentAtNs) => {
-        facts.time = nsToMs(sentAtNs);
-        this.log.append(bytes, facts);
+      sent: (p, bytes, offset, length, to, sentAtNs) => {
+        const packetFacts = facts[p];
+        packetFacts.time = nsToMs(sentAtNs);
+        // A varied destination: the address the packet went to (formatted canonically already).
+        packetFacts.peer = to === address ? peer : to;
+        const id = this.log.append(bytes, packetFacts, offset, length);
         entry.counters.sent++;
-        entry.counters.bytesSent += bytes.length;
+        entry.counters.bytesSent += length;
         this.events.logAppended();
         this.sockets.announce(entry);
+        return id;
       },
       failed: () => {
         entry.counters.sendErrors++;
@@ -91,16 +89,46 @@ export class SendJobs {
       },
       ended: (job) => {
         entry.jobs.delete(job);
-        trimHistory(this.jobs, (candidate) => !candidate.running);
+        trimHistory(this.jobs, (candidate) => !candidate.active);
       },
+      onAnswered: (listener) => this.log.onAnswered(listener),
     };
-    // The header fields a kernel-built header takes from the layer stack go with every packet.
-    const destination = kernelFields ? { address, hopLimit: kernelFields.hopLimit, trafficClass: kernelFields.trafficClass } : address;
-    const job = new SendJob(host, jobId, entry.id, entry.socket, destination, packet, params.count ?? 1, intervalMs);
+    const order = params.order ?? 'sequential';
+    const job = new SendJob(host, {
+      jobId,
+      socketId: entry.id,
+      socket: entry.socket,
+      packets,
+      order,
+      intervalMs,
+      ...(params.burst ? { burst: params.burst } : {}),
+      ...(params.answers ? { answers: params.answers } : {}),
+      description: describeJob(packets, address, order, params.packets !== undefined),
+    });
     this.jobs.set(jobId, job);
     entry.jobs.add(job);
     job.start();
     return job.snapshot();
+  }
+
+  /** The TTL / hop limit the kernel writes into a header it builds (undefined when the packet carries its own). */
+  private socketHopLimit(entry: SocketEntry): number | undefined {
+    if (entry.headerIncluded) return undefined;
+    let hopLimit: number | undefined;
+    try {
+      hopLimit = readIntOption(entry.socket, entry.family === 'ipv4' ? 'IP_TTL' : 'IPV6_UNICAST_HOPS') ?? undefined;
+    } catch {
+      hopLimit = undefined;
+    }
+    return hopLimit !== undefined && hopLimit >= 0 && hopLimit <= 255 ? hopLimit : undefined;
+  }
+
+  async results(params: Params<'sendResults'>): Promise<SendResults> {
+    this.lifetime.alive();
+    const job = this.jobs.get(params.jobId);
+    if (!job) throw new WorkbenchError('NOT_FOUND', `No send job ${params.jobId}`, 'jobId');
+    if (!job.matching) throw new WorkbenchError('INVALID_ARGUMENT', `${params.jobId} was not started with answers`, 'jobId');
+    return { jobId: params.jobId, final: !job.active, ...job.results(params.offset, params.limit, (id) => this.log.infoOf(id)) };
   }
 
   async cancel(params: Params<'cancelSend'>): Promise<SendJobInfo> {
@@ -111,12 +139,6 @@ export class SendJobs {
     return job.snapshot();
   }
 
-  async results(params: Params<'sendResults'>): Promise<SendResults> {
-    this.lifetime.alive();
-    if (!this.jobs.has(params.jobId)) throw new WorkbenchError('NOT_FOUND', `No send job ${params.jobId}`, 'jobId');
-    throw new WorkbenchError('INVALID_ARGUMENT', `${params.jobId} was not started with answers`, 'jobId');
-  }
-
   async list(): Promise<SendJobInfo[]> {
     this.lifetime.alive();
     return [...this.jobs.values()].map((job) => job.snapshot());
@@ -125,70 +147,6 @@ export class SendJobs {
   /** Cancels every job (close()). */
   cancelAll(): void {
     for (const job of this.jobs.values()) job.cancel();
-  }
-
-  /**
-   * The bytes to send. Hex is sent as given. A layer stack is built; an IP header on a
-   * raw socket turns IP_HDRINCL / IPV6_HDRINCL on, so every field the user set (TTL,
-   * hop limit, traffic class, flow label, options…) is sent as given; the next packet
-   * without one turns it off again (see headerMode). A datagram socket never takes a
-   * header: it is stripped after the inner checksums were computed with its addresses,
-   * and its hop limit and traffic class go as ancillary data (kernelFields); a field
-   * the kernel cannot honour is refused (header-fields.ts).
-   */
-  private async packetBytes(entry: SocketEntry, params: Params<'send'> & { packet: NonNullable<Params<'send'>['packet']> }): Promise<{ bytes: Uint8Array; header: 'with' | 'without'; source: 'hex' | 'layers'; kernelFields?: KernelHeaderFields }> {
-    const invalid = (message: string): WorkbenchError => new WorkbenchError('INVALID_ARGUMENT', message, 'packet');
-    let bytes: Uint8Array;
-    if ('hex' in params.packet) {
-      try {
-        bytes = parseHex(params.packet.hex);
-      } catch (error) {
-        throw invalid(`packet.hex: ${(error as Error).message}`);
-      }
-    } else {
-      const specs = params.packet.layers;
-      const stack: PacketLayerSpec[] = specs.map((spec, index) => {
-        if (spec.kind === 'payload') {
-          if (spec.fields && Object.keys(spec.fields).length > 0) throw invalid(`packet.layers.${index}: a payload layer has data, not fields`);
-          return { kind: 'payload', data: spec.data ?? '' };
-        }
-        if (spec.data !== undefined) throw invalid(`packet.layers.${index}: only payload layers take data; add a payload layer after it`);
-        return { kind: spec.kind, ...(spec.fields ? { fields: spec.fields } : {}) };
-      });
-      const first = stack[0].kind;
-      const ipFamily = first === 'ipv4' ? 'ipv4' : first === 'ipv6' ? 'ipv6' : null;
-      if (ipFamily && ipFamily !== entry.family) throw invalid(`packet.layers.0: an ${first} header cannot go out of an ${entry.family} socket`);
-      let local: string | null = null;
-      try {
-        local = await sourceAddressFor(params.address);
-      } catch {
-        local = null;
-      }
-      if (ipFamily) {
-        const fields: Record<string, number | string> = { ...((stack[0] as { fields?: Record<string, number | string> }).fields ?? {}) };
-        if (fields.dst === undefined) fields.dst = params.address;
-        if (fields.src === undefined && local) fields.src = local;
-        stack[0] = { kind: stack[0].kind as 'ipv4' | 'ipv6', fields };
-      }
-      try {
-        bytes = build(stack, ipFamily || !local ? {} : { source: local, destination: params.address });
-      } catch (error) {
-        throw invalid(`packet.layers: ${(error as Error).message}`);
-      }
-      const keepHeader = ipFamily !== null && entry.mode === 'raw';
-      let kernelFields: KernelHeaderFields | undefined;
-      if (ipFamily && !keepHeader) {
-        kernelFields = kernelHeaderFields(bytes, { protocol: entry.protocol, destination: params.address, source: local });
-        bytes = bytes.subarray(ipFamily === 'ipv4' ? (bytes[0] & 0x0f) * 4 : 40);
-      }
-      if (bytes.length > MAX_PACKET) throw invalid(`The packet is ${bytes.length} bytes, more than the ${MAX_PACKET} an IP packet can hold`);
-      return { bytes, header: keepHeader ? 'with' : 'without', source: 'layers', ...(kernelFields ? { kernelFields } : {}) };
-    }
-    if (bytes.length > MAX_PACKET) throw invalid(`The packet is ${bytes.length} bytes, more than the ${MAX_PACKET} an IP packet can hold`);
-    // Hex is sent as given. With IP_HDRINCL on by hand (or protocol 255) it is taken to
-    // start with its IPv4 header, and must; otherwise the kernel writes one in front of it.
-    const userHeader = entry.headerIncluded && entry.headerIncludedBy !== 'engine' && startsWithIpHeader(bytes, entry.family);
-    return { bytes, header: userHeader ? 'with' : 'without', source: 'hex' };
   }
 
   /**

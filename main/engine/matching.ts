@@ -60,6 +60,9 @@ export class RequestMatcher {
   private a = 0;
   private b = 0;
 
+  /** Told of every request that got its answer (send jobs count theirs); null: nobody listens. */
+  onAnswer: ((requestId: number, replyId: number, rttMs: number) => void) | null = null;
+
   /** `logged(id)`: the log still holds the row (the request side of a link is written only then). */
   constructor(
     capacity: number,
@@ -292,6 +295,7 @@ export class RequestMatcher {
     const rttMs = Math.round((time - this.requestTimes[slot]) * 1000) / 1000;
     this.links.set(id, ROLE_REPLY, requestId, rttMs);
     if (this.logged(requestId)) this.links.set(requestId, ROLE_REQUEST, id, rttMs);
+    if (this.onAnswer) this.onAnswer(requestId, id, rttMs);
     return true;
   }
 

@@ -51,13 +51,32 @@ export class PacketLog {
   ) {
     this.ring = new PacketRing({ capacity });
     this.matcher = new RequestMatcher(this.ring.capacity, (id) => this.ring.has(id));
+    this.matcher.onAnswer = (requestId, replyId, rttMs) => {
+      for (const listener of this.answerListeners) listener(requestId, replyId, rttMs);
+    };
+  }
+
+  /** Send jobs waiting for answers: told when a logged request gets its answer (the matcher's link). */
+  private readonly answerListeners = new Set<(requestId: number, replyId: number, rttMs: number) => void>();
+
+  /** Calls listener(requestId, replyId, rttMs) for each request answered from now on; returns the function that stops it. */
+  onAnswered(listener: (requestId: number, replyId: number, rttMs: number) => void): () => void {
+    this.answerListeners.add(listener);
+    return () => {
+      this.answerListeners.delete(listener);
+    };
+  }
+
+  /** The Info column of a logged row ('Echo request id=0x1a2b seq=3'); null when the log no longer holds it. */
+  infoOf(id: number): string | null {
+    return this.row(id)?.info ?? null;
   }
 
   // ---- adding packets ---------------------------------------------------------------
 
-  /** Logs a packet as it is (sent, captured: no other socket's copy hides it); returns its id. */
-  append(bytes: Uint8Array, facts: PacketFacts): number {
-    const id = this.ring.append(bytes, 0, bytes.length, facts);
+  /** Logs a packet (bytes[offset, offset + length)) as it is (sent, captured: no other socket's copy hides it); returns its id. */
+  append(bytes: Uint8Array, facts: PacketFacts, offset = 0, length = bytes.length - offset): number {
+    const id = this.ring.append(bytes, offset, length, facts);
     this.logged(id);
     return id;
   }

@@ -3,7 +3,7 @@
 import type { Socket } from '@packet-workbench/raw-socket';
 import { describe, expect, it, vi } from 'vitest';
 import { EventHub } from './events';
-import { SendJob, type SendJobHost } from './send-job';
+import { SendJob, type PreparedPacket, type SendJobHost } from './send-job';
 
 type AfterSend = (error: Error | null, bytes: number, sentAt?: bigint) => void;
 
@@ -35,11 +35,17 @@ function host() {
   return { value, counts, events };
 }
 
+/** A job of one identical packet sent count times. */
+function job1(host: SendJobHost, socket: Socket, count: number, intervalMs: number): SendJob {
+  const packet: PreparedPacket = { bytes: new Uint8Array([0]), offset: 0, length: 1, plan: null, count, destination: '127.0.0.1', request: false, description: 'x' };
+  return new SendJob(host, { jobId: 'job-1', socketId: 'socket-1', socket, packets: [packet], order: 'sequential', intervalMs, description: 'x' });
+}
+
 describe('SendJob', () => {
   it('ends (failed, with the error) at the first ERR_SOCKET_CLOSED of a large job', async () => {
     const { socket, state } = fakeSocket();
     const h = host();
-    const job = new SendJob(h.value, 'job-1', 'socket-1', socket, '127.0.0.1', new Uint8Array([0]), 200_000, 0);
+    const job = job1(h.value, socket, 200_000, 0);
     job.start();
     await vi.waitFor(() => expect(h.counts.sent).toBeGreaterThan(10), { timeout: 2000, interval: 1 });
     state.closed = true;
@@ -63,7 +69,7 @@ describe('SendJob', () => {
   it('fail() ends a running job with the given error, once', () => {
     const { socket } = fakeSocket();
     const h = host();
-    const job = new SendJob(h.value, 'job-2', 'socket-1', socket, '127.0.0.1', new Uint8Array([0]), 1000, 10);
+    const job = job1(h.value, socket, 1000, 10);
     job.start();
     job.fail({ code: 'EIO', message: 'poll failed' });
     job.fail({ code: 'EOTHER', message: 'later' });

@@ -457,6 +457,8 @@ describe.skipIf(rawSocketsWhy !== '')(`Workbench on loopback${skipNote(rawSocket
             address,
             packet: { layers: [{ kind: family === 'ipv4' ? 'icmp' : 'icmpv6', fields: { type, identifier, sequence } }, { kind: 'payload', data: '6475706c6963617465' }] },
             count,
+            // Identical packets: a repeated echo request would otherwise increment its sequence.
+            variations: [],
             intervalMs: 20,
           });
           const text = `id=0x${identifier.toString(16)} seq=${sequence}`;

@@ -1,17 +1,60 @@
-// packet-workbench lab up|down|status: a namespace lab (main/lab) for a class:
-// client — router1 — … — target, with the commands to run inside it. `lab up`
-// holds the lab until Ctrl-C (the namespaces go when that process ends);
-// `status` lists running labs; `down` ends them.
-import { execFileSync } from 'node:child_process';
+// packet-workbench lab list|up|status|exec|down: namespace labs for a class.
+// `lab up NAME|FILE` builds a topology (main/lab), prints its map and returns: the
+// lab stays until `lab down` (state files under /run/packet-workbench/labs/; a
+// crash guard removes a half-built lab if `lab up` is killed). `lab up` without a
+// topology keeps the old behaviour: client — routers — target held until Ctrl-C.
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
 import { createLab, labSupport, type Lab } from '../lab';
+import { listNamespaces, orphanNamespaces, readLabStates, removeStoredLab, deleteNamespaces, startCrashGuard, stateFile, writeLabState, isAlive, LAB_STATE_VERSION, type StoredLab } from '../lab/lab-state';
+import { loadTopology, shippedTopologies } from '../lab/topologies';
+import { TopologyError } from '../lab/topology';
+import { createTopologyLab } from '../lab/topology-lab';
+import { integerArg } from './args';
 import { CliError, EXIT_NO_PERMISSION, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE } from './errors';
+import { formatLabMap } from './lab-map';
 import { onInterrupt, type Output } from './session';
 
-/** Namespaces of CLI labs are named pwcli-<pid of `lab up`>-<n><random>-<host>. */
+/** Namespaces of the classic line lab are named pwcli-<pid of `lab up`>-<n><random>-<host>. */
 const PREFIX = 'pwcli';
 
-export interface LabUpOptions {
-  routers?: number;
+type Action = (out: Output) => Promise<number>;
+
+/** Adds the lab commands to the program; `set` records the chosen command's action. */
+export function registerLabCommands(program: Command, set: (name: string, action: Action) => void, named: (name: string) => void): Command {
+  const lab = program.command('lab').description('network namespace labs for a class (Linux, root)');
+  lab.hook('preSubcommand', (_thisCommand, sub) => named(`lab ${sub.name()}`));
+  lab
+    .command('list')
+    .description('the shipped topologies')
+    .option('--json', 'one JSON object per topology')
+    .action(() => set('lab list', (out) => labList(out)));
+  lab
+    .command('up')
+    .description('build a topology (a shipped name or a JSON file), print its map and leave it up until `lab down`; without one: client — routers — target held until Ctrl-C')
+    .argument('[topology]', 'shipped topology (see `lab list`) or topology file')
+    .option('--routers <n>', 'without a topology: routers between client and target (default 2)', integerArg)
+    .option('--json', 'the map as one JSON object')
+    .action((topology: string | undefined, options: Record<string, unknown>) => set('lab up', (out) => (topology === undefined ? labUpLine(options, out) : labUp(topology, options, out))));
+  lab
+    .command('status')
+    .description('the labs that are up')
+    .option('--json', 'one JSON object')
+    .action(() => set('lab status', (out) => labStatus(out)));
+  lab
+    .command('exec')
+    .description('run a command inside a lab host (its network namespace); the exit code is the command\'s')
+    .argument('<host>', 'host name, e.g. client')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('--lab <name>', 'which lab, when several are up')
+    .action((host: string, argv: string[], options: { lab?: string }) => set('lab exec', () => labExec(host, argv, options.lab)));
+  lab
+    .command('down')
+    .description('take a lab down (all labs without a name), with anything a crashed `lab up` left behind')
+    .argument('[name]', 'the lab to take down')
+    .option('--json', 'one JSON object')
+    .action((name: string | undefined) => set('lab down', (out) => labDown(name, out)));
+  return lab;
 }
 
 function requireSupport(): void {
@@ -22,6 +65,140 @@ function requireSupport(): void {
   }
 }
 
+function cliName(): string {
+  return process.argv[1]?.endsWith('cli.js') ? `${process.execPath} ${process.argv[1]}` : 'packet-workbench';
+}
+
+function topologyOrUsage(nameOrFile: string) {
+  try {
+    return loadTopology(nameOrFile);
+  } catch (error) {
+    if (error instanceof TopologyError) throw new CliError(EXIT_USAGE, error.message);
+    throw error;
+  }
+}
+
+export async function labList(out: Output): Promise<number> {
+  const shipped = shippedTopologies();
+  const width = Math.max(0, ...shipped.map((t) => t.name.length));
+  for (const t of shipped) {
+    out.text(`${t.name.padEnd(width)}  ${t.description}`);
+    out.record({ name: t.name, description: t.description, file: t.file });
+  }
+  return EXIT_OK;
+}
+
+export async function labUp(nameOrFile: string, _options: Record<string, unknown>, out: Output): Promise<number> {
+  const topology = topologyOrUsage(nameOrFile);
+  requireSupport();
+  const stored = readLabStates();
+  const existing = stored.find((s) => s.state?.name === topology.name || s.file === stateFile(topology.name));
+  if (existing) {
+    const present = new Set(listNamespaces());
+    const namespaces = Object.values(existing.state?.namespaces ?? {});
+    if (existing.state && namespaces.length > 0 && namespaces.every((n) => present.has(n))) {
+      throw new CliError(EXIT_USAGE, `lab ${topology.name} is already up (since ${existing.state.createdAt}); \`lab down ${topology.name}\` first`, 'ALREADY_UP');
+    }
+    // A lab whose namespaces went away (a reboot, someone's `ip netns delete`): its state goes too.
+    await removeStoredLab(existing);
+  }
+  await deleteNamespaces(orphanNamespaces(readLabStates()));
+
+  let guard: ReturnType<typeof startCrashGuard> | undefined;
+  const lab = await createTopologyLab(topology, { onNamespaces: (names) => (guard = startCrashGuard(names)) }).catch((error: unknown) => {
+    guard?.release();
+    throw new CliError(EXIT_NO_RESULT, `lab ${topology.name} could not be built: ${(error as Error).message}`);
+  });
+  // Order matters for a crash in between: without the guard, a missing state file leaves orphans the next command sweeps.
+  guard?.release();
+  lab.keep();
+  writeLabState({ version: LAB_STATE_VERSION, name: lab.name, id: lab.id, source: nameOrFile, createdAt: new Date().toISOString(), namespaces: lab.namespaces, map: lab.map });
+
+  for (const line of formatLabMap(lab.map, cliName())) out.text(line);
+  out.record({ ...lab.map });
+  return EXIT_OK;
+}
+
+export async function labStatus(out: Output): Promise<number> {
+  const stored = readLabStates();
+  const present = new Set(listNamespaces());
+  const labs = stored.map((s) => {
+    if (!s.state) return { name: s.file, state: 'broken', reason: s.broken };
+    const missing = Object.entries(s.state.namespaces).filter(([, ns]) => !present.has(ns)).map(([host]) => host);
+    return { name: s.state.name, state: missing.length === 0 ? 'up' : 'damaged', missingHosts: missing, since: s.state.createdAt, source: s.state.source, map: s.state.map };
+  });
+  const orphans = orphanNamespaces(stored, [...present]);
+  const line = classicLabs([...present]);
+  if (labs.length === 0 && line.length === 0) out.text('No lab is up (`packet-workbench lab up NAME` starts one; `lab list` names them).');
+  for (const lab of labs) {
+    if (lab.state === 'broken') {
+      out.text(`${lab.name}: unreadable state file (${lab.reason}); \`lab down\` removes it`);
+      continue;
+    }
+    out.text(`${lab.name}: ${lab.state === 'up' ? 'up' : `damaged (no namespace for ${lab.missingHosts?.join(', ')}; \`lab down ${lab.name}\`)`} since ${lab.since}`);
+    for (const host of lab.map?.hosts ?? []) out.text(`  ${host.name.padEnd(8)} ${host.role.padEnd(7)} ${host.addresses.join('  ')}`);
+    for (const impairment of (lab.map?.links ?? []).flatMap((l) => l.impairments)) {
+      out.text(`  ${impairment.from} → ${impairment.to}: ${impairment.how === 'unsupported' ? `NOT APPLIED: ${impairment.reason}` : `${impairment.how}: ${impairment.reason}`}`);
+    }
+  }
+  for (const lab of line) out.text(`${lab.id}: ${lab.alive ? `line lab held by process ${lab.pid}` : 'line lab left behind (its process is gone; `lab down` removes it)'}`);
+  if (orphans.length > 0) out.text(`Left behind by a crashed \`lab up\` (\`lab down\` removes them): ${orphans.join(', ')}`);
+  out.record({ labs, lineLabs: line, orphans });
+  return EXIT_OK;
+}
+
+export async function labExec(host: string, argv: string[], labName: string | undefined): Promise<number> {
+  requireSupport();
+  const states = readLabStates().flatMap((s) => (s.state ? [s.state] : []));
+  const candidates = labName === undefined ? states : states.filter((s) => s.name === labName);
+  if (candidates.length === 0) throw new CliError(EXIT_USAGE, labName ? `no lab named ${labName} is up (up: ${states.map((s) => s.name).join(', ') || 'none'})` : 'no lab is up (`lab up NAME` first)');
+  if (candidates.length > 1) throw new CliError(EXIT_USAGE, `several labs are up (${candidates.map((s) => s.name).join(', ')}): say which with --lab NAME`);
+  const lab = candidates[0];
+  const namespace = lab.namespaces[host];
+  if (!namespace) throw new CliError(EXIT_USAGE, `lab ${lab.name} has no host '${host}' (hosts: ${Object.keys(lab.namespaces).join(', ')})`);
+  const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: 'inherit' });
+  // Ctrl-C reaches the command (same process group); exec waits for it and passes its status on.
+  const removeInterrupt = onInterrupt(() => undefined);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', (error) => reject(new CliError(EXIT_NO_RESULT, `could not run ip netns exec: ${error.message}`)));
+      child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
+    });
+  } finally {
+    removeInterrupt();
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 };
+  return numbers[signal] ?? 0;
+}
+
+export async function labDown(name: string | undefined, out: Output): Promise<number> {
+  requireSupport();
+  const stored = readLabStates();
+  const chosen = name === undefined ? stored : stored.filter((s: StoredLab) => s.state?.name === name);
+  if (name !== undefined && chosen.length === 0 && !classicLabs(listNamespaces()).some((l) => l.id === name)) {
+    throw new CliError(EXIT_USAGE, `no lab named ${name} is up (up: ${stored.flatMap((s) => (s.state ? [s.state.name] : [])).join(', ') || 'none'})`);
+  }
+  const down: string[] = [];
+  for (const lab of chosen) {
+    await removeStoredLab(lab);
+    down.push(lab.state?.name ?? lab.file);
+    out.text(`${lab.state?.name ?? lab.file} is down`);
+  }
+  // What a crashed `lab up` left behind goes with any `lab down`.
+  const orphans = orphanNamespaces(readLabStates());
+  await deleteNamespaces(orphans);
+  if (orphans.length > 0) out.text(`Removed ${orphans.length} namespace${orphans.length > 1 ? 's' : ''} a crashed \`lab up\` left behind`);
+  if (name === undefined || !chosen.length) down.push(...(await downClassicLabs(name, out)));
+  if (down.length === 0 && orphans.length === 0) out.text('No lab was up.');
+  out.record({ down, orphans });
+  return EXIT_OK;
+}
+
+// ---- the classic line lab (no topology): held by its `lab up` process until Ctrl-C ----
+
 function describe(lab: Lab): Record<string, unknown> {
   return {
     id: lab.id,
@@ -30,7 +207,7 @@ function describe(lab: Lab): Record<string, unknown> {
   };
 }
 
-export async function labUp(options: LabUpOptions, out: Output): Promise<number> {
+export async function labUpLine(options: { routers?: number }, out: Output): Promise<number> {
   const routers = options.routers ?? 2;
   if (!Number.isInteger(routers) || routers < 0 || routers > 64) throw new CliError(EXIT_USAGE, `--routers: must be a whole number from 0 to 64, not ${routers}`);
   requireSupport();
@@ -44,7 +221,7 @@ export async function labUp(options: LabUpOptions, out: Output): Promise<number>
     },
   });
   try {
-    const cli = `${process.execPath} ${process.argv[1]}`;
+    const cli = cliName();
     out.text(`Lab ${lab.id} is up: client — ${lab.routers.map((r) => r.name).join(' — ')}${lab.routers.length ? ' — ' : ''}target`);
     out.text('');
     for (const host of Object.values(lab.hosts)) {
@@ -59,7 +236,7 @@ export async function labUp(options: LabUpOptions, out: Output): Promise<number>
     out.text(`  ip netns exec ${lab.client.namespace} ${cli} ping -c 3 ${target.ipv4[0]}`);
     out.text(`  ip netns exec ${lab.client.namespace} ${cli} serve     # then open the URL from a browser in the same namespace`);
     out.text('');
-    out.text('Ctrl+C (or `packet-workbench lab down`) takes the lab down.');
+    out.text('Ctrl+C (or `packet-workbench lab down`) takes the lab down. `lab up NAME` builds a topology that stays up by itself.');
     out.record({ type: 'lab', state: 'up', ...describe(lab) });
     await new Promise<void>((resolve) => {
       // Nothing else keeps the event loop alive while the lab waits.
@@ -78,24 +255,17 @@ export async function labUp(options: LabUpOptions, out: Output): Promise<number>
   return EXIT_OK;
 }
 
-interface RunningLab {
+interface ClassicLab {
   id: string;
   pid: number;
   alive: boolean;
   namespaces: string[];
 }
 
-function runningLabs(): RunningLab[] {
-  let listing: string;
-  try {
-    listing = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    throw new CliError(EXIT_NO_RESULT, `\`ip netns list\` failed: ${(error as Error).message}`);
-  }
-  const labs = new Map<string, RunningLab>();
-  for (const line of listing.split('\n')) {
-    const name = line.trim().split(/\s+/)[0];
-    const match = /^(pwcli-(\d+)-[0-9a-f]+)-[a-z0-9]+$/.exec(name ?? '');
+function classicLabs(namespaces: string[]): ClassicLab[] {
+  const labs = new Map<string, ClassicLab>();
+  for (const name of namespaces) {
+    const match = /^(pwcli-(\d+)-[0-9a-f]+)-[a-z0-9]+$/.exec(name);
     if (!match) continue;
     const [, id, pid] = match;
     let lab = labs.get(id);
@@ -108,45 +278,16 @@ function runningLabs(): RunningLab[] {
   return [...labs.values()];
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
-  }
-}
-
-export async function labStatus(out: Output): Promise<number> {
-  const labs = runningLabs();
-  if (labs.length === 0) out.text('No lab is up (`packet-workbench lab up` starts one).');
-  for (const lab of labs) {
-    out.text(`${lab.id}: ${lab.alive ? `held by process ${lab.pid}` : 'left behind (its process is gone; `lab down` removes it)'}`);
-    for (const namespace of lab.namespaces) out.text(`  ${namespace}`);
-  }
-  out.record({ type: 'labs', labs });
-  return EXIT_OK;
-}
-
-export async function labDown(out: Output): Promise<number> {
-  requireSupport();
-  const labs = runningLabs();
+async function downClassicLabs(id: string | undefined, out: Output): Promise<string[]> {
+  const labs = classicLabs(listNamespaces()).filter((lab) => id === undefined || lab.id === id);
   for (const lab of labs) {
     if (lab.alive) {
       // The `lab up` process removes its namespaces on SIGTERM.
       process.kill(lab.pid, 'SIGTERM');
       for (let i = 0; i < 50 && isAlive(lab.pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    for (const namespace of lab.namespaces) {
-      try {
-        execFileSync('ip', ['netns', 'delete', namespace], { stdio: 'ignore', timeout: 10_000 });
-      } catch {
-        // removed by its process already
-      }
-    }
+    await deleteNamespaces(lab.namespaces);
     out.text(`${lab.id} is down`);
   }
-  if (labs.length === 0) out.text('No lab was up.');
-  out.record({ type: 'labs', down: labs.map((lab) => lab.id) });
-  return EXIT_OK;
+  return labs.map((lab) => lab.id);
 }

@@ -5,7 +5,7 @@ import { integerArg, numberArg, protocolArg } from './args';
 import { capture } from './capture';
 import { DISPLAY_FILTER_FLAG, DISPLAY_FILTER_HELP } from './display-filter';
 import { CliError, EXIT_BROKEN_PIPE, EXIT_NO_RESULT, EXIT_OK, EXIT_OUTPUT_ERROR, EXIT_USAGE, toCliError, usageMessage } from './errors';
-import { labDown, labStatus, labUp } from './lab';
+import { registerLabCommands } from './lab';
 import { ping } from './ping';
 import { capabilities, setupHelper } from './privileges';
 import { send, TEMPLATES } from './send';
@@ -200,26 +200,9 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .option('--json', 'one JSON object per line')
     .action((options: Record<string, unknown>) => set('setup-helper', (out) => setupHelper(options, out)));
 
-  const lab = program.command('lab').description('network namespace labs for a class (Linux, root)');
-  lab.hook('preSubcommand', (_thisCommand, sub) => {
-    commandName = `lab ${sub.name()}`;
+  const lab = registerLabCommands(program, set, (name) => {
+    commandName = name;
   });
-  lab
-    .command('up')
-    .description('build client — routers — target and hold it until Ctrl-C')
-    .option('--routers <n>', 'routers between client and target (default 2)', integerArg)
-    .option('--json', 'one JSON object per line')
-    .action((options: Record<string, unknown>) => set('lab up', (out) => labUp(options, out)));
-  lab
-    .command('status')
-    .description('the labs that are up')
-    .option('--json', 'one JSON object per line')
-    .action(() => set('lab status', (out) => labStatus(out)));
-  lab
-    .command('down')
-    .description('take every lab down')
-    .option('--json', 'one JSON object per line')
-    .action(() => set('lab down', (out) => labDown(out)));
 
   for (const command of [program, ...program.commands, ...lab.commands]) command.allowExcessArguments(true);
   try {

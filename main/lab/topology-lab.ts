@@ -85,7 +85,10 @@ export async function createTopologyLab(topology: Topology, options: TopologyLab
     await addRoutes(plan, names);
     for (const host of plan.hosts) {
       const ruleset = firewallRuleset((topology.firewall ?? []).filter((rule) => rule.host === host.name));
-      if (ruleset) await run('ip', ['netns', 'exec', names[host.name], 'nft', '-f', '-'], { ...COMMAND, input: ruleset });
+      if (!ruleset) continue;
+      const result = await run('ip', ['netns', 'exec', names[host.name], 'nft', '-f', '-'], { ...COMMAND, input: ruleset, check: false });
+      if (/exec of "?nft"? failed|No such file/i.test(result.stderr)) throw new Error(`the firewall rules of ${host.name} need nftables (apt-get install -y nftables)`);
+      if (result.code !== 0) throw new Error(`nft refused the firewall rules of ${host.name}: ${result.stderr.trim()}`);
     }
     map = await impairAndMap(topology, plan, names, options.impair ?? kernelImpairment);
     const readyTimeout = options.readyTimeoutMs ?? 15_000;

@@ -76,7 +76,7 @@ export class PacketLog {
 
   /** Logs a packet (bytes[offset, offset + length)) as it is (sent, captured: no other socket's copy hides it); returns its id. */
   append(bytes: Uint8Array, facts: PacketFacts, offset = 0, length = bytes.length - offset): number {
-    const id = this.ring.append(bytes, offset, length, facts);
+    const id = this.ring.append(bytes, offset, offset + length, facts);
     this.logged(id);
     return id;
   }

@@ -2,6 +2,7 @@
 // instead of failing every remaining packet one by one.
 import type { Socket } from '@packet-workbench/raw-socket';
 import { describe, expect, it, vi } from 'vitest';
+import { planVariations } from '../../packets/variation';
 import { EventHub } from './events';
 import { SendJob, type PreparedPacket, type SendJobHost } from './send-job';
 
@@ -75,6 +76,42 @@ describe('SendJob', () => {
     job.fail({ code: 'EOTHER', message: 'later' });
     expect(job.snapshot()).toMatchObject({ state: 'failed', error: { code: 'EIO', message: 'poll failed' } });
     expect(h.counts.ended).toBe(1);
+    h.events.close();
+  });
+
+  it('never changes a slot whose send has not completed, even when sends complete out of order', async () => {
+    // The library reads a queued buffer later (on its thread pool for large batches): a variant must stay as queued.
+    const queued: { buffer: Uint8Array; offset: number; length: number; copy: Uint8Array; after: AfterSend }[] = [];
+    const socket = {
+      send(buffer: Uint8Array, offset: number, length: number, _address: string, after: AfterSend) {
+        queued.push({ buffer, offset, length, copy: buffer.slice(offset, offset + length), after });
+      },
+    } as unknown as Socket;
+    let changed = 0;
+    const sequences: number[] = [];
+    // Completes a random half of what is queued, in random order, checking each buffer first.
+    const pump = setInterval(() => {
+      for (let n = Math.ceil(queued.length / 2); n > 0; n--) {
+        const [request] = queued.splice(Math.floor(Math.random() * queued.length), 1);
+        const now = request.buffer.subarray(request.offset, request.offset + request.length);
+        if (now.some((byte, i) => byte !== request.copy[i])) changed++;
+        request.after(null, request.length, 1n);
+      }
+    }, 1);
+    const h = host();
+    h.value.sent = (_p, bytes, offset) => {
+      sequences.push((bytes[offset + 6] << 8) | bytes[offset + 7]);
+      return 0;
+    };
+    const plan = planVariations([{ kind: 'icmp', fields: { identifier: 1 } }], [{ layer: 0, field: 'sequence', mode: 'increment' }]);
+    const packet: PreparedPacket = { bytes: plan.template, offset: 0, length: plan.template.length, plan, count: 20_000, destination: '127.0.0.1', request: false, description: 'x' };
+    const job = new SendJob(h.value, { jobId: 'job-3', socketId: 'socket-1', socket, packets: [packet], order: 'sequential', intervalMs: 0, description: 'x' });
+    job.start();
+    await vi.waitFor(() => expect(job.snapshot().state).toBe('done'), { timeout: 10_000, interval: 5 });
+    clearInterval(pump);
+    expect(changed).toBe(0);
+    expect(sequences).toHaveLength(20_000);
+    expect(new Set(sequences).size).toBe(20_000 % 65536);
     h.events.close();
   });
 });

@@ -96,6 +96,7 @@ describe('echo round trips on loopback', () => {
     expect(error).toBeNull();
     expect(bytes).toBe(24);
     expect(self).toBe(socket);
+    // Resent only after a drop the kernel reports (loopback is shared with floods); logs its requests.
     const { buffer, address } = await pingUntilReply(socket, { id, seq: 7 });
     expect(address).toBe('127.0.0.1');
     expect(buffer[0] >> 4).toBe(4); // version
@@ -128,6 +129,7 @@ describe('echo round trips on loopback', () => {
     const [error, bytes] = await sendCb(socket, echoRequest({ id, seq: 8, family: 6 }), '::1');
     expect(error).toBeNull();
     expect(bytes).toBe(24);
+    // Resent only after a drop the kernel reports (loopback is shared with floods); logs its requests.
     const { buffer, address } = await pingUntilReply(socket, { id, seq: 9, family: 6 });
     expect(address).toBe('::1');
     expect(buffer.length).toBe(24);
@@ -141,6 +143,7 @@ describe('echo round trips on loopback', () => {
     expect(socket.protocol).toBe(1);
     expect(socket.addressFamily).toBe(raw.AddressFamily.IPv4);
     expect(socket.mode).toBe('raw');
+    // Resent only after a drop the kernel reports (loopback is shared with floods); logs its requests.
     const { address } = await pingUntilReply(socket, { id: uniqueId() });
     expect(address).toBe('127.0.0.1');
   });

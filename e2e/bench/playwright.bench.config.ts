@@ -4,6 +4,8 @@ import { chromiumArgs } from '../../playwright.config';
 
 const PORT = Number(process.env.WORKBENCH_BENCH_PORT ?? 47821);
 const TOKEN = 'bench-token-0123456789abcdef';
+/** The tree whose engine and renderer are measured (e2e/bench/snapshot.sh builds a commit's): this one by default. */
+const ROOT = process.env.BENCH_ROOT ?? '../..';
 
 export default defineConfig({
   testDir: '.',
@@ -21,7 +23,7 @@ export default defineConfig({
   metadata: { token: TOKEN },
   webServer: {
     command: `node e2e/serve.mjs --port ${PORT} --token ${TOKEN}`,
-    cwd: '../..',
+    cwd: ROOT,
     url: `http://127.0.0.1:${PORT}/?token=${TOKEN}`,
     reuseExistingServer: false,
     timeout: 30_000,

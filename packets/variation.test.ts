@@ -240,7 +240,7 @@ describe('planVariations refuses what cannot vary, naming the variation', () => 
     expect((error as Error).message).toMatch(message);
   };
   it('an unknown field, listing the layer variable fields', () => {
-    refuse(echo4, { layer: 1, field: 'seq', mode: 'increment' }, 'variations.1.field', /ICMP has no variable field 'seq'; ICMP has: code, checksum, identifier, sequence/);
+    refuse(echo4, { layer: 1, field: 'seq', mode: 'increment' }, 'variations.1.field', /layer 1 \(ICMP\) has no variable field 'seq'; ICMP has: code, checksum, identifier, sequence/);
   });
   it('the ICMP type (it decides the header) and payloads', () => {
     refuse(echo4, { layer: 1, field: 'type', mode: 'list', values: [8, 0] }, 'variations.1.field', /decides which fields/);

@@ -180,7 +180,8 @@ export function planVariations(stack: PacketStack, variations: readonly Variatio
     const field = candidates.find((candidate) => candidate.name === variation.field);
     if (!field) {
       const selector = layer.definition.fields.some((other) => other.when?.field === variation.field);
-      const why = selector ? `${layer.definition.name} ${variation.field} decides which fields the header has, so it cannot vary (send a stream of packets instead)` : `${layer.definition.name} has no variable field '${variation.field}'`;
+      const where = `layer ${variation.layer} (${layer.definition.name})`;
+      const why = selector ? `${where}: ${variation.field} decides which fields the header has, so it cannot vary (send a stream of packets instead)` : `${where} has no variable field '${variation.field}'`;
       throw new VariationError(`${why}; ${layer.definition.name} has: ${candidates.map((candidate) => candidate.name).join(', ')}`, `${path}.field`);
     }
     const key = `${variation.layer}.${field.name}`;

@@ -30,6 +30,10 @@ export interface SendOptions {
   quiet?: boolean;
   ipv4?: boolean;
   ipv6?: boolean;
+  /** --vary LAYER.FIELD=MODE[:…] (repeatable); false: --no-vary (identical packets). */
+  vary?: string[] | false;
+  /** --answers MS: send-and-match, waiting this long after the last packet. */
+  answers?: number;
 }
 
 const FLAGS: FlagNames = {
@@ -39,6 +43,9 @@ const FLAGS: FlagNames = {
   rate: { flag: '--rate' },
   protocol: { flag: '--protocol' },
   mode: { flag: '--mode' },
+  variations: { flag: '--vary' },
+  answers: { flag: '--answers', scale: 1, unit: 'ms' },
+  'answers.timeoutMs': { flag: '--answers', scale: 1, unit: 'ms' },
 };
 
 /** IPPROTO_RAW: an IPv4 socket whose packets start with their own IP header. */
@@ -129,10 +136,46 @@ function templatePlan(template: TemplateName, family: 4 | 6, options: SendOption
   }
 }
 
+/**
+ * One --vary: LAYER.FIELD=MODE[:STEP[:COUNT]] for increment/decrement, random[:COUNT], list:V1,V2…;
+ * LAYER is the layer's index or kind (the first layer of that kind): 'icmp.sequence=increment',
+ * 'ipv4.ttl=list:5,6,7', '1.srcPort=random:100'.
+ */
+export function parseVary(spec: string, packet: Plan['packet']): { layer: number; field: string; mode: 'increment' | 'decrement' | 'random' | 'list'; step?: number; count?: number; values?: (number | string)[] } {
+  const fail = (why: string): never => {
+    throw new CliError(EXIT_USAGE, `--vary ${spec}: ${why}; the form is LAYER.FIELD=MODE[:STEP[:COUNT]], e.g. icmp.sequence=increment, ipv4.ttl=list:5,6,7, udp.srcPort=random:100`);
+  };
+  const match = /^([A-Za-z0-9]+)\.([A-Za-z]+)=(increment|decrement|random|list)(?::(.*))?$/.exec(spec);
+  if (!match) return fail('not understood');
+  const [, layerText, field, mode, rest] = match as unknown as [string, string, string, 'increment' | 'decrement' | 'random' | 'list', string | undefined];
+  if (!('layers' in packet)) return fail('a hex packet is sent as given; variable fields need --layers or --template');
+  const kinds = packet.layers.map((layer) => layer.kind);
+  const layer = /^\d+$/.test(layerText) ? Number(layerText) : kinds.indexOf(layerText as Layer['kind']);
+  if (layer < 0 || layer >= kinds.length) return fail(`the packet has no layer ${layerText} (its layers: ${kinds.map((kind, i) => `${i} ${kind}`).join(', ')})`);
+  const number = (text: string, what: string): number => {
+    const value = Number(text);
+    if (text === '' || !Number.isInteger(value) || value < 1) fail(`${what} must be a whole number of at least 1, got '${text}'`);
+    return value;
+  };
+  if (mode === 'list') {
+    if (!rest) return fail('list needs its values: list:V1,V2…');
+    const values = rest.split(',').map((text) => (/^\d+$/.test(text) ? Number(text) : text));
+    return { layer, field, mode, values };
+  }
+  const parts = rest === undefined ? [] : rest.split(':');
+  if (mode === 'random') {
+    if (parts.length > 1) return fail('random takes only a count: random[:COUNT]');
+    return { layer, field, mode, ...(parts[0] !== undefined ? { count: number(parts[0], 'COUNT') } : {}) };
+  }
+  if (parts.length > 2) return fail(`${mode} takes a step and a count at most`);
+  return { layer, field, mode, ...(parts[0] ? { step: number(parts[0], 'STEP') } : {}), ...(parts[1] !== undefined ? { count: number(parts[1], 'COUNT') } : {}) };
+}
+
 export async function send(targetText: string, options: SendOptions, out: Output): Promise<number> {
   if (options.interval !== undefined && options.rate !== undefined) throw new CliError(EXIT_USAGE, '-i (interval) and --rate: give one of them, not both');
   const target = await resolveTarget(targetText, options.ipv6 ? 6 : options.ipv4 ? 4 : undefined);
   const plan = planPacket(options, target.family);
+  const variations = options.vary === false ? [] : options.vary && options.vary.length > 0 ? options.vary.map((spec) => parseVary(spec, plan.packet)) : undefined;
   const flags = { ...FLAGS, ...packetFlags(options) };
   const session = new EngineSession({ logCapacity: 1000 });
   try {
@@ -161,7 +204,7 @@ export async function send(targetText: string, options: SendOptions, out: Output
     session.subscribe((batch) => {
       for (const event of batch) {
         if (event.type === 'log') for (const row of event.rows) showRow(row);
-        else if (event.type === 'sendJob' && event.job.state !== 'running') {
+        else if (event.type === 'sendJob' && event.job.state !== 'running' && event.job.state !== 'waiting') {
           if (event.job.jobId === jobId) finish(event.job);
           else early = event.job;
         }
@@ -174,6 +217,8 @@ export async function send(targetText: string, options: SendOptions, out: Output
         address: target.address,
         packet: plan.packet,
         count: options.count ?? 1,
+        ...(variations ? { variations } : {}),
+        ...(options.answers !== undefined ? { answers: { timeoutMs: options.answers } } : {}),
         ...(options.interval !== undefined ? { intervalMs: options.interval * 1000 } : {}),
         ...(options.rate !== undefined ? { rate: options.rate } : {}),
       },
@@ -197,10 +242,23 @@ export async function send(targetText: string, options: SendOptions, out: Output
     const how = job.state === 'done' ? '' : ` (${job.state})`;
     out.text(`${job.sent} of ${job.total} packets sent to ${target.address}${errors} in ${seconds.toFixed(3)} s${how}`);
     if (job.state === 'failed' && job.error) out.note(`send: ${job.error.message}`);
+    if (options.answers !== undefined) await showAnswers(session, job.jobId, out, options.quiet === true);
     const exitCode = job.state === 'done' && job.sent === job.total && job.errors === 0 ? EXIT_OK : EXIT_NO_RESULT;
     out.record({ type: 'summary', target: target.name, protocol: plan.protocol, mode: socket.mode, ...job, exitCode });
     return exitCode;
   } finally {
     await session.close();
   }
+}
+
+/** Send-and-match's outcome, as Scapy's sr() sums it up: the pairs, then what got no answer (by log row number). */
+async function showAnswers(session: EngineSession, jobId: string, out: Output, quiet: boolean): Promise<void> {
+  const results = await session.call('sendResults', { jobId, limit: 1000 }, FLAGS);
+  out.record({ type: 'results', ...results });
+  out.text(`${results.answeredTotal} answered, ${results.unansweredTotal} unanswered`);
+  if (quiet) return;
+  for (const pair of results.answered) out.text(`  #${pair.requestId} → #${pair.replyId}  ${pair.rttMs.toFixed(3)} ms  ${pair.summary}`);
+  for (const lonely of results.unanswered) out.text(`  #${lonely.requestId} no answer  ${lonely.summary}`);
+  const shown = results.answered.length + results.unanswered.length;
+  if (shown < results.answeredTotal + results.unansweredTotal) out.text(`  (the first 1000 of each shown)`);
 }

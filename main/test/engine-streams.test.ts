@@ -208,7 +208,7 @@ describe.skipIf(rawSocketsWhy !== '')(`streams, variable fields and send-and-mat
     const echo = { layers: [{ kind: 'icmp' as const }] };
     const base = { socketId: icmp4, address: '127.0.0.1' };
     const cases: [ParamsIn<'send'>, string, RegExp][] = [
-      [{ ...base, packet: echo, variations: [{ layer: 0, field: 'seq', mode: 'increment' }] }, 'variations.0.field', /ICMP has no variable field 'seq'; ICMP has: code, checksum, identifier, sequence/],
+      [{ ...base, packet: echo, variations: [{ layer: 0, field: 'seq', mode: 'increment' }] }, 'variations.0.field', /layer 0 \(ICMP\) has no variable field 'seq'; ICMP has: code, checksum, identifier, sequence/],
       [{ ...base, packets: [{ packet: echo }, { packet: echo, variations: [{ layer: 0, field: 'ttl', mode: 'increment' }] }] }, 'packets.1.variations.0.field', /ICMP has: /],
       [{ ...base, packet: echo, variations: [{ layer: 0, field: 'sequence', mode: 'list' }] }, 'variations.0.values', /list/],
       [{ ...base, packet: { hex: '08 00 f7 ff 00 00 00 00' }, variations: [{ layer: 0, field: 'sequence', mode: 'increment' }] }, 'variations', /hex packet is sent as given/],

@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { createLab, labSupport, type Lab } from '../lab';
-import { listNamespaces, orphanNamespaces, readLabStates, removeStoredLab, deleteNamespaces, startCrashGuard, stateFile, writeLabState, isAlive, LAB_STATE_VERSION, type StoredLab } from '../lab/lab-state';
+import { listNamespaces, lockLab, orphanNamespaces, readLabStates, removeStoredLab, deleteNamespaces, startCrashGuard, stateFile, writeLabState, isAlive, LAB_STATE_VERSION, type StoredLab } from '../lab/lab-state';
 import { loadTopology, shippedTopologies } from '../lab/topologies';
-import { TopologyError } from '../lab/topology';
+import { TopologyError, type Topology } from '../lab/topology';
 import { createTopologyLab } from '../lab/topology-lab';
 import { integerArg } from './args';
 import { CliError, EXIT_NO_PERMISSION, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE } from './errors';
@@ -91,6 +91,20 @@ export async function labList(out: Output): Promise<number> {
 export async function labUp(nameOrFile: string, _options: Record<string, unknown>, out: Output): Promise<number> {
   const topology = topologyOrUsage(nameOrFile);
   requireSupport();
+  let unlock: () => void;
+  try {
+    unlock = lockLab(topology.name);
+  } catch (error) {
+    throw new CliError(EXIT_USAGE, (error as Error).message, 'ALREADY_UP');
+  }
+  try {
+    return await buildAndRecord(topology, nameOrFile, out);
+  } finally {
+    unlock();
+  }
+}
+
+async function buildAndRecord(topology: Topology, nameOrFile: string, out: Output): Promise<number> {
   const stored = readLabStates();
   const existing = stored.find((s) => s.state?.name === topology.name || s.file === stateFile(topology.name));
   if (existing) {
@@ -105,7 +119,7 @@ export async function labUp(nameOrFile: string, _options: Record<string, unknown
   await deleteNamespaces(orphanNamespaces(readLabStates()));
 
   let guard: ReturnType<typeof startCrashGuard> | undefined;
-  const lab = await createTopologyLab(topology, { onNamespaces: (names) => (guard = startCrashGuard(names)) }).catch((error: unknown) => {
+  const lab = await createTopologyLab(topology, { onNamespaces: (names) => (guard = startCrashGuard(names, topology.name)) }).catch((error: unknown) => {
     guard?.release();
     throw new CliError(EXIT_NO_RESULT, `lab ${topology.name} could not be built: ${(error as Error).message}`);
   });

@@ -40,8 +40,44 @@ export interface StoredLab {
 /** Namespaces of topology labs: pwl-<lab>-<pid of lab up>-<n><random>-<host>. */
 export const TOPOLOGY_NAMESPACE = /^pwl-([a-z][a-z0-9-]*)-(\d+)-[0-9a-f]+-[a-z][a-z0-9]*$/;
 
+export function lockFile(name: string): string {
+  return path.join(labStateDir(), `${name}.lock`);
+}
+
 export function stateFile(name: string): string {
   return path.join(labStateDir(), `${name}.json`);
+}
+
+/**
+ * One `lab up` per lab name at a time: a lock file holding the builder's pid. A lock
+ * whose process is gone (a crash) is taken over. Returns the release function.
+ */
+export function lockLab(name: string): () => void {
+  mkdirSync(labStateDir(), { recursive: true, mode: 0o755 });
+  const file = lockFile(name);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o644 });
+      return () => {
+        if (readLock(file) === process.pid) rmSync(file, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = readLock(file);
+      if (holder !== undefined && holder !== process.pid && isAlive(holder)) throw new Error(`lab ${name} is being built by process ${holder}`);
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not lock lab ${name} (${file})`);
+}
+
+function readLock(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function writeLabState(state: LabState): void {
@@ -118,9 +154,10 @@ export async function removeStoredLab(stored: StoredLab): Promise<void> {
 
 // Waits (bounded: 10 minutes) for the builder to end; if it ended without releasing
 // the guard (killed, even by SIGKILL), deletes the namespaces it was building.
-const GUARD_SCRIPT = `p=$1; shift; i=0
+const GUARD_SCRIPT = `p=$1; lock=$2; shift 2; i=0
 while kill -0 "$p" 2>/dev/null && [ "$i" -lt 6000 ]; do sleep 0.1; i=$((i+1)); done
 kill -0 "$p" 2>/dev/null && exit 0
+[ -n "$lock" ] && rm -f "$lock"
 for n in "$@"; do ip netns delete "$n" 2>/dev/null; done`;
 
 export interface CrashGuard {
@@ -128,11 +165,11 @@ export interface CrashGuard {
   release(): void;
 }
 
-/** A detached watcher that removes `namespaces` if this process dies before release(). */
-export function startCrashGuard(namespaces: readonly string[]): CrashGuard {
+/** A detached watcher that removes `namespaces` (and the lab's lock file) if this process dies before release(). */
+export function startCrashGuard(namespaces: readonly string[], lab?: string): CrashGuard {
   for (const name of namespaces) if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new RangeError(`Invalid namespace name '${name}'`);
   // The names are passed as arguments, never inside the script text.
-  const guard = spawn('sh', ['-c', GUARD_SCRIPT, 'lab-crash-guard', String(process.pid), ...namespaces], { detached: true, stdio: 'ignore' });
+  const guard = spawn('sh', ['-c', GUARD_SCRIPT, 'lab-crash-guard', String(process.pid), lab === undefined ? '' : lockFile(lab), ...namespaces], { detached: true, stdio: 'ignore' });
   guard.on('error', () => undefined);
   guard.unref();
   return {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLabSupported } from '../lab';
-import { stateFile } from '../lab/lab-state';
+import { lockFile, stateFile } from '../lab/lab-state';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'main', 'cli.js');
@@ -56,6 +56,7 @@ async function down(name: string): Promise<void> {
   expect(result.stdout).toContain(`${name} is down`);
   expect(namespacesOf(name)).toEqual([]);
   expect(existsSync(stateFile(name))).toBe(false);
+  expect(existsSync(lockFile(name))).toBe(false);
 }
 
 const targetOf = (map: LabMapJson) => {
@@ -87,7 +88,7 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
   });
 
   afterAll(async () => {
-    for (const name of [...SHIPPED, 'crash-test']) if (existsSync(stateFile(name))) await cli(['lab', 'down', name]);
+    for (const name of [...SHIPPED, 'crash-test', 'twice-test']) if (existsSync(stateFile(name))) await cli(['lab', 'down', name]);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
     // veths are created inside the namespaces: none ever appears in the caller's.
     expect(rootVeths()).toBe(vethsBefore);
@@ -135,6 +136,17 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
       // 32 flows on one path by chance: 2^-31.
       expect([...new Set(chosen)].sort()).toEqual([...vias].sort());
     }
+    // Real traffic too: 32 UDP datagrams from 32 source ports leave r1 by both middle routers,
+    // counted by nft on r1's way out (only these probes: neighbour discovery is not counted).
+    const counters = 'nft add table inet probes && nft add chain inet probes out "{ type filter hook forward priority 0; }" && nft add rule inet probes out oifname r2 udp dport 33434 counter && nft add rule inet probes out oifname r3 udp dport 33434 counter';
+    expect((await inLab('diamond', 'r1', ['sh', '-c', counters])).code).toBe(0);
+    const send = 'import socket, sys\nfor port in range(41000, 41032):\n    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n    s.bind(("", port))\n    s.sendto(b"x", (sys.argv[1], 33434))\n    s.close()\n';
+    expect((await inLab('diamond', 'client', ['python3', '-c', send, target.ipv4])).code).toBe(0);
+    const listed = (await inLab('diamond', 'r1', ['nft', 'list', 'table', 'inet', 'probes'])).stdout;
+    const count = (device: string) => Number(new RegExp(`oifname "${device}" udp dport 33434 counter packets (\\d+)`).exec(listed)?.[1]);
+    expect(count('r2') + count('r3'), listed).toBe(32);
+    expect(count('r2'), listed).toBeGreaterThan(0);
+    expect(count('r3'), listed).toBeGreaterThan(0);
     await down('diamond');
   });
 
@@ -208,6 +220,18 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
     }
     expect(left).toEqual([]);
     expect(existsSync(stateFile('crash-test'))).toBe(false);
+    expect(existsSync(lockFile('crash-test'))).toBe(false);
+  });
+
+  it.concurrent('two `lab up` of one lab at once: one builds it, the other is refused, nothing extra is left', async () => {
+    const file = path.join(scratch, 'twice.json');
+    const line = JSON.parse(readFileSync(path.join(ROOT, 'main', 'lab', 'topologies', 'line.json'), 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...line, name: 'twice-test' }));
+    const results = await Promise.all([cli(['lab', 'up', file]), cli(['lab', 'up', file])]);
+    expect(results.map((r) => r.code).sort()).toEqual([0, 2]);
+    expect(results.find((r) => r.code === 2)!.stderr).toMatch(/lab twice-test is (being built by process \d+|already up)/);
+    expect(namespacesOf('twice-test')).toHaveLength(5);
+    await down('twice-test');
   });
 
   it('lab list names the shipped topologies, one line each', async () => {

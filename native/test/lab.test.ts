@@ -153,7 +153,7 @@ describe.skipIf(!support.supported)(`namespace lab${support.supported ? '' : ` (
     beforeAll(() => {
       // The fixture is plain Node: give it main/lab as CommonJS.
       compiled = mkdtempSync(path.join(tmpdir(), `pw-lab-js-${process.pid}-`));
-      for (const file of ['index', 'lab', 'plan', 'readable-copy']) {
+      for (const file of ['index', 'lab', 'command', 'namespace', 'plan', 'readable-copy']) {
         const source = readFileSync(path.join(labSources, `${file}.ts`), 'utf8');
         const output = ts.transpileModule(source, {
           compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },

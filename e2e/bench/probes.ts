@@ -20,7 +20,53 @@ export interface ProbeSummary {
   heapMaxMB: number;
   /** CPU seconds the renderer processes used meanwhile (all their threads: main, compositor, raster). */
   rendererCpuSeconds: number;
+  /** The page's main-thread tasks by their own CPU time (a trace), apart from time the machine's other work took. */
+  cpuTasks: CpuTasks | null;
 }
+
+export interface CpuTasks {
+  tasks: number;
+  /** Tasks over 50 ms of wall time, and over 50 ms of the thread's CPU time. */
+  over50Wall: number;
+  over50Cpu: number;
+  maxCpuMs: number;
+  cpuMs: number;
+}
+
+/**
+ * Main-thread tasks with their thread CPU time, from a light Chromium trace: on a busy machine a
+ * task's wall time (what PerformanceObserver reports) includes the time other processes had the core.
+ * Off with BENCH_TRACE (a full trace of one section is being taken).
+ */
+async function startTaskTrace(page: Page): Promise<boolean> {
+  const browser = page.context().browser();
+  if (!browser || process.env.BENCH_TRACE) return false;
+  await browser.startTracing(page, { categories: ['disabled-by-default-devtools.timeline'] });
+  return true;
+}
+
+async function stopTaskTrace(page: Page): Promise<CpuTasks> {
+  const trace = JSON.parse((await page.context().browser()!.stopTracing()).toString('utf8'));
+  const events: { name: string; ph: string; pid: number; tid: number; dur?: number; tdur?: number; args?: { name?: string } }[] = trace.traceEvents ?? trace;
+  const mains = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const byThread = new Map<string, { dur: number; tdur: number }[]>();
+  for (const e of events) {
+    const key = `${e.pid}:${e.tid}`;
+    if (e.ph !== 'X' || e.name !== 'RunTask' || !mains.has(key)) continue;
+    byThread.set(key, [...(byThread.get(key) ?? []), { dur: e.dur ?? 0, tdur: e.tdur ?? 0 }]);
+  }
+  // The page's renderer is the busiest one.
+  const tasks = [...byThread.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+  return {
+    tasks: tasks.length,
+    over50Wall: tasks.filter((t) => t.dur > 50_000).length,
+    over50Cpu: tasks.filter((t) => t.tdur > 50_000).length,
+    maxCpuMs: Math.max(0, ...tasks.map((t) => t.tdur / 1000)),
+    cpuMs: tasks.reduce((sum, t) => sum + t.tdur / 1000, 0),
+  };
+}
+
+const tracing = new WeakMap<Page, boolean>();
 
 /** CPU seconds used so far by the browser's renderer processes (CDP SystemInfo). */
 async function rendererCpu(page: Page): Promise<number> {
@@ -37,6 +83,7 @@ const cpuAtStart = new WeakMap<Page, number>();
 /** Starts observing in the page; `stopProbe` returns what was seen since. */
 export async function startProbe(page: Page): Promise<void> {
   cpuAtStart.set(page, await rendererCpu(page));
+  tracing.set(page, await startTaskTrace(page));
   await page.evaluate(() => {
     const w = window as any;
     const heap = () => (performance as any).memory.usedJSHeapSize / 1048576;
@@ -82,6 +129,7 @@ export async function startProbe(page: Page): Promise<void> {
 export async function stopProbe(page: Page): Promise<ProbeSummary> {
   await page.waitForTimeout(300); // the last input's frame and any long task report
   const rendererCpuSeconds = (await rendererCpu(page)) - (cpuAtStart.get(page) ?? NaN);
+  const cpuTasks = tracing.get(page) ? await stopTaskTrace(page) : null;
   const seen = await page.evaluate(() => {
     const s = (window as any).__probe;
     s.stopped = true;
@@ -108,7 +156,7 @@ export async function stopProbe(page: Page): Promise<ProbeSummary> {
       heapMaxMB: Math.max(heapEnd, ...s.heaps),
     };
   });
-  return { ...seen, rendererCpuSeconds };
+  return { ...seen, rendererCpuSeconds, cpuTasks };
 }
 
 /** The renderer's JS heap in MB, after a full collection when `collect` (CDP). */

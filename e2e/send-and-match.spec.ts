@@ -16,6 +16,13 @@ async function silentPort(): Promise<{ port: number; socket: Socket; received: (
   return { port: socket.address().port, socket, received: () => count };
 }
 
+/** Closes every socket this host has open, so none keeps filling the log after the test. */
+async function closeAllSockets(app: Page) {
+  await app.getByRole('tab', { name: 'Sockets' }).click();
+  await app.getByRole('button', { name: /^Close all \d+ sockets?$/ }).click();
+  await expect(app.getByRole('button', { name: /^Close all/ })).toHaveCount(0);
+}
+
 async function buildStream(app: Page, id: number, port: number) {
   await app.getByRole('tab', { name: 'Build & send' }).click();
   const send = app.getByRole('region', { name: 'Send', exact: true });
@@ -50,12 +57,12 @@ for (const [viewport, theme] of [
       const results = app.getByRole('region', { name: 'Send and match results' });
       await expect(results.getByRole('status')).toHaveText('1 answered · 1 unanswered', { timeout: 15_000 });
       expect(udp.received()).toBe(1);
-      const answered = results.getByRole('table', { name: 'Answered requests' }).getByRole('row');
+      const answered = results.getByRole('table', { name: 'Answered requests', exact: true }).getByRole('row');
       await expect(answered).toHaveCount(2);
-      await expect(answered.nth(1)).toContainText(`request id=${hex4(id)}, seq=1`);
-      await expect(answered.nth(1)).toContainText(`reply id=${hex4(id)}, seq=1`);
+      await expect(answered.nth(1)).toContainText(`Echo request id=${hex4(id)} seq=1`);
+      await expect(answered.nth(1)).toContainText(`Echo reply id=${hex4(id)} seq=1`);
       await expect(answered.nth(1).getByRole('cell').nth(2)).toHaveText(/^\d+\.\d+ ms$/);
-      const unanswered = results.getByRole('table', { name: 'Unanswered requests' }).getByRole('row');
+      const unanswered = results.getByRole('table', { name: 'Unanswered requests', exact: true }).getByRole('row');
       await expect(unanswered).toHaveCount(2);
       await expect(unanswered.nth(1)).toContainText(`→ ${udp.port}`);
       const job = send.getByRole('table', { name: 'Send jobs' }).getByRole('row').nth(1);
@@ -94,6 +101,7 @@ for (const [viewport, theme] of [
       await requestLink.click();
       await expect(app.getByRole('tab', { name: 'Log' })).toHaveAttribute('aria-selected', 'true');
       await expect(app.getByRole('region', { name: 'Packet details' })).toContainText(`Packet ${requestNumber}:`);
+      await closeAllSockets(app);
     } finally {
       udp.socket.close();
     }

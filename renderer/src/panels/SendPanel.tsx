@@ -224,6 +224,7 @@ export function SendPanel() {
           <button type="button" disabled={!valid} onClick={() => addToStream()}>
             Add to stream
           </button>
+          {streamLength > 0 && <span className="muted small">Sends the stream below; Add to stream adds the edited packet with its count and variable fields.</span>}
           {!online && <span className="field-error">Disconnected: reconnect to send.</span>}
           {availability?.works && availability.via !== 'raw' && <span className="muted">Sends through a {viaWords(availability.via)}</span>}
           {!valid && <span className="muted">The packet has errors: fix them first.</span>}
@@ -333,7 +334,7 @@ function JobRows({ job, expanded, onToggle, onStop, onResults }: { job: SendJobI
         <td className="actions">
           {packets.length > 0 && (
             <button type="button" aria-expanded={expanded} aria-label={`Counters of ${job.jobId}`} onClick={onToggle}>
-              {expanded ? 'Hide counters' : 'Counters'}
+              Counters
             </button>
           )}
           {job.matching && (

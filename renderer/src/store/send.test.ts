@@ -114,9 +114,11 @@ describe('streams', () => {
       ['UDP 49152 → 33434 len=5', 1, ['UDP Source port random over its whole range']],
     ]);
 
+    send().setForm({ order: 'interleaved' });
     const reloaded = setup({ storage });
     expect(reloaded.send().stream.map((entry) => entry.id)).toEqual(stream.map((entry) => entry.id));
-    reloaded.send().setForm({ pacing: 'burst', burstSize: '2', burstGap: '10', order: 'interleaved' });
+    expect(reloaded.send().form.order).toBe('interleaved');
+    reloaded.send().setForm({ pacing: 'burst', burstSize: '2', burstGap: '10' });
     await reloaded.send().start();
     const params = reloaded.client.send.mock.calls[0][0];
     expect(params).toMatchObject({ address: '127.0.0.1', order: 'interleaved', burst: { size: 2, gapMs: 10 } });

@@ -17,7 +17,7 @@ import { readPersisted, writePersisted } from './persisted';
 import { engineFieldPlace, FINAL_STATES, parseAnswerTimeout, parsePacing, type Pacing } from './send-params';
 import { resultsActions } from './send-results';
 import { reusableSocket } from './sockets-implicit';
-import { isStreamEntries, MAX_STREAM_PACKETS, moveEntry, newEntryId, STREAM_KEY, streamNeeds, streamPackets, type StreamEntry } from './stream';
+import { isStreamEntries, MAX_STREAM_PACKETS, moveEntry, newEntryId, STREAM_KEY, STREAM_ORDER_KEY, streamNeeds, streamPackets, type StreamEntry } from './stream';
 import type { SliceFactory } from './types';
 
 export interface SendError {
@@ -157,6 +157,7 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client, storage, save
     patch({ stream });
     writePersisted(storage, STREAM_KEY, stream);
   };
+  const isOrder = (value: unknown): value is SendForm['order'] => value === 'sequential' || value === 'interleaved';
   let nextRow = 1;
 
   /** The count the Repeat control asks for. */
@@ -210,7 +211,7 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client, storage, save
         rate: '1000',
         burstSize: '10',
         burstGap: '100',
-        order: 'sequential',
+        order: readPersisted(storage, STREAM_ORDER_KEY, isOrder) ?? 'sequential',
         matching: false,
         answerTimeout: '2000',
         identical: false,
@@ -225,6 +226,8 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client, storage, save
       results: null,
       setForm(change) {
         const error = get().send.error;
+        // The order belongs to the stream, which survives a reload.
+        if (change.order) writePersisted(storage, STREAM_ORDER_KEY, change.order);
         patch({ form: { ...get().send.form, ...change }, error: error && error.where !== 'send' ? null : error });
       },
       addVariation() {

@@ -9,6 +9,7 @@ import { VARIATION_MODES, type VariationSpec } from '../model/variation-words';
 /** The contract's limit on a stream's packets. */
 export const MAX_STREAM_PACKETS = 64;
 export const STREAM_KEY = 'workbench.send.stream';
+export const STREAM_ORDER_KEY = 'workbench.send.streamOrder';
 
 export interface StreamEntry {
   id: string;

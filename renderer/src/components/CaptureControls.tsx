@@ -41,7 +41,7 @@ export function CaptureControls() {
         value={interfaceName}
         onChange={(event) => setInterface(event.target.value)}
       />
-      <input aria-label="Capture filter" placeholder="capture filter (tcpdump)" size={16} value={filter} onChange={(event) => setFilter(event.target.value)} />
+      <input aria-label="Packet capture filter" placeholder="capture filter (tcpdump)" size={16} value={filter} onChange={(event) => setFilter(event.target.value)} />
       <button type="button" disabled={busy} onClick={() => void start()} title="Capture whole packets, both directions, on a packet socket (what tcpdump sees)">
         Capture
       </button>

@@ -36,7 +36,7 @@ export function ExperimentsPanel() {
         id="experiments"
         direction="column"
         label="Resize runs and history"
-        initial={0.68}
+        initial={0.72}
         minFirst={200}
         minSecond={110}
         first={

@@ -51,7 +51,7 @@ describe('topology files', () => {
   });
 
   const bad: Array<[string, (file: any) => void, RegExp]> = [
-    ['mtu too small', (f) => (f.links[1].mtu = 500), /^bad\.json: links\[1\]\.mtu: must be 576\.\.9000$/],
+    ['mtu too small', (f) => (f.links[1].mtu = 500), /^bad\.json: links\[1\]\.mtu: must be 576\.\.9000 \(line 1, column \d+\)$/],
     ['mtu too large', (f) => (f.links[0].mtu = 9001), /links\[0\]\.mtu: must be 576\.\.9000/],
     ['mtu below the IPv6 minimum', (f) => (f.links[0].mtu = 1000), /links\[0\]\.mtu: must be at least 1280 on a link with IPv6/],
     ['mtu not a number', (f) => (f.links[0].mtu = '1500'), /links\[0\]\.mtu: expected number, received string/],
@@ -100,6 +100,27 @@ describe('topology files', () => {
     const text = '{\n  "name": "x",\n  "hosts": [\n    { "name": "a" "role": "host" }\n  ]\n}';
     expect(() => parseTopology(text, 'broken.json')).toThrow(/^broken\.json: line 4, column 19: /);
     expect(() => parseTopology('{"name": ', 'cut.json')).toThrow(/^cut\.json: line 1, column \d+: /);
+  });
+
+  it('names the line and column of the value at fault, or of the nearest one that exists', () => {
+    const file = good() as any;
+    file.links[1].mtu = 500;
+    file.links[0].colour = 'red';
+    delete file.hosts[2].role;
+    const text = JSON.stringify(file, null, 2);
+    const lineOf = (needle: string) => text.split('\n').findIndex((line) => line.includes(needle)) + 1;
+    const issues = (() => {
+      try {
+        parseTopology(text, 'pretty.json');
+      } catch (error) {
+        return (error as TopologyError).issues;
+      }
+      throw new Error('accepted');
+    })();
+    expect(issues).toContainEqual({ path: 'links[1].mtu', message: 'must be 576..9000', line: lineOf('"mtu": 500'), column: 14 });
+    expect(issues).toContainEqual({ path: 'links[0]', message: "unknown field 'colour'", line: lineOf('"colour"'), column: 17 });
+    // A missing field: the object that lacks it.
+    expect(issues).toContainEqual(expect.objectContaining({ path: 'hosts[2].role', message: 'required', line: lineOf('"name": "target"') - 1 }));
   });
 
   it('names an unknown shipped topology and an unreadable file', () => {

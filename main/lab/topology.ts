@@ -6,6 +6,8 @@
 // or the line and column of a JSON syntax error.
 import { z } from 'zod';
 import { parseDestination, parseHostAddress, parseInterfaceAddress, type AddressFamily, type InterfaceAddress } from './addresses';
+import { positionOf, valueOffsets } from './json-locate';
+import { formatPath } from './json-path';
 
 // A host name becomes an interface name on its neighbours (at most 15 bytes) and part of namespace names.
 const HOST_NAME = /^[a-z][a-z0-9]{0,11}$/;
@@ -111,21 +113,23 @@ export interface TopologyIssue {
   /** e.g. "links[2].mtu", "" for the whole document. */
   path: string;
   message: string;
+  /** Where in the text (the value at the path, or the nearest enclosing one that exists). */
+  line?: number;
+  column?: number;
 }
 
 export class TopologyError extends Error {
   readonly issues: TopologyIssue[];
 
   constructor(source: string, issues: TopologyIssue[]) {
-    super(`${source}: ${issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ')}`);
+    const where = (issue: TopologyIssue) => (issue.line !== undefined ? ` (line ${issue.line}, column ${issue.column})` : '');
+    super(`${source}: ${issues.map((issue) => `${issue.path ? `${issue.path}: ` : ''}${issue.message}${where(issue)}`).join('; ')}`);
     this.name = 'TopologyError';
     this.issues = issues;
   }
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '');
-}
+export { formatPath };
 
 function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
   let value = json;
@@ -133,20 +137,16 @@ function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function zodIssues(error: z.ZodError, json: unknown): TopologyIssue[] {
+function zodIssues(error: z.ZodError, json: unknown): Array<TopologyIssue & { at?: string }> {
   return error.issues.map((issue) => {
     const path = formatPath(issue.path);
-    if (issue.code === 'unrecognized_keys') return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}` };
-    if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && valueAt(json, issue.path) === undefined) return { path, message: 'required' };
+    if (issue.code === 'unrecognized_keys') {
+      // Located at the (first) unknown field itself.
+      return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`, at: formatPath([...issue.path, issue.keys[0]]) };
+    }
+    if (issue.path.length > 0 && valueAt(json, issue.path) === undefined) return { path, message: 'required' };
     return { path, message: issue.message.replace(/^Invalid input: /, '') };
   });
-}
-
-/** The line and column (1-based) of a character offset. */
-function lineAndColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
-  const lines = before.split('\n');
-  return { line: lines.length, column: lines[lines.length - 1].length + 1 };
 }
 
 /** Parses and checks topology text; `source` names it in errors (a file name). Throws TopologyError. */
@@ -157,16 +157,28 @@ export function parseTopology(text: string, source = 'topology'): Topology {
   } catch (error) {
     const message = (error as Error).message;
     const position = /position (\d+)/.exec(message);
-    const { line, column } = lineAndColumn(text, position ? Number(position[1]) : text.length);
+    const { line, column } = positionOf(text, position ? Number(position[1]) : text.length);
     throw new TopologyError(source, [{ path: '', message: `line ${line}, column ${column}: ${message.replace(/ in JSON at position \d+.*$/, '')}` }]);
   }
   const parsed = topologySchema.safeParse(json);
-  if (!parsed.success) throw new TopologyError(source, zodIssues(parsed.error, json));
-  return checkMeaning(parsed.data, source);
+  const issues: Array<TopologyIssue & { at?: string }> = parsed.success ? [] : zodIssues(parsed.error, json);
+  const topology = parsed.success ? checkMeaning(parsed.data, issues) : undefined;
+  if (issues.length > 0 || !topology) throw new TopologyError(source, locate(text, issues));
+  return topology;
 }
 
-function checkMeaning(file: TopologyFile, source: string): Topology {
-  const issues: TopologyIssue[] = [];
+/** Adds the line and column of each issue's value (or of the nearest enclosing value that exists). */
+function locate(text: string, issues: Array<TopologyIssue & { at?: string }>): TopologyIssue[] {
+  const offsets = valueOffsets(text);
+  return issues.map(({ at, ...issue }) => {
+    let path = at ?? issue.path;
+    for (let depth = 0; depth < 64 && !offsets.has(path) && path !== ''; depth++) path = path.replace(/(?:\.?[^.[\]]+|\[\d+\])$/, '');
+    const offset = offsets.get(path);
+    return offset === undefined ? issue : { ...issue, ...positionOf(text, offset) };
+  });
+}
+
+function checkMeaning(file: TopologyFile, issues: TopologyIssue[]): Topology | undefined {
   const problem = (path: string, message: string): void => {
     issues.push({ path, message });
   };
@@ -283,7 +295,7 @@ function checkMeaning(file: TopologyFile, source: string): Topology {
     if (!file.links.some((link) => link.ends.some((end) => end.host === host.name))) problem(`hosts[${i}]`, `'${host.name}' is on no link`);
   });
 
-  if (issues.length > 0) throw new TopologyError(source, issues);
+  if (issues.length > 0) return undefined;
   return { ...file, endAddresses, readyFrom, readyTo };
 }
 

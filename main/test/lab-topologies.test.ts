@@ -247,7 +247,7 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
     writeFileSync(file, JSON.stringify({ name: 'bad', hosts: [], links: [], routes: 'auto' }));
     const bad = await cli(['lab', 'up', file]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain(`${file}: hosts: needs at least two hosts; links: needs at least one link`);
+    expect(bad.stderr).toContain(`${file}: hosts: needs at least two hosts (line 1, column 23); links: needs at least one link (line 1, column 34)`);
     const unknown = await cli(['lab', 'up', 'triangle']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/triangle: no shipped topology of that name/);

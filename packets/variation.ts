@@ -8,7 +8,7 @@
 import { formatIpv6, parseIpv4, parseIpv6 } from './address';
 import { build, resolveLayer, type BuildOptions } from './build';
 import { endpointsFromOptions } from './checksum';
-import { fieldApplies, readBits, writeBits, type FieldDescription } from './fields';
+import { fieldApplies, readBits, type FieldDescription } from './fields';
 import type { LayerDefinition, PacketStack } from './layer';
 import { isHeaderKind } from './registry';
 
@@ -50,9 +50,9 @@ interface PlannedField {
   /** Absolute bit offset and width of the part written (an IPv6 address: its low 32 bits). */
   readonly bitOffset: number;
   readonly bitWidth: number;
-  /** The values run over [min, min + size). */
-  readonly min: number;
+  /** The values run over [0, size): size = 2^bitWidth, mask = size - 1 (as an int32 for widths of 32). */
   readonly size: number;
+  readonly mask: number;
   /** The packet's own value (from the template). */
   readonly base: number;
   readonly mode: number;
@@ -191,7 +191,7 @@ export function planVariations(stack: PacketStack, variations: readonly Variatio
     const address = field.type === 'ipv4' || field.type === 'ipv6';
     const bitOffset = starts[variation.layer] * 8 + field.bitOffset + (field.type === 'ipv6' ? 96 : 0);
     const bitWidth = field.type === 'ipv6' ? 32 : field.bitWidth;
-    // Every numeric field takes its bit width's whole range (0 to 2^width - 1): the arithmetic below relies on it.
+    // Every numeric field takes its bit width's whole range (0 to 2^width - 1): the masks below rely on it.
     const min = 0;
     const size = 2 ** bitWidth;
     const base = readBits(template, bitOffset, bitWidth);
@@ -212,8 +212,8 @@ export function planVariations(stack: PacketStack, variations: readonly Variatio
       name: field.name,
       bitOffset,
       bitWidth,
-      min,
       size,
+      mask: (size - 1) | 0,
       base,
       mode: MODES[variation.mode],
       step: variation.step ?? 1,
@@ -310,16 +310,33 @@ export function variantValue(field: PlannedField, k: number, seed: number): numb
       return field.list[k % field.list.length];
     case MODE_RANDOM: {
       const offset = Math.floor((mix32(k, seed ^ field.salt) / 4294967296) * Math.min(field.count || field.size, field.size));
-      return field.min + ((field.base - field.min + offset) % field.size);
+      return ((field.base + offset) & field.mask) >>> 0;
     }
     default: {
       const n = (field.count ? k % field.count : k) >>> 0;
-      // Low 32 bits of n * step: exact for every width up to 32 bits, without leaving integers.
-      const offset = (Math.imul(n, field.step | 0) >>> 0) % field.size;
-      const from = field.base - field.min;
-      const value = field.mode === MODE_INCREMENT ? (from + offset) % field.size : (from - offset + field.size) % field.size;
-      return field.min + value;
+      // Low 32 bits of n * step, then of the sum: exact modulo 2^width for every width up to 32 bits.
+      const offset = Math.imul(n, field.step | 0);
+      return ((field.mode === MODE_INCREMENT ? field.base + offset : field.base - offset) & field.mask) >>> 0;
     }
+  }
+}
+
+/** fields.ts writeBits for values below 2^32, in integer operations only (it runs per packet and field). */
+function writeUint(target: Uint8Array, bitOffset: number, bitWidth: number, value: number): void {
+  if ((bitOffset & 7) === 0 && (bitWidth & 7) === 0) {
+    let rest = value >>> 0;
+    for (let at = (bitOffset + bitWidth) / 8 - 1; at >= bitOffset >> 3; at--) {
+      target[at] = rest & 0xff;
+      rest >>>= 8;
+    }
+    return;
+  }
+  const bits = value >>> 0;
+  for (let i = 0; i < bitWidth; i++) {
+    const bit = bitOffset + i;
+    const mask = 1 << (7 - (bit & 7));
+    if ((bits >>> (bitWidth - 1 - i)) & 1) target[bit >> 3] |= mask;
+    else target[bit >> 3] &= ~mask;
   }
 }
 
@@ -343,7 +360,7 @@ export function writeVariant(plan: VariationPlan, k: number, target: Uint8Array)
   const seed = plan.seed;
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i];
-    writeBits(target, field.bitOffset, field.bitWidth, variantValue(field, k, seed));
+    writeUint(target, field.bitOffset, field.bitWidth, variantValue(field, k, seed));
   }
   const template = plan.template;
   const checksums = plan.checksums;

@@ -16,6 +16,7 @@ import WebSocket from 'ws';
 import { createSocket, SocketLevel, SocketOption } from '@packet-workbench/raw-socket';
 import { Workbench } from '../engine';
 import { startBrowserHost } from '../web/host';
+import { streamSection } from './engine-stream';
 
 const EXPERIMENTAL = 253;
 const IPPROTO_RAW = 255;
@@ -431,6 +432,11 @@ async function orchestrate(): Promise<void> {
     return;
   }
   const runStarted = Date.now();
+  // BENCH_ENGINE_ONLY=stream: only the send section (engine-stream.ts), a minute instead of several.
+  if (process.env.BENCH_ENGINE_ONLY === 'stream') {
+    process.exitCode = (await streamSection(log)).pass ? 0 : 1;
+    return;
+  }
   const thousands = (value: number) => value.toLocaleString('en-US');
   log(`bench:engine: ${thousands(CONFIG.rate)} packets/s offered (IPv4 protocol ${EXPERIMENTAL} to 127.0.0.1, from a separate sender process), ${thousands(CONFIG.count)} per run`);
   log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}); ring of ${thousands(CONFIG.ringCapacity)} entries filled before each engine run; ${CONFIG.rounds} rounds per variant`);
@@ -471,7 +477,10 @@ async function orchestrate(): Promise<void> {
     `${pass ? 'PASS' : 'FAIL'}: the engine and WebSocket transport kept ${(verdict.ratio * 100).toFixed(1)}% of the library's delivered rate at worst (${verdict.variant}; target >= ${CONFIG.target * 100}% in every variant); ` +
       `peak memory with the ring full: rss ${mib(peak.engineMemory.rss)}, heapUsed ${mib(Math.max(...summaries.map((summary) => summary.engineMemory.heapUsed)))}`,
   );
+  log();
+  const stream = await streamSection(log);
   const results = {
+    stream,
     date: new Date().toISOString(),
     node: process.version,
     cpus: cpus().length,
@@ -485,7 +494,7 @@ async function orchestrate(): Promise<void> {
   };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   log(`results: ${path.relative(process.cwd(), RESULTS_FILE)}; ${results.seconds.toFixed(1)} s`);
-  process.exitCode = pass ? 0 : 1;
+  process.exitCode = pass && stream.pass ? 0 : 1;
 }
 
 // ---- entry ---------------------------------------------------------------------------------------

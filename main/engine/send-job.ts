@@ -92,7 +92,8 @@ export class SendJob {
   private nextBurstAt = 0;
 
   // Which packet comes next: per stream packet the next variant, and the stream packet in turn.
-  private readonly nextK: Float64Array;
+  // Int32: a variant number passed on stays a small integer (a double would be boxed per call).
+  private readonly nextK: Int32Array;
   private cursor = 0;
 
   // Slots: one per send in flight. The arena exists only when some packet varies.
@@ -146,7 +147,7 @@ export class SendJob {
       this.packets.map((packet) => packet.request),
     );
     this.answersTimeoutMs = options.answers?.timeoutMs ?? DEFAULT_ANSWER_WINDOW_MS;
-    this.nextK = new Float64Array(this.packets.length);
+    this.nextK = new Int32Array(this.packets.length);
     const varied = this.packets.filter((packet) => packet.plan !== null);
     this.slotSize = varied.reduce((size, packet) => Math.max(size, packet.bytes.length), 0);
     this.slotLimit = varied.length > 0 ? Math.max(16, Math.min(MAX_IN_FLIGHT, Math.floor(ARENA_BYTES / Math.max(1, this.slotSize)))) : MAX_IN_FLIGHT;

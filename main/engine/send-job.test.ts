@@ -114,4 +114,43 @@ describe('SendJob', () => {
     expect(new Set(sequences).size).toBe(20_000 % 65536);
     h.events.close();
   });
+
+  it('sends each packet to its varied IP destination, and logs that peer', async () => {
+    const addresses: string[] = [];
+    const peers: string[] = [];
+    const socket = {
+      send(_buffer: Uint8Array, _offset: number, length: number, address: string, after: AfterSend) {
+        addresses.push(address);
+        process.nextTick(() => after(null, length, 1n));
+      },
+    } as unknown as Socket;
+    const h = host();
+    h.value.sent = (_p, _bytes, _offset, _length, peer) => peers.push(peer);
+    const plan = planVariations([{ kind: 'ipv6', fields: { src: 'fd42::1', dst: 'fd42::5' } }, { kind: 'icmpv6' }], [{ layer: 0, field: 'dst', mode: 'list', values: ['fd42::7', 'fd42::1:0'] }]);
+    const packet: PreparedPacket = { bytes: plan.template, offset: 0, length: plan.template.length, plan, count: 5, destination: 'fd42::5', request: false, description: 'x' };
+    const job = new SendJob(h.value, { jobId: 'job-4', socketId: 'socket-1', socket, packets: [packet], order: 'sequential', intervalMs: 0, description: 'x' });
+    job.start();
+    await vi.waitFor(() => expect(job.snapshot().state).toBe('done'), { timeout: 2000, interval: 5 });
+    expect(addresses).toEqual(['fd42::7', 'fd42::1:0', 'fd42::7', 'fd42::1:0', 'fd42::7']);
+    expect(peers).toEqual(addresses);
+    h.events.close();
+  });
+
+  it('a send-and-match job waits after its last packet, and cancel closes the window at once', async () => {
+    const { socket } = fakeSocket();
+    const h = host();
+    h.value.onAnswered = () => () => undefined;
+    const packet: PreparedPacket = { bytes: new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0]), offset: 0, length: 8, plan: null, count: 3, destination: '127.0.0.1', request: true, description: 'x' };
+    const job = new SendJob(h.value, { jobId: 'job-5', socketId: 'socket-1', socket, packets: [packet], order: 'sequential', intervalMs: 0, answers: { timeoutMs: 60_000 }, description: 'x' });
+    job.start();
+    await vi.waitFor(() => expect(job.snapshot().state).toBe('waiting'), { timeout: 2000, interval: 5 });
+    expect(job.running).toBe(false);
+    expect(job.active).toBe(true);
+    expect(job.snapshot()).toMatchObject({ sent: 3, lost: 0, matching: true });
+    job.cancel();
+    expect(job.snapshot()).toMatchObject({ state: 'cancelled', lost: 3, answered: 0 });
+    expect(job.results(0, 10, () => 'row').unanswered.map((entry) => entry.packetIndex)).toEqual([0, 0, 0]);
+    expect(h.counts.ended).toBe(1);
+    h.events.close();
+  });
 });

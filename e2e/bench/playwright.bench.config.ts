@@ -12,10 +12,12 @@ export default defineConfig({
   testMatch: '*.bench.ts',
   outputDir: '../../test-results/bench',
   workers: 1,
-  timeout: 600_000,
+  // A loaded machine (the cores are shared) stretches every step.
+  timeout: 1_200_000,
   reporter: [['list']],
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
+    actionTimeout: 20_000,
     viewport: { width: 1440, height: 900 },
     browserName: 'chromium',
     launchOptions: { executablePath: '/usr/bin/chromium', args: [...chromiumArgs, '--enable-precise-memory-info'] },

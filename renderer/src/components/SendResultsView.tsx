@@ -79,15 +79,13 @@ export function SendResultsView() {
 }
 
 function AnsweredTable({ page, onOpen }: { page: SendResults; onOpen(id: number): void }) {
-  const buffer = useWorkbench((s) => s.log.buffer);
-  useWorkbench((s) => s.log.version);
   if (page.answered.length === 0) return <p className="muted small pad">No request was answered{page.final ? '' : ' yet'}.</p>;
   return (
     <div className="results-scroll" tabIndex={0} role="region" aria-label="Answered requests, scrollable">
       <table className="grid-table results" aria-label="Answered requests">
         <thead>
           <tr>
-            <th scope="col">Request</th>
+            <th scope="col">Request → answer</th>
             <th scope="col">Answer</th>
             <th scope="col" className="num">
               RTT
@@ -101,7 +99,7 @@ function AnsweredTable({ page, onOpen }: { page: SendResults; onOpen(id: number)
                 <RowLink id={pair.requestId} what="request" onOpen={onOpen} /> <span className="mono small">{pair.summary}</span>
               </td>
               <td>
-                <RowLink id={pair.replyId} what="answer" onOpen={onOpen} /> <span className="mono small">{buffer.byId(pair.replyId)?.info ?? ''}</span>
+                <RowLink id={pair.replyId} what="answer" onOpen={onOpen} />
               </td>
               <td className="num">{formatRtt(pair.rttMs)}</td>
             </tr>

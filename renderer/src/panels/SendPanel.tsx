@@ -253,6 +253,11 @@ export function SendPanel() {
   );
 }
 
+/** 'min / avg / max ms', one unit for the three (they share a scale). */
+function rttTriple({ min, avg, max }: { min: number; avg: number; max: number }): string {
+  return `${[min, avg, max].map((ms) => formatRtt(ms).replace(/ ms$/, '')).join(' / ')} ms`;
+}
+
 const STATE_WORDS: Record<SendJobInfo['state'], string> = {
   running: 'running',
   waiting: 'waiting for answers',
@@ -381,7 +386,7 @@ function JobRows({ job, expanded, onToggle, onStop, onResults }: { job: SendJobI
                     </td>
                     <td className="num">{counters.answered.toLocaleString('en-US')}</td>
                     <td className="num">{counters.lost.toLocaleString('en-US')}</td>
-                    <td className="num">{counters.rttMs ? `${formatRtt(counters.rttMs.min)} / ${formatRtt(counters.rttMs.avg)} / ${formatRtt(counters.rttMs.max)}` : '—'}</td>
+                    <td className="num">{counters.rttMs ? rttTriple(counters.rttMs) : '—'}</td>
                   </tr>
                 ))}
               </tbody>

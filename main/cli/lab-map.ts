@@ -20,7 +20,7 @@ export function formatLabMap(map: LabMap, cli: string): string[] {
   const impairments = map.links.flatMap((link) => link.impairments);
   if (impairments.length > 0) {
     lines.push('', 'Impairments');
-    lines.push(...table(impairments.map((i) => [`${i.from} → ${i.to}`, describeImpairment(i), i.how === 'unsupported' ? `NOT APPLIED: ${i.reason}` : `${i.how}: ${i.reason}`])));
+    lines.push(...table(impairments.map((i) => [`${i.from} → ${i.to}`, describeImpairment(i), i.how === 'unsupported' ? `NOT APPLIED: ${i.reason}` : i.reason])));
   }
   const target = map.hosts.find((h) => h.name === 'target') ?? map.hosts[map.hosts.length - 1];
   const from = map.hosts.find((h) => h.name === 'client') ?? map.hosts[0];

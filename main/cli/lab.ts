@@ -10,6 +10,7 @@ import { listNamespaces, lockLab, orphanNamespaces, readLabStates, removeStoredL
 import { loadTopology, shippedTopologies } from '../lab/topologies';
 import { TopologyError, type Topology } from '../lab/topology';
 import { createTopologyLab } from '../lab/topology-lab';
+import { describeImpairment } from '../lab/impairment';
 import { integerArg } from './args';
 import { CliError, EXIT_NO_PERMISSION, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE } from './errors';
 import { formatLabMap } from './lab-map';
@@ -152,7 +153,7 @@ export async function labStatus(out: Output): Promise<number> {
     out.text(`${lab.name}: ${lab.state === 'up' ? 'up' : `damaged (no namespace for ${lab.missingHosts?.join(', ')}; \`lab down ${lab.name}\`)`} since ${lab.since}`);
     for (const host of lab.map?.hosts ?? []) out.text(`  ${host.name.padEnd(8)} ${host.role.padEnd(7)} ${host.addresses.join('  ')}`);
     for (const impairment of (lab.map?.links ?? []).flatMap((l) => l.impairments)) {
-      out.text(`  ${impairment.from} → ${impairment.to}: ${impairment.how === 'unsupported' ? `NOT APPLIED: ${impairment.reason}` : `${impairment.how}: ${impairment.reason}`}`);
+      out.text(`  ${impairment.from} → ${impairment.to}  ${describeImpairment(impairment)}  ${impairment.how === 'unsupported' ? 'NOT APPLIED: ' : ''}${impairment.reason}`);
     }
   }
   for (const lab of line) out.text(`${lab.id}: ${lab.alive ? `line lab held by process ${lab.pid}` : 'line lab left behind (its process is gone; `lab down` removes it)'}`);

@@ -55,10 +55,9 @@ let netemMissing = false;
 /** netem when the kernel has it, else tbf for a rate; delay and loss then stay unapplied and say so. */
 export const kernelImpairment: ImpairLink = async (direction, impairment) => {
   const tc = (qdisc: string, args: string[]) => run('tc', ['-n', direction.namespace, 'qdisc', 'replace', 'dev', direction.device, 'root', qdisc, ...args], { timeoutMs: 10_000, check: false });
-  const wanted = describeImpairment(impairment);
   if (!netemMissing) {
     const result = await tc('netem', netemArguments(impairment));
-    if (result.code === 0) return { how: 'netem', reason: `${wanted} with tc netem` };
+    if (result.code === 0) return { how: 'netem', reason: 'tc netem' };
     // "Specified qdisc kind is unknown": no sch_netem in this kernel.
     if (!/unknown|No such file/i.test(result.stderr)) throw new Error(`tc netem on ${direction.from}→${direction.to}: ${result.stderr.trim()}`);
     netemMissing = true;
@@ -68,8 +67,8 @@ export const kernelImpairment: ImpairLink = async (direction, impairment) => {
   if (rateKbit !== undefined) {
     const result = await tc('tbf', tbfArguments(rateKbit));
     if (result.code !== 0) throw new Error(`tc tbf on ${direction.from}→${direction.to}: ${result.stderr.trim()}`);
-    if (!timing) return { how: 'tbf', reason: `rate ${rateKbit} kbit/s with tc tbf (no netem in this kernel)` };
-    return { how: 'unsupported', reason: `rate ${rateKbit} kbit/s applied with tbf; ${timing} (${NEEDS_EMULATOR}; this kernel has no netem)` };
+    if (!timing) return { how: 'tbf', reason: 'tc tbf (this kernel has no netem)' };
+    return { how: 'unsupported', reason: `the rate is applied with tc tbf, but ${timing} ${NEEDS_EMULATOR}; this kernel has no netem` };
   }
-  return { how: 'unsupported', reason: `${timing} (${NEEDS_EMULATOR}; this kernel has no netem)` };
+  return { how: 'unsupported', reason: `${NEEDS_EMULATOR}; this kernel has no netem` };
 };

@@ -145,7 +145,7 @@ function zodIssues(error: z.ZodError, json: unknown): Array<TopologyIssue & { at
       return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`, at: formatPath([...issue.path, issue.keys[0]]) };
     }
     if (issue.path.length > 0 && valueAt(json, issue.path) === undefined) return { path, message: 'required' };
-    return { path, message: issue.message.replace(/^Invalid input: /, '') };
+    return { path, message: issue.message.replace(/^Invalid (input|option): /, '') };
   });
 }
 

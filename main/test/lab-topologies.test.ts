@@ -100,22 +100,24 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
     expect(map.hosts.map((h) => [h.name, h.role])).toEqual([['client', 'host'], ['r1', 'router'], ['r2', 'router'], ['r3', 'router'], ['target', 'host']]);
     expect(map.hosts[0].addresses).toEqual(['198.18.1.1/24', 'fd42:0:0:1::1/64']);
     expect(map.links[0].ends.map((e) => [e.host, e.interface])).toEqual([['client', 'r1'], ['r1', 'client']]);
-    await pingsBothWays('line', map);
-
     const namespaces = namespacesOf('line');
     expect(namespaces).toHaveLength(5);
     const state = readFileSync(stateFile('line'), 'utf8');
-    const again = await cli(['lab', 'up', 'line']);
+    // Independent checks at once: each CLI start costs a second or more on a loaded machine.
+    const [, again, statusText, exit, unknown] = await Promise.all([
+      pingsBothWays('line', map),
+      cli(['lab', 'up', 'line']),
+      cli(['lab', 'status', '--json']),
+      inLab('line', 'target', ['sh', '-c', 'exit 7']),
+      inLab('line', 'server', ['true']),
+    ]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/lab line is already up .*`lab down line` first/);
     expect(namespacesOf('line')).toEqual(namespaces);
     expect(readFileSync(stateFile('line'), 'utf8')).toBe(state);
-
-    const status = JSON.parse((await cli(['lab', 'status', '--json'])).stdout) as { labs: Array<{ name: string; state: string }> };
+    const status = JSON.parse(statusText.stdout) as { labs: Array<{ name: string; state: string }> };
     expect(status.labs.find((l) => l.name === 'line')?.state).toBe('up');
-    const exit = await inLab('line', 'target', ['sh', '-c', 'exit 7']);
     expect(exit.code).toBe(7);
-    const unknown = await inLab('line', 'server', ['true']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("lab line has no host 'server' (hosts: client, r1, r2, r3, target)");
     await down('line');
@@ -123,11 +125,13 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
 
   it.concurrent('diamond: flows with different ports leave r1 by different middle routers (ECMP, layer-4 hash)', async () => {
     const map = await up('diamond');
-    await pingsBothWays('diamond', map);
     const target = targetOf(map);
     // One exec for every lookup: 32 UDP flows per family, differing in the source port.
     const script = 'for p in $(seq 40000 40031); do ip -4 route get "$1" ipproto udp sport $p dport 33434; ip -6 route get "$2" ipproto udp sport $p dport 33434; done';
-    const routes = await inLab('diamond', 'r1', ['sh', '-c', script, 'routes', target.ipv4, target.ipv6]);
+    // Real traffic too, counted by nft on r1's way out (only these probes: neighbour discovery is not counted).
+    const counters = 'nft add table inet probes && nft add chain inet probes out "{ type filter hook forward priority 0; }" && nft add rule inet probes out oifname r2 udp dport 33434 counter && nft add rule inet probes out oifname r3 udp dport 33434 counter';
+    const [, routes, counting] = await Promise.all([pingsBothWays('diamond', map), inLab('diamond', 'r1', ['sh', '-c', script, 'routes', target.ipv4, target.ipv6]), inLab('diamond', 'r1', ['sh', '-c', counters])]);
+    expect(counting.code, counting.stderr).toBe(0);
     expect(routes.code, routes.stderr).toBe(0);
     for (const [address, vias] of [[target.ipv4, ['198.18.2.2', '198.18.3.2']], [target.ipv6, ['fd42:0:0:2::2', 'fd42:0:0:3::2']]] as const) {
       const chosen = routes.stdout.split('\n').filter((line) => line.startsWith(`${address} `)).map((line) => / via (\S+)/.exec(line)?.[1]);
@@ -136,10 +140,7 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
       // 32 flows on one path by chance: 2^-31.
       expect([...new Set(chosen)].sort()).toEqual([...vias].sort());
     }
-    // Real traffic too: 32 UDP datagrams from 32 source ports leave r1 by both middle routers,
-    // counted by nft on r1's way out (only these probes: neighbour discovery is not counted).
-    const counters = 'nft add table inet probes && nft add chain inet probes out "{ type filter hook forward priority 0; }" && nft add rule inet probes out oifname r2 udp dport 33434 counter && nft add rule inet probes out oifname r3 udp dport 33434 counter';
-    expect((await inLab('diamond', 'r1', ['sh', '-c', counters])).code).toBe(0);
+    // 32 UDP datagrams from 32 source ports leave r1 by both middle routers.
     const send = 'import socket, sys\nfor port in range(41000, 41032):\n    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n    s.bind(("", port))\n    s.sendto(b"x", (sys.argv[1], 33434))\n    s.close()\n';
     expect((await inLab('diamond', 'client', ['python3', '-c', send, target.ipv4])).code).toBe(0);
     const listed = (await inLab('diamond', 'r1', ['nft', 'list', 'table', 'inet', 'probes'])).stdout;
@@ -153,13 +154,15 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
   it.concurrent('small-mtu: a 1400-byte packet with DF set gets Fragmentation Needed / Packet Too Big with MTU 1280', async () => {
     const map = await up('small-mtu');
     expect(map.links.map((l) => l.mtu)).toEqual([1500, 1280, 1500]);
-    await pingsBothWays('small-mtu', map);
     const target = targetOf(map);
     // 1372 + 8 + 20 = 1400 bytes (IPv4); 1352 + 8 + 40 = 1400 (IPv6).
-    const v4 = await inLab('small-mtu', 'client', ['ping', '-4', '-n', '-c1', '-W1', '-M', 'do', '-s', '1372', target.ipv4]);
+    const [, v4, v6] = await Promise.all([
+      pingsBothWays('small-mtu', map),
+      inLab('small-mtu', 'client', ['ping', '-4', '-n', '-c1', '-W1', '-M', 'do', '-s', '1372', target.ipv4]),
+      inLab('small-mtu', 'client', ['ping', '-6', '-n', '-c1', '-W1', '-M', 'do', '-s', '1352', target.ipv6]),
+    ]);
     expect(v4.code).not.toBe(0);
     expect(v4.stdout).toMatch(/From 198\.18\.1\.2 icmp_seq=1 Frag needed and DF set \(mtu = 1280\)/);
-    const v6 = await inLab('small-mtu', 'client', ['ping', '-6', '-n', '-c1', '-W1', '-M', 'do', '-s', '1352', target.ipv6]);
     expect(v6.code).not.toBe(0);
     expect(v6.stdout).toMatch(/From fd42:0:0:1::2 icmp_seq=1 Packet too big: mtu=1280/);
     await down('small-mtu');
@@ -167,10 +170,10 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
 
   it.concurrent('filtered: the CLI traceroute shows * at the silent router and !X at the rejecting one', async () => {
     const map = await up('filtered');
-    await pingsBothWays('filtered', map);
     const target = targetOf(map);
-    for (const [address, rejecter] of [[target.ipv4, '198.18.2.2'], [target.ipv6, 'fd42:0:0:2::2']]) {
-      const trace = await inLab('filtered', 'client', [process.execPath, CLI, 'traceroute', '-q', '1', '-w', '1', '-m', '6', address]);
+    const traceTo = (address: string) => inLab('filtered', 'client', [process.execPath, CLI, 'traceroute', '-q', '1', '-w', '1', '-m', '6', address]);
+    const [, trace4, trace6] = await Promise.all([pingsBothWays('filtered', map), traceTo(target.ipv4), traceTo(target.ipv6)]);
+    for (const [trace, rejecter] of [[trace4, '198.18.2.2'], [trace6, 'fd42:0:0:2::2']] as const) {
       // Not reached: exit 1.
       expect(trace.code, trace.stderr).toBe(1);
       const hops = trace.stdout.split('\n').filter((line) => /^\s*\d+\s/.test(line));
@@ -189,10 +192,9 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
     // netem where the kernel has it; else said plainly (the emulator is not built yet).
     if (impairments[0].how === 'unsupported') expect(impairments[0].reason).toMatch(/needs netem or the userspace emulator/);
     else expect(impairments[0].how).toBe('netem');
-    const status = await cli(['lab', 'status']);
-    expect(status.stdout).toMatch(impairments[0].how === 'unsupported' ? /r1 → r2: NOT APPLIED: delay 40 ms, loss 20 %/ : /r1 → r2: netem/);
     // Loss is the later lessons' to measure; ten tries are enough to get a reply through 20 %.
-    await pingsBothWays('lossy', map, 10);
+    const [status] = await Promise.all([cli(['lab', 'status']), pingsBothWays('lossy', map, 10)]);
+    expect(status.stdout).toMatch(impairments[0].how === 'unsupported' ? /r1 → r2 {2}delay 40 ms, loss 20 % {2}NOT APPLIED: needs netem or the userspace emulator/ : /r1 → r2 {2}delay 40 ms, loss 20 % {2}tc netem/);
     await down('lossy');
   });
 

@@ -26,6 +26,13 @@ const ARENA_BYTES = 16 * 1024 * 1024;
 const FINE_INTERVAL_MS = 2;
 /** How often requests whose answer window passed are counted as lost. */
 const SWEEP_MS = 100;
+/**
+ * Packets queued per wake-up while answers are counted: below the library's ASYNC_SEND_MIN (64), so the
+ * batch goes out synchronously and each request is logged before its reply can be read. A batch sent on
+ * the thread pool completes after the poll phase read the replies (loopback answers at once), and a reply
+ * logged before its request is never matched.
+ */
+const MATCHABLE_BATCH = 63;
 
 /** One packet of a job, ready to send. */
 export interface PreparedPacket {
@@ -223,11 +230,17 @@ export class SendJob {
       due = this.intervalMs === 0 ? total : Math.min(total, Math.floor((now - this.startMono) / this.intervalMs) + 1);
     }
     const inFlight = this.queued - this.completed;
-    const n = Math.min(due - this.queued, this.slotLimit - inFlight);
+    let n = Math.min(due - this.queued, this.slotLimit - inFlight);
+    if (this.stopAnswers && n > MATCHABLE_BATCH) n = MATCHABLE_BATCH;
     for (let i = 0; i < n; i++) this.sendNext();
     if (this.queued >= total) return; // the last completion ends the job
     if (this.queued - this.completed >= this.slotLimit) {
       this.waitingForRoom = true;
+      return;
+    }
+    // Held back by MATCHABLE_BATCH: the rest is due already, on the next turn (after the poll phase read the replies).
+    if (this.queued < due && !(this.burst && this.queued >= this.burstEnd)) {
+      this.immediate = setImmediate(this.tick);
       return;
     }
     if (this.burst) {

@@ -78,6 +78,12 @@ describe.skipIf(rawSocketsWhy !== '')(`streams, variable fields and send-and-mat
     expect((await job(started.jobId)).packets![0]).toMatchObject({ answered: 50, lost: 0 });
   });
 
+  it('2,000 echo requests as fast as possible are all answered (each request logged before its reply is read)', async () => {
+    const started = await call('send', { socketId: icmp4, address: '127.0.0.1', packet: { layers: [{ kind: 'icmp', fields: { identifier: uniqueId() } }] }, count: 2000 });
+    await vi.waitFor(async () => expect((await job(started.jobId)).answered).toBe(2000), { timeout: 10_000, interval: 20 });
+    expect(await job(started.jobId)).toMatchObject({ state: 'done', sent: 2000, lost: 0 });
+  });
+
   it('ICMPv6 echoes to ::1 increment too and are all answered', async () => {
     const identifier = uniqueId();
     const started = await call('send', { socketId: icmp6, address: '::1', packet: { layers: [{ kind: 'icmpv6', fields: { identifier } }] }, count: 10, intervalMs: 1 });

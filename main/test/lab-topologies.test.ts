@@ -88,7 +88,7 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
   });
 
   afterAll(async () => {
-    for (const name of [...SHIPPED, 'crash-test', 'twice-test']) if (existsSync(stateFile(name))) await cli(['lab', 'down', name]);
+    for (const name of [...SHIPPED, 'crash-test', 'twice-test', 'sweep-test']) if (existsSync(stateFile(name))) await cli(['lab', 'down', name]);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
     // veths are created inside the namespaces: none ever appears in the caller's.
     expect(rootVeths()).toBe(vethsBefore);
@@ -242,6 +242,27 @@ describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, (
     expect(text.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['diamond', 'filtered', 'line', 'lossy', 'small-mtu']);
     const json = await cli(['lab', 'list', '--json']);
     expect(json.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { name: string }).name)).toEqual(['diamond', 'filtered', 'line', 'lossy', 'small-mtu']);
+  });
+
+  // After the concurrent tests: their `lab up`s would sweep the namespace first.
+  it('namespaces a crash left (no state file, builder gone) are listed by status and swept by the next lab up', async () => {
+    const gone = spawn('true');
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const ghost = `pwl-ghost-${gone.pid}-0a0a-client`;
+    execFileSync('ip', ['netns', 'add', ghost]);
+    try {
+      const status = JSON.parse((await cli(['lab', 'status', '--json'])).stdout) as { orphans: string[] };
+      expect(status.orphans).toContain(ghost);
+      const file = path.join(scratch, 'sweep.json');
+      const line = JSON.parse(readFileSync(path.join(ROOT, 'main', 'lab', 'topologies', 'line.json'), 'utf8'));
+      writeFileSync(file, JSON.stringify({ ...line, name: 'sweep-test' }));
+      expect((await cli(['lab', 'up', file])).code).toBe(0);
+      expect(namespacesOf('ghost')).toEqual([]);
+      await down('sweep-test');
+    } finally {
+      // Normally gone already.
+      if (namespacesOf('ghost').length > 0) execFileSync('ip', ['netns', 'delete', ghost], { stdio: 'ignore' });
+    }
   });
 
   it('bad topologies and unknown labs are usage errors naming the problem', async () => {

@@ -177,7 +177,8 @@ export async function send(targetText: string, options: SendOptions, out: Output
   const plan = planPacket(options, target.family);
   const variations = options.vary === false ? [] : options.vary && options.vary.length > 0 ? options.vary.map((spec) => parseVary(spec, plan.packet)) : undefined;
   const flags = { ...FLAGS, ...packetFlags(options) };
-  const session = new EngineSession({ logCapacity: 1000 });
+  // Send and match reads its pairs back from the log: room for what a busy host's socket also receives meanwhile.
+  const session = new EngineSession({ logCapacity: options.answers !== undefined ? 100_000 : 1000 });
   try {
     if (options.elevate) await elevate(session, out);
     const icmpEcho = plan.protocol === (target.family === 4 ? 1 : 58);
@@ -195,6 +196,7 @@ export async function send(targetText: string, options: SendOptions, out: Output
     let early: SendJobInfo | null = null;
     let shown = 0;
     let firstTime = 0;
+    const infos = new Map<number, string>();
     const showRow = (row: LogRow): void => {
       if (row.direction !== 'sent') return;
       if (shown++ === 0) firstTime = row.time;
@@ -203,7 +205,12 @@ export async function send(targetText: string, options: SendOptions, out: Output
     };
     session.subscribe((batch) => {
       for (const event of batch) {
-        if (event.type === 'log') for (const row of event.rows) showRow(row);
+        if (event.type === 'log') {
+          for (const row of event.rows) {
+            showRow(row);
+            if (options.answers !== undefined) rememberInfo(infos, row);
+          }
+        }
         else if (event.type === 'sendJob' && event.job.state !== 'running' && event.job.state !== 'waiting') {
           if (event.job.jobId === jobId) finish(event.job);
           else early = event.job;
@@ -242,7 +249,7 @@ export async function send(targetText: string, options: SendOptions, out: Output
     const how = job.state === 'done' ? '' : ` (${job.state})`;
     out.text(`${job.sent} of ${job.total} packets sent to ${target.address}${errors} in ${seconds.toFixed(3)} s${how}`);
     if (job.state === 'failed' && job.error) out.note(`send: ${job.error.message}`);
-    if (options.answers !== undefined) await showAnswers(session, job.jobId, out, options.quiet === true);
+    if (options.answers !== undefined) await showAnswers(session, job.jobId, out, options.quiet === true, infos);
     const exitCode = job.state === 'done' && job.sent === job.total && job.errors === 0 ? EXIT_OK : EXIT_NO_RESULT;
     out.record({ type: 'summary', target: target.name, protocol: plan.protocol, mode: socket.mode, ...job, exitCode });
     return exitCode;
@@ -252,8 +259,13 @@ export async function send(targetText: string, options: SendOptions, out: Output
 }
 
 /** Send-and-match's outcome, as Scapy's sr() sums it up: the pairs, then what got no answer (by log row number). */
-async function showAnswers(session: EngineSession, jobId: string, out: Output, quiet: boolean): Promise<void> {
+async function showAnswers(session: EngineSession, jobId: string, out: Output, quiet: boolean, infos: ReadonlyMap<number, string>): Promise<void> {
   const results = await session.call('sendResults', { jobId, limit: 1000 }, FLAGS);
+  // Rows the log overwrote since (other traffic of a busy host) are described from the events that carried them.
+  for (const pair of results.answered) {
+    if (infos.has(pair.requestId) && infos.has(pair.replyId)) pair.summary = `${infos.get(pair.requestId)} → ${infos.get(pair.replyId)}`;
+  }
+  for (const lonely of results.unanswered) lonely.summary = infos.get(lonely.requestId) ?? lonely.summary;
   out.record({ type: 'results', ...results });
   out.text(`${results.answeredTotal} answered, ${results.unansweredTotal} unanswered`);
   if (quiet) return;
@@ -261,4 +273,10 @@ async function showAnswers(session: EngineSession, jobId: string, out: Output, q
   for (const lonely of results.unanswered) out.text(`  #${lonely.requestId} no answer  ${lonely.summary}`);
   const shown = results.answered.length + results.unanswered.length;
   if (shown < results.answeredTotal + results.unansweredTotal) out.text(`  (the first 1000 of each shown)`);
+}
+
+/** Remembers the Info of rows sent and of the replies to them (at most 100,000: --answers shows 1000 of each). */
+function rememberInfo(infos: Map<number, string>, row: LogRow): void {
+  if (infos.size >= 100_000) return;
+  if (row.direction === 'sent' || (row.match?.requestId !== undefined && infos.has(row.match.requestId))) infos.set(row.id, row.info);
 }

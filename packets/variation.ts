@@ -192,14 +192,13 @@ export function planVariations(stack: PacketStack, variations: readonly Variatio
     const bitOffset = starts[variation.layer] * 8 + field.bitOffset + (field.type === 'ipv6' ? 96 : 0);
     const bitWidth = field.type === 'ipv6' ? 32 : field.bitWidth;
     // Every numeric field takes its bit width's whole range (0 to 2^width - 1): the masks below rely on it.
-    const min = 0;
     const size = 2 ** bitWidth;
     const base = readBits(template, bitOffset, bitWidth);
     const list = new Float64Array(variation.mode === 'list' ? (variation.values?.length ?? 0) : 0);
     if (variation.mode === 'list') {
       if (!variation.values || variation.values.length === 0) throw new VariationError("mode 'list' needs values", `${path}.values`);
       variation.values.forEach((value, i) => {
-        list[i] = listValue(value, field, template, start, min, size, `${path}.values.${i}`);
+        list[i] = listValue(value, field, template, start, size, `${path}.values.${i}`);
       });
     }
     if (variation.step !== undefined && (!Number.isInteger(variation.step) || variation.step < 1 || variation.step > 0xffffffff)) {
@@ -272,7 +271,7 @@ function firstIpLayer(layers: readonly ReturnType<typeof resolveLayer>[]): numbe
 }
 
 /** A list value as a number in the field's range; an IPv6 address must share its first 96 bits with the packet's own. */
-function listValue(value: number | string, field: FieldDescription, template: Uint8Array, start: number, min: number, size: number, path: string): number {
+function listValue(value: number | string, field: FieldDescription, template: Uint8Array, start: number, size: number, path: string): number {
   if (field.type === 'ipv4' && typeof value === 'string') {
     try {
       const bytes = parseIpv4(value);
@@ -296,9 +295,9 @@ function listValue(value: number | string, field: FieldDescription, template: Ui
     }
     return ((bytes[12] << 24) | (bytes[13] << 16) | (bytes[14] << 8) | bytes[15]) >>> 0;
   }
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > min + size - 1) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > size - 1) {
     const what = field.type === 'ipv4' ? 'an IPv4 address or a number' : field.type === 'ipv6' ? 'an IPv6 address or a number (its low 32 bits)' : 'an integer';
-    throw new VariationError(`${field.name} takes ${what} from ${min} to ${min + size - 1}, got ${JSON.stringify(value)}`, path);
+    throw new VariationError(`${field.name} takes ${what} from 0 to ${size - 1}, got ${JSON.stringify(value)}`, path);
   }
   return value;
 }

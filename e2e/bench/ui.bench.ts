@@ -212,8 +212,12 @@ async function floodSection(page: Page) {
   // ---- 3. input during a 50,000 pkt/s flood ----
   const floodHeapBefore = await heapMB(page, true);
   const before = await rowsSeen(page);
+  const lastJobId = () => page.evaluate(() => ((window as any).__workbench.getState().send.last?.jobId ?? '') as string);
+  const previousJobId = await lastJobId();
   await sendEchoes(page, FLOOD_RATE * (FLOOD_SECONDS + 30), FLOOD_RATE);
-  const floodJobId = await page.evaluate(() => (window as any).__workbench.getState().send.last.jobId as string);
+  // The Send button's job is known once the engine answered.
+  await expect.poll(lastJobId, { timeout: 30_000 }).not.toBe(previousJobId);
+  const floodJobId = await lastJobId();
   await page.getByRole('tab', { name: 'Log' }).click();
   await page.waitForTimeout(2000); // the flood gets going
   const started = Date.now();

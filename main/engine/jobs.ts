@@ -146,7 +146,7 @@ export class SendJobs {
 
   /** Cancels every job (close()). */
   cancelAll(): void {
-    for (const job of this.jobs.values()) job.cancel();
+    for (const job of this.jobs.values()) job.dispose();
   }
 
   /**

@@ -189,6 +189,12 @@ export class SendJob {
     this.end('cancelled');
   }
 
+  /** Cancels the job and stops counting answers even for a finished one (the engine closes). */
+  dispose(): void {
+    this.cancel();
+    this.stopListening();
+  }
+
   /** Ends an active job as failed with this error (its socket failed); no-op once ended. */
   fail(error: { code: string; message: string }): void {
     if (!this.active) return;
@@ -423,8 +429,9 @@ export class SendJob {
     this.timer = null;
     this.immediate = null;
     this.waitTimer = null;
-    // Send-and-match: the answer window closed, the results are final.
-    if (this.matching) {
+    // Send-and-match: the answer window closed, the results are final. A cancelled or failed
+    // job stops counting too; a done one keeps sweeping until its last window closes.
+    if (this.matching || state !== 'done') {
       this.tracker.finish();
       this.sumLost();
       this.stopListening();

@@ -607,13 +607,17 @@ describe.skipIf(rawSocketsWhy !== '')(`Workbench on loopback${skipNote(rawSocket
       await expect(engine.listSockets()).rejects.toMatchObject({ code: 'CLOSED' });
     });
 
-    // A known bug, kept visible: SendJob.start() sets its answer sweep (setInterval) for any job
-    // whose packet is a request, but end() stops it only for send-and-match jobs, so a cancelled
-    // echo job keeps the interval and its answer listener. When this starts passing, make it it().
-    it.fails('clears every timer it set (fails now: a cancelled send job keeps its answer sweep, send-job.ts end())', async () => {
-      const { engine, timersBefore } = await busyEngine();
+    // A cancelled echo job used to keep its answer sweep (setInterval) and listener after close().
+    it('clears every timer it set (the answer sweep of a cancelled send job included)', async () => {
+      const { engine, job, timersBefore } = await busyEngine();
+      const sending = engine['jobs']['jobs'].get(job.jobId)!;
+      expect(sending['sweepTimer']).not.toBeNull();
       await engine.close();
+      // close() leaves one Immediate (the sockets' close events), gone a turn later.
+      await new Promise((resolve) => setImmediate(resolve));
       expect(timers()).toBeLessThanOrEqual(timersBefore);
+      // The sweep is unref'd, so getActiveResourcesInfo() does not list it: ask the job.
+      expect(sending['sweepTimer']).toBeNull();
     });
   });
 });

@@ -3,6 +3,7 @@
 // pair and one unanswered request, open in the log, and export as CSV and pcapng.
 import { createSocket, type Socket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import type { Page } from '@playwright/test';
 import { expect, hex4, test, uniqueIdentifier } from './fixtures';
 import { seriousViolations } from './axe-violations';
@@ -99,6 +100,7 @@ for (const [viewport, theme] of [
       const found: string[] = [];
       for (const shown of [theme, theme === 'dark' ? 'light' : 'dark']) {
         await app.getByLabel('Theme').selectOption(shown);
+        await results.screenshot({ path: path.resolve(__dirname, '..', 'test-results', 'screenshots', `10-send-and-match-${viewport.width}x${viewport.height}-${shown}.png`) });
         found.push(...(await seriousViolations(app, `send-and-match results, ${shown}, ${viewport.width}x${viewport.height}`)));
       }
       expect(found, found.join('\n')).toEqual([]);

@@ -3,8 +3,12 @@
 // packet; the stream survives a reload; no serious axe violation in light or dark. And a
 // repeated echo request varies its sequence by default: 50 distinct sequences in the log.
 import type { Page } from '@playwright/test';
+import * as path from 'node:path';
 import { seriousViolations } from './axe-violations';
 import { expect, hex4, test, uniqueIdentifier } from './fixtures';
+
+/** Beside the screenshots spec's, for review. */
+const SCREENSHOTS = path.resolve(__dirname, '..', 'test-results', 'screenshots');
 
 /** Closes every socket this host has open, so none keeps filling the log after the test. */
 async function closeAllSockets(app: Page) {
@@ -80,6 +84,9 @@ for (const viewport of [
     await expect(packet1.nth(3)).toHaveText('0');
     await expect(packet1.nth(4)).toHaveText(/^[\d.]+ \/ [\d.]+ \/ [\d.]+ ms$/);
     await expect(counters.getByRole('row').nth(2).getByRole('cell').nth(2)).toHaveText('1');
+    // The job table and its counters fit the send column: nothing to scroll sideways.
+    const jobsRegion = send.getByRole('region', { name: 'Send jobs, scrollable' });
+    expect(await jobsRegion.evaluate((region) => region.scrollWidth - region.clientWidth)).toBeLessThanOrEqual(0);
 
     // Interleaved: packet 1 (seq=1), packet 2, then packet 1's other four, seq=2 to 5 (the
     // response pane lists the job's requests newest first).
@@ -91,6 +98,7 @@ for (const viewport of [
     const found: string[] = [];
     for (const theme of ['light', 'dark'] as const) {
       await app.getByLabel('Theme').selectOption(theme);
+      await app.screenshot({ path: path.join(SCREENSHOTS, `9-stream-${viewport.width}x${viewport.height}-${theme}.png`) });
       found.push(...(await seriousViolations(app, `Build & send with a stream, ${theme}, ${viewport.width}x${viewport.height}`)));
     }
     expect(found, found.join('\n')).toEqual([]);

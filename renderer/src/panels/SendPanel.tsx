@@ -336,22 +336,24 @@ function JobRows({ job, expanded, onToggle, onStop, onResults }: { job: SendJobI
           {job.error ? `: ${job.error.code}` : ''}
           {job.error && <span className="state-detail">{job.error.message}</span>}
         </td>
-        <td className="actions">
-          {packets.length > 0 && (
-            <button type="button" aria-expanded={expanded} aria-label={`Counters of ${job.jobId}`} onClick={onToggle}>
-              Counters
-            </button>
-          )}
-          {job.matching && (
-            <button type="button" aria-label={`Results of ${job.jobId}`} onClick={onResults}>
-              Results
-            </button>
-          )}
-          {(job.state === 'running' || job.state === 'waiting') && (
-            <button type="button" onClick={onStop} aria-label={`Stop job ${job.jobId}`}>
-              Stop
-            </button>
-          )}
+        <td>
+          <div className="job-actions">
+            {packets.length > 0 && (
+              <button type="button" aria-expanded={expanded} aria-label={`Counters of ${job.jobId}`} onClick={onToggle}>
+                Counters
+              </button>
+            )}
+            {job.matching && (
+              <button type="button" aria-label={`Results of ${job.jobId}`} onClick={onResults}>
+                Results
+              </button>
+            )}
+            {(job.state === 'running' || job.state === 'waiting') && (
+              <button type="button" onClick={onStop} aria-label={`Stop job ${job.jobId}`}>
+                Stop
+              </button>
+            )}
+          </div>
         </td>
       </tr>
       {expanded && packets.length > 0 && (
@@ -370,7 +372,7 @@ function JobRows({ job, expanded, onToggle, onStop, onResults }: { job: SendJobI
                   <th scope="col" className="num">
                     Lost
                   </th>
-                  <th scope="col" className="num">
+                  <th scope="col" className="num rtt">
                     RTT min / avg / max
                   </th>
                 </tr>

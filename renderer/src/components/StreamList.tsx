@@ -1,5 +1,6 @@
 // The stream being built: packets added from the editor, each with its count and variable
 // fields in words, in the order they go out; sent in one job, in order or interleaved.
+import { useEffect, useRef } from 'react';
 import { useWorkbench } from '../store';
 import { streamTotal } from '../store/stream';
 import './stream.css';
@@ -12,6 +13,13 @@ export function StreamList() {
   const move = useWorkbench((s) => s.send.moveInStream);
   const clear = useWorkbench((s) => s.send.clearStream);
   const error = useWorkbench((s) => (s.send.error?.where === 'stream' ? s.send.error : null));
+  const section = useRef<HTMLElement>(null);
+  const shownLength = useRef(stream.length);
+  // A packet just added: bring the list into view (it sits below the form in a small window).
+  useEffect(() => {
+    if (stream.length > shownLength.current) section.current?.scrollIntoView?.({ block: 'nearest' });
+    shownLength.current = stream.length;
+  }, [stream.length]);
   if (stream.length === 0) {
     return error ? (
       <div className="field-error" role="alert">
@@ -21,7 +29,7 @@ export function StreamList() {
   }
   const total = streamTotal(stream);
   return (
-    <section className="stream-list" aria-label="Stream">
+    <section className="stream-list" aria-label="Stream" ref={section}>
       <h3 className="pane-title">
         <span>
           Stream

@@ -122,6 +122,7 @@ export function SendPanel() {
             <input
               aria-label="Packet count"
               className="narrow"
+              {...invalidIf(error?.where === 'count', 'send-count-error')}
               value={form.count}
               disabled={!paced}
               inputMode="numeric"
@@ -146,6 +147,7 @@ export function SendPanel() {
               <input
                 aria-label="Interval (ms)"
                 className="narrow"
+                {...invalidIf(form.pacing === 'interval' && error?.where === 'pacing', 'send-pacing-error')}
                 value={form.interval}
                 disabled={!paced || form.pacing !== 'interval'}
                 onChange={(event) => setForm({ interval: event.target.value })}
@@ -160,6 +162,7 @@ export function SendPanel() {
               <input
                 aria-label="Rate (packets/s)"
                 className="narrow"
+                {...invalidIf(form.pacing === 'rate' && error?.where === 'pacing', 'send-pacing-error')}
                 value={form.rate}
                 disabled={!paced || form.pacing !== 'rate'}
                 onChange={(event) => setForm({ rate: event.target.value })}
@@ -174,6 +177,7 @@ export function SendPanel() {
               <input
                 aria-label="Burst size (packets)"
                 className="narrow"
+                {...invalidIf(form.pacing === 'burst' && error?.where === 'pacing', 'send-pacing-error')}
                 value={form.burstSize}
                 disabled={!paced || form.pacing !== 'burst'}
                 inputMode="numeric"
@@ -186,6 +190,7 @@ export function SendPanel() {
               <input
                 aria-label="Burst gap (ms)"
                 className="narrow"
+                {...invalidIf(form.pacing === 'burst' && error?.where === 'pacing', 'send-pacing-error')}
                 value={form.burstGap}
                 disabled={!paced || form.pacing !== 'burst'}
                 onChange={(event) => setForm({ burstGap: event.target.value })}
@@ -257,6 +262,9 @@ export function SendPanel() {
 function rttTriple({ min, avg, max }: { min: number; avg: number; max: number }): string {
   return `${[min, avg, max].map((ms) => formatRtt(ms).replace(/ ms$/, '')).join(' / ')} ms`;
 }
+
+/** Marks the control an error is about and points at the error's text. */
+const invalidIf = (invalid: boolean, errorId: string) => (invalid ? { 'aria-invalid': true, 'aria-describedby': errorId } : {});
 
 const STATE_WORDS: Record<SendJobInfo['state'], string> = {
   running: 'running',

@@ -70,6 +70,14 @@ for (const [viewport, theme] of [
       await expect(job).toContainText('done');
       await expect(job).toContainText('1 answered · 1 lost');
 
+      // A request opens in the log (first: other traffic on this host may overwrite the log's ring).
+      const requestLink = answered.nth(1).getByRole('button', { name: /^Open request #\d+ in the log$/ });
+      const requestNumber = ((await requestLink.textContent()) ?? '').replace(/\D/g, '');
+      await requestLink.click();
+      await expect(app.getByRole('tab', { name: 'Log' })).toHaveAttribute('aria-selected', 'true');
+      await expect(app.getByRole('region', { name: 'Packet details' })).toContainText(`Packet ${requestNumber}:`);
+      await app.getByRole('tab', { name: 'Build & send' }).click();
+
       // CSV: one line per request, answered with its reply and RTT, unanswered without.
       const csvDownload = app.waitForEvent('download');
       await results.getByRole('button', { name: 'Export CSV' }).click();
@@ -105,12 +113,6 @@ for (const [viewport, theme] of [
       }
       expect(found, found.join('\n')).toEqual([]);
 
-      // A request opens in the log.
-      const requestLink = answered.nth(1).getByRole('button', { name: /^Open request #\d+ in the log$/ });
-      const requestNumber = ((await requestLink.textContent()) ?? '').replace(/\D/g, '');
-      await requestLink.click();
-      await expect(app.getByRole('tab', { name: 'Log' })).toHaveAttribute('aria-selected', 'true');
-      await expect(app.getByRole('region', { name: 'Packet details' })).toContainText(`Packet ${requestNumber}:`);
       await closeAllSockets(app);
     } finally {
       udp.socket.close();

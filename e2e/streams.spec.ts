@@ -108,14 +108,17 @@ for (const viewport of [
   });
 }
 
-test('50 echo requests carry 50 distinct sequence numbers by default, seen in the log', async ({ app }) => {
+test('50 echo requests in bursts carry 50 distinct sequence numbers by default, seen in the log', async ({ app }) => {
   const id = uniqueIdentifier();
   await app.getByRole('tab', { name: 'Build & send' }).click();
   const send = app.getByRole('region', { name: 'Send', exact: true });
   await loadEcho(app, id);
   await send.getByRole('radio', { name: 'Count' }).check();
   await send.getByLabel('Packet count').fill('50');
-  await send.getByLabel('Interval (ms)').fill('0');
+  // Paced in bursts: 10 back to back, then 20 ms.
+  await send.getByRole('radio', { name: 'Bursts' }).check();
+  await send.getByLabel('Burst size (packets)').fill('10');
+  await send.getByLabel('Burst gap (ms)').fill('20');
   await expect(send).toContainText('The echo sequence number increments by default: +1 per packet.');
   await expect(send.getByLabel('Identical packets')).not.toBeChecked();
   await send.getByLabel('Target address').fill('127.0.0.1');

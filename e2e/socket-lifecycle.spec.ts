@@ -28,7 +28,7 @@ test('three sends reuse one socket, and Close all closes it', async ({ app }) =>
   const [socketId] = socketIds;
 
   await app.getByRole('tab', { name: 'Sockets' }).click();
-  const panel = app.getByRole('region', { name: 'Sockets' });
+  const panel = app.getByRole('region', { name: 'Sockets', exact: true });
   await expect(panel).toContainText(new RegExp(`Opened by Send, closing after 60 s without a send: .*${socketId}`));
   const table = panel.getByRole('table', { name: 'Open sockets' });
   await expect(table.getByRole('row', { name: new RegExp(`^${socketId} `) }).getByRole('button', { name: `Close ${socketId}` })).toBeVisible();

@@ -1,13 +1,18 @@
 // Under the Send form: what answered the last send. Its sent rows (the job's socket, after the
 // newest row known when it started) with the row the engine matched to each (echo reply, an ICMP
 // error quoting it, SYN-ACK/RST) and the round trip; each opens in the Log panel.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { LogRow } from '../../../common/contract';
 import { useWorkbench } from '../store';
 import { responsePairs } from '../store/send-responses';
 
 /** An unanswered request reads "waiting" this long after its job ends, then "no answer". */
 const ANSWER_GRACE_MS = 2000;
+/**
+ * While a job runs the pairs are worked out again at most this often: at 1,000 pkt/s the log
+ * changes every frame, and laying the table out each time made 100+ ms tasks (bench:ui).
+ */
+const RUNNING_REFRESH_MS = 250;
 
 export function ResponsePane() {
   const last = useWorkbench((s) => s.send.last);
@@ -29,21 +34,26 @@ export function ResponsePane() {
     return () => clearTimeout(timer);
   }, [running, last?.jobId]);
   const pane = useRef<HTMLElement>(null);
-  const pairs = useMemo(() => (last && job ? responsePairs(buffer, last, job.total) : []), [buffer, last, job?.total, version]);
+  const shownVersion = useThrottled(version, running ? RUNNING_REFRESH_MS : 0);
+  const pairs = useMemo(() => (last && job ? responsePairs(buffer, last, job.total) : []), [buffer, last, job?.total, shownVersion]);
   const shown = pairs.length > 0;
   // A new send, and again when its first rows arrive: bring the answers into view (the form
   // sits low in a small window).
   useEffect(() => {
     if (last) pane.current?.scrollIntoView?.({ block: 'nearest' });
   }, [last?.jobId, shown]);
+  // Before the early return: hooks run in the same order every render.
+  const open = useCallback(
+    (id: number) => {
+      void select(id);
+      showPanel('log');
+    },
+    [select, showPanel],
+  );
   if (!last || !job) return null;
   const answered = pairs.filter((pair) => pair.reply).length;
   const rtts = pairs.map((pair) => pair.reply?.match?.rttMs).filter((rtt): rtt is number => rtt !== undefined);
   const meanRtt = rtts.length ? rtts.reduce((sum, rtt) => sum + rtt, 0) / rtts.length : null;
-  const open = (id: number) => {
-    void select(id);
-    showPanel('log');
-  };
   const waiting = running || !graceOver;
   return (
     <section className="response-pane" aria-label="Responses" ref={pane}>
@@ -60,32 +70,61 @@ export function ResponsePane() {
         <p className="muted small pad">{running ? 'Sending…' : 'No sent packet of this job is in the log.'}</p>
       ) : (
         <div className="response-scroll" tabIndex={0} aria-label="Request and answer pairs">
-          <table className="grid-table responses" aria-label="Request and answer">
-            <thead>
-              <tr>
-                <th scope="col">Sent</th>
-                <th scope="col">Answer</th>
-                <th scope="col" className="num">
-                  RTT
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {pairs.map(({ request, reply }) => (
-                <tr key={request.id}>
-                  <td>
-                    <RowLink row={request} onOpen={open} />
-                  </td>
-                  <td>{reply ? <RowLink row={reply} onOpen={open} /> : <span className="muted">{waiting ? 'waiting…' : 'no answer'}</span>}</td>
-                  <td className="num">{reply?.match?.rttMs !== undefined ? formatRtt(reply.match.rttMs) : ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <PairsTable pairs={pairs} waiting={waiting} onOpen={open} />
         </div>
       )}
     </section>
   );
+}
+
+/** The table alone, redrawn only when its pairs or the waiting words change (not on every log event). */
+const PairsTable = memo(function PairsTable({ pairs, waiting, onOpen }: { pairs: ReturnType<typeof responsePairs>; waiting: boolean; onOpen(id: number): void }) {
+  const open = onOpen;
+  return (
+    <table className="grid-table responses" aria-label="Request and answer">
+      <thead>
+        <tr>
+          <th scope="col">Sent</th>
+          <th scope="col">Answer</th>
+          <th scope="col" className="num">
+            RTT
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {pairs.map(({ request, reply }) => (
+          <tr key={request.id}>
+            <td>
+              <RowLink row={request} onOpen={open} />
+            </td>
+            <td>{reply ? <RowLink row={reply} onOpen={open} /> : <span className="muted">{waiting ? 'waiting…' : 'no answer'}</span>}</td>
+            <td className="num">{reply?.match?.rttMs !== undefined ? formatRtt(reply.match.rttMs) : ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+});
+
+/** `value`, changing at most once per `ms` (to the newest value) while ms > 0. */
+function useThrottled<T>(value: T, ms: number): T {
+  const [shown, setShown] = useState(value);
+  const lastShown = useRef(0);
+  useEffect(() => {
+    if (ms <= 0) return;
+    const show = () => {
+      lastShown.current = performance.now();
+      setShown(value);
+    };
+    const wait = lastShown.current + ms - performance.now();
+    if (wait <= 0) {
+      show();
+      return;
+    }
+    const timer = setTimeout(show, wait);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return ms > 0 ? shown : value;
 }
 
 function RowLink({ row, onOpen }: { row: LogRow; onOpen(id: number): void }) {

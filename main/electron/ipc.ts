@@ -7,6 +7,7 @@ import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { methodNames, type EventBatch } from '../../common/contract';
 import { serializeError, WorkbenchError } from '../../common/validate';
 import { dispatchCall, type EngineLike } from '../engine/dispatch';
+import { framesOf } from '../engine/event-frames';
 import { EVENTS_CHANNEL, methodChannel, type IpcOutcome } from '../../preload/channels';
 import { isTrustedSender, type TrustedWindow } from './security';
 
@@ -46,7 +47,9 @@ export function registerIpc({ ipcMain, engine, window, expectedUrl }: IpcOptions
   }
 
   const unsubscribe = engine.subscribe((batch: EventBatch) => {
-    if (!window.isDestroyed()) window.webContents.send(EVENTS_CHANNEL, batch);
+    if (window.isDestroyed()) return;
+    // Each IPC message is one task in the renderer: at most FRAME_ROWS log rows each.
+    for (const frame of framesOf(batch)) window.webContents.send(EVENTS_CHANNEL, frame);
   });
   let disposed = false;
   const dispose = () => {

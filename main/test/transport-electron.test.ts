@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { methodNames, type EventBatch } from '../../common/contract';
+import { FRAME_ROWS } from '../engine/event-frames';
 import { EVENTS_CHANNEL, methodChannel, registerIpc, type IpcOutcome } from '../electron/ipc';
 import {
   ELECTRON_CSP,
@@ -183,6 +184,18 @@ describe('IPC handlers derived from the contract', () => {
     const batch: EventBatch = [{ type: 'logCleared' }];
     engine.emit(batch);
     expect(window.webContents.sent).toEqual([{ channel: EVENTS_CHANNEL, args: [batch] }]);
+  });
+
+  it('sends a flood batch as messages of at most FRAME_ROWS rows, in order', () => {
+    const { engine, window } = setup();
+    const rows = Array.from({ length: 2 * FRAME_ROWS + 1 }, (_, id) => ({
+      id, time: 0, direction: 'sent' as const, socketId: 's1', family: 'ipv4' as const,
+      source: '127.0.0.1', destination: '127.0.0.1', protocol: 'ICMP', length: 84, info: '',
+    }));
+    engine.emit([{ type: 'log', rows }]);
+    const sent = window.webContents.sent.map((message) => message.args[0] as EventBatch);
+    expect(sent.map((frame) => frame.map((event) => (event.type === 'log' ? event.rows.length : event.type)))).toEqual([[FRAME_ROWS], [FRAME_ROWS], [1]]);
+    expect(sent.flatMap((frame) => frame.flatMap((event) => (event.type === 'log' ? event.rows.map((row) => row.id) : [])))).toEqual(rows.map((row) => row.id));
   });
 
   it('removes its handlers and its subscription when the window closes', () => {

@@ -9,15 +9,18 @@
 // - socket / sendJob / experiment: the latest state per socketId / jobId / runId.
 // - pingReply / tracerouteHop: the newest MAX_PENDING_PROGRESS; the full run is
 //   in the 'experiment' event and in listExperiments.
-// A frame lists: logCleared, log, progress events, then state events, so a run's
-// final state never precedes its last reply.
+// A flush lists: logCleared, log, progress events, then state events, so a run's
+// final state never precedes its last reply. Its rows go in WebSocket frames of at
+// most FRAME_ROWS (engine/event-frames.ts).
 import { EVENT_BATCH_INTERVAL_MS, type EventBatch, type LogRow, type WorkbenchEvent } from '../../common/contract';
+import { FRAME_ROWS, framesOf } from '../engine/event-frames';
 import { IntervalScheduler } from '../engine/interval-scheduler';
 
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 /** Twice the engine's largest 'log' event (10 000 rows), so a client that keeps up never loses one. */
 export const MAX_PENDING_LOG_ROWS = 20_000;
 export const MAX_PENDING_PROGRESS = 2000;
+export { FRAME_ROWS };
 
 type StateEvent = Extract<WorkbenchEvent, { type: 'socket' | 'sendJob' | 'experiment' | 'helper' }>;
 type ProgressEvent = Extract<WorkbenchEvent, { type: 'pingReply' | 'tracerouteHop' }>;
@@ -127,6 +130,6 @@ export class EventOutbox {
     this.progress = [];
     this.states.clear();
     this.scheduler.ran();
-    this.target.send(JSON.stringify({ events: batch }));
+    for (const frame of framesOf(batch)) this.target.send(JSON.stringify({ events: frame }));
   }
 }

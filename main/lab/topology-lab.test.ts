@@ -7,6 +7,7 @@ import { isLabSupported } from './namespace';
 import { kernelImpairment, type ImpairedDirection, type Impairment } from './impairment';
 import { parseTopology, type TopologyFile } from './topology';
 import { createTopologyLab } from './topology-lab';
+import { labWhy, skipNote } from '../test/fixtures/privilege';
 
 const supported = typeof process.getuid === 'function' && process.getuid() === 0 && isLabSupported();
 const namespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -34,7 +35,7 @@ const file: TopologyFile = {
   firewall: [{ host: 'r1', hook: 'forward', match: { protocol: 'tcp', dport: 9 }, action: 'reject', rejectWith: 'tcp-reset' }],
 };
 
-describe.runIf(supported)('createTopologyLab', { timeout: 60_000 }, () => {
+describe.runIf(supported)(`createTopologyLab${skipNote(labWhy())}`, { timeout: 60_000 }, () => {
   it('builds what the file says, through the impairment interface, and removes it all', async () => {
     const calls: Array<[ImpairedDirection, Impairment]> = [];
     const lab = await createTopologyLab(parseTopology(JSON.stringify(file)), {

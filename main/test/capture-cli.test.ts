@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../packets/pcapng';
 import { createNamespace, isLabSupported, type Namespace } from '../lab';
 import { CLI, cli, ensureBuiltCli, jsonLines } from './fixtures/cli-child';
+import { labWhy, skipNote } from './fixtures/privilege';
 
 const FLOOD = path.join(__dirname, 'fixtures', 'icmp-flood.cjs');
 const supported = typeof process.getuid === 'function' && process.getuid() === 0 && isLabSupported();
@@ -50,7 +51,7 @@ describe('capture -w is checked before anything is captured', () => {
   });
 });
 
-describe.runIf(supported)('capture under a loopback flood (namespace)', () => {
+describe.runIf(supported)(`capture under a loopback flood (namespace)${skipNote(labWhy())}`, () => {
   let ns: Namespace;
   const children: ChildProcess[] = [];
   beforeAll(async () => {

@@ -13,6 +13,7 @@ import { validateParams } from '../../common/validate';
 import { readCapture } from '../../packets/pcapng';
 import { Workbench } from '../engine';
 import { createLab, isLabSupported, type Lab } from '../lab';
+import { labWhy, rootWhy, skipNote } from './fixtures/privilege';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const labs = isRoot && isLabSupported();
@@ -39,7 +40,7 @@ function tshark(file: string, fields: string[]): Record<string, string>[] {
 
 const FIELDS = ['frame.packet_flags_direction', 'frame.interface_name', 'frame.interface_description', 'ip.ttl', 'ip.dst', 'ipv6.hlim', 'ipv6.src', 'ipv6.dst', 'icmp.type', 'icmpv6.type', 'frame.comment'];
 
-describe.runIf(isRoot)('exact pcapng from real loopback sockets', () => {
+describe.runIf(isRoot)(`exact pcapng from real loopback sockets${skipNote(rootWhy('raw and packet sockets'))}`, () => {
   const workbench = new Workbench();
   afterAll(() => workbench.close());
   const call = async <T>(method: string, params: unknown): Promise<T> =>
@@ -110,7 +111,7 @@ describe.runIf(isRoot)('exact pcapng from real loopback sockets', () => {
   });
 });
 
-describe.runIf(labs)('ping and a 3-hop traceroute exported from a namespace lab, read by tshark', () => {
+describe.runIf(labs)(`ping and a 3-hop traceroute exported from a namespace lab, read by tshark${skipNote(labWhy())}`, () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = await createLab({ routers: 2, hostSysctls: { target: { 'net.ipv4.icmp_ratelimit': 0, 'net.ipv6.icmp.ratelimit': 0 } } });

@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, isLabSupported, type Namespace } from '../lab';
 import { CLI, cli, ensureBuiltCli, jsonLines } from './fixtures/cli-child';
+import { labWhy, skipNote } from './fixtures/privilege';
 
 const supported = typeof process.getuid === 'function' && process.getuid() === 0 && isLabSupported();
 
@@ -20,7 +21,7 @@ describe('capture --display-filter', () => {
     expect(result.stderr).not.toMatch(/Capturing/);
   });
 
-  describe.runIf(supported)('on loopback in a namespace', () => {
+  describe.runIf(supported)(`on loopback in a namespace${skipNote(labWhy())}`, () => {
     let ns: Namespace;
     const children: ChildProcess[] = [];
     beforeAll(async () => {

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureCliBuilt, isRoot, runCli } from './fixtures/cli-process';
+import { rootWhy, skipNote } from './fixtures/privilege';
 
 beforeAll(() => ensureCliBuilt(), 180_000);
 
@@ -48,7 +49,7 @@ describe('capture EXPRESSION', () => {
     expect(JSON.parse(port.stdout)).toMatchObject({ type: 'error', exitCode: 2, message: "capture filter: unknown port 'eighty' (position 9): tcp port eighty" });
   });
 
-  it.skipIf(!isRoot)('a packet socket on lo with `udp dst port P` (words joined) prints only that port', async () => {
+  it.skipIf(!isRoot)(`a packet socket on lo with 'udp dst port P' (words joined) prints only that port${skipNote(rootWhy('packet sockets'))}`, async () => {
     const port = 41000 + Math.floor(Math.random() * 9000);
     const result = await captureWhileSending(['capture', '-i', 'lo', '-c', '3', '--timeout', '20', '--json', 'udp', 'dst', 'port', String(port)], [port + 1, port], 20);
     expect(result.code, result.stderr).toBe(0);
@@ -57,7 +58,7 @@ describe('capture EXPRESSION', () => {
     expect(packets.map((packet) => /→ (\d+)/.exec(packet.info ?? '')?.[1])).toEqual([String(port), String(port), String(port)]);
   });
 
-  it.skipIf(!isRoot)("a raw UDP socket (--protocol udp) takes the filter too", async () => {
+  it.skipIf(!isRoot)(`a raw UDP socket (--protocol udp) takes the filter too${skipNote(rootWhy('raw sockets'))}`, async () => {
     const port = 41000 + Math.floor(Math.random() * 9000);
     const result = await captureWhileSending(['capture', '--protocol', 'udp', '-c', '2', '--timeout', '20', '--json', `udp dst port ${port}`], [port + 1, port], 20);
     expect(result.code, result.stderr).toBe(0);

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLabSupported } from '../lab';
 import { CLI, ensureCliBuilt, isRoot } from './fixtures/cli-process';
+import { labWhy, rootWhy, skipNote } from './fixtures/privilege';
 
 const BROKEN_PIPE = 141;
 const labsSupported = isRoot && isLabSupported();
@@ -116,7 +117,7 @@ describe('a closed output ends every command quietly with 141', () => {
   }
 
   for (const args of LONG_ROOT) {
-    it.runIf(isRoot)(`${args.join(' ')}: into a pipe whose reader is gone, and into a closed socket`, async () => {
+    it.runIf(isRoot)(`${args.join(' ')}: into a pipe whose reader is gone, and into a closed socket${skipNote(rootWhy('raw sockets'))}`, async () => {
       for (const run of [intoClosedPipe, intoClosedSocket]) {
         const result = await run(args);
         expectQuiet(result, `${run.name} ${args.join(' ')}`);
@@ -125,7 +126,7 @@ describe('a closed output ends every command quietly with 141', () => {
     });
   }
 
-  it.runIf(isRoot)('setup-helper --remove into a closed pipe', async () => {
+  it.runIf(isRoot)(`setup-helper --remove into a closed pipe${skipNote(rootWhy('setcap'))}`, async () => {
     expectQuiet(await intoClosedPipe(['setup-helper', '--remove', '--dest', path.join(scratch, 'no-helper-here')]), 'setup-helper');
   });
 
@@ -147,7 +148,7 @@ describe('| head -1: the first line, then a quiet end', () => {
   }
 
   for (const args of LONG_ROOT.filter(([command]) => command !== 'capture')) {
-    it.runIf(isRoot)(args.join(' '), async () => {
+    it.runIf(isRoot)(`${args.join(' ')}${skipNote(rootWhy('raw sockets'))}`, async () => {
       const result = await intoHead(args);
       // traceroute to 127.0.0.1 may finish before head is gone: then it exits 0 as usual.
       expectQuiet(result, args.join(' '), args[0] === 'traceroute' ? [0, BROKEN_PIPE] : [BROKEN_PIPE]);
@@ -156,7 +157,7 @@ describe('| head -1: the first line, then a quiet end', () => {
     });
   }
 
-  it.runIf(isRoot)('capture while 127.0.0.1 is pinged', async () => {
+  it.runIf(isRoot)(`capture while 127.0.0.1 is pinged${skipNote(rootWhy('packet sockets'))}`, async () => {
     const pinging = spawn(process.execPath, [CLI, 'ping', '127.0.0.1', '-c', '40', '-i', '0.1'], { stdio: 'ignore' });
     try {
       const result = await intoHead(['capture', '--timeout', '30']);
@@ -176,7 +177,7 @@ describe('| head -1: the first line, then a quiet end', () => {
   }
 });
 
-describe.runIf(labsSupported)('lab up', () => {
+describe.runIf(labsSupported)(`lab up${skipNote(labWhy())}`, () => {
   const labNamespaces = (pid: number) => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((line) => line.startsWith(`pwcli-${pid}-`));
 
   it('| head -1 takes the lab down and exits 141', { timeout: 60_000 }, async () => {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readableCopy, type ReadableCopy } from '../lab';
 import { ensureCliBuilt, isRoot, runCli } from './fixtures/cli-process';
+import { rootWhy, skipNote } from './fixtures/privilege';
 
 let scratch: string;
 
@@ -88,7 +89,7 @@ describe('paths are checked before any work starts', () => {
     expect(result.stdout).toMatch(/"type":"serving"/);
   });
 
-  it.runIf(isRoot)('setup-helper --source and --dest: missing, not a file, not a folder; nothing is run', async () => {
+  it.runIf(isRoot)(`setup-helper --source and --dest: missing, not a file, not a folder; nothing is run${skipNote(rootWhy('setup-helper'))}`, async () => {
     const file = path.join(scratch, 'dest-file');
     writeFileSync(file, 'x');
     const cases: [string[], RegExp][] = [
@@ -104,7 +105,7 @@ describe('paths are checked before any work starts', () => {
     expect(() => execFileSync('ls', [path.join(scratch, 'never')], { stdio: 'ignore' })).toThrow();
   });
 
-  describe.runIf(isRoot)('as nobody', () => {
+  describe.runIf(isRoot)(`as nobody${skipNote(rootWhy('to become nobody'))}`, () => {
     let copy: ReadableCopy;
     beforeAll(() => {
       copy = readableCopy('pw-cli-usage');
@@ -155,7 +156,7 @@ describe('values: each message names the option, the value and what was expected
     for (const [args, pattern] of cases) expectUsageError(await runCli(args), pattern, args.join(' '));
   });
 
-  it.runIf(isRoot)('send --layers: the layer, the key and what it takes', async () => {
+  it.runIf(isRoot)(`send --layers: the layer, the key and what it takes${skipNote(rootWhy('raw sockets'))}`, async () => {
     const cases: [string, RegExp][] = [
       ['[{"kind":"bogus"}]', /^packet-workbench send: --layers\[0\]\.kind: unknown kind "bogus" \(expected one of ipv4, ipv6, icmp, icmpv6, udp, tcp, payload\)$/],
       ['[{"kind":"icmp"},{"kind":"payload","data":7}]', /^packet-workbench send: --layers\[1\]\.data: expected a string, got 7$/],

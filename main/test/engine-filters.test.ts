@@ -16,6 +16,7 @@ import { WorkbenchError } from '../../common/validate';
 import { Workbench } from '../engine';
 import { dispatchCall } from '../engine/dispatch';
 import { startBrowserHost } from '../web/host';
+import { rootWhy, skipNote } from './fixtures/privilege';
 
 const root = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -61,7 +62,7 @@ async function otherTcpTraffic(): Promise<number> {
   return port;
 }
 
-describe.skipIf(!root)('the browser host keeps its own connection out of the log', () => {
+describe.skipIf(!root)(`the browser host keeps its own connection out of the log${skipNote(rootWhy('raw sockets'))}`, () => {
   it('a raw TCP socket opened through the real browser host logs other TCP traffic but not the WebSocket it is driven over', async () => {
     const engine = new Workbench({ eventIntervalMs: 16 });
     const host = await startBrowserHost({ engine, port: 0, host: '127.0.0.1', staticDir });
@@ -94,7 +95,7 @@ describe.skipIf(!root)('the browser host keeps its own connection out of the log
   }, 30_000);
 });
 
-describe.skipIf(!root)('capture filters on engine sockets', () => {
+describe.skipIf(!root)(`capture filters on engine sockets${skipNote(rootWhy('raw sockets'))}`, () => {
   async function engineCall() {
     const engine = new Workbench({ eventIntervalMs: 16 });
     cleanups.push(() => engine.close());
@@ -194,7 +195,7 @@ describe.skipIf(!root)('capture filters on engine sockets', () => {
   });
 });
 
-describe.skipIf(!root)('capture filters on packet-socket captures', () => {
+describe.skipIf(!root)(`capture filters on packet-socket captures${skipNote(rootWhy('packet sockets'))}`, () => {
   it("startCapture's filter, with the browser host's connection filtered out of a capture on lo", async () => {
     const engine = new Workbench({ eventIntervalMs: 16 });
     cleanups.push(() => engine.close());

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MethodName, ParamsIn, SendJobInfo } from '../../common/contract';
 import { validateParams } from '../../common/validate';
 import { Workbench } from '../engine';
+import { rootWhy, skipNote } from './fixtures/privilege';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 let workbench: Workbench;
@@ -36,7 +37,7 @@ interface Seen {
   sequence: number;
 }
 
-describe.runIf(isRoot)('send: IPv6 header fields on the wire', () => {
+describe.runIf(isRoot)(`send: IPv6 header fields on the wire${skipNote(rootWhy('raw sockets'))}`, () => {
   let capture: raw.Socket<'packet'>;
   const seen: Seen[] = [];
   const identifier = 0x6000 + (randomBytes(2).readUInt16BE(0) % 0x1fff);

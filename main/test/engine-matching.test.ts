@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ExperimentRun, LogRow, MethodName, ParamsIn } from '../../common/contract';
 import { validateParams, WorkbenchError } from '../../common/validate';
 import { Workbench } from '../engine';
+import { rootWhy, skipNote } from './fixtures/privilege';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 let workbench: Workbench;
@@ -40,7 +41,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe.runIf(isRoot)('request/response matching and display filters on loopback', () => {
+describe.runIf(isRoot)(`request/response matching and display filters on loopback${skipNote(rootWhy('raw and packet sockets'))}`, () => {
   beforeAll(() => {
     workbench = new Workbench();
   });

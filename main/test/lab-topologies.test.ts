@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLabSupported } from '../lab';
 import { lockFile, stateFile } from '../lab/lab-state';
+import { labWhy, skipNote } from './fixtures/privilege';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'main', 'cli.js');
@@ -75,7 +76,7 @@ async function pingsBothWays(lab: string, map: LabMapJson, count = 1): Promise<v
 
 const SHIPPED = ['line', 'diamond', 'small-mtu', 'filtered', 'lossy'];
 
-describe.runIf(supported)('shipped lab topologies (CLI)', { timeout: 90_000 }, () => {
+describe.runIf(supported)(`shipped lab topologies (CLI)${skipNote(labWhy() || (existsSync(CLI) ? '' : 'needs the built CLI (npm run build:main)'))}`, { timeout: 90_000 }, () => {
   let vethsBefore = '';
   let scratch = '';
 

@@ -46,7 +46,7 @@ function openDescriptors(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
-describe.skipIf(!root)('capture filters on raw sockets', () => {
+describe.skipIf(!root)(`capture filters on raw sockets${root ? '' : ' (skipped: needs root: raw sockets)'}`, () => {
   it("raw ICMP socket with 'icmp[icmptype] == icmp-echoreply' sees only the replies to loopback pings (an unfiltered one sees the requests too)", async () => {
     const filtered = jar.add(ipv4Socket({ filter: 'icmp[icmptype] == icmp-echoreply' }));
     const unfiltered = jar.add(ipv4Socket());
@@ -163,7 +163,7 @@ describe.skipIf(!root)('capture filters on raw sockets', () => {
   });
 });
 
-describe.skipIf(!root || typeof (raw as { createPacketSocket?: unknown }).createPacketSocket !== 'function')('capture filters on packet sockets', () => {
+describe.skipIf(!root || typeof (raw as { createPacketSocket?: unknown }).createPacketSocket !== 'function')(`capture filters on packet sockets${root ? '' : ' (skipped: needs root: packet sockets)'}`, () => {
   it("a packet socket on lo with 'udp dst port P' sees that port's datagrams both ways (the data starts at the IP header, IPv4 and IPv6)", async () => {
     const port = 41000 + Math.floor(Math.random() * 9000);
     const socket = jar.add(raw.createPacketSocket({ interface: 'lo', filter: `udp dst port ${port}` }));

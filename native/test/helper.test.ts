@@ -722,7 +722,7 @@ function python(code: string, stdin: number): Promise<number | null> {
   });
 }
 
-describe.skipIf(process.platform !== 'linux')('DescriptorChannel and socketPair', () => {
+describe.skipIf(process.platform !== 'linux')(`DescriptorChannel and socketPair${process.platform === 'linux' ? '' : ' (skipped: Linux only)'}`, () => {
   it('checks its arguments in C++ and names them', () => {
     const handlers = { onMessage() {}, onClose() {} };
     const Channel = binding.DescriptorChannel as unknown as new (...args: unknown[]) => unknown;
@@ -791,7 +791,7 @@ describe.skipIf(process.platform !== 'linux')('DescriptorChannel and socketPair'
     expect(left.closes).toHaveLength(1);
   });
 
-  it.skipIf(!PYTHON)('a message with several descriptors keeps the first and closes the rest; a cut message says so', async () => {
+  it.skipIf(!PYTHON)(`a message with several descriptors keeps the first and closes the rest; a cut message says so${PYTHON ? '' : ' (skipped: needs python3 to send raw SCM_RIGHTS messages)'}`, async () => {
     const { channel, peer, messages } = channelPair();
     const before = openDescriptorCount();
     const exitCode = await python(
@@ -844,7 +844,7 @@ describe.skipIf(process.platform !== 'linux')('DescriptorChannel and socketPair'
     expect(result.stdout).toContain('main alive hello');
   });
 
-  it.skipIf(!PYTHON || reason !== null)('the helper never keeps a descriptor sent to it', async () => {
+  it.skipIf(!PYTHON || reason !== null)(`the helper never keeps a descriptor sent to it${reason ? ` (skipped: ${reason})` : PYTHON ? '' : ' (skipped: needs python3)'}`, async () => {
     const [ours, theirs] = binding.socketPair();
     const child = spawn(BUILT_HELPER, [], { stdio: [theirs, 'ignore', 'ignore'] });
     closeSync(theirs);
@@ -882,7 +882,7 @@ describe.skipIf(process.platform !== 'linux')('DescriptorChannel and socketPair'
   });
 });
 
-describe.skipIf(process.platform !== 'linux')('SocketHelperClient against a helper that breaks the protocol', () => {
+describe.skipIf(process.platform !== 'linux')(`SocketHelperClient against a helper that breaks the protocol${process.platform === 'linux' ? '' : ' (skipped: Linux only)'}`, () => {
   const FAKE = path.join(__dirname, 'fixtures', 'helper-fake.js');
   const start = (behaviour: string, options: { timeoutMs?: number; requestTimeoutMs?: number } = {}): Promise<SocketHelperClient> =>
     SocketHelperClient.start([process.execPath, FAKE, behaviour], { timeoutMs: 10_000, ...options });

@@ -7,7 +7,7 @@ import { FIXTURES, NATIVE_DIR, runNode } from './helpers';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-describe.skipIf(!isRoot)('errors thrown by socket callbacks reach uncaughtException', () => {
+describe.skipIf(!isRoot)(`errors thrown by socket callbacks reach uncaughtException${isRoot ? '' : ' (skipped: needs root: raw sockets)'}`, () => {
   for (const [which, message] of [
     ['message', 'message listener threw'],
     ['after', 'afterCallback threw'],

@@ -1,10 +1,11 @@
 // Under the Send form: what answered the last send. Its sent rows (the job's socket, after the
 // newest row known when it started) with the row the engine matched to each (echo reply, an ICMP
 // error quoting it, SYN-ACK/RST) and the round trip; each opens in the Log panel.
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { LogRow } from '../../../common/contract';
 import { useWorkbench } from '../store';
 import { responsePairs } from '../store/send-responses';
+import { useOpenInLog } from './open-in-log';
 
 /** An unanswered request reads "waiting" this long after its job ends, then "no answer". */
 const ANSWER_GRACE_MS = 2000;
@@ -19,8 +20,7 @@ export function ResponsePane() {
   const job = useWorkbench((s) => (s.send.last ? s.send.jobs.find((candidate) => candidate.jobId === s.send.last?.jobId) : undefined));
   const buffer = useWorkbench((s) => s.log.buffer);
   const version = useWorkbench((s) => s.log.version);
-  const select = useWorkbench((s) => s.log.select);
-  const showPanel = useWorkbench((s) => s.settings.showPanel);
+  const open = useOpenInLog();
   const running = job?.state === 'running';
   const [graceOver, setGraceOver] = useState(true);
   // After the job ends, unanswered requests wait a moment before they read "no answer".
@@ -42,14 +42,6 @@ export function ResponsePane() {
   useEffect(() => {
     if (last) pane.current?.scrollIntoView?.({ block: 'nearest' });
   }, [last?.jobId, shown]);
-  // Before the early return: hooks run in the same order every render.
-  const open = useCallback(
-    (id: number) => {
-      void select(id);
-      showPanel('log');
-    },
-    [select, showPanel],
-  );
   if (!last || !job) return null;
   const answered = pairs.filter((pair) => pair.reply).length;
   const rtts = pairs.map((pair) => pair.reply?.match?.rttMs).filter((rtt): rtt is number => rtt !== undefined);

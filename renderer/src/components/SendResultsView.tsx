@@ -3,6 +3,7 @@
 import type { SendResults } from '../../../common/contract';
 import { useWorkbench } from '../store';
 import { RESULTS_PAGE } from '../store/send-results';
+import { useOpenInLog } from './open-in-log';
 import { formatRtt } from './ResponsePane';
 import './stream.css';
 
@@ -12,14 +13,9 @@ export function SendResultsView() {
   const show = useWorkbench((s) => s.send.showResults);
   const close = useWorkbench((s) => s.send.closeResults);
   const exportResults = useWorkbench((s) => s.send.exportResults);
-  const select = useWorkbench((s) => s.log.select);
-  const showPanel = useWorkbench((s) => s.settings.showPanel);
+  const open = useOpenInLog();
   if (!results) return null;
   const { page, offset, loading, message, jobId } = results;
-  const open = (id: number) => {
-    void select(id);
-    showPanel('log');
-  };
   const waiting = !page || !page.final;
   const largest = page ? Math.max(page.answeredTotal, page.unansweredTotal) : 0;
   return (

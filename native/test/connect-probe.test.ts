@@ -79,7 +79,9 @@ describe.each(['127.0.0.1', '::1'])('probeConnect on %s', (host) => {
         Array.from({ length: 40 }, (_, i) => raw.probeConnect({ address: host, port: i % 2 ? port : closed, ttl: 64, timeout: 3000 })),
       );
       expect(results.map((r) => r.outcome)).toEqual(Array.from({ length: 40 }, (_, i) => (i % 2 ? 'open' : 'refused')));
-      expect(new Set(results.map((r) => r.localPort)).size).toBe(40);
+      // Each from a socket of its own: a real local port. Not 40 distinct ones: a refused probe's
+      // socket is gone at the RST, and the kernel may give its port to a later probe (seen in CI).
+      expect(results.every((r) => Number.isInteger(r.localPort) && r.localPort > 0 && r.localPort < 65536)).toBe(true);
       // The server's side of the 20 connections (in this process too) closes once it sees each reset.
       await waitFor(() => serverClosed() >= 20, 2000, 'the server to see every connection end');
       await new Promise((resolve) => setImmediate(resolve));

@@ -1,42 +1,15 @@
 // `packet-workbench send` with variable fields (--vary, --no-vary) and send-and-match (--answers),
 // the built CLI run as a child process on 127.0.0.1.
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureCliBuilt, runCli } from './fixtures/cli-process';
 import { rootWhy, skipNote } from './fixtures/privilege';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'dist', 'main', 'cli.js');
 // Raw sockets in the child need root (an effective CAP_NET_RAW is not inherited across exec).
 const loopbackWhy = rootWhy('raw sockets in the CLI child process');
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 20_000, killSignal: 'SIGKILL', encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error ? ((error as { code?: unknown }).code as number | null) : 0;
-      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli(args);
 
-/** The newest .ts modification time under dir. */
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const name of readdirSync(dir)) {
-    const file = path.join(dir, name);
-    const stat = statSync(file);
-    newest = Math.max(newest, stat.isDirectory() ? newestMtime(file) : name.endsWith('.ts') ? stat.mtimeMs : 0);
-  }
-  return newest;
-}
-
-beforeAll(() => {
-  const sources = Math.max(...['main/cli', 'main/engine', 'packets', 'common'].map((dir) => newestMtime(path.join(ROOT, dir))));
-  // dist/ is older than the sources (npm test builds first; a bare `vitest run` may not have).
-  if (!existsSync(CLI) || statSync(path.join(ROOT, 'dist', 'main', 'cli', 'send.js')).mtimeMs < sources) execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')], { stdio: 'pipe', timeout: 120_000 });
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build:main\` first`);
-}, 130_000);
+beforeAll(ensureCliBuilt, 130_000);
 
 const sequences = (stdout: string) => [...stdout.matchAll(/Echo request id=0x[0-9a-f]{4} seq=(\d+)/g)].map((m) => Number(m[1]));
 

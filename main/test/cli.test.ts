@@ -4,13 +4,14 @@
 // and traceroute across a namespace lab. Network: 127.0.0.1, ::1 and lab hosts only.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../packets/build';
 import { formatHex } from '../../packets/hex';
 import { createLab, createNamespace, NOBODY, readableCopy, type Lab, type Namespace, type ReadableCopy } from '../lab';
+import { ensureCliBuilt } from './fixtures/cli-process';
 import { labWhy, rootWhy, skipNote } from './fixtures/privilege';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -72,24 +73,7 @@ function jsonLines(text: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const name of readdirSync(dir)) {
-    const file = path.join(dir, name);
-    const stat = statSync(file);
-    newest = Math.max(newest, stat.isDirectory() ? newestMtime(file) : name.endsWith('.ts') ? stat.mtimeMs : 0);
-  }
-  return newest;
-}
-
-beforeAll(() => {
-  const sources = Math.max(newestMtime(path.join(ROOT, 'main', 'cli')), statSync(path.join(ROOT, 'main', 'cli.ts')).mtimeMs);
-  if (!existsSync(CLI) || statSync(CLI).mtimeMs < sources) {
-    // dist/ is older than the CLI's sources (npm test builds first; a bare `vitest run` may not have).
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')], { stdio: 'pipe', timeout: 120_000 });
-  }
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build:main\` first`);
-}, 130_000);
+beforeAll(ensureCliBuilt, 130_000);
 
 const REPLY = /^64 bytes from (127\.0\.0\.1|::1): icmp_seq=(\d+)( ttl=\d+)? time=\d+(\.\d+)? ms$/;
 

@@ -4,7 +4,7 @@
 // through execFile with an argument vector: nothing is ever parsed by a shell.
 import type { ChildProcess } from 'node:child_process';
 import { run, sysctlArguments, type CommandResult, type NamespaceExecOptions, type NamespaceSpawnOptions, type RunOptions, type Sysctls } from './command';
-import { openNamespace, uniqueId, type Namespace } from './namespace';
+import { namespaceLookup, openNamespace, uniqueId, type Namespace } from './namespace';
 import { planLab, type LabFamily, type LabHostPlan, type LabPlan, type LabRole } from './plan';
 
 export { LabCommandError, NOBODY, runAsPrefix } from './command';
@@ -126,11 +126,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       interfaces: host.interfaces.map((i) => ({ ...i })),
     };
   }
-  const namespaceOf = (host: string): Namespace => {
-    const namespace = namespaces.get(host);
-    if (!namespace) throw new RangeError(`Unknown lab host '${host}' (hosts: ${[...namespaces.keys()].join(', ')})`);
-    return namespace;
-  };
+  const namespaceOf = namespaceLookup(namespaces);
   return {
     id,
     plan,

@@ -93,6 +93,15 @@ export interface Namespace {
   destroy(): Promise<void>;
 }
 
+/** The lookup a lab's exec/spawn use: a host's namespace, or a RangeError listing the hosts. */
+export function namespaceLookup(namespaces: ReadonlyMap<string, Namespace>): (host: string) => Namespace {
+  return (host) => {
+    const namespace = namespaces.get(host);
+    if (!namespace) throw new RangeError(`Unknown lab host '${host}' (hosts: ${[...namespaces.keys()].join(', ')})`);
+    return namespace;
+  };
+}
+
 export interface NamespaceOptions {
   /** Default 'pwlab'; the name becomes `${prefix}-${pid}-${n}…`. */
   prefix?: string;

@@ -7,7 +7,7 @@ import { run, type CommandResult, type NamespaceExecOptions, type NamespaceSpawn
 import { firewallRuleset } from './firewall';
 import { describeImpairment, kernelImpairment, type ImpairLink, type ImpairmentHow } from './impairment';
 import { BASE_SYSCTLS } from './lab';
-import { keepNamespace, openNamespace, uniqueId, type Namespace } from './namespace';
+import { keepNamespace, namespaceLookup, openNamespace, uniqueId, type Namespace } from './namespace';
 import type { AddressFamily } from './addresses';
 import type { Topology } from './topology';
 import { planTopology, type PlannedHost, type TopologyPlan } from './topology-plan';
@@ -98,11 +98,7 @@ export async function createTopologyLab(topology: Topology, options: TopologyLab
     throw error;
   }
 
-  const namespaceOf = (host: string): Namespace => {
-    const namespace = namespaces.get(host);
-    if (!namespace) throw new RangeError(`Unknown lab host '${host}' (hosts: ${[...namespaces.keys()].join(', ')})`);
-    return namespace;
-  };
+  const namespaceOf = namespaceLookup(namespaces);
   return {
     id,
     name: topology.name,

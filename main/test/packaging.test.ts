@@ -27,6 +27,10 @@ const PRODUCT_DIR = '/opt/Packet Workbench';
 const HELPER = 'packet-workbench-helper';
 const POLICY = 'org.packetworkbench.helper.policy';
 const ELECTRON_VERSION = '40.9.3';
+/** @electron/fuses' marker before the fuse wire in an Electron binary. */
+const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+/** Electron's own fuse settings ('1' on, '0' off), in @electron/fuses' FuseV1Options order. */
+const ELECTRON_DEFAULT_FUSES = '10110001';
 /** The dpkg PATH the maintainer scripts get (dpkg insists on the sbin folders). */
 const DPKG_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -135,7 +139,19 @@ beforeAll(async () => {
   // A placeholder Electron distribution: the executable, its version file, resources/.
   const electronDist = path.join(work, 'electron');
   mkdirSync(path.join(electronDist, 'resources'), { recursive: true });
-  writeFileSync(path.join(electronDist, 'electron'), '#!/bin/sh\necho "placeholder Electron: the binary cannot be downloaded here" >&2\nexit 1\n', { mode: 0o755 });
+  // After `exit`, a fuse wire as Electron's binary has it (sentinel, version 1, length, one
+  // byte per fuse with Electron's defaults), so electron-builder's electronFuses can flip it.
+  writeFileSync(
+    path.join(electronDist, 'electron'),
+    Buffer.concat([
+      Buffer.from('#!/bin/sh\necho "placeholder Electron: the binary cannot be downloaded here" >&2\nexit 1\n# '),
+      Buffer.from(FUSE_SENTINEL),
+      Buffer.from([1, ELECTRON_DEFAULT_FUSES.length]),
+      Buffer.from(ELECTRON_DEFAULT_FUSES),
+      Buffer.from('\n'),
+    ]),
+    { mode: 0o755 },
+  );
   writeFileSync(path.join(electronDist, 'chrome-sandbox'), '', { mode: 0o755 });
   writeFileSync(path.join(electronDist, 'version'), ELECTRON_VERSION);
 
@@ -233,6 +249,20 @@ describe('the Linux app folder (electron-builder --linux dir)', () => {
       path.join(resources, 'app.asar.unpacked', 'node_modules/@packet-workbench/raw-socket/build/Release/raw_socket.node'),
     );
     expect(typeof sum).toBe('number');
+  });
+
+  it("flips Electron's fuses: no ELECTRON_RUN_AS_NODE, NODE_OPTIONS or --inspect; encrypted cookies; app only from a checked app.asar", async () => {
+    const { getCurrentFuseWire, FuseV1Options } = await import('@electron/fuses');
+    const wire = await getCurrentFuseWire(path.join(unpacked, 'packet-workbench'));
+    const on = (fuse: number) => String.fromCharCode(wire[fuse as keyof typeof wire] as number);
+    expect(on(FuseV1Options.RunAsNode)).toBe('0');
+    expect(on(FuseV1Options.EnableCookieEncryption)).toBe('1');
+    expect(on(FuseV1Options.EnableNodeOptionsEnvironmentVariable)).toBe('0');
+    expect(on(FuseV1Options.EnableNodeCliInspectArguments)).toBe('0');
+    expect(on(FuseV1Options.EnableEmbeddedAsarIntegrityValidation)).toBe('1');
+    expect(on(FuseV1Options.OnlyLoadAppFromAsar)).toBe('1');
+    // Left as Electron has it (see electron-builder.yml): the renderer is loaded from file://.
+    expect(on(FuseV1Options.GrantFileProtocolExtraPrivileges)).toBe('1');
   });
 
   it('ships the socket helper as resources/helper/packet-workbench-helper, executable, and once', () => {

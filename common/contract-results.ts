@@ -100,6 +100,8 @@ export interface SocketInfo {
    * e.g. 'tcp port 47801 and host 127.0.0.1' for the browser host's WebSocket; absent when none.
    */
   excludedTraffic?: string;
+  /** The lab host whose network namespace the socket was opened in (see startLab); absent: the workbench's own. */
+  host?: string;
 }
 
 export interface OptionReading {
@@ -187,6 +189,8 @@ export interface LogRow {
   interface?: string;
   /** Imported from a file that gave its direction (direction is then 'sent' or 'received'). */
   imported?: true;
+  /** The lab host it was seen on (its socket's or capture's host); absent: the workbench's own namespace. */
+  host?: string;
 }
 
 /** A whole-packet capture: a packet socket on one interface or all, both directions (see startCapture). */
@@ -213,6 +217,8 @@ export interface CaptureInfo {
   };
   startedAt: number;
   stoppedAt?: number;
+  /** The lab host it captures in (interface names are that host's); absent: the workbench's own namespace. */
+  host?: string;
 }
 
 /** What the log kept and lost: the GUI's status bar. */
@@ -331,4 +337,50 @@ export interface ExperimentRun {
   via: Via;
   ping?: { replies: PingReply[]; statistics: PingStatistics };
   traceroute?: { hops: Hop[]; reached: boolean };
+  /** The lab host whose namespace its sockets were opened in; absent: the workbench's own. */
+  host?: string;
+}
+
+// ---- labs (startLab) ------------------------------------------------------------
+
+/** A shipped topology (main/lab/topologies). */
+export interface LabTopologySummary {
+  name: string;
+  description: string;
+  hosts: string[];
+}
+
+/** An impairment on a lab link, and how this machine applies it (main/lab/impairment.ts). */
+export interface LabMapImpairment {
+  from: string;
+  to: string;
+  delayMs?: number;
+  jitterMs?: number;
+  lossPercent?: number;
+  rateKbit?: number;
+  /** tc netem, tc tbf, the userspace emulator, or not at all. */
+  how: 'netem' | 'tbf' | 'emulator' | 'unsupported';
+  reason: string;
+}
+
+/** What a lab built: hosts with their addresses, links with their ends, MTU and impairments. */
+export interface LabMap {
+  name: string;
+  description?: string;
+  hosts: Array<{ name: string; role: 'host' | 'router'; addresses: string[]; namespace?: string }>;
+  links: Array<{
+    ends: Array<{ host: string; interface: string; addresses: string[] }>;
+    mtu: number;
+    impairments: LabMapImpairment[];
+  }>;
+}
+
+/** The engine's lab (one at a time) and its state. */
+export interface LabInfo {
+  state: 'down' | 'starting' | 'up' | 'stopping' | 'failed';
+  /** The topology's name. */
+  topology?: string;
+  map?: LabMap;
+  startedAt?: number;
+  error?: { code: string; message: string };
 }

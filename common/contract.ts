@@ -4,7 +4,7 @@
 // all derive from this file, so nothing is written twice.
 import { z } from 'zod';
 import { isIpv4, isIpv6 } from '../packets/address';
-import type { Capabilities, CaptureInfo, DecodedEntry, DisplayFilterPage, ExperimentRun, HelperStatus, Hop, LogPage, LogRow, LogStatus, OptionReading, PingReply, PingStatistics, SendJobInfo, SendResults, SocketInfo } from './contract-results';
+import type { Capabilities, CaptureInfo, DecodedEntry, DisplayFilterPage, ExperimentRun, HelperStatus, Hop, LabInfo, LabTopologySummary, LogPage, LogRow, LogStatus, OptionReading, PingReply, PingStatistics, SendJobInfo, SendResults, SocketInfo } from './contract-results';
 import { socketOptionNames } from './socket-options';
 
 // ---- building blocks ---------------------------------------------------------
@@ -38,6 +38,8 @@ export const PacketSpec = z.union([
 ]);
 
 export const SocketRef = z.strictObject({ socketId: identifier });
+/** A host of the running lab (startLab): the socket, capture or experiment acts from its network namespace. */
+export const LabHostName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be a lab host name (lowercase letters, digits and -)');
 const Empty = z.strictObject({});
 
 // ---- results: the shapes in contract-results.ts ---------------------------------
@@ -55,6 +57,7 @@ const OpenSocketParams = z.strictObject({
   filter: CaptureFilter.optional(),
   /** Log the engine's own transports too (the browser host's WebSocket), which are filtered out by default. */
   includeOwnTraffic: z.boolean().default(false),
+  host: LabHostName.optional(),
 });
 const SetSocketFilterParams = z.strictObject({ socketId: identifier, filter: CaptureFilter.nullable() });
 const SetSocketOptionParams = z.strictObject({
@@ -188,6 +191,7 @@ const StartCaptureParams = z.strictObject({
   filter: CaptureFilter.optional(),
   /** Capture the engine's own transports too (the browser host's WebSocket), filtered out by default. */
   includeOwnTraffic: z.boolean().default(false),
+  host: LabHostName.optional(),
 });
 const CaptureRef = z.strictObject({ captureId: identifier });
 const ImportParams = z.strictObject({ pcapng: z.string().min(1).max(200_000_000) });
@@ -199,6 +203,7 @@ const PingParams = z.strictObject({
   ttl: z.number().int().min(1).max(255).default(64),
   timeoutMs: z.number().int().min(10).max(60_000).default(2000),
   mode: SocketMode.default('auto'),
+  host: LabHostName.optional(),
 });
 const TracerouteParams = z.strictObject({
   target: ipAddress,
@@ -214,6 +219,7 @@ const TracerouteParams = z.strictObject({
    * path. 'raw': raw sockets only. 'error-queue': the unprivileged path even where raw sockets are available.
    */
   mode: z.enum(['auto', 'raw', 'error-queue']).default('auto'),
+  host: LabHostName.optional(),
 });
 const StartHelperParams = z.strictObject({
   /**
@@ -312,6 +318,11 @@ export const methods = {
   stopCapture: method<CaptureInfo>()(CaptureRef, 'Stop a capture; its packets stay in the log'),
   listCaptures: method<CaptureInfo[]>()(Empty, 'Captures, running and stopped'),
   logStatus: method<LogStatus>()(Empty, 'What the log kept and lost: capacity, rows, ring overflows, kernel drops'),
+
+  labTopologies: method<LabTopologySummary[]>()(Empty, 'The shipped topologies'),
+  startLab: method<LabInfo>()(z.strictObject({ topology: z.string().min(1).max(64) }), 'Start a shipped topology (one lab per engine)'),
+  stopLab: method<LabInfo>()(Empty, 'Stop the running lab (state down); no lab: state down too'),
+  labStatus: method<LabInfo>()(Empty, 'The lab and its state'),
 };
 
 export type Methods = typeof methods;
@@ -340,7 +351,12 @@ export type WorkbenchEvent =
   | { type: 'experiment'; run: ExperimentRun }
   | { type: 'helper'; helper: HelperStatus }
   | { type: 'capture'; capture: CaptureInfo }
-  | { type: 'logStatus'; status: LogStatus };
+  | { type: 'logStatus'; status: LogStatus }
+  /** Log rows [fromId, toId] (`count` of them) this client was not sent (a flood beyond its row budget, or a
+   *  client that reads slowly): the engine's log still has them while its ring keeps them (queryLog). */
+  | { type: 'logSkipped'; fromId: number; toId: number; count: number }
+  /** The lab's state changed (starting → up, failed, down). */
+  | { type: 'lab'; lab: LabInfo };
 
 /** Events reach clients in batches: at most one batch per 16 ms per client. */
 export type EventBatch = WorkbenchEvent[];

@@ -12,6 +12,8 @@ import type {
   DisplayFilterPage,
   ExperimentRun,
   HelperStatus,
+  LabInfo,
+  LabTopologySummary,
   LogPage,
   LogStatus,
   OptionReading,
@@ -29,6 +31,7 @@ import { OwnTraffic, type OwnEndpoint } from './filters';
 import { HelperSupervisor } from './helper';
 import type { NewId } from './history';
 import { SendJobs } from './jobs';
+import { Labs, type CreateLab } from './labs';
 import { Lifetime } from './lifetime';
 import { PacketLog } from './packet-log';
 import { resolveHost } from './resolve';
@@ -50,6 +53,8 @@ export interface WorkbenchOptions {
   onListenerError?: (error: unknown) => void;
   /** The socket helper (one per process; tests pass their own). */
   helper?: HelperSupervisor;
+  /** Builds a lab (default main/lab's createTopologyLab; tests pass their own). */
+  createLab?: CreateLab;
 }
 
 export class Workbench implements WorkbenchHandlers {
@@ -61,6 +66,7 @@ export class Workbench implements WorkbenchHandlers {
   private readonly experiments: ExperimentRuns;
   private readonly captures: Captures;
   private readonly helper: HelperSupervisor;
+  private readonly labs: Labs;
   /** The engine's own transports, kept out of the log (excludeOwnTraffic). */
   private readonly ownTraffic = new OwnTraffic();
   private readonly stopWatchingHelper: () => void;
@@ -74,6 +80,7 @@ export class Workbench implements WorkbenchHandlers {
     });
     this.log = new PacketLog(options.logCapacity ?? DEFAULT_LOG_CAPACITY, this.events, this.lifetime);
     this.helper = options.helper ?? new HelperSupervisor();
+    this.labs = new Labs(this.events, this.lifetime, options.createLab);
     const source = new SocketSource(this.helper);
     // One counter for every id: socket-1, job-2, run-3, capture-4 …
     let serial = 0;
@@ -107,6 +114,8 @@ export class Workbench implements WorkbenchHandlers {
     this.log.close();
     closing.push(...this.sockets.closeAll());
     await Promise.all(closing);
+    // After the sockets: nothing may still be open inside its namespaces.
+    await this.labs.close().catch(() => undefined);
     this.stopWatchingHelper();
     await this.helper.stop().catch(() => undefined);
     this.events.close();
@@ -285,6 +294,21 @@ export class Workbench implements WorkbenchHandlers {
   }
   listCaptures(): Promise<CaptureInfo[]> {
     return this.captures.list();
+  }
+
+  // ---- the lab (labs.ts) ------------------------------------------------------------------------
+
+  labTopologies(): Promise<LabTopologySummary[]> {
+    return this.labs.topologies();
+  }
+  startLab(params: Params<'startLab'>): Promise<LabInfo> {
+    return this.labs.start(params);
+  }
+  stopLab(): Promise<LabInfo> {
+    return this.labs.stop();
+  }
+  labStatus(): Promise<LabInfo> {
+    return this.labs.status();
   }
 
   /**

@@ -8,6 +8,7 @@ import { methodNames, type EventBatch } from '../../common/contract';
 import { serializeError, WorkbenchError } from '../../common/validate';
 import { dispatchCall, type EngineLike } from '../engine/dispatch';
 import { framesOf } from '../engine/event-frames';
+import { RowBudget, withinBudget } from '../engine/row-budget';
 import { EVENTS_CHANNEL, methodChannel, type IpcOutcome } from '../../preload/channels';
 import { isTrustedSender, type TrustedWindow } from './security';
 
@@ -46,10 +47,12 @@ export function registerIpc({ ipcMain, engine, window, expectedUrl }: IpcOptions
     });
   }
 
+  // A flood beyond what a GUI can show goes as 'logSkipped' (engine/row-budget.ts).
+  const budget = new RowBudget();
   const unsubscribe = engine.subscribe((batch: EventBatch) => {
     if (window.isDestroyed()) return;
     // Each IPC message is one task in the renderer: at most FRAME_ROWS log rows each.
-    for (const frame of framesOf(batch)) window.webContents.send(EVENTS_CHANNEL, frame);
+    for (const frame of framesOf(withinBudget(batch, budget))) window.webContents.send(EVENTS_CHANNEL, frame);
   });
   let disposed = false;
   const dispose = () => {

@@ -13,6 +13,7 @@ import type { EventBatch, LogRow } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import { MAX_BUFFERED_BYTES, startBrowserHost, type BrowserHost } from '../web/host';
 import { EventOutbox, FRAME_ROWS, HIGH_WATER_BYTES, MAX_PENDING_LOG_ROWS } from '../web/event-outbox';
+import { LIVE_ROWS_BURST } from '../engine/row-budget';
 import { createFakeEngine, type FakeEngine } from '../web/test/fake-engine';
 
 let dir: string;
@@ -318,11 +319,13 @@ describe('event outbox (one client)', () => {
     expect(outbox.dropped).toBe(100_000 - MAX_PENDING_LOG_ROWS);
     expect(MAX_PENDING_LOG_ROWS).toBeLessThan(100_000);
     buffered = 0;
-    // One flush: the newest rows in frames of FRAME_ROWS, the job's latest state after the last row.
-    await expect.poll(() => frames.length, { timeout: 1000 }).toBe(MAX_PENDING_LOG_ROWS / FRAME_ROWS);
+    // One flush: the rows not sent named first (the trimmed ones and those beyond the row
+    // budget's burst), then the newest rows in frames of FRAME_ROWS, the job's latest state after the last row.
+    await expect.poll(() => frames.length, { timeout: 1000 }).toBe(LIVE_ROWS_BURST / FRAME_ROWS);
+    expect(frames[0][0]).toEqual({ type: 'logSkipped', fromId: 0, toId: 100_000 - LIVE_ROWS_BURST - 1, count: 100_000 - LIVE_ROWS_BURST });
     const sentRows = frames.flatMap((frame) => frame.flatMap((event) => (event.type === 'log' ? event.rows : [])));
-    expect(sentRows).toHaveLength(MAX_PENDING_LOG_ROWS);
-    expect(sentRows[0].id).toBe(100_000 - MAX_PENDING_LOG_ROWS);
+    expect(sentRows).toHaveLength(LIVE_ROWS_BURST);
+    expect(sentRows[0].id).toBe(100_000 - LIVE_ROWS_BURST);
     const jobs = frames.flatMap((frame) => frame.filter((event) => event.type === 'sendJob'));
     expect(jobs).toEqual([expect.objectContaining({ job: expect.objectContaining({ sent: 99 }) })]);
     expect(frames.at(-1)!.map((event) => event.type)).toEqual(['log', 'sendJob']);

@@ -3,26 +3,30 @@
 //
 // While the socket's send buffer is above HIGH_WATER_BYTES nothing is sent and
 // pending events are coalesced:
-// - log rows: only the newest MAX_PENDING_LOG_ROWS are kept. Row ids increase by
-//   one per packet, so a client sees the gap and pages the rest in with queryLog.
+// - log rows: only the newest MAX_PENDING_LOG_ROWS are kept; the older ones are named in
+//   a 'logSkipped' event (a client pages them in with queryLog), never dropped silently.
 // - 'logCleared' drops the rows pending before it.
-// - socket / sendJob / experiment: the latest state per socketId / jobId / runId.
+// - socket / sendJob / experiment / capture: the latest state per socketId / jobId / runId /
+//   captureId; helper and logStatus: the latest.
+// Live rows also keep within the client's row budget (engine/row-budget.ts): in a flood the
+// newest rows go, the older ones are named in 'logSkipped'.
 // - pingReply / tracerouteHop: the newest MAX_PENDING_PROGRESS; the full run is
 //   in the 'experiment' event and in listExperiments.
-// A flush lists: logCleared, log, progress events, then state events, so a run's
+// A flush lists: logCleared, logSkipped, log, progress events, then state events, so a run's
 // final state never precedes its last reply. Its rows go in WebSocket frames of at
 // most FRAME_ROWS (engine/event-frames.ts).
 import { EVENT_BATCH_INTERVAL_MS, type EventBatch, type LogRow, type WorkbenchEvent } from '../../common/contract';
 import { FRAME_ROWS, framesOf } from '../engine/event-frames';
 import { IntervalScheduler } from '../engine/interval-scheduler';
+import { RowBudget, skipRows, type SkippedRows } from '../engine/row-budget';
 
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
-/** Twice the engine's largest 'log' event (10 000 rows), so a client that keeps up never loses one. */
+/** Twice the engine's largest 'log' event (10 000 rows), so a client that keeps up is sent every one. */
 export const MAX_PENDING_LOG_ROWS = 20_000;
 export const MAX_PENDING_PROGRESS = 2000;
 export { FRAME_ROWS };
 
-type StateEvent = Extract<WorkbenchEvent, { type: 'socket' | 'sendJob' | 'experiment' | 'helper' }>;
+type StateEvent = Extract<WorkbenchEvent, { type: 'socket' | 'sendJob' | 'experiment' | 'helper' | 'capture' | 'logStatus' }>;
 type ProgressEvent = Extract<WorkbenchEvent, { type: 'pingReply' | 'tracerouteHop' }>;
 
 export interface OutboxTarget {
@@ -34,16 +38,22 @@ export interface OutboxTarget {
 export class EventOutbox {
   private cleared = false;
   private rows: LogRow[] = [];
+  /** Rows older than `rows` this client will not be sent (budget, slow reader). */
+  private skipped: SkippedRows | null = null;
   private progress: ProgressEvent[] = [];
   private readonly states = new Map<string, StateEvent>();
   private readonly scheduler: IntervalScheduler;
   private closed = false;
-  /** Rows and progress events dropped for a slow client, for diagnostics and tests. */
+  /** Progress events dropped and log rows not sent (named in 'logSkipped'), for diagnostics and tests. */
   dropped = 0;
+  /** Log rows named in 'logSkipped' events sent so far. */
+  skippedRows = 0;
 
   constructor(
     private readonly target: OutboxTarget,
     now: () => number = () => performance.now(),
+    /** null: every row goes (a client that is not a GUI). */
+    private readonly budget: RowBudget | null = new RowBudget(undefined, undefined, now),
   ) {
     this.scheduler = new IntervalScheduler(EVENT_BATCH_INTERVAL_MS, () => this.flush(), now);
   }
@@ -58,6 +68,7 @@ export class EventOutbox {
     this.closed = true;
     this.scheduler.cancel();
     this.rows = [];
+    this.skipped = null;
     this.progress = [];
     this.states.clear();
   }
@@ -67,13 +78,15 @@ export class EventOutbox {
       case 'logCleared':
         this.cleared = true;
         this.rows = [];
+        this.skipped = null;
         return;
       case 'log':
         for (const row of event.rows) this.rows.push(row);
-        if (this.rows.length > MAX_PENDING_LOG_ROWS) {
-          this.dropped += this.rows.length - MAX_PENDING_LOG_ROWS;
-          this.rows = this.rows.slice(-MAX_PENDING_LOG_ROWS);
-        }
+        if (this.rows.length > MAX_PENDING_LOG_ROWS) this.skipOldest(this.rows.length - MAX_PENDING_LOG_ROWS);
+        return;
+      case 'logSkipped':
+        // From an engine that already skipped (not today's): older than the rows pending after it.
+        this.skipped = this.skipped ? { ...event, fromId: this.skipped.fromId, count: this.skipped.count + event.count } : event;
         return;
       case 'pingReply':
       case 'tracerouteHop':
@@ -95,7 +108,19 @@ export class EventOutbox {
       case 'helper':
         this.setState('helper', event);
         return;
+      case 'capture':
+        this.setState(`capture:${event.capture.captureId}`, event);
+        return;
+      case 'logStatus':
+        this.setState('logStatus', event);
+        return;
     }
+  }
+
+  private skipOldest(count: number): void {
+    this.skipped = skipRows(this.skipped, this.rows, 0, count);
+    this.dropped += count;
+    this.rows = this.rows.slice(count);
   }
 
   private setState(key: string, event: StateEvent): void {
@@ -105,7 +130,7 @@ export class EventOutbox {
   }
 
   private hasPending(): boolean {
-    return this.cleared || this.rows.length > 0 || this.progress.length > 0 || this.states.size > 0;
+    return this.cleared || this.skipped !== null || this.rows.length > 0 || this.progress.length > 0 || this.states.size > 0;
   }
 
   private schedule(): void {
@@ -121,12 +146,21 @@ export class EventOutbox {
       this.schedule();
       return;
     }
+    if (this.budget && this.rows.length > 0) {
+      const over = this.rows.length - this.budget.grant(this.rows.length);
+      if (over > 0) this.skipOldest(over);
+    }
     const batch: EventBatch = [];
     if (this.cleared) batch.push({ type: 'logCleared' });
+    if (this.skipped) {
+      batch.push(this.skipped);
+      this.skippedRows += this.skipped.count;
+    }
     if (this.rows.length > 0) batch.push({ type: 'log', rows: this.rows });
     batch.push(...this.progress, ...this.states.values());
     this.cleared = false;
     this.rows = [];
+    this.skipped = null;
     this.progress = [];
     this.states.clear();
     this.scheduler.ran();

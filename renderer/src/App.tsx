@@ -1,11 +1,13 @@
 // The app frame: header with the panel tabs, the capability banner, the panel, a status bar.
 import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { CaptureControls, LossStatus } from './components/CaptureControls';
+import { LabStatus } from './components/LabStatus';
 import { UndoClearNotice } from './components/UndoClearNotice';
 import { CapabilityBanner } from './panels/CapabilityBanner';
 import { ConnectionBanner } from './panels/ConnectionBanner';
 import { EditorPanel } from './panels/EditorPanel';
 import { ExperimentsPanel } from './panels/ExperimentsPanel';
+import { LabPanel } from './panels/LabPanel';
 import { LogPanel } from './panels/LogPanel';
 import { SendPanel } from './panels/SendPanel';
 import { SocketsPanel } from './panels/SocketsPanel';
@@ -17,6 +19,7 @@ const panelLabels: Record<PanelId, string> = {
   log: 'Log',
   sockets: 'Sockets',
   experiments: 'Experiments',
+  lab: 'Lab',
 };
 
 export function App() {
@@ -31,7 +34,7 @@ export function App() {
     else document.documentElement.dataset.theme = theme;
   }, [theme]);
 
-  // Alt+1..4 switch panels from anywhere.
+  // Alt+1..N switch panels from anywhere.
   useEffect(() => {
     const onKey = (event: globalThis.KeyboardEvent) => {
       if (!event.altKey || event.ctrlKey || event.metaKey) return;
@@ -107,6 +110,7 @@ export function App() {
           {panel === 'log' && <LogPanel />}
           {panel === 'sockets' && <SocketsPanel />}
           {panel === 'experiments' && <ExperimentsPanel />}
+          {panel === 'lab' && <LabPanel />}
         </section>
       </main>
       <StatusBar />
@@ -133,9 +137,10 @@ function StatusBar() {
       <span className={connection === 'open' ? '' : 'bad'}>{connection === 'open' ? 'Connected' : connection === 'connecting' ? 'Reconnecting…' : 'Disconnected'}</span>
       <LossStatus />
       <CaptureControls />
+      <LabStatus />
       <span>Sockets open: {open}</span>
       <span>Send jobs running: {running}</span>
-      <span className="status-hint">Alt+1–4 panels · Tab moves between controls</span>
+      <span className="status-hint">Alt+1–{panelIds.length} panels · Tab moves between controls</span>
     </footer>
   );
 }

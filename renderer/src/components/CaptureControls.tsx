@@ -28,6 +28,7 @@ export function CaptureControls() {
   const load = useWorkbench((s) => s.capture.load);
   const exportPcap = useWorkbench((s) => s.capture.exportPcap);
   const connection = useWorkbench((s) => s.settings.connection);
+  const host = useWorkbench((s) => s.lab.host);
   useEffect(() => {
     if (connection === 'open') void load();
   }, [connection, load]);
@@ -45,9 +46,10 @@ export function CaptureControls() {
       <button type="button" disabled={busy} onClick={() => void start()} title="Capture whole packets, both directions, on a packet socket (what tcpdump sees)">
         Capture
       </button>
+      {host && <span>in {host}</span>}
       {running.map((capture) => (
         <span key={capture.captureId} aria-label={`Capture ${capture.captureId}`}>
-          {capture.captureId} on {capture.interface ?? 'all'}: {(capture.counters.received + capture.counters.sent).toLocaleString()} packets
+          {capture.captureId} on {capture.interface ?? 'all'}{capture.host ? ` in ${capture.host}` : ''}: {(capture.counters.received + capture.counters.sent).toLocaleString()} packets
           {capture.counters.kernelDrops > 0 ? <span className="bad"> ({capture.counters.kernelDrops.toLocaleString()} dropped)</span> : null}{' '}
           <button type="button" onClick={() => void stop(capture.captureId)}>
             Stop

@@ -88,6 +88,9 @@ export function SendPanel() {
             {errorAt('target')}
           </div>
 
+          <span id="send-from-label">From</span>
+          <SendFrom />
+
           <label htmlFor="send-socket">Socket</label>
           <div>
             <select id="send-socket" value={form.socketId} onChange={(event) => setForm({ socketId: event.target.value })}>
@@ -95,7 +98,7 @@ export function SendPanel() {
               <option value={NEW_SOCKET}>New socket</option>
               {open.map((socket) => (
                 <option key={socket.socketId} value={socket.socketId}>
-                  {socket.socketId} ({socket.family}, protocol {socket.protocol}, {socket.mode})
+                  {socket.socketId} ({socket.family}, protocol {socket.protocol}, {socket.mode}{socket.host ? `, in ${socket.host}` : ''})
                 </option>
               ))}
             </select>
@@ -405,5 +408,22 @@ function JobRows({ job, expanded, onToggle, onStop, onResults }: { job: SendJobI
         </tr>
       )}
     </>
+  );
+}
+
+/** Where a new socket opens: this machine, or the lab host picked in the Lab panel. */
+function SendFrom() {
+  const host = useWorkbench((s) => s.lab.host);
+  const topology = useWorkbench((s) => s.lab.info.topology);
+  const showPanel = useWorkbench((s) => s.settings.showPanel);
+  return (
+    <div aria-labelledby="send-from-label" role="group" className="inline">
+      <span className="lab-from">
+        {host ? `lab host ${host}${topology ? ` (${topology})` : ''}` : 'this machine'}
+      </span>
+      <button type="button" className="small" onClick={() => showPanel('lab')}>
+        {host ? 'Change in Lab' : 'Act from a lab host…'}
+      </button>
+    </div>
   );
 }

@@ -27,6 +27,7 @@ function OpenSocketForm() {
   const error = useWorkbench((s) => s.sockets.error);
   const filterError = useWorkbench((s) => s.sockets.openFilterError);
   const online = useWorkbench((s) => s.settings.connection === 'open');
+  const host = useWorkbench((s) => s.lab.host);
   return (
     <form
       className="toolbar"
@@ -73,6 +74,7 @@ function OpenSocketForm() {
       <button type="submit" className="primary" disabled={!online}>
         Open socket
       </button>
+      {host && <span className="muted small">in lab host {host}</span>}
       {filterError && (
         <span id="open-filter-error" className="field-error" role="alert">
           {filterError}
@@ -223,12 +225,15 @@ function SocketTable() {
   const close = useWorkbench((s) => s.sockets.close);
   const setReceive = useWorkbench((s) => s.sockets.setReceive);
   if (list.length === 0) return <p className="muted pad">No sockets yet. Open one above, or send a packet (a socket opens for it).</p>;
+  // Sockets opened inside a lab host say which; without any, the column would only say "this machine".
+  const hosts = list.some((socket) => socket.host);
   return (
     <div className="region-scroll" role="region" aria-label="Open sockets, scrollable" tabIndex={0}>
       <table className="grid-table sockets-table" aria-label="Open sockets">
         <thead>
           <tr>
             <th scope="col">Socket</th>
+            {hosts && <th scope="col">Host</th>}
             <th scope="col">Family</th>
             <th scope="col">Protocol</th>
             <th scope="col">Mode</th>
@@ -248,6 +253,7 @@ function SocketTable() {
             <SocketRow
               key={socket.socketId}
               socket={socket}
+              hosts={hosts}
               selected={socket.socketId === selectedId}
               onOptions={() => select(socket.socketId)}
               onClose={() => void close(socket.socketId)}
@@ -260,11 +266,12 @@ function SocketTable() {
   );
 }
 
-function SocketRow({ socket, selected, onOptions, onClose, onReceive }: { socket: SocketInfo; selected: boolean; onOptions(): void; onClose(): void; onReceive(running: boolean): void }) {
+function SocketRow({ socket, hosts, selected, onOptions, onClose, onReceive }: { socket: SocketInfo; hosts: boolean; selected: boolean; onOptions(): void; onClose(): void; onReceive(running: boolean): void }) {
   const c = socket.counters;
   return (
     <tr className={`${selected ? 'selected' : ''}${socket.closed ? ' closed' : ''}`} aria-selected={selected}>
       <td className="mono">{socket.socketId}</td>
+      {hosts && <td>{socket.host ?? <span className="muted">this machine</span>}</td>}
       <td>{socket.family === 'ipv4' ? 'IPv4' : 'IPv6'}</td>
       <td>
         {socket.protocol} <span className="muted">{protocolName(socket.protocol)}</span>

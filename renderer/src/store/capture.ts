@@ -3,6 +3,7 @@
 import type { CaptureInfo, LogStatus } from '../../../common/contract';
 import { errorText } from '../api/client';
 import { base64ToBytes } from '../model/base64';
+import { actingHost } from './lab';
 import type { SliceFactory } from './types';
 
 export interface CaptureSlice {
@@ -56,7 +57,7 @@ export const createCaptureSlice: SliceFactory<CaptureSlice> = ({ client, saveFil
         const filter = capture().filter.trim();
         patch({ busy: true, error: null });
         try {
-          apply(await client.startCapture({ ...(name ? { interface: name } : {}), ...(filter ? { filter } : {}) }));
+          apply(await client.startCapture({ ...(name ? { interface: name } : {}), ...(filter ? { filter } : {}), ...actingHost(get()) }));
         } catch (error) {
           patch({ error: errorText(error) });
         } finally {

@@ -6,6 +6,7 @@ import { createCaptureSlice } from './capture';
 import { createEditorSlice } from './editor';
 import { createExperimentsSlice } from './experiments';
 import { createHelperSlice } from './helper';
+import { createLabSlice } from './lab';
 import { createLogSlice } from './log';
 import { createSendSlice } from './send';
 import { createSettingsSlice } from './settings';
@@ -25,6 +26,7 @@ export function createWorkbenchStore(services: StoreServices): WorkbenchStore {
     ...createExperimentsSlice(services)(...a),
     ...createHelperSlice(services)(...a),
     ...createCaptureSlice(services)(...a),
+    ...createLabSlice(services)(...a),
   }));
 }
 

@@ -16,6 +16,7 @@ import {
 import { readPersisted, writePersisted } from './persisted';
 import { engineFieldPlace, FINAL_STATES, parseAnswerTimeout, parsePacing, type Pacing } from './send-params';
 import { resultsActions } from './send-results';
+import { actingHost } from './lab';
 import { reusableSocket } from './sockets-implicit';
 import { isStreamEntries, MAX_STREAM_PACKETS, moveEntry, newEntryId, STREAM_KEY, STREAM_ORDER_KEY, streamNeeds, streamPackets, type StreamEntry } from './stream';
 import type { SliceFactory } from './types';
@@ -369,7 +370,7 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client, storage, save
         let how: LastSend['how'] = 'chosen';
         const socketFamily = needs.headerIncluded ? needs.family : family;
         const reused =
-          socketId === AUTOMATIC_SOCKET ? reusableSocket(get().sockets.list, get().sockets.implicit, { family: socketFamily, protocol: needs.protocol, echoRequest }) : undefined;
+          socketId === AUTOMATIC_SOCKET ? reusableSocket(get().sockets.list, get().sockets.implicit, { family: socketFamily, protocol: needs.protocol, echoRequest, ...actingHost(get()) }) : undefined;
         if (reused) {
           socketId = reused.socketId;
           how = 'reused';
@@ -380,7 +381,7 @@ export const createSendSlice: SliceFactory<SendSlice> = ({ client, storage, save
           try {
             // 'auto': the engine keeps an IPv4 header on a raw socket (IP_HDRINCL) and strips
             // one where the socket cannot take it (IPv6, unprivileged ICMP).
-            const opened = await client.openSocket({ family: socketFamily, protocol: needs.protocol, mode: 'auto' });
+            const opened = await client.openSocket({ family: socketFamily, protocol: needs.protocol, mode: 'auto', ...actingHost(get()) });
             get().sockets.applySocket(opened);
             get().sockets.markImplicit(opened.socketId);
             socketId = opened.socketId;

@@ -5,8 +5,8 @@ import type { ConnectionState } from '../api/connection';
 import { isSplitSizes, readPersisted, writePersisted } from './persisted';
 import type { SliceFactory } from './types';
 
-export type PanelId = 'editor' | 'log' | 'sockets' | 'experiments';
-export const panelIds: readonly PanelId[] = ['editor', 'log', 'sockets', 'experiments'];
+export type PanelId = 'editor' | 'log' | 'sockets' | 'experiments' | 'lab';
+export const panelIds: readonly PanelId[] = ['editor', 'log', 'sockets', 'experiments', 'lab'];
 export type Theme = 'system' | 'light' | 'dark';
 
 export interface SettingsSlice {

@@ -70,6 +70,14 @@ describe('which socket a send reuses', () => {
     expect(reusableSocket(list, implicit, { ...needs, family: 'ipv6' })).toBeUndefined();
   });
 
+  it('a socket of the same lab host, or of this machine when acting from none', () => {
+    const list = [info('socket-1'), info('socket-2', { host: 'client' }), info('socket-3', { host: 'r1' })];
+    const implicit = { 'socket-1': 1, 'socket-2': 2, 'socket-3': 3 };
+    expect(reusableSocket(list, implicit, needs)?.socketId).toBe('socket-1');
+    expect(reusableSocket(list, implicit, { ...needs, host: 'client' })?.socketId).toBe('socket-2');
+    expect(reusableSocket(list, implicit, { ...needs, host: 'target' })).toBeUndefined();
+  });
+
   it('a ping (datagram) socket for echo requests only', () => {
     const list = [info('socket-1', { mode: 'datagram', via: 'datagram' })];
     expect(reusableSocket(list, { 'socket-1': 1 }, needs)?.socketId).toBe('socket-1');

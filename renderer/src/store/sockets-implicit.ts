@@ -10,17 +10,21 @@ export interface SocketNeeds {
   protocol: number;
   /** An ICMP/ICMPv6 echo request: the only packet an unprivileged datagram socket sends. */
   echoRequest: boolean;
+  /** The lab host to send from; absent: this machine. A socket opened elsewhere is another network. */
+  host?: string;
 }
 
 /**
  * The implicit socket a send reuses: open, of the family and protocol, able to send the packet
- * (a datagram socket sends echo requests only), with no capture filter; the most recently used.
+ * (a datagram socket sends echo requests only), with no capture filter, in the same lab host (or
+ * none); the most recently used.
  */
 export function reusableSocket(list: readonly SocketInfo[], implicit: Readonly<Record<string, number>>, needs: SocketNeeds): SocketInfo | undefined {
   let best: SocketInfo | undefined;
   for (const socket of list) {
     if (!(socket.socketId in implicit) || socket.closed || socket.filter !== null) continue;
     if (socket.family !== needs.family || socket.protocol !== needs.protocol) continue;
+    if ((socket.host ?? '') !== (needs.host ?? '')) continue;
     if (socket.mode === 'datagram' && !needs.echoRequest) continue;
     if (!best || implicit[socket.socketId] > implicit[best.socketId]) best = socket;
   }

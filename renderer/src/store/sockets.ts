@@ -3,6 +3,7 @@ import type { OptionReading, SocketInfo } from '../../../common/contract';
 import { findSocketOption, type SocketOptionDescription } from '../../../common/socket-options';
 import { errorCode, errorText } from '../api/client';
 import { permissionRemedy, rawSocketRemedy } from './send';
+import { actingHost } from './lab';
 import { idleSockets, nextIdleDue } from './sockets-implicit';
 import type { SliceFactory } from './types';
 
@@ -159,7 +160,7 @@ export const createSocketsSlice: SliceFactory<SocketsSlice> = ({ client }) => (s
           return;
         }
         try {
-          const socket = await client.openSocket({ family, protocol: number, mode, ...(filter.trim() ? { filter } : {}) });
+          const socket = await client.openSocket({ family, protocol: number, mode, ...(filter.trim() ? { filter } : {}), ...actingHost(get()) });
           sockets().applySocket(socket);
           patch({ error: null, openFilterError: null, selectedId: socket.socketId });
           await sockets().readOptions(socket.socketId);

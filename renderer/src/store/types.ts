@@ -6,12 +6,13 @@ import type { CaptureSlice } from './capture';
 import type { EditorSlice } from './editor';
 import type { ExperimentsSlice } from './experiments';
 import type { HelperSlice } from './helper';
+import type { LabSlice } from './lab';
 import type { LogSlice } from './log';
 import type { SendSlice } from './send';
 import type { SettingsSlice } from './settings';
 import type { SocketsSlice } from './sockets';
 
-export type WorkbenchState = EditorSlice & SendSlice & LogSlice & SocketsSlice & ExperimentsSlice & SettingsSlice & HelperSlice & CaptureSlice;
+export type WorkbenchState = EditorSlice & SendSlice & LogSlice & SocketsSlice & ExperimentsSlice & SettingsSlice & HelperSlice & CaptureSlice & LabSlice;
 
 /** What slices get besides set/get: the client, and browser services tests can replace. */
 export interface StoreServices {

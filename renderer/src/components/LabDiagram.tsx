@@ -1,0 +1,134 @@
+// The running lab drawn from its map: hosts (rounded boxes) and routers (square boxes),
+// each link with the addresses at its ends, its MTU when not 1500 and its impairments in
+// words. Each node is a button that makes it the host to act from; the links table below
+// says everything the picture shows, for readers that cannot see it.
+import { Fragment, type KeyboardEvent } from 'react';
+import type { LabMap } from '../../../common/contract';
+import { layoutLab, linkNotes, NODE_HEIGHT, NODE_WIDTH, wrapWords, type DiagramLink } from '../model/lab-diagram';
+import './lab.css';
+
+const LINE = 13;
+/** Characters per line of a link's notes: about the room between two columns. */
+const NOTE_WIDTH = 28;
+
+export function LabDiagram({ map, host, onPick }: { map: LabMap; host: string; onPick(host: string): void }) {
+  const diagram = layoutLab(map);
+  return (
+    <div className="lab-diagram-scroll">
+      <svg
+        className="lab-diagram"
+        role="group"
+        aria-label={`Diagram of lab ${map.name}`}
+        viewBox={`0 0 ${diagram.width} ${diagram.height}`}
+        width={diagram.width}
+        height={diagram.height}
+      >
+        {diagram.links.map((link, i) => (
+          <LinkDrawing key={i} link={link} />
+        ))}
+        {diagram.nodes.map((node) => {
+          const chosen = node.name === host;
+          const pick = () => onPick(chosen ? '' : node.name);
+          const onKey = (event: KeyboardEvent<SVGGElement>) => {
+            if (event.key !== 'Enter' && event.key !== ' ') return;
+            event.preventDefault();
+            pick();
+          };
+          return (
+            <g
+              key={node.name}
+              className={`lab-node lab-${node.role}${chosen ? ' chosen' : ''}`}
+              role="button"
+              tabIndex={0}
+              aria-pressed={chosen}
+              aria-label={`Act from ${node.name} (${node.role})`}
+              onClick={pick}
+              onKeyDown={onKey}
+            >
+              <title>{`${node.name} (${node.role}): ${node.addresses.join(', ') || 'no addresses'}`}</title>
+              <rect x={node.x - NODE_WIDTH / 2} y={node.y - NODE_HEIGHT / 2} width={NODE_WIDTH} height={NODE_HEIGHT} rx={node.role === 'host' ? 12 : 3} />
+              <text x={node.x} y={node.y - 2} textAnchor="middle" className="lab-node-name">
+                {node.name}
+              </text>
+              <text x={node.x} y={node.y + 11} textAnchor="middle" className="lab-node-role">
+                {chosen ? 'acting from here' : node.role}
+              </text>
+            </g>
+          );
+        })}
+      </svg>
+    </div>
+  );
+}
+
+/**
+ * Drawn in the link's own frame (rotated along it): the left end's addresses above the line
+ * near that end, the right end's below near theirs, the notes under the middle. On a link
+ * that goes down, the sides swap, so both ends' words keep to the outside of a fork.
+ */
+function LinkDrawing({ link }: { link: DiagramLink }) {
+  const [left, right] = link.ends;
+  const down = link.angle > 0.5;
+  const above = (lines: number, index: number) => -6 - (lines - 1 - index) * LINE;
+  const below = (index: number) => 14 + index * LINE;
+  const leftY = (i: number) => (down ? below(i) : above(left.addresses.length, i));
+  const rightY = (i: number) => (down ? above(right.addresses.length, i) : below(i));
+  const notes = link.notes.flatMap((note) => wrapWords(note, NOTE_WIDTH));
+  const notesTop = 14 + Math.max(right.addresses.length, down ? left.addresses.length : 0) * LINE + 4;
+  return (
+    <g className={`lab-link${link.notes.length > 0 ? ' impaired' : ''}`} transform={`translate(${link.from.x} ${link.from.y}) rotate(${link.angle})`}>
+      <line x1={0} y1={0} x2={link.length} y2={0} />
+      {left.addresses.map((address, i) => (
+        <text key={address} x={6} y={leftY(i)} className="lab-address">
+          {address}
+        </text>
+      ))}
+      {right.addresses.map((address, i) => (
+        <text key={address} x={link.length - 6} y={rightY(i)} textAnchor="end" className="lab-address">
+          {address}
+        </text>
+      ))}
+      {notes.map((line, i) => (
+        <text key={i} x={link.length / 2} y={notesTop + i * LINE} textAnchor="middle" className="lab-note">
+          {line}
+        </text>
+      ))}
+    </g>
+  );
+}
+
+/** The diagram in words: one row per link, with its ends, addresses, MTU and impairments. */
+export function LabLinksTable({ map }: { map: LabMap }) {
+  return (
+    <table className="grid-table lab-links" aria-label={`Links of lab ${map.name}`}>
+      <thead>
+        <tr>
+          <th scope="col">Link</th>
+          <th scope="col">Addresses</th>
+          <th scope="col">MTU</th>
+          <th scope="col">Impairments</th>
+        </tr>
+      </thead>
+      <tbody>
+        {map.links.map((link, i) => {
+          const notes = linkNotes(link).filter((note) => !note.startsWith('MTU '));
+          return (
+            <tr key={i}>
+              <th scope="row">{link.ends.map((end) => end.host).join(' — ')}</th>
+              <td className="mono small">
+                {link.ends.map((end, e) => (
+                  <Fragment key={end.host}>
+                    {e > 0 && <br />}
+                    {end.host} ({end.interface}): {end.addresses.join(', ')}
+                  </Fragment>
+                ))}
+              </td>
+              <td className="num">{link.mtu}</td>
+              <td>{notes.length > 0 ? notes.join('; ') : <span className="muted">none</span>}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}

@@ -4,7 +4,7 @@
       "target_name": "raw_socket",
       "sources": ["src/addon.cc", "src/raw_socket.cc", "src/checksum.cc", "src/system_error.cc", "src/arguments.cc",
                   "src/connect_probe.cc", "src/descriptor_channel.cc", "src/bpf.cc",
-                  "src/ancillary.cc", "src/packet_socket.cc"],
+                  "src/ancillary.cc", "src/packet_socket.cc", "src/network_namespace.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
@@ -36,6 +36,18 @@
             "MACOSX_DEPLOYMENT_TARGET": "11.0"
           }
         }]
+      ]
+    },
+    {
+      # The userspace link emulator (native/linkemu/README.md): two TAP devices joined by
+      # a process that drops, delays and rate-limits frames; labs use it where tc netem is missing.
+      "target_name": "packet-workbench-linkemu",
+      "type": "executable",
+      "sources": ["linkemu/linkemu.cc"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-fPIE", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],
+      "ldflags": ["-pie", "-Wl,-z,relro,-z,now"],
+      "conditions": [
+        ["OS!='linux'", { "type": "none" }]
       ]
     }
   ]

@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #endif
 
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -401,7 +402,13 @@ bool SplitWords(const char* data, size_t length, std::vector<std::string>* words
   return true;
 }
 
+// A topology lab's host (main/lab/topology-lab.ts): pwl-<lab>-<pid>-<serial+random>-<host>, as
+// its topology file allows the lab's and the host's names.
+const std::regex kTopologyNamespace("pwl-[a-z][a-z0-9-]{0,23}-[0-9]{1,10}-[0-9a-f]{1,24}-[a-z][a-z0-9]{0,11}");
+
+// The workbench's lab namespaces only: pwlab… (main/lab/lab.ts) and topology labs' hosts.
 bool ValidNamespaceName(const std::string& name) {
+  if (name.size() <= 80 && std::regex_match(name, kTopologyNamespace)) return true;
   if (name.size() < 5 || name.size() > 65 || name.compare(0, 5, "pwlab") != 0) return false;
   for (char c : name) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -454,7 +461,7 @@ void Answer(const Options& options, int homeNamespace, const char* data, size_t 
     }
     namespaceName = words[4];
     if (!ValidNamespaceName(namespaceName)) {
-      Send("error EINVAL netns '" + Echo(namespaceName) + "': only the workbench's lab namespaces (pwlab[A-Za-z0-9_.-]{0,60})");
+      Send("error EINVAL netns '" + Echo(namespaceName) + "': only the workbench's lab namespaces (pwlab[A-Za-z0-9_.-]{0,60} or a topology lab's pwl-LAB-PID-ID-HOST)");
       return;
     }
   }

@@ -83,6 +83,8 @@ export interface NativeSocketOptions {
   txTimestamps?: boolean;
   /** Packet sockets (family 3): the interface's name; every interface when absent. */
   interface?: string;
+  /** Open the socket inside this network namespace (/run/netns/NAME; setns around socket()). */
+  namespace?: string;
 }
 
 export interface NativeRawSocket {

@@ -96,6 +96,10 @@ export function fromNative(error: unknown, context: { icmp?: boolean; protocol?:
     // Adoption failed: the descriptor was not closed and is still the caller's.
     const what = code === 'ENOTSOCK' ? 'it is not a socket' : code === 'EBADF' ? 'it is not an open descriptor' : native.message;
     message = `Cannot adopt descriptor ${context.descriptor}: ${what} (${native.message}); it was not closed`;
+  } else if (native.syscall === 'setns' && code === 'EPERM') {
+    message =
+      `${native.message}. Run as root (or with CAP_SYS_ADMIN), or have the socket helper open it: ` +
+      'openHelperSocket with `namespace`, the helper started with --elevated --namespaces.';
   } else if (context.packet && native.syscall === 'socket' && (code === 'EPERM' || code === 'EACCES')) {
     message =
       `${native.message}. Packet sockets (capture) need the CAP_NET_RAW capability: run as root, or grant it to Node with ` +

@@ -16,10 +16,12 @@ export interface PacketSocketOptions {
   bufferSize?: number;
   /** A capture filter in tcpdump's syntax (see Socket.setFilter). */
   filter?: string | null;
+  /** Capture inside this network namespace (/run/netns/NAME, see SocketOptions.namespace); `interface` is then its interface. */
+  namespace?: string;
 }
 
 const ETHER_TYPES: Record<PacketProtocol, number> = { ip: 0, ipv4: 0x0800, ipv6: 0x86dd };
-const OPTIONS = new Set(['interface', 'protocol', 'timestamps', 'bufferSize', 'filter']);
+const OPTIONS = new Set(['interface', 'protocol', 'timestamps', 'bufferSize', 'filter', 'namespace']);
 
 /**
  * Opens a packet socket (needs CAP_NET_RAW): a Socket with mode 'packet' that only
@@ -45,7 +47,7 @@ export function createPacketSocket(options: PacketSocketOptions = {}): Socket<'p
     throw new RangeError(`The "protocol" option must be 'ip', 'ipv4' or 'ipv6', got ${String(protocol)}`);
   }
   return new Socket<'packet'>(
-    { bufferSize: options.bufferSize ?? 65536, timestamps: options.timestamps, filter: options.filter },
+    { bufferSize: options.bufferSize ?? 65536, timestamps: options.timestamps, filter: options.filter, namespace: options.namespace },
     { etherType: ETHER_TYPES[protocol], interface: name },
   );
 }

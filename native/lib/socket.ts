@@ -86,6 +86,14 @@ export interface SocketOptions {
    * socket is opened or adopted.
    */
   filter?: string | null;
+  /**
+   * Linux: open the socket inside this network namespace (a name in /run/netns, e.g. a lab
+   * host's 'pwl-line-1234-0a1b2-client'): the calling thread enters it (setns) for the socket()
+   * call only. The socket stays that namespace's: its routes, addresses and interfaces. Needs
+   * root or CAP_SYS_ADMIN (EPERM otherwise; the socket helper's `namespace` is the way
+   * without). Not with `descriptor`.
+   */
+  namespace?: string;
 }
 
 /** Where a send goes: an address and, for UDP datagram sockets (required there), a port. */
@@ -300,6 +308,8 @@ export class Socket<Kind extends SocketKind = 'raw' | 'datagram'> extends EventE
         throw new RangeError(`The "descriptor" option must be an open descriptor, an integer from 0 to ${0x7fffffff}, got ${descriptor}`);
       }
     }
+    const namespace = namespaceOption(options.namespace);
+    if (namespace !== undefined && descriptor !== undefined) throw new TypeError('The "namespace" and "descriptor" options exclude each other (an adopted socket is already in its namespace)');
     const mode = options.mode ?? 'auto';
     if (typeof mode !== 'string' || !Object.hasOwn(MODES, mode)) throw new RangeError(`The "mode" option must be 'auto', 'raw' or 'datagram', got ${String(mode)}`);
     const icmp = (family === AddressFamily.IPv4 && protocol === Protocol.ICMP) || (family === AddressFamily.IPv6 && protocol === Protocol.ICMPv6);
@@ -314,7 +324,7 @@ export class Socket<Kind extends SocketKind = 'raw' | 'datagram'> extends EventE
       this.wrap = new binding.RawSocket(
         nativeFamily,
         nativeProtocol,
-        { bufferSize, mode: MODES[mode], timestamps, receiveTtl, receiveErrors, descriptor, packetInfo, txTimestamps, interface: packet?.interface },
+        { bufferSize, mode: MODES[mode], timestamps, receiveTtl, receiveErrors, descriptor, packetInfo, txTimestamps, interface: packet?.interface, namespace },
         {
           onMessages: (batch) => this.onMessages(batch),
           onWritable: () => this.onWritable(),
@@ -1098,6 +1108,18 @@ export class Socket<Kind extends SocketKind = 'raw' | 'datagram'> extends EventE
     };
     return iterator;
   }
+}
+
+/** A network namespace's name in /run/netns: 1 to 64 of A-Z a-z 0-9 _ . -, not starting with '.'. */
+export const NAMESPACE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/;
+
+function namespaceOption(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new TypeError(`The "namespace" option must be a string, got ${typeof value}`);
+  if (!NAMESPACE_NAME.test(value)) {
+    throw new RangeError(`The "namespace" option must be a network namespace name in /run/netns (1 to 64 of A-Z a-z 0-9 _ . -, not starting with '.'), got ${JSON.stringify(value.slice(0, 80))}`);
+  }
+  return value;
 }
 
 export function createSocket(options?: SocketOptions): Socket {

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/if_ether.h>
@@ -51,11 +52,13 @@ int InterfaceIndex(Napi::Env env, const std::string& name) {
   return static_cast<int>(index);
 }
 
-const std::string& InterfaceNames::Name(int index) {
+const std::string& InterfaceNames::Name(int fd, int index) {
   auto found = names_.find(index);
   if (found != names_.end()) return found->second;
   char name[IF_NAMESIZE] = "";
-  if (if_indextoname(static_cast<unsigned int>(index), name) == nullptr) name[0] = '\0';
+  ifreq request{};
+  request.ifr_ifindex = index;
+  if (ioctl(fd, SIOCGIFNAME, &request) == 0) std::memcpy(name, request.ifr_name, IF_NAMESIZE - 1);
   // Bounded: a namespace has few interfaces, but interfaces come and go.
   if (names_.size() >= 4096) names_.clear();
   return names_.emplace(index, name).first->second;

@@ -30,7 +30,9 @@ int InterfaceIndex(Napi::Env env, const std::string& name);
 // Interface names by index, looked up once each (if_indextoname), "" when unknown.
 class InterfaceNames {
  public:
-  const std::string& Name(int index);
+  // Asked of the socket fd itself (SIOCGIFNAME), so the name is the one in the socket's own
+  // network namespace, also when it was opened inside a lab host's.
+  const std::string& Name(int fd, int index);
 
  private:
   std::unordered_map<int, std::string> names_;

@@ -23,6 +23,7 @@
 #include "ancillary.h"
 #include "arguments.h"
 #include "checksum.h"
+#include "network_namespace.h"
 #include "system_error.h"
 
 namespace rawsocket {
@@ -312,6 +313,19 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
   packetInfoAuto_ = !packetInfoGiven;
   if (txTimestamps_ && !onSent.IsFunction()) throw Napi::TypeError::New(env, "handlers.onSent must be a function");
 
+  std::string namespaceName;
+  Napi::Value namespaceValue = options.Get("namespace");
+  if (!namespaceValue.IsUndefined()) {
+    if (!namespaceValue.IsString()) throw Napi::TypeError::New(env, "The \"namespace\" option must be a string");
+    namespaceName = namespaceValue.As<Napi::String>().Utf8Value();
+    if (!ValidNamespaceName(namespaceName)) {
+      throw Napi::RangeError::New(env, "The \"namespace\" option must be a network namespace name in /run/netns: 1 to 64 of A-Z a-z 0-9 _ . -, not starting with '.'");
+    }
+    if (adopt) throw Napi::RangeError::New(env, "An adopted descriptor is already in its namespace: \"namespace\" and \"descriptor\" exclude each other");
+  }
+  // Only socket() (and, for packet sockets, the interface lookup) runs inside the lab's
+  // namespace; the thread is back in its own before anything else happens.
+  NamespaceScope inside(env, namespaceName);
   int fd;
   if (family == kFamilyPacket) {
     if (adopt) throw Napi::RangeError::New(env, "A packet socket cannot adopt a descriptor");
@@ -355,6 +369,12 @@ RawSocket::RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocke
         }
       }
     }
+  }
+  try {
+    inside.Leave(env);
+  } catch (...) {
+    if (!adopt) ::close(fd);
+    throw;
   }
   // From here the descriptor closes itself, whichever way this constructor ends;
   // an adopted one that fails is given back (its owner is still the caller).
@@ -1317,7 +1337,7 @@ Napi::Value RawSocket::ReadBatch(Napi::Env env, int* error) {
       if (packet_) {
         if (link.sll_ifindex != lastInterface) {
           lastInterface = link.sll_ifindex;
-          lastInterfaceName = Napi::String::New(env, interfaceNames_.Name(link.sll_ifindex));
+          lastInterfaceName = Napi::String::New(env, interfaceNames_.Name(Fd(), link.sll_ifindex));
         }
         texts.Set(count, lastInterfaceName);
         numbers.insert(numbers.end(), {link.sll_pkttype, link.sll_ifindex, ntohs(link.sll_protocol)});

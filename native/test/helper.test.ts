@@ -663,6 +663,18 @@ describe.skipIf(reason !== null)(`socket helper${reason ? ` (skipped: ${reason})
         expect(answer.error, name).toMatchObject({ code: 'EINVAL' });
         expect(answer.error?.message).toContain("only the workbench's lab namespaces");
       }
+      // A topology lab's host (pwl-LAB-PID-ID-HOST) is one of the workbench's too; look-alikes are not.
+      const host = await createNamespace({ prefix: 'pwl-t', suffix: 'client' });
+      try {
+        expect(host.name).toMatch(/^pwl-t-\d+-[0-9a-f]+-client$/);
+        expect(expectOk(await driver.open({ family: 'ipv4', protocol: 'icmp', namespace: host.name }, true))).toMatchObject({ isSocket: true, table: null });
+      } finally {
+        await host.destroy();
+      }
+      for (const name of ['pwl-', 'pwl-line', 'pwl-line-1-ab-Client', 'pwl-Line-1-ab-client', 'pwl-line-x-ab-client', 'pwl-line-1-xy-client', 'pwl-line-1-ab-client/../x', 'pwl-line-1-ab-', `pwl-line-1-ab-${'c'.repeat(13)}`]) {
+        const answer = await driver.open({ family: 'ipv4', protocol: 'icmp', namespace: name });
+        expect(answer.error, name).toMatchObject({ code: 'EINVAL' });
+      }
       const missing = await driver.open({ family: 'ipv4', protocol: 'icmp', namespace: 'pwlab-no-such-namespace' });
       expect(missing.error).toMatchObject({ code: 'ENOENT' });
       expect(readlinkSync(`/proc/${started.hello.pid}/ns/net`)).toBe(home);

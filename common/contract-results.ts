@@ -322,9 +322,40 @@ export interface Hop {
   probes: HopProbe[];
 }
 
+/** One hop of an mtr run, as mtr's report columns: Loss%, Snt, Last, Avg, Best, Wrst, StDev. */
+export interface MtrHop {
+  ttl: number;
+  /** The first responder seen at this TTL; addresses lists every one (ECMP paths show several). */
+  address?: string;
+  addresses: string[];
+  /** Probes sent at this TTL (a stopped run leaves out the ones still waiting). */
+  sent: number;
+  received: number;
+  /** Of the probes whose wait is over: lost / judged × 100. */
+  lossPercent: number;
+  lastMs?: number;
+  avgMs?: number;
+  bestMs?: number;
+  worstMs?: number;
+  /** Sample standard deviation of the RTTs (0 with one reply), as mtr's StDev. */
+  stdevMs?: number;
+}
+
+/** One line of a path-MTU run, as tracepath prints it. */
+export interface PmtuHop {
+  ttl: number;
+  /** Who answered; absent for the local interface's MTU and for a hop that never answered. */
+  address?: string;
+  /** The size (bytes, IP header included) of the probe that reached this hop; with a note, the MTU reported. */
+  mtu?: number;
+  rttMs?: number;
+  /** 'local interface MTU', 'Fragmentation Needed', 'Packet Too Big', 'reached', 'no reply'. */
+  note?: string;
+}
+
 export interface ExperimentRun {
   runId: string;
-  kind: 'ping' | 'traceroute';
+  kind: 'ping' | 'traceroute' | 'mtr' | 'pmtu';
   target: string;
   family: 'ipv4' | 'ipv6';
   params: Record<string, unknown>;
@@ -337,6 +368,10 @@ export interface ExperimentRun {
   via: Via;
   ping?: { replies: PingReply[]; statistics: PingStatistics };
   traceroute?: { hops: Hop[]; reached: boolean };
+  /** mtr: per-hop statistics over `cycles` completed cycles (every TTL up to the target's hop each cycle). */
+  mtr?: { cycles: number; hops: MtrHop[]; reached: boolean };
+  /** Path-MTU discovery (tracepath): each hop with the packet size that reached it, and where the path shrinks. */
+  pmtu?: { hops: PmtuHop[]; pathMtu?: number; reached: boolean };
   /** The lab host whose namespace its sockets were opened in; absent: the workbench's own. */
   host?: string;
 }

@@ -221,6 +221,26 @@ const TracerouteParams = z.strictObject({
   mode: z.enum(['auto', 'raw', 'error-queue']).default('auto'),
   host: LabHostName.optional(),
 });
+/** mtr: traceroute in cycles, every TTL up to the target's hop per cycle, with per-hop statistics. */
+const MtrParams = z.strictObject({
+  target: ipAddress,
+  probe: ProbeKind.default('icmp'),
+  maxHops: z.number().int().min(1).max(64).default(30),
+  cycles: z.number().int().min(1).max(1000).default(10),
+  /** From the start of one cycle to the start of the next (longer when a cycle's wait is longer). */
+  intervalMs: z.number().int().min(100).max(10_000).default(1000),
+  timeoutMs: z.number().int().min(10).max(30_000).default(1000),
+  port: z.number().int().min(1).max(65535).optional(),
+  mode: z.enum(['auto', 'raw', 'error-queue']).default('auto'),
+  host: LabHostName.optional(),
+});
+/** Path-MTU discovery as tracepath does it: UDP probes with DF set, unprivileged (the error queue). */
+const PmtuParams = z.strictObject({
+  target: ipAddress,
+  maxHops: z.number().int().min(1).max(64).default(30),
+  timeoutMs: z.number().int().min(10).max(30_000).default(1000),
+  host: LabHostName.optional(),
+});
 const StartHelperParams = z.strictObject({
   /**
    * 'auto': an installed helper with its capability if there is one, else launch it elevated (pkexec, then sudo).
@@ -297,6 +317,8 @@ export const methods = {
     TracerouteParams,
     'Start a traceroute run',
   ),
+  mtr: method<ExperimentRun>()(MtrParams, 'Start an mtr run'),
+  pmtu: method<ExperimentRun>()(PmtuParams, 'Start a path-MTU discovery run'),
   stopExperiment: method<ExperimentRun>()(RunRef, 'Stop a running ping or traceroute'),
   resolveHost: method<{ name: string; address: string; family: 'ipv4' | 'ipv6' }>()(
     ResolveHostParams,

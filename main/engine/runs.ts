@@ -1,4 +1,4 @@
-// Experiment runs (ping, traceroute): started, listed, stopped, and what they need from
+// Experiment runs (ping, traceroute, mtr, pmtu): started, listed, stopped, and what they need from
 // the engine (experiment.ts ExperimentHost): sockets from the socket source, the log, and
 // echo identifiers and source ports no other running experiment holds.
 import type { ExperimentRun, Params } from '../../common/contract';
@@ -8,7 +8,9 @@ import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, snapsh
 import { trimHistory, type NewId } from './history';
 import type { Lifetime } from './lifetime';
 import type { PacketLog } from './packet-log';
+import { MtrRun } from './mtr';
 import { PingRun } from './ping';
+import { PmtuRun } from './pmtu';
 import { DIRECTION_RECEIVED, DIRECTION_SENT, type PacketFacts } from './ring';
 import type { SocketSource } from './socket-source';
 import { TracerouteRun } from './traceroute';
@@ -59,6 +61,22 @@ export class ExperimentRuns {
   async traceroute(params: Params<'traceroute'>): Promise<ExperimentRun> {
     this.lifetime.alive();
     const run = new TracerouteRun(this.host, this.newId('run'), params);
+    await run.start();
+    return this.registerStarted(run);
+  }
+
+  async mtr(params: Params<'mtr'>): Promise<ExperimentRun> {
+    this.lifetime.alive();
+    refuseLabHost(params.host);
+    const run = new MtrRun(this.host, this.newId('run'), params);
+    await run.start();
+    return this.registerStarted(run);
+  }
+
+  async pmtu(params: Params<'pmtu'>): Promise<ExperimentRun> {
+    this.lifetime.alive();
+    refuseLabHost(params.host);
+    const run = new PmtuRun(this.host, this.newId('run'), params);
     await run.start();
     return this.registerStarted(run);
   }
@@ -142,4 +160,10 @@ export class ExperimentRuns {
     }
     throw new WorkbenchError('EBUSY', 'Every probe source port is taken by a running experiment');
   }
+}
+
+/** mtr and pmtu do not open their sockets inside a lab host yet: say so rather than probe from the wrong namespace. */
+function refuseLabHost(host: string | undefined): void {
+  if (host === undefined) return;
+  throw new WorkbenchError('ENOTSUP', `host '${host}': mtr and pmtu cannot act inside a lab host yet; leave host out, or run the CLI inside the host (lab exec ${host} -- packet-workbench …)`, 'host');
 }

@@ -14,7 +14,7 @@ import { sourceAddressFor } from './route';
 import { ErrorQueueProber } from './traceroute-error-queue';
 import { RawProber } from './traceroute-raw';
 
-const TERMINAL = new Set(['echo-reply', 'port-unreachable', 'tcp-synack', 'tcp-rst']);
+export const TERMINAL = new Set(['echo-reply', 'port-unreachable', 'tcp-synack', 'tcp-rst']);
 
 /** What a prober tells the run. */
 export interface ProberEvents {
@@ -50,6 +50,27 @@ interface Probe {
   sentMono: number;
   sent: boolean;
   result: HopProbe | null;
+}
+
+/** Raw sockets, or the error queue ('auto' falls back to it when raw sockets are refused); used by traceroute and mtr. */
+export async function openProber(host: ExperimentHost, target: ProbeTarget, events: ProberEvents, mode: 'auto' | 'raw' | 'error-queue'): Promise<Prober> {
+  if (mode === 'error-queue') return ErrorQueueProber.open(host, target, events);
+  try {
+    return await RawProber.open(host, target, events);
+  } catch (error) {
+    const failure = toWorkbenchError(error);
+    const refused = failure.code === 'EPERM' || failure.code === 'EACCES';
+    if (mode === 'raw' || !refused) throw failure;
+    try {
+      return await ErrorQueueProber.open(host, target, events);
+    } catch (fallback) {
+      const second = toWorkbenchError(fallback);
+      throw new WorkbenchError(
+        failure.code,
+        `Traceroute needs raw sockets, or for ${target.probe.toUpperCase()} probes without privileges: ${second.message}. ${failure.message}`,
+      );
+    }
+  }
 }
 
 export class TracerouteRun implements Experiment {
@@ -104,7 +125,7 @@ export class TracerouteRun implements Experiment {
       answer: (index, answer) => this.onAnswer(index, answer),
       log: (packet) => this.host.log(packet),
     };
-    this.prober = await this.openProber(target, events);
+    this.prober = await openProber(this.host, target, events, this.params.mode);
     // stop() or close() may have come while the sockets were opened.
     if (this.run.state !== 'running') {
       this.prober.close();
@@ -115,27 +136,6 @@ export class TracerouteRun implements Experiment {
     this.run.via = this.prober.via;
     this.host.events.coalesce(`experiment:${this.run.runId}`, () => ({ type: 'experiment', run: snapshot(this.run) }));
     void this.trace().catch((error) => this.finish('failed', toWorkbenchError(error)));
-  }
-
-  private async openProber(target: ProbeTarget, events: ProberEvents): Promise<Prober> {
-    const mode = this.params.mode;
-    if (mode === 'error-queue') return ErrorQueueProber.open(this.host, target, events);
-    try {
-      return await RawProber.open(this.host, target, events);
-    } catch (error) {
-      const failure = toWorkbenchError(error);
-      const refused = failure.code === 'EPERM' || failure.code === 'EACCES';
-      if (mode === 'raw' || !refused) throw failure;
-      try {
-        return await ErrorQueueProber.open(this.host, target, events);
-      } catch (fallback) {
-        const second = toWorkbenchError(fallback);
-        throw new WorkbenchError(
-          failure.code,
-          `Traceroute needs raw sockets, or for ${target.probe.toUpperCase()} probes without privileges: ${second.message}. ${failure.message}`,
-        );
-      }
-    }
   }
 
   stop(): void {

@@ -277,6 +277,12 @@ export class Workbench implements WorkbenchHandlers {
   traceroute(params: Params<'traceroute'>): Promise<ExperimentRun> {
     return this.experiments.traceroute(params);
   }
+  mtr(params: Params<'mtr'>): Promise<ExperimentRun> {
+    return this.experiments.mtr(params);
+  }
+  pmtu(params: Params<'pmtu'>): Promise<ExperimentRun> {
+    return this.experiments.pmtu(params);
+  }
   stopExperiment(params: Params<'stopExperiment'>): Promise<ExperimentRun> {
     return this.experiments.stop(params);
   }

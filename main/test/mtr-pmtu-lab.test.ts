@@ -1,0 +1,99 @@
+// mtr and path-MTU discovery in the shipped topologies (main/lab/topologies): the engine
+// runs inside the client's namespace in a child process (fixtures/engine-experiments.ts
+// through engine-runner.cjs; a namespace belongs to a process). `line`: mtr sees r1, r2,
+// r3 and the target, every count exact; `small-mtu`: path MTU 1280, reported by r1 (its
+// next link is the small one), after the client's own 1500-byte link. 198.18.0.0/15 and fd42::/16 only.
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExperimentRun } from '../../common/contract';
+import type { SerializedError } from '../../common/validate';
+import { loadTopology } from '../lab/topologies';
+import { createTopologyLab, type TopologyLab } from '../lab/topology-lab';
+import { labWhy, skipNote } from './fixtures/privilege';
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+const RUNNER = path.join(FIXTURES, 'engine-runner.cjs');
+const SCRIPT = path.join(FIXTURES, 'engine-experiments.ts');
+const why = labWhy();
+
+interface Line {
+  method?: string;
+  result?: ExperimentRun;
+  error?: SerializedError;
+}
+
+async function inClient(lab: TopologyLab, calls: { method: string; params: unknown }[]): Promise<Line[]> {
+  const result = await lab.exec('client', [process.execPath, RUNNER, SCRIPT, JSON.stringify(calls)], { timeoutMs: 90_000, check: false, cwd: '/' });
+  if (result.code !== 0) throw new Error(`engine child exited with ${result.code}: ${result.stderr}`);
+  return result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Line)
+    .filter((line) => line.method);
+}
+
+/** The address of each link's far end (the next hop from the client), per family. */
+function hopAddresses(lab: TopologyLab): { ipv4: string[]; ipv6: string[] } {
+  const far = lab.map.links.map((link) => link.ends[1].addresses.map((address) => address.replace(/\/\d+$/, '')));
+  return { ipv4: far.map((addresses) => addresses.find((a) => a.includes('.'))!), ipv6: far.map((addresses) => addresses.find((a) => a.includes(':'))!) };
+}
+
+describe.skipIf(why !== '')(`mtr and pmtu in the shipped topologies${skipNote(why)}`, { timeout: 120_000 }, () => {
+  let line: TopologyLab;
+  let smallMtu: TopologyLab;
+  beforeAll(async () => {
+    [line, smallMtu] = await Promise.all([
+      createTopologyLab(loadTopology('line'), { prefix: 'pwl-mtrline' }),
+      createTopologyLab(loadTopology('small-mtu'), { prefix: 'pwl-pmtusm' }),
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([line?.destroy(), smallMtu?.destroy()]);
+  });
+
+  it('line: mtr -c 5 shows r1, r2, r3, target, 5 sent and 5 received at every hop, over IPv4 and IPv6', async () => {
+    const hops = hopAddresses(line);
+    const calls = (['ipv4', 'ipv6'] as const).map((family) => ({
+      method: 'mtr',
+      params: { target: hops[family][3], cycles: 5, intervalMs: 200, timeoutMs: 1000, maxHops: 10 },
+    }));
+    const results = await inClient(line, calls);
+    for (const [index, family] of (['ipv4', 'ipv6'] as const).entries()) {
+      const { result: run, error } = results[index];
+      expect(error, family).toBeUndefined();
+      expect(run, family).toMatchObject({ kind: 'mtr', state: 'done', family, mtr: { cycles: 5, reached: true } });
+      expect(run!.mtr!.hops.map((hop) => [hop.ttl, hop.address, hop.sent, hop.received, hop.lossPercent])).toEqual(
+        hops[family].map((address, i) => [i + 1, address, 5, 5, 0]),
+      );
+      for (const hop of run!.mtr!.hops) {
+        expect(hop.addresses).toEqual([hop.address]);
+        expect(hop.bestMs!).toBeGreaterThan(0);
+        expect(hop.bestMs!).toBeLessThanOrEqual(hop.avgMs!);
+        expect(hop.avgMs!).toBeLessThanOrEqual(hop.worstMs!);
+        expect(hop.stdevMs!).toBeGreaterThanOrEqual(0);
+      }
+      console.log(`line ${family}: ${run!.mtr!.hops.map((hop) => `${hop.ttl} ${hop.address} loss ${hop.lossPercent}% avg ${hop.avgMs!.toFixed(3)} ms`).join('; ')}`);
+    }
+  });
+
+  it('small-mtu: path MTU 1280 over IPv4 and IPv6, Fragmentation Needed / Packet Too Big from r1 at hop 2', async () => {
+    const hops = hopAddresses(smallMtu);
+    const calls = (['ipv4', 'ipv6'] as const).map((family) => ({ method: 'pmtu', params: { target: hops[family][2], timeoutMs: 1000, maxHops: 8 } }));
+    const results = await inClient(smallMtu, calls);
+    for (const [index, family] of (['ipv4', 'ipv6'] as const).entries()) {
+      const { result: run, error } = results[index];
+      expect(error, family).toBeUndefined();
+      expect(run, family).toMatchObject({ kind: 'pmtu', state: 'done', pmtu: { pathMtu: 1280, reached: true } });
+      const [r1, r2, target] = hops[family];
+      const lines = run!.pmtu!.hops.map(({ rttMs: _rtt, ...rest }) => rest);
+      expect(lines, family).toEqual([
+        // The largest packet is refused by the client's own 1500-byte link first.
+        { ttl: 1, mtu: 1500, note: 'local interface MTU' },
+        { ttl: 1, address: r1, mtu: 1500 },
+        { ttl: 2, address: r1, mtu: 1280, note: family === 'ipv4' ? 'Fragmentation Needed' : 'Packet Too Big' },
+        { ttl: 2, address: r2, mtu: 1280 },
+        { ttl: 3, address: target, mtu: 1280, note: 'reached' },
+      ]);
+    }
+  });
+});

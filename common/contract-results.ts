@@ -419,3 +419,69 @@ export interface LabInfo {
   startedAt?: number;
   error?: { code: string; message: string };
 }
+/** A shipped lesson in the list (main/lessons/shipped). */
+export interface LessonSummary {
+  name: string;
+  title: string;
+  summary: string;
+  /** The shipped topology it runs in. */
+  topology: string;
+  steps: number;
+  checks: number;
+}
+
+/** Which logged packets a lesson check looks at: every given condition holds (main/lessons/README.md). */
+export interface LessonMatch {
+  protocol?: 'icmp' | 'icmpv6' | 'udp' | 'tcp';
+  family?: 'ipv4' | 'ipv6';
+  /** A name ('echo-request', 'time-exceeded', 'fragmentation-needed' …: both families) or the ICMP/ICMPv6 type number. */
+  icmpType?: string | number;
+  icmpCode?: number;
+  direction?: 'sent' | 'received' | 'imported';
+  /** A host of the lesson's topology, or an address. */
+  from?: string;
+  to?: string;
+  /** The lab host it was seen on (LogRow.host). */
+  seenOn?: string;
+  /** A display filter. */
+  filter?: string;
+  checksum?: 'correct' | 'wrong';
+  answered?: boolean;
+}
+
+export type LessonCheck = { id: string; text: string } & (
+  | { kind: 'count'; match: LessonMatch; atLeast?: number; atMost?: number }
+  | { kind: 'order'; first: LessonMatch; then: LessonMatch }
+  | { kind: 'no-reply'; match: LessonMatch; reply?: LessonMatch; seconds: number }
+);
+
+/** A lesson: steps with the concept, an experiment or packet to load (a contract method and its parameters), and checks. */
+export interface Lesson {
+  name: string;
+  title: string;
+  summary?: string;
+  topology: string;
+  steps: Array<{
+    title: string;
+    text: string;
+    /** ping / traceroute / mtr / pmtu: the method's parameters; send: its parameters without socketId. host: the lab host to act from. */
+    prepare?: { method: 'ping' | 'traceroute' | 'mtr' | 'pmtu' | 'send'; host?: string; params: Record<string, unknown> };
+    checks: LessonCheck[];
+  }>;
+}
+
+export interface LessonCheckVerdict {
+  id: string;
+  text: string;
+  passed: boolean;
+  /** Log row ids that show it (the first 20), or the nearest miss. */
+  evidence: number[];
+  /** Why it has not passed. */
+  reason?: string;
+}
+
+/** A lesson's checks evaluated over a log (checkLesson) or a capture file (`lesson check`). */
+export interface LessonVerdict {
+  lesson: string;
+  steps: Array<{ title: string; checks: LessonCheckVerdict[] }>;
+}

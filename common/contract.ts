@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { isIpv4, isIpv6 } from '../packets/address';
 import type { Capabilities, CaptureInfo, DecodedEntry, DisplayFilterPage, ExperimentRun, HelperStatus, Hop, LabInfo, LabTopologySummary, LogPage, LogRow, LogStatus, OptionReading, PingReply, PingStatistics, SendJobInfo, SendResults, SocketInfo } from './contract-results';
 import { socketOptionNames } from './socket-options';
+import type { Lesson, LessonSummary, LessonVerdict } from './contract-results';
 
 // ---- building blocks ---------------------------------------------------------
 
@@ -241,6 +242,8 @@ const PmtuParams = z.strictObject({
   timeoutMs: z.number().int().min(10).max(30_000).default(1000),
   host: LabHostName.optional(),
 });
+/** A shipped lesson by name (main/lessons/shipped). */
+const LessonRef = z.strictObject({ name: z.string().min(1).max(64) });
 const StartHelperParams = z.strictObject({
   /**
    * 'auto': an installed helper with its capability if there is one, else launch it elevated (pkexec, then sudo).
@@ -345,6 +348,10 @@ export const methods = {
   startLab: method<LabInfo>()(z.strictObject({ topology: z.string().min(1).max(64) }), 'Start a shipped topology (one lab per engine)'),
   stopLab: method<LabInfo>()(Empty, 'Stop the running lab (state down); no lab: state down too'),
   labStatus: method<LabInfo>()(Empty, 'The lab and its state'),
+
+  lessons: method<LessonSummary[]>()(Empty, 'The shipped lessons'),
+  lesson: method<Lesson>()(LessonRef, 'One lesson: its steps, what each prepares, its checks'),
+  checkLesson: method<LessonVerdict>()(LessonRef, "Evaluate a lesson's checks against the current log: each passed with its evidence (log row ids) or why not"),
 };
 
 export type Methods = typeof methods;

@@ -6,6 +6,7 @@ import { capture } from './capture';
 import { DISPLAY_FILTER_FLAG, DISPLAY_FILTER_HELP } from './display-filter';
 import { CliError, EXIT_BROKEN_PIPE, EXIT_NO_RESULT, EXIT_OK, EXIT_OUTPUT_ERROR, EXIT_USAGE, toCliError, usageMessage } from './errors';
 import { registerLabCommands } from './lab';
+import { registerLessonCommands } from './lesson';
 import { ping } from './ping';
 import { capabilities, setupHelper } from './privileges';
 import { send, TEMPLATES } from './send';
@@ -207,7 +208,11 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     commandName = name;
   });
 
-  for (const command of [program, ...program.commands, ...lab.commands]) command.allowExcessArguments(true);
+  const lesson = registerLessonCommands(program, set, (name) => {
+    commandName = name;
+  });
+
+  for (const command of [program, ...program.commands, ...lab.commands, ...lesson.commands]) command.allowExcessArguments(true);
   try {
     await program.parseAsync(argv);
   } catch (error) {

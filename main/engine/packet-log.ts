@@ -6,7 +6,7 @@ import type { DecodedEntry, DecodedLayerJson, DisplayFilterPage, LogPage, LogRow
 import { WorkbenchError } from '../../common/validate';
 import { formatIpAddress, isIpv4, isIpv6, parseIpAddress } from '../../packets/address';
 import { decode } from '../../packets/decode';
-import type { DisplayFilter } from '../../packets/display-filter';
+import type { DisplayFilter, FilterPacket } from '../../packets/display-filter';
 import { formatHex } from '../../packets/hex';
 import type { DecodedLayer } from '../../packets/layer';
 import { ipHeaderOffset, PcapEncoder, PcapngEncoder, readCapture, type CaptureEncoder } from '../../packets/pcapng';
@@ -256,6 +256,22 @@ export class PacketLog {
   /** A compiled display filter's verdict on one logged row (false once the ring dropped it). */
   passesDisplayFilter(filter: DisplayFilter, id: number): boolean {
     return filterRing(this.ring, (other) => this.matcher.linkOf(other), filter, id, 1).ids.length === 1;
+  }
+
+  /**
+   * Every shown row with its bytes as a display filter reads them (lessons evaluate their checks
+   * over these). The bytes are views into the ring: read them before the next packet is logged.
+   */
+  rowsWithBytes(): Array<FilterPacket & { row: LogRow }> {
+    const rows: Array<FilterPacket & { row: LogRow }> = [];
+    for (let id = this.firstVisibleId; id < this.ring.nextId; id++) {
+      const row = this.row(id);
+      const bytes = this.ring.bytes(id);
+      if (!row || !bytes) continue;
+      const first = this.ring.startsWithIpHeader(id) ? 'auto' : layerKindForProtocol(this.ring.protocolOf(id));
+      rows.push({ row, bytes, first, family: row.family === 'ipv6' ? 6 : 4, source: row.source, destination: row.destination, number: id, direction: row.direction, socket: row.socketId, match: row.match });
+    }
+    return rows;
   }
 
   /** A log row with its request/response link. */

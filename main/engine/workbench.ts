@@ -7,6 +7,9 @@
 import { createSocket, permissionRemedy, readPingGroupRange } from '@packet-workbench/raw-socket';
 import type {
   Capabilities,
+  Lesson,
+  LessonSummary,
+  LessonVerdict,
   CaptureInfo,
   DecodedEntry,
   DisplayFilterPage,
@@ -31,6 +34,8 @@ import { OwnTraffic, type OwnEndpoint } from './filters';
 import { HelperSupervisor } from './helper';
 import type { NewId } from './history';
 import { SendJobs } from './jobs';
+import { Lessons } from './lessons';
+import type { CompiledLesson } from '../lessons/lesson';
 import { Labs, type CreateLab } from './labs';
 import { Lifetime } from './lifetime';
 import { PacketLog } from './packet-log';
@@ -65,6 +70,7 @@ export class Workbench implements WorkbenchHandlers {
   private readonly jobs: SendJobs;
   private readonly experiments: ExperimentRuns;
   private readonly captures: Captures;
+  private readonly lessonBook: Lessons;
   private readonly helper: HelperSupervisor;
   private readonly labs: Labs;
   /** The engine's own transports, kept out of the log (excludeOwnTraffic). */
@@ -89,6 +95,7 @@ export class Workbench implements WorkbenchHandlers {
     this.jobs = new SendJobs(this.events, this.log, this.sockets, this.lifetime, newId);
     this.experiments = new ExperimentRuns(this.events, this.log, source, this.lifetime, newId);
     this.captures = new Captures(this.events, this.log, this.ownTraffic, this.lifetime, newId);
+    this.lessonBook = new Lessons(this.lifetime, () => this.log.rowsWithBytes());
     this.stopWatchingHelper = this.helper.onChange((status) => this.helperChanged(status));
   }
 
@@ -315,6 +322,22 @@ export class Workbench implements WorkbenchHandlers {
   }
   labStatus(): Promise<LabInfo> {
     return this.labs.status();
+  }
+
+  // ---- lessons (lessons.ts) ---------------------------------------------------------------------
+
+  lessons(): Promise<LessonSummary[]> {
+    return this.lessonBook.list();
+  }
+  lesson(params: Params<'lesson'>): Promise<Lesson> {
+    return this.lessonBook.lesson(params);
+  }
+  checkLesson(params: Params<'checkLesson'>): Promise<LessonVerdict> {
+    return this.lessonBook.check(params);
+  }
+  /** Any lesson (a file too) over the log as a complete record: `lesson check --capture`. In-process only. */
+  evaluateLesson(lesson: CompiledLesson): LessonVerdict {
+    return this.lessonBook.evaluate(lesson);
   }
 
   /**

@@ -1,7 +1,8 @@
 // Link impairments (delay, jitter, loss, rate) on one direction of a lab link. One
 // interface, ImpairLink, so the way it is done can be chosen: the kernel's tc netem
-// where it exists, tbf for a rate alone when it does not, and later a userspace
-// link emulator (TAP devices joined by a process) for kernels without netem.
+// where it exists, tbf for a rate alone when it does not. Links whose delay or loss
+// the kernel cannot apply are joined by the userspace link emulator instead of a veth
+// pair (emulator.ts; topology-lab.ts decides, with hasNetem()).
 import { run } from './command';
 import type { PlannedDirection } from './topology-plan';
 
@@ -25,7 +26,26 @@ export type Impairment = Omit<PlannedDirection, 'from' | 'to'>;
 
 export type ImpairLink = (direction: ImpairedDirection, impairment: Impairment) => Promise<ImpairmentResult>;
 
-export const NEEDS_EMULATOR = 'needs netem or the userspace emulator (not built yet)';
+export const NEEDS_EMULATOR = 'needs netem or the userspace link emulator';
+
+let netemKnown: boolean | undefined;
+
+/** Whether this kernel has netem: asked once per process, on `lo` of one of our namespaces (all share the kernel). */
+export async function hasNetem(namespace: string): Promise<boolean> {
+  if (netemKnown !== undefined) return netemKnown;
+  const tc = (verb: string, args: string[] = []) => run('tc', ['-n', namespace, 'qdisc', verb, 'dev', 'lo', 'root', ...args], { timeoutMs: 10_000, check: false });
+  const result = await tc('add', ['netem', 'delay', '0ms']);
+  if (result.code === 0) await tc('del');
+  // "Specified qdisc kind is unknown": no sch_netem in this kernel.
+  else if (!/unknown|No such file/i.test(result.stderr)) throw new Error(`tc netem (asking whether the kernel has it): ${result.stderr.trim()}`);
+  netemKnown = result.code === 0;
+  return netemKnown;
+}
+
+/** Whether an impairment needs netem (or the emulator): anything but a rate alone. */
+export function needsNetem(impairment: Impairment): boolean {
+  return impairment.delayMs !== undefined || impairment.jitterMs !== undefined || impairment.lossPercent !== undefined;
+}
 
 /** "delay 40 ms ±5 ms, loss 20 %, rate 1000 kbit/s" */
 export function describeImpairment(impairment: Impairment): string {

@@ -1,9 +1,11 @@
 // createTopologyLab on real namespaces (root): what the file asks for is what the
 // kernel holds (MTU, sysctls, nft rules, qdiscs), impairments go through the one
-// ImpairLink interface (so an emulator can plug in), and destroy leaves nothing.
+// ImpairLink interface or, without netem, the userspace link emulator, and destroy
+// leaves nothing (no namespace, no emulator process).
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { isLabSupported } from './namespace';
+import { isLinkEmulator } from './emulator';
 import { kernelImpairment, type ImpairedDirection, type Impairment } from './impairment';
 import { parseTopology, type TopologyFile } from './topology';
 import { createTopologyLab } from './topology-lab';
@@ -75,19 +77,62 @@ describe.runIf(supported)(`createTopologyLab${skipNote(labWhy())}`, { timeout: 6
     expect(namespaces()).not.toContain(lab.id);
   });
 
-  it('the kernel path: delay without netem is reported, not silently dropped', async () => {
-    const lab = await createTopologyLab(parseTopology(JSON.stringify({ ...file, name: 'unit-delay', firewall: undefined })), { readyTimeoutMs: 0 });
+  it('the kernel path (emulator never): delay without netem is reported, not silently dropped', async () => {
+    const lab = await createTopologyLab(parseTopology(JSON.stringify({ ...file, name: 'unit-delay', firewall: undefined })), { readyTimeoutMs: 0, linkEmulator: 'never' });
     try {
       const delayed = lab.map.links[1].impairments.find((i) => i.from === 'r1')!;
       const qdisc = (await lab.exec('r1', ['tc', 'qdisc', 'show', 'dev', 'target'])).stdout;
       if (delayed.how === 'netem') expect(qdisc).toMatch(/netem .*delay 5ms/);
       else {
-        expect(delayed).toMatchObject({ how: 'unsupported', reason: 'needs netem or the userspace emulator (not built yet); this kernel has no netem' });
+        expect(delayed).toMatchObject({ how: 'unsupported', reason: 'needs netem or the userspace link emulator; this kernel has no netem' });
         expect(qdisc).not.toMatch(/netem|tbf/);
       }
     } finally {
       await lab.destroy();
     }
+  });
+
+  it('auto: without netem, links that delay or lose are joined by the link emulator (both directions), the others stay veths', async () => {
+    const lab = await createTopologyLab(parseTopology(JSON.stringify({ ...file, name: 'unit-auto', firewall: undefined })), { linkEmulator: 'auto' });
+    try {
+      const netem = lab.map.links[1].impairments.some((i) => i.how === 'netem');
+      const details = async (host: string, device: string) => (await lab.exec(host, ['ip', '-d', 'link', 'show', 'dev', device])).stdout;
+      expect(await details('client', 'r1')).toMatch(/veth/);
+      if (netem) {
+        expect(lab.emulators).toEqual([]);
+        expect(await details('r1', 'target')).toMatch(/veth/);
+      } else {
+        expect(lab.map.links[1].impairments).toMatchObject([
+          { from: 'target', to: 'r1', rateKbit: 50_000, how: 'emulator', reason: 'userspace link emulator (this kernel has no netem)' },
+          { from: 'r1', to: 'target', delayMs: 5, how: 'emulator', reason: 'userspace link emulator (this kernel has no netem)' },
+        ]);
+        expect(lab.emulators.map((e) => e.link)).toEqual(['r1—target']);
+        expect(isLinkEmulator(lab.emulators[0].pid)).toBe(true);
+        // The TAP ends carry what the veth would have: name, addresses, MTU.
+        expect(await details('r1', 'target')).toMatch(/mtu 1500 .*\n[\s\S]*tun type tap/);
+        expect((await lab.exec('target', ['ip', '-o', 'address', 'show', 'dev', 'r1'])).stdout).toMatch(/198\.19\.8\.2\/24[\s\S]*fd42:7:2::2\/64/);
+      }
+    } finally {
+      await lab.destroy();
+    }
+    for (const emulator of lab.emulators) expect(isLinkEmulator(emulator.pid)).toBe(false);
+    expect(namespaces()).not.toContain(lab.id);
+  });
+
+  it('always, with no emulator program: refused, and nothing is left', async () => {
+    const saved = process.env.PACKET_WORKBENCH_LINKEMU;
+    process.env.PACKET_WORKBENCH_LINKEMU = '/nonexistent/packet-workbench-linkemu';
+    let made: string[] = [];
+    try {
+      await expect(createTopologyLab(parseTopology(JSON.stringify({ ...file, name: 'unit-noemu', firewall: undefined })), { linkEmulator: 'always', onNamespaces: (n) => (made = n) })).rejects.toThrow(
+        'the link emulator (packet-workbench-linkemu) is not built: npm run build:native',
+      );
+    } finally {
+      if (saved === undefined) delete process.env.PACKET_WORKBENCH_LINKEMU;
+      else process.env.PACKET_WORKBENCH_LINKEMU = saved;
+    }
+    const left = namespaces();
+    for (const name of made) expect(left).not.toContain(name);
   });
 
   it('a failed build removes what it made', async () => {

@@ -1,16 +1,19 @@
 // Builds a lab from a topology file: one network namespace per host, a veth pair
-// per link (created inside the namespaces, never in the caller's), addresses, MTU,
-// routes, firewall rules and impairments; returns once `ready.from` pings
-// `ready.to` over every family both have. The map says what was built.
+// per link (created inside the namespaces, never in the caller's) or, where the
+// kernel cannot delay or lose packets, two TAP devices joined by the userspace link
+// emulator; addresses, MTU, routes, firewall rules and impairments; returns once
+// `ready.from` pings `ready.to` over every family both have. The map says what was built.
 import type { ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
 import { run, type CommandResult, type NamespaceExecOptions, type NamespaceSpawnOptions, type RunOptions } from './command';
+import { EMULATOR_STATS_DIR, linkEmulatorMode, linkEmulatorPath, startLinkEmulator, type EmulatorCounters, type LinkEmulator, type LinkEmulatorMode } from './emulator';
 import { firewallRuleset } from './firewall';
-import { describeImpairment, kernelImpairment, type ImpairLink, type ImpairmentHow } from './impairment';
+import { describeImpairment, hasNetem, kernelImpairment, needsNetem, type ImpairLink, type ImpairmentHow } from './impairment';
 import { BASE_SYSCTLS } from './lab';
 import { keepNamespace, namespaceLookup, openNamespace, uniqueId, type Namespace } from './namespace';
 import type { AddressFamily } from './addresses';
 import type { Topology } from './topology';
-import { planTopology, type PlannedHost, type TopologyPlan } from './topology-plan';
+import { planTopology, type PlannedHost, type PlannedLink, type TopologyPlan } from './topology-plan';
 
 export interface LabMapImpairment {
   from: string;
@@ -44,6 +47,22 @@ export interface TopologyLabOptions {
   impair?: ImpairLink;
   /** Told the namespace names before the first is created (a crash guard must know them). */
   onNamespaces?: (namespaces: string[]) => void;
+  /**
+   * When a link gets the userspace link emulator instead of a veth pair (emulator.ts):
+   * 'auto' when it delays or loses and the kernel has no netem, 'always' for every
+   * impaired link, 'never'. Default $PACKET_WORKBENCH_LINK_EMULATOR, else 'auto';
+   * 'never' when `impair` is given (the caller chose how).
+   */
+  linkEmulator?: LinkEmulatorMode;
+}
+
+/** A link emulator process of a lab. */
+export interface RunningEmulator {
+  /** "r1—r2": the hosts it joins, end a first. */
+  link: string;
+  pid: number;
+  statsFile: string;
+  counters(): Promise<EmulatorCounters | undefined>;
 }
 
 export interface TopologyLab {
@@ -53,11 +72,13 @@ export interface TopologyLab {
   /** Host name → namespace name. */
   namespaces: Record<string, string>;
   map: LabMap;
+  /** Link emulator processes (none where every link is a veth pair). */
+  emulators: RunningEmulator[];
   exec(host: string, argv: readonly string[], options?: NamespaceExecOptions): Promise<CommandResult>;
   spawn(host: string, argv: readonly string[], options?: NamespaceSpawnOptions): ChildProcess;
-  /** Leave the namespaces in place when this process ends (`lab up`); destroy() still removes them. */
+  /** Leave the namespaces and emulators in place when this process ends (`lab up`); destroy() still removes them. */
   keep(): void;
-  /** Deletes every namespace (their veths, routes, rules and qdiscs go with them); idempotent. */
+  /** Stops the emulators and deletes every namespace (their veths, routes, rules and qdiscs go with them); idempotent. */
   destroy(): Promise<void>;
 }
 
@@ -69,8 +90,10 @@ export async function createTopologyLab(topology: Topology, options: TopologyLab
   const names = Object.fromEntries(plan.hosts.map((host) => [host.name, `${id}-${host.name}`]));
   options.onNamespaces?.(Object.values(names));
   const namespaces = new Map<string, Namespace>();
+  const emulators: Array<{ link: string; emulator: LinkEmulator }> = [];
   const destroy = async (): Promise<void> => {
     const errors: unknown[] = [];
+    for (const { emulator } of emulators.splice(0)) await emulator.stop().catch((error: unknown) => errors.push(error));
     for (const namespace of namespaces.values()) await namespace.destroy().catch((error: unknown) => errors.push(error));
     if (errors.length > 0) throw new AggregateError(errors, `Could not remove every namespace of lab ${id}`);
   };
@@ -81,7 +104,12 @@ export async function createTopologyLab(topology: Topology, options: TopologyLab
       // accept_dad=0 comes with the namespace, before any link exists.
       namespaces.set(host.name, await openNamespace(names[host.name], { sysctls: { ...BASE_SYSCTLS, ...host.sysctls } }));
     }
-    await wireLinks(plan, names);
+    const emulated = await chooseEmulatedLinks(plan, names, options);
+    await wireLinks(plan, names, emulated, async (link, spec) => {
+      const [a, b] = link.ends;
+      const statsFile = path.join(EMULATOR_STATS_DIR, `${id}-${a.host}-${b.host}.json`);
+      emulators.push({ link: `${a.host}—${b.host}`, emulator: await startLinkEmulator({ ...spec, statsFile }) });
+    });
     await addRoutes(plan, names);
     for (const host of plan.hosts) {
       const ruleset = firewallRuleset((topology.firewall ?? []).filter((rule) => rule.host === host.name));
@@ -90,7 +118,7 @@ export async function createTopologyLab(topology: Topology, options: TopologyLab
       if (/exec of "?nft"? failed|No such file/i.test(result.stderr)) throw new Error(`the firewall rules of ${host.name} need nftables (apt-get install -y nftables)`);
       if (result.code !== 0) throw new Error(`nft refused the firewall rules of ${host.name}: ${result.stderr.trim()}`);
     }
-    map = await impairAndMap(topology, plan, names, options.impair ?? kernelImpairment);
+    map = await impairAndMap(topology, plan, names, options.impair ?? kernelImpairment, emulated);
     const readyTimeout = options.readyTimeoutMs ?? 15_000;
     if (readyTimeout > 0) await waitUntilReachable(plan, namespaces.get(plan.readyFrom) as Namespace, readyTimeout);
   } catch (error) {
@@ -105,18 +133,55 @@ export async function createTopologyLab(topology: Topology, options: TopologyLab
     plan,
     namespaces: names,
     map,
+    emulators: emulators.map(({ link, emulator }) => ({ link, pid: emulator.pid, statsFile: emulator.statsFile, counters: emulator.counters })),
     exec: async (host, argv, execOptions) => namespaceOf(host).exec(argv, execOptions),
     spawn: (host, argv, spawnOptions) => namespaceOf(host).spawn(argv, spawnOptions),
-    keep: () => Object.values(names).forEach(keepNamespace),
+    keep: () => {
+      Object.values(names).forEach(keepNamespace);
+      for (const { emulator } of emulators) emulator.keep();
+    },
     destroy,
   };
 }
 
-async function wireLinks(plan: TopologyPlan, names: Record<string, string>): Promise<void> {
-  for (const link of plan.links) {
+/** Link index → why the emulator joins it (the reason the map gives). */
+type EmulatedLinks = Map<number, string>;
+
+type EmulatorSpec = Parameters<typeof startLinkEmulator>[0];
+
+/** Which links the userspace emulator joins instead of a veth pair (see TopologyLabOptions.linkEmulator). */
+async function chooseEmulatedLinks(plan: TopologyPlan, names: Record<string, string>, options: TopologyLabOptions): Promise<EmulatedLinks> {
+  const mode = options.linkEmulator ?? (options.impair ? 'never' : linkEmulatorMode());
+  const chosen: EmulatedLinks = new Map();
+  if (mode === 'never') return chosen;
+  const candidates = plan.links.flatMap((link, index) => (link.impairments.length > 0 && (mode === 'always' || link.impairments.some(needsNetem)) ? [index] : []));
+  if (candidates.length === 0) return chosen;
+  if (mode === 'auto' && (await hasNetem(names[plan.hosts[0].name]))) return chosen;
+  const built = linkEmulatorPath() !== undefined;
+  if (!built && mode === 'always') throw new Error('the link emulator (packet-workbench-linkemu) is not built: npm run build:native');
+  // Without it the kernel path says what it could not apply.
+  if (!built) return chosen;
+  const reason = mode === 'always' ? 'userspace link emulator (chosen: always)' : 'userspace link emulator (this kernel has no netem)';
+  for (const index of candidates) chosen.set(index, reason);
+  return chosen;
+}
+
+function directionOf(link: PlannedLink, from: string): EmulatorSpec['ab'] {
+  const found = link.impairments.find((direction) => direction.from === from);
+  if (!found) return undefined;
+  const { from: _from, to: _to, ...impairment } = found;
+  return impairment;
+}
+
+async function wireLinks(plan: TopologyPlan, names: Record<string, string>, emulated: EmulatedLinks, emulate: (link: PlannedLink, spec: EmulatorSpec) => Promise<void>): Promise<void> {
+  for (const [index, link] of plan.links.entries()) {
     const [a, b] = link.ends;
     // Each end is named after the host at the other end; `name` keeps a host called e.g. "address" from being read as a keyword.
-    await run('ip', ['link', 'add', 'name', b.host, 'netns', names[a.host], 'type', 'veth', 'peer', 'name', a.host, 'netns', names[b.host]], COMMAND);
+    if (emulated.has(index)) {
+      await emulate(link, { a: { namespace: names[a.host], device: b.host }, b: { namespace: names[b.host], device: a.host }, ab: directionOf(link, a.host), ba: directionOf(link, b.host) });
+    } else {
+      await run('ip', ['link', 'add', 'name', b.host, 'netns', names[a.host], 'type', 'veth', 'peer', 'name', a.host, 'netns', names[b.host]], COMMAND);
+    }
     for (const [end, device] of [[a, b.host], [b, a.host]] as const) {
       const namespace = names[end.host];
       for (const address of end.addresses) {
@@ -140,13 +205,14 @@ async function addRoutes(plan: TopologyPlan, names: Record<string, string>): Pro
   }
 }
 
-async function impairAndMap(topology: Topology, plan: TopologyPlan, names: Record<string, string>, impair: ImpairLink): Promise<LabMap> {
+async function impairAndMap(topology: Topology, plan: TopologyPlan, names: Record<string, string>, impair: ImpairLink, emulated: EmulatedLinks): Promise<LabMap> {
   const links: LabMap['links'] = [];
-  for (const link of plan.links) {
+  for (const [index, link] of plan.links.entries()) {
     const impairments: LabMapImpairment[] = [];
     for (const direction of link.impairments) {
       const { from, to, ...impairment } = direction;
-      const result = await impair({ namespace: names[from], device: to, from, to }, impairment);
+      const byEmulator = emulated.get(index);
+      const result = byEmulator ? { how: 'emulator' as const, reason: byEmulator } : await impair({ namespace: names[from], device: to, from, to }, impairment);
       impairments.push({ ...direction, how: result.how, reason: result.reason || describeImpairment(impairment) });
     }
     links.push({

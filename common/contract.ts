@@ -195,7 +195,20 @@ const StartCaptureParams = z.strictObject({
   host: LabHostName.optional(),
 });
 const CaptureRef = z.strictObject({ captureId: identifier });
-const ImportParams = z.strictObject({ pcapng: z.string().min(1).max(200_000_000) });
+/** Largest file exportPcapng / importPcapng move in one call; larger ones go in pieces (openExport, openImport). */
+export const WHOLE_TRANSFER_BYTES = 8 * 1024 * 1024;
+/** File bytes one writeImport piece holds at most. */
+export const IMPORT_PIECE_BYTES = 2 * 1024 * 1024;
+const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
+const ImportParams = z.strictObject({ pcapng: z.string().min(1).max(base64Length(WHOLE_TRANSFER_BYTES)) });
+const ExportRef = z.strictObject({ exportId: identifier });
+const WriteImportParams = z.strictObject({
+  importId: identifier,
+  /** The next bytes of the file, base64 (any split: a block may span pieces). */
+  data: z.string().max(base64Length(IMPORT_PIECE_BYTES)),
+  /** The file ends with this piece: the import closes. */
+  end: z.boolean().default(false),
+});
 const PingParams = z.strictObject({
   target: ipAddress,
   count: z.number().int().min(1).max(100_000).default(4),
@@ -314,6 +327,20 @@ export const methods = {
     ImportParams,
     'Append the packets of a pcapng (or pcap) file (base64) to the log',
   ),
+  openExport: method<{ exportId: string; packets: number }>()(
+    ExportParams,
+    'Start an export of the log, or the given entries, read in pieces with readExport (any size; exportPcapng takes files up to 8 MiB)',
+  ),
+  readExport: method<{ data: string; done: boolean; count: number }>()(
+    ExportRef,
+    'The next piece of an open export (at most 1 MiB of file, base64; concatenated they are the file); done: the last piece, the export is closed',
+  ),
+  openImport: method<{ importId: string }>()(Empty, 'Start an import of a pcapng (or pcap) file written in pieces with writeImport'),
+  writeImport: method<{ imported: number; done: boolean }>()(
+    WriteImportParams,
+    'The next piece of an open import (at most 2 MiB of file, base64): its complete packets are appended to the log; end: the file ends here',
+  ),
+  closeTransfer: method<null>()(z.strictObject({ transferId: identifier }), 'Abandon an open export or import (idle ones close after 60 s)'),
 
   ping: method<ExperimentRun>()(PingParams, 'Start a ping run'),
   traceroute: method<ExperimentRun>()(

@@ -9,10 +9,11 @@ import { decode } from '../../packets/decode';
 import type { DisplayFilter, FilterPacket } from '../../packets/display-filter';
 import { formatHex } from '../../packets/hex';
 import type { DecodedLayer } from '../../packets/layer';
-import { ipHeaderOffset, PcapEncoder, PcapngEncoder, readCapture, type CaptureEncoder } from '../../packets/pcapng';
+import { ipHeaderOffset, type Capture, type CaptureEncoder } from '../../packets/pcapng';
 import { layerKindForProtocol } from '../../packets/protocols';
 import { summarize } from '../../packets/summary';
 import { LogCaptureWriter, readSocketOf } from './capture-export';
+import type { ExportSelection } from './capture-transfers';
 import { DuplicateFilter } from './dedup';
 import type { EventHub } from './events';
 import type { Lifetime } from './lifetime';
@@ -335,26 +336,20 @@ export class PacketLog {
     return { capacity: this.ring.capacity };
   }
 
-  async exportCapture(params: Params<'exportPcapng'>): Promise<{ pcapng: string; count: number }> {
+  /** The ids an export covers: `ids`, or every row shown now (transfers read them later). */
+  exportSelection(ids: readonly number[] | undefined): ExportSelection {
     this.lifetime.alive();
-    const ring = this.ring;
-    const ids = (params.ids ?? rangeOf(this.firstVisibleId, ring.nextId)).filter((id) => id >= this.firstIdSinceClear);
-    const encoder = params.format === 'pcap' ? new PcapEncoder() : new PcapngEncoder({ application: 'Packet Workbench' });
-    const writer = this.captureWriter(encoder);
-    for (const id of ids) writer.add(id);
-    const file = encoder.take();
-    return { pcapng: Buffer.from(file.buffer, file.byteOffset, file.byteLength).toString('base64'), count: writer.count };
+    return ids ?? { from: this.firstVisibleId, to: this.ring.nextId };
   }
 
-  async importCapture(params: Params<'importPcapng'>): Promise<{ imported: number }> {
+  /** Not hidden by a clear (the ring may still have overwritten it: the writer skips those). */
+  isShown(id: number): boolean {
+    return id >= this.firstIdSinceClear;
+  }
+
+  /** Appends a capture file's packets (capture-transfers.ts reads the file); returns how many were logged. */
+  appendCapture(capture: Capture): number {
     this.lifetime.alive();
-    const bytes = Buffer.from(params.pcapng, 'base64');
-    let capture;
-    try {
-      capture = readCapture(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    } catch (error) {
-      throw new WorkbenchError('INVALID_ARGUMENT', `pcapng: ${(error as Error).message}`, 'pcapng');
-    }
     let imported = 0;
     const facts: PacketFacts = { time: 0, direction: DIRECTION_IMPORTED, socket: -1, family: 4, withIpHeader: true, protocol: 0, peer: null, local: null };
     // The socket and network interface each of the file's interface blocks names (ours carry the socket id).
@@ -376,18 +371,12 @@ export class PacketLog {
       imported++;
     }
     if (imported > 0) this.events.logAppended();
-    return { imported };
+    return imported;
   }
 }
 
 function canonicalOrText(address: string): string {
   return isIpv4(address) || isIpv6(address) ? formatIpAddress(parseIpAddress(address)) : address;
-}
-
-function rangeOf(from: number, to: number): number[] {
-  const ids: number[] = [];
-  for (let id = from; id < to; id++) ids.push(id);
-  return ids;
 }
 
 function layerToJson(layer: DecodedLayer): DecodedLayerJson {

@@ -29,6 +29,7 @@ import type {
 import type { DisplayFilter } from '../../packets/display-filter';
 import { describeCapabilities } from './capabilities';
 import { Captures, type CaptureRecording, type RecordCaptureOptions } from './captures';
+import { CaptureTransfers } from './capture-transfers';
 import { EventHub, type BatchListener } from './events';
 import { OwnTraffic, type OwnEndpoint } from './filters';
 import { HelperSupervisor } from './helper';
@@ -66,6 +67,7 @@ export class Workbench implements WorkbenchHandlers {
   private readonly lifetime = new Lifetime();
   private readonly events: EventHub;
   private readonly log: PacketLog;
+  private readonly transfers: CaptureTransfers;
   private readonly sockets: Sockets;
   private readonly jobs: SendJobs;
   private readonly experiments: ExperimentRuns;
@@ -85,6 +87,7 @@ export class Workbench implements WorkbenchHandlers {
       onListenerError: options.onListenerError,
     });
     this.log = new PacketLog(options.logCapacity ?? DEFAULT_LOG_CAPACITY, this.events, this.lifetime);
+    this.transfers = new CaptureTransfers(this.log);
     this.helper = options.helper ?? new HelperSupervisor();
     this.labs = new Labs(this.events, this.lifetime, options.createLab);
     const source = new SocketSource(this.helper);
@@ -119,6 +122,7 @@ export class Workbench implements WorkbenchHandlers {
     this.jobs.cancelAll();
     const closing = this.captures.stopAll();
     this.log.close();
+    this.transfers.closeAll();
     closing.push(...this.sockets.closeAll());
     await Promise.all(closing);
     // After the sockets: nothing may still be open inside its namespaces.
@@ -262,10 +266,25 @@ export class Workbench implements WorkbenchHandlers {
     return this.log.configure(params);
   }
   exportPcapng(params: Params<'exportPcapng'>): Promise<{ pcapng: string; count: number }> {
-    return this.log.exportCapture(params);
+    return this.transfers.exportWhole(params);
   }
   importPcapng(params: Params<'importPcapng'>): Promise<{ imported: number }> {
-    return this.log.importCapture(params);
+    return this.transfers.importWhole(params);
+  }
+  openExport(params: Params<'openExport'>): Promise<{ exportId: string; packets: number }> {
+    return this.transfers.openExport(params);
+  }
+  readExport(params: Params<'readExport'>): Promise<{ data: string; done: boolean; count: number }> {
+    return this.transfers.readExport(params);
+  }
+  openImport(): Promise<{ importId: string }> {
+    return this.transfers.openImport();
+  }
+  writeImport(params: Params<'writeImport'>): Promise<{ imported: number; done: boolean }> {
+    return this.transfers.writeImport(params);
+  }
+  closeTransfer(params: Params<'closeTransfer'>): Promise<null> {
+    return this.transfers.closeTransfer(params);
   }
   logStatus(): Promise<LogStatus> {
     return this.log.status();

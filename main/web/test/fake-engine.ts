@@ -69,6 +69,20 @@ export function createFakeEngine(): FakeEngine {
     configureLog: async ({ capacity }) => ({ capacity }),
     exportPcapng: async () => ({ pcapng: '', count: 0 }),
     importPcapng: async () => ({ imported: 0 }),
+    openExport: async () => ({ exportId: 'export-1', packets: 0 }),
+    readExport: async ({ exportId }) => {
+      if (exportId !== 'export-1') throw notFound('exportId', `No open export ${exportId}`);
+      return { data: '', done: true, count: 0 };
+    },
+    openImport: async () => ({ importId: 'import-1' }),
+    writeImport: async ({ importId, end }) => {
+      if (importId !== 'import-1') throw notFound('importId', `No open import ${importId}`);
+      return { imported: 0, done: end };
+    },
+    closeTransfer: async ({ transferId }) => {
+      if (transferId !== 'export-1' && transferId !== 'import-1') throw notFound('transferId', `No open export or import ${transferId}`);
+      return null;
+    },
     ping: async () => {
       throw new WorkbenchError('NOT_SUPPORTED', 'not in the fake');
     },

@@ -74,10 +74,16 @@ describe('capture slice', () => {
   });
 
   it('exports the log as classic pcap', async () => {
-    const exportPcapng = vi.fn().mockResolvedValue({ pcapng: btoa('\x4d\x3c\xb2\xa1'), count: 0 });
-    const { store, saveFile } = makeStore({ exportPcapng });
+    // Read in pieces: openExport, then readExport until done.
+    const openExport = vi.fn().mockResolvedValue({ exportId: 'export-1', packets: 0 });
+    const readExport = vi
+      .fn()
+      .mockResolvedValueOnce({ data: btoa('\x4d\x3c'), done: false, count: 0 })
+      .mockResolvedValueOnce({ data: btoa('\xb2\xa1'), done: true, count: 0 });
+    const { store, saveFile } = makeStore({ openExport, readExport });
     await store.getState().capture.exportPcap();
-    expect(exportPcapng).toHaveBeenCalledWith({ format: 'pcap' });
+    expect(openExport).toHaveBeenCalledWith({ format: 'pcap' });
+    expect(readExport).toHaveBeenCalledWith({ exportId: 'export-1' });
     expect(saveFile).toHaveBeenCalledWith(expect.stringMatching(/^workbench-.*\.pcap$/), 'application/vnd.tcpdump.pcap', Uint8Array.of(0x4d, 0x3c, 0xb2, 0xa1));
   });
 });

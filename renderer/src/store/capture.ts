@@ -2,7 +2,7 @@
 // log kept and lost (ring overflows, kernel drops) for the status bar; classic pcap export.
 import type { CaptureInfo, LogStatus } from '../../../common/contract';
 import { errorText } from '../api/client';
-import { base64ToBytes } from '../model/base64';
+import { exportCaptureFile } from '../../../common/capture-transfer';
 import { actingHost } from './lab';
 import type { SliceFactory } from './types';
 
@@ -81,9 +81,10 @@ export const createCaptureSlice: SliceFactory<CaptureSlice> = ({ client, saveFil
       },
       async exportPcap() {
         try {
-          const result = await client.exportPcapng({ format: 'pcap' });
+          // In pieces (common/capture-transfer.ts): a full log is hundreds of MB.
+          const result = await exportCaptureFile(client, { format: 'pcap' });
           const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-          saveFile(`workbench-${stamp}.pcap`, 'application/vnd.tcpdump.pcap', base64ToBytes(result.pcapng));
+          saveFile(`workbench-${stamp}.pcap`, 'application/vnd.tcpdump.pcap', result.bytes);
         } catch (error) {
           patch({ error: errorText(error) });
         }

@@ -1,9 +1,9 @@
 // The packet log as the renderer holds it: rows in a bounded chunked ring (never copied per
 // batch), a version counter the table re-reads on, the filter, the selection and its decode.
 import type { DecodedEntry, LogRow } from '../../../common/contract';
+import { exportCaptureFile, importCaptureFile } from '../../../common/capture-transfer';
 import { compileDisplayFilter, DisplayFilterError, parseHex } from '../../../packets';
 import { errorText } from '../api/client';
-import { base64ToBytes, bytesToBase64 } from '../model/base64';
 import { LogBuffer } from '../model/log-buffer';
 import { emptyFilter, type LogFilter } from '../model/log-filter';
 import type { SliceFactory } from './types';
@@ -249,9 +249,10 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
           return;
         }
         try {
-          const result = await client.exportPcapng(ids ? { ids } : {});
+          // In pieces (common/capture-transfer.ts): a full log is hundreds of MB.
+          const result = await exportCaptureFile(client, ids ? { ids } : {});
           const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-          saveFile(`workbench-${stamp}.pcapng`, 'application/x-pcapng', base64ToBytes(result.pcapng));
+          saveFile(`workbench-${stamp}.pcapng`, 'application/x-pcapng', result.bytes);
           patch({ message: { kind: 'info', text: `Exported ${result.count} packet${result.count === 1 ? '' : 's'} to pcapng` } });
         } catch (error) {
           patch({ message: { kind: 'error', text: `Export failed: ${errorText(error)}` } });
@@ -259,7 +260,7 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
       },
       async importPcapng(file) {
         try {
-          const result = await client.importPcapng({ pcapng: bytesToBase64(file.bytes) });
+          const result = await importCaptureFile(client, file.bytes);
           patch({ message: { kind: 'info', text: `Imported ${result.imported} packet${result.imported === 1 ? '' : 's'} from ${file.name}` } });
         } catch (error) {
           patch({ message: { kind: 'error', text: `Cannot import ${file.name}: ${errorText(error)}` } });

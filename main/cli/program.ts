@@ -8,6 +8,7 @@ import { CliError, EXIT_BROKEN_PIPE, EXIT_NO_RESULT, EXIT_OK, EXIT_OUTPUT_ERROR,
 import { registerLabCommands } from './lab';
 import { registerLessonCommands } from './lesson';
 import { ping } from './ping';
+import { pmtu } from './pmtu';
 import { capabilities, setupHelper } from './privileges';
 import { send, TEMPLATES } from './send';
 import { serve } from './serve';
@@ -71,7 +72,7 @@ async function run(argv: string[]): Promise<number> {
     .addHelpText(
       'after',
       `
-Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / not reached / not all sent,
+Exit codes: 0 success (ping: a reply; traceroute, pmtu: target reached), 1 no reply / not reached / not all sent,
 2 usage or validation error, 3 capture lost packets (kernel drops, a failed write),
 77 missing privilege (CAP_NET_RAW) with the remedy in the message, 141 the output's reader went away (| head),
 74 the output could not be written (a full disk).
@@ -126,6 +127,10 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .option('-q, --queries <probes>', 'probes per hop (default 3)', integerArg)
     .option('-w, --wait <seconds>', 'seconds to wait for a hop\'s answers (default 1)', numberArg)
     .option('-p, --port <port>', 'destination port (UDP: first of the range; TCP: the port)', integerArg)
+    .option('--mtr', 'mtr mode: probe every hop in cycles (ICMP echo unless -U/-T) and print per-hop loss and RTT statistics')
+    .option('-c, --count <cycles>', '--mtr: cycles (default 10)', integerArg)
+    .option('-i, --interval <seconds>', '--mtr: seconds from one cycle to the next (default 1)', numberArg)
+    .option('--report', "--mtr: print mtr's report (HOST: … Loss%  Snt  Last  Avg  Best  Wrst StDev) when the cycles are done")
     .addOption(
       new Option('--mode <mode>', 'raw sockets, the unprivileged error queue (UDP/TCP probes, ICMP through a ping socket), or raw where possible')
         .choices(['auto', 'raw', 'error-queue'])
@@ -135,6 +140,19 @@ Exit codes: 0 success (ping: a reply; traceroute: target reached), 1 no reply / 
     .option('--json', 'one JSON object per line')
     .action((target: string, options: Record<string, unknown>) =>
       set('traceroute', (out) => traceroute(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
+    );
+
+  program
+    .command('pmtu')
+    .description('path-MTU discovery, printed like tracepath(8): probes with DF set, each hop with its MTU, ending with the path MTU; no privileges needed')
+    .argument('<target>', 'IPv4 or IPv6 address, or a host name')
+    .option('-4', 'IPv4')
+    .option('-6', 'IPv6')
+    .option('-m, --max <hops>', 'maximum hops (default 30)', integerArg)
+    .option('-w, --wait <seconds>', "seconds to wait for a probe's answer (default 1)", numberArg)
+    .option('--json', 'one JSON object per line')
+    .action((target: string, options: Record<string, unknown>) =>
+      set('pmtu', (out) => pmtu(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
     );
 
   program

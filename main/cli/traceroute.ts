@@ -1,8 +1,10 @@
-// packet-workbench traceroute: the engine's traceroute run, printed as traceroute(8) prints it.
+// packet-workbench traceroute: the engine's traceroute run, printed as traceroute(8) prints it;
+// with --mtr, an mtr run (mtr.ts).
 import type { ExperimentRun } from '../../common/contract';
 import { resolveTarget, secondsToMs } from './args';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames } from './errors';
 import { probeSize, tracerouteHeader, tracerouteHopLine } from './format';
+import { mtr } from './mtr';
 import { elevate, EngineSession, untilFinished, type Output } from './session';
 
 export interface TracerouteOptions {
@@ -19,6 +21,12 @@ export interface TracerouteOptions {
   wait?: number;
   port?: number;
   mode?: 'auto' | 'raw' | 'error-queue';
+  /** mtr mode (mtr.ts): cycles of probes with per-hop statistics. */
+  mtr?: boolean;
+  /** --mtr: cycles (-c), mtr's report layout (--report), seconds between cycles (-i). */
+  count?: number;
+  report?: boolean;
+  interval?: number;
 }
 
 const FLAGS: FlagNames = {
@@ -37,6 +45,10 @@ const UNPRIVILEGED_NOTE = {
 } as const;
 
 export async function traceroute(targetText: string, options: TracerouteOptions, out: Output): Promise<number> {
+  if (options.mtr) return mtr(targetText, options, out);
+  for (const [option, flag] of [['count', '-c (cycles)'], ['report', '--report'], ['interval', '-i (interval)']] as const) {
+    if (options[option] !== undefined) throw new CliError(EXIT_USAGE, `${flag} goes with --mtr`);
+  }
   const methods = (['icmp', 'udp', 'tcp'] as const).filter((kind) => options[kind]);
   if (methods.length > 1) throw new CliError(EXIT_USAGE, `--icmp, --udp and --tcp: choose one probe method, not ${methods.map((m) => `--${m}`).join(' and ')}`);
   // traceroute(8) probes with UDP unless told otherwise.

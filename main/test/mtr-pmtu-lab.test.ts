@@ -9,6 +9,7 @@ import type { ExperimentRun } from '../../common/contract';
 import type { SerializedError } from '../../common/validate';
 import { loadTopology } from '../lab/topologies';
 import { createTopologyLab, type TopologyLab } from '../lab/topology-lab';
+import { CLI, ensureCliBuilt } from './fixtures/cli-process';
 import { labWhy, skipNote } from './fixtures/privilege';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -42,6 +43,7 @@ describe.skipIf(why !== '')(`mtr and pmtu in the shipped topologies${skipNote(wh
   let line: TopologyLab;
   let smallMtu: TopologyLab;
   beforeAll(async () => {
+    ensureCliBuilt();
     [line, smallMtu] = await Promise.all([
       createTopologyLab(loadTopology('line'), { prefix: 'pwl-mtrline' }),
       createTopologyLab(loadTopology('small-mtu'), { prefix: 'pwl-pmtusm' }),
@@ -94,6 +96,24 @@ describe.skipIf(why !== '')(`mtr and pmtu in the shipped topologies${skipNote(wh
         { ttl: 2, address: r2, mtu: 1280 },
         { ttl: 3, address: target, mtu: 1280, note: 'reached' },
       ]);
+    }
+  });
+
+  it('line: the CLI prints the report (traceroute --mtr -c 5 --report) and small-mtu: pmtu ends with pmtu 1280', async () => {
+    const cli = (lab: TopologyLab, args: string[]) => lab.exec('client', [process.execPath, CLI, ...args], { timeoutMs: 60_000, check: false, cwd: '/' });
+    const [report, v4, v6] = await Promise.all([
+      cli(line, ['traceroute', '--mtr', '-c', '5', '-i', '0.2', '--report', hopAddresses(line).ipv4[3]]),
+      cli(smallMtu, ['pmtu', hopAddresses(smallMtu).ipv4[2]]),
+      cli(smallMtu, ['pmtu', hopAddresses(smallMtu).ipv6[2]]),
+    ]);
+    expect(report.code, report.stderr).toBe(0);
+    const rows = report.stdout.trimEnd().split('\n').slice(2);
+    expect(rows.map((row) => row.replace(/( +\d+\.\d){5}$/, ' …'))).toEqual(hopAddresses(line).ipv4.map((address, i) => `  ${i + 1}.|-- ${address}`.padEnd(33) + '  0.0%     5 …'));
+    for (const [result, family] of [[v4, 'ipv4'], [v6, 'ipv6']] as const) {
+      expect(result.code, result.stderr).toBe(0);
+      const lines = result.stdout.trimEnd().split('\n');
+      expect(lines.at(-1)).toBe('     Resume: hops 3, pmtu 1280');
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ 2:  ${hopAddresses(smallMtu)[family][0].replace(/\./g, '\\.')} +\\d+\\.\\d{3}ms pmtu 1280$`)));
     }
   });
 });

@@ -4,12 +4,8 @@
 // says everything the picture shows, for readers that cannot see it.
 import { Fragment, type KeyboardEvent } from 'react';
 import type { LabMap } from '../../../common/contract';
-import { layoutLab, linkNotes, NODE_HEIGHT, NODE_WIDTH, wrapWords, type DiagramLink } from '../model/lab-diagram';
+import { impairmentWords, layoutLab, LINE_HEIGHT as LINE, NODE_HEIGHT, NODE_WIDTH, type DiagramLink } from '../model/lab-diagram';
 import './lab.css';
-
-const LINE = 13;
-/** Characters per line of a link's notes: about the room between two columns. */
-const NOTE_WIDTH = 28;
 
 export function LabDiagram({ map, host, onPick }: { map: LabMap; host: string; onPick(host: string): void }) {
   const diagram = layoutLab(map);
@@ -51,8 +47,13 @@ export function LabDiagram({ map, host, onPick }: { map: LabMap; host: string; o
                 {node.name}
               </text>
               <text x={node.x} y={node.y + 11} textAnchor="middle" className="lab-node-role">
-                {chosen ? 'acting from here' : node.role}
+                {node.role}
               </text>
+              {chosen && (
+                <text x={node.x} y={node.y + NODE_HEIGHT / 2 + 13} textAnchor="middle" className="lab-node-chosen">
+                  acting from here
+                </text>
+              )}
             </g>
           );
         })}
@@ -73,7 +74,7 @@ function LinkDrawing({ link }: { link: DiagramLink }) {
   const below = (index: number) => 14 + index * LINE;
   const leftY = (i: number) => (down ? below(i) : above(left.addresses.length, i));
   const rightY = (i: number) => (down ? above(right.addresses.length, i) : below(i));
-  const notes = link.notes.flatMap((note) => wrapWords(note, NOTE_WIDTH));
+  const notes = link.notes;
   const notesTop = 14 + Math.max(right.addresses.length, down ? left.addresses.length : 0) * LINE + 4;
   return (
     <g className={`lab-link${link.notes.length > 0 ? ' impaired' : ''}`} transform={`translate(${link.from.x} ${link.from.y}) rotate(${link.angle})`}>
@@ -111,7 +112,7 @@ export function LabLinksTable({ map }: { map: LabMap }) {
       </thead>
       <tbody>
         {map.links.map((link, i) => {
-          const notes = linkNotes(link).filter((note) => !note.startsWith('MTU '));
+          const notes = link.impairments.map(impairmentWords);
           return (
             <tr key={i}>
               <th scope="row">{link.ends.map((end) => end.host).join(' — ')}</th>

@@ -72,22 +72,27 @@ describe('layoutLab', () => {
   });
 });
 
+/** The words with their no-break spaces shown as spaces. */
+const plain = (text: string) => text.replace(/\u00a0/g, ' ');
+
 describe('words', () => {
   it('says an impairment as loss, delay, jitter and rate, and how it is applied', () => {
-    expect(impairmentWords({ from: 'r1', to: 'r2', lossPercent: 20, delayMs: 40, how: 'emulator', reason: 'userspace emulator' })).toBe(
+    expect(plain(impairmentWords({ from: 'r1', to: 'r2', lossPercent: 20, delayMs: 40, how: 'emulator', reason: 'userspace emulator' }))).toBe(
       'r1→r2: loss 20 %, delay 40 ms (userspace emulator)',
     );
-    expect(impairmentWords({ from: 'a', to: 'b', delayMs: 10, jitterMs: 2, rateKbit: 1000, how: 'netem', reason: 'tc netem' })).toBe('a→b: delay 10 ms ±2 ms, rate 1000 kbit/s (tc netem)');
-    expect(impairmentWords({ from: 'a', to: 'b', lossPercent: 5, how: 'unsupported', reason: 'needs netem' })).toBe('a→b: loss 5 % (not applied: needs netem)');
+    expect(plain(impairmentWords({ from: 'a', to: 'b', delayMs: 10, jitterMs: 2, rateKbit: 1000, how: 'netem', reason: 'tc netem' }))).toBe('a→b: delay 10 ms ±2 ms, rate 1000 kbit/s (tc netem)');
+    expect(plain(impairmentWords({ from: 'a', to: 'b', lossPercent: 5, how: 'unsupported', reason: 'needs netem' }))).toBe('a→b: loss 5 % (not applied: needs netem)');
   });
 
   it('names the MTU only when it is not 1500', () => {
     expect(linkNotes(line.links[0])).toEqual([]);
-    expect(linkNotes({ ...line.links[0], mtu: 1280 })).toEqual(['MTU 1280']);
+    expect(linkNotes({ ...line.links[0], mtu: 1280 }).map(plain)).toEqual(['MTU 1280']);
   });
 
-  it('wraps words into lines no longer than asked, a long word alone', () => {
+  it('wraps words into lines no longer than asked, a long word alone, a number with its unit', () => {
     expect(wrapWords('r1→r2: loss 20 %, delay 40 ms (userspace emulator)', 24)).toEqual(['r1→r2: loss 20 %, delay', '40 ms (userspace', 'emulator)']);
+    const impaired = impairmentWords({ from: 'r1', to: 'r2', lossPercent: 20, delayMs: 40, how: 'emulator', reason: '' });
+    expect(wrapWords(impaired, 28).map(plain)).toEqual(['r1→r2: loss 20 %, delay', '40 ms (userspace emulator)']);
     expect(wrapWords('averyveryverylongword x', 5)).toEqual(['averyveryverylongword', 'x']);
   });
 });

@@ -3,14 +3,19 @@
 // their end addresses, MTU and impairments. Pure, so the layout is tested without a page.
 import type { LabMap, LabMapImpairment } from '../../../common/contract';
 
-export const NODE_WIDTH = 84;
+export const NODE_WIDTH = 92;
 export const NODE_HEIGHT = 34;
-const COLUMN_GAP = 250;
+/** Height of a line of words on the diagram. */
+export const LINE_HEIGHT = 13;
+/** Characters per line of a link's notes: about the room between two columns. */
+export const NOTE_WIDTH = 28;
+const COLUMN_GAP = 260;
 const ROW_GAP = 150;
 const MARGIN_X = 24;
-/** Room above the top row for the first end's addresses, below the last for the second end's and the impairments. */
+/** Room above the top row for the first end's addresses (two lines). */
 const MARGIN_TOP = 46;
-const MARGIN_BOTTOM = 96;
+/** Below the last row: "acting from here", the second end's addresses, then the notes. */
+const MARGIN_BOTTOM = 52;
 
 export interface DiagramNode {
   name: string;
@@ -30,7 +35,7 @@ export interface DiagramLink {
   /** Degrees, -90..90. */
   angle: number;
   length: number;
-  /** Lines of words under the link's middle: the MTU when not 1500, then each impairment. */
+  /** Lines of words under the link's middle: the MTU when not 1500, then each impairment, wrapped. */
   notes: string[];
 }
 
@@ -48,19 +53,22 @@ const HOW_WORDS: Record<LabMapImpairment['how'], string> = {
   unsupported: 'not applied',
 };
 
-/** "r1→r2: loss 20 %, delay 40 ms ±5 ms, rate 1000 kbit/s (userspace emulator)" */
+/** A number and its unit, never wrapped apart. */
+const unit = (value: number, name: string) => `${value}\u00a0${name}`;
+
+/** "r1→r2: loss 20 %, delay 40 ms ±5 ms, rate 1000 kbit/s (userspace emulator)" (a no-break space before each unit) */
 export function impairmentWords(impairment: LabMapImpairment): string {
   const parts: string[] = [];
-  if (impairment.lossPercent !== undefined) parts.push(`loss ${impairment.lossPercent} %`);
-  if (impairment.delayMs !== undefined) parts.push(`delay ${impairment.delayMs} ms${impairment.jitterMs ? ` ±${impairment.jitterMs} ms` : ''}`);
-  if (impairment.rateKbit !== undefined) parts.push(`rate ${impairment.rateKbit} kbit/s`);
+  if (impairment.lossPercent !== undefined) parts.push(`loss ${unit(impairment.lossPercent, '%')}`);
+  if (impairment.delayMs !== undefined) parts.push(`delay ${unit(impairment.delayMs, 'ms')}${impairment.jitterMs ? ` ±${unit(impairment.jitterMs, 'ms')}` : ''}`);
+  if (impairment.rateKbit !== undefined) parts.push(`rate ${unit(impairment.rateKbit, 'kbit/s')}`);
   const how = impairment.how === 'unsupported' ? `not applied: ${impairment.reason}` : HOW_WORDS[impairment.how];
   return `${impairment.from}→${impairment.to}: ${parts.join(', ') || 'none'} (${how})`;
 }
 
 /** What a link carries besides its addresses, in words: "MTU 1280", one line per impaired direction. */
 export function linkNotes(link: LabMap['links'][number]): string[] {
-  return [...(link.mtu !== 1500 ? [`MTU ${link.mtu}`] : []), ...link.impairments.map(impairmentWords)];
+  return [...(link.mtu !== 1500 ? [`MTU\u00a0${link.mtu}`] : []), ...link.impairments.map(impairmentWords)];
 }
 
 /** Splits words into lines of at most `width` characters (a longer word keeps its own line). */
@@ -156,12 +164,13 @@ export function layoutLab(map: LabMap): LabDiagram {
       to,
       angle: (Math.atan2(dy, dx) * 180) / Math.PI,
       length: Math.hypot(to.x - from.x, to.y - from.y),
-      notes: linkNotes(link),
+      notes: linkNotes(link).flatMap((note) => wrapWords(note, NOTE_WIDTH)),
     });
   }
+  const noteLines = Math.max(0, ...links.map((link) => link.notes.length));
   return {
     width: 2 * MARGIN_X + NODE_WIDTH + (columnCount - 1) * COLUMN_GAP,
-    height: MARGIN_TOP + NODE_HEIGHT + (rows - 1) * ROW_GAP + MARGIN_BOTTOM,
+    height: MARGIN_TOP + NODE_HEIGHT + (rows - 1) * ROW_GAP + MARGIN_BOTTOM + noteLines * LINE_HEIGHT,
     nodes,
     links,
   };

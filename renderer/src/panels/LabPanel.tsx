@@ -33,7 +33,7 @@ export function LabPanel() {
     <section className="lab-panel" aria-label="Lab">
       <form
         className="toolbar"
-        aria-label="Lab topology"
+        aria-label="Start or stop a lab"
         onSubmit={(event) => {
           event.preventDefault();
           if (online && !running) void start();

@@ -4,9 +4,12 @@
 // A display filter needs the packets' bytes, which the engine holds: its verdicts arrive as
 // pages of matching ids (filterLog) into a ring of their own, and rows past the last page wait,
 // unshown, for the next. The instant filters then apply on top without asking the engine again.
+// Rows the host did not push in a flood stand in the ring as one marker each (log-gap.ts) until
+// they are paged in (fillGaps); filters pass no marker.
 import type { LogRow } from '../../../common/contract';
 import { ChunkedRing } from '../store/ring';
-import { compileFilter, isFilterActive, type LogFilter } from './log-filter';
+import { isGap, lastIdOf, type LogGap } from './log-gap';
+import { compileFilter, emptyFilter, isFilterActive, type LogFilter } from './log-filter';
 
 export class LogBuffer {
   readonly all: ChunkedRing<LogRow>;
@@ -19,9 +22,26 @@ export class LogBuffer {
   private displayFrom = 0;
   /** Rows ever appended (evicted ones included): what has passed through the ring. */
   appended = 0;
+  /** The markers in `all`, oldest first, and the rows they stand for. */
+  private readonly gaps: ChunkedRing<LogGap>;
+  private gapRows = 0;
+  /** Some row was seen on a lab host (LogRow.host): the table shows a Host column. */
+  hasHost = false;
+  private filter: LogFilter = emptyFilter;
 
   constructor(capacity: number) {
     this.all = new ChunkedRing<LogRow>(capacity);
+    this.gaps = new ChunkedRing<LogGap>(capacity);
+  }
+
+  /** Rows the host did not push that the log stands in for (markers still in the ring). */
+  get notShown(): number {
+    return this.gapRows;
+  }
+
+  /** The markers, newest first. */
+  gapsNewestFirst(): LogGap[] {
+    return this.gaps.toArray().reverse();
   }
 
   /** Rows the table shows (filtered when a filter is set). */
@@ -48,11 +68,11 @@ export class LogBuffer {
     return rows.at(index)?.id === id ? index : -1;
   }
 
-  /** The row with this id, shown or not. */
+  /** The row with this id, shown or not (never a marker). */
   byId(id: number): LogRow | undefined {
     const index = this.all.lowerBound((row) => row.id >= id);
     const row = this.all.at(index);
-    return row?.id === id ? row : undefined;
+    return row?.id === id && !isGap(row) ? row : undefined;
   }
 
   append(rows: readonly LogRow[]): void {
@@ -60,11 +80,15 @@ export class LogBuffer {
     // Rows arrive in id order; an engine restart or a re-sync may repeat some: skip those.
     const last = this.all.last();
     let start = 0;
-    if (last) while (start < rows.length && rows[start].id <= last.id) start++;
+    if (last) {
+      const lastId = lastIdOf(last);
+      while (start < rows.length && rows[start].id <= lastId) start++;
+    }
     const fresh = start === 0 ? rows : rows.slice(start);
     if (fresh.length === 0) return;
     this.appended += fresh.length;
     this.linkRequests(fresh);
+    this.noteGaps(fresh);
     const evicted = this.all.push(fresh);
     // With a display filter, new rows are shown once the engine's verdict arrives (applyDisplayPage).
     if (!this.displayed && this.matches && this.predicate) this.matches.push(this.passing(fresh));
@@ -91,6 +115,7 @@ export class LogBuffer {
     for (let index = this.all.lowerBound((row) => row.id >= from); index < this.all.length; index++) {
       const row = this.all.at(index) as LogRow;
       if (row.id >= nextId) break;
+      if (isGap(row)) continue;
       while (next < ids.length && ids[next] < row.id) next++;
       if (next < ids.length && ids[next] === row.id) passed.push(row);
     }
@@ -100,6 +125,7 @@ export class LogBuffer {
   }
 
   setFilter(filter: LogFilter): void {
+    this.filter = filter;
     const display = filter.display.trim();
     if (display !== this.displayExpression) {
       // A new display filter: the engine judges every row again.
@@ -119,7 +145,7 @@ export class LogBuffer {
     const batch: LogRow[] = [];
     for (let i = 0; i < source.length; i++) {
       const row = source.at(i) as LogRow;
-      if (!this.predicate || this.predicate(row)) batch.push(row);
+      if (!isGap(row) && (!this.predicate || this.predicate(row))) batch.push(row);
     }
     matches.push(batch);
     this.matches = matches;
@@ -136,13 +162,42 @@ export class LogBuffer {
     this.all.clear();
     this.matches?.clear();
     this.displayed?.clear();
+    this.gaps.clear();
+    this.gapRows = 0;
+    this.hasHost = false;
+  }
+
+  /**
+   * Puts paged-in rows in place of markers (by the marker's id; rows in id order). Rows the
+   * engine no longer had are left out. The ring keeps its capacity: the oldest rows make room.
+   */
+  fillGaps(fills: ReadonlyMap<number, readonly LogRow[]>): void {
+    if (fills.size === 0) return;
+    const items: LogRow[] = [];
+    for (let i = 0; i < this.all.length; i++) {
+      const row = this.all.at(i) as LogRow;
+      const fill = isGap(row) ? fills.get(row.id) : undefined;
+      if (fill) for (const filled of fill) items.push(filled);
+      else items.push(row);
+    }
+    this.all.clear();
+    this.all.push(items);
+    this.gaps.clear();
+    this.gapRows = 0;
+    for (let i = 0; i < this.all.length; i++) this.noteGaps([this.all.at(i) as LogRow]);
+    // The display filter's verdicts are asked for again; the instant filters run here.
+    this.displayExpression = '';
+    this.setFilter(this.filter);
   }
 
   /** Ids of the shown rows, oldest first. */
   shownIds(): number[] {
     const rows = this.shown;
-    const ids: number[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) ids[i] = (rows.at(i) as LogRow).id;
+    const ids: number[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows.at(i) as LogRow;
+      if (!isGap(row)) ids.push(row.id);
+    }
     return ids;
   }
 
@@ -153,8 +208,18 @@ export class LogBuffer {
   private passing(rows: readonly LogRow[]): LogRow[] {
     const predicate = this.predicate as (row: LogRow) => boolean;
     const passed: LogRow[] = [];
-    for (let i = 0; i < rows.length; i++) if (predicate(rows[i])) passed.push(rows[i]);
+    for (let i = 0; i < rows.length; i++) if (!isGap(rows[i]) && predicate(rows[i])) passed.push(rows[i]);
     return passed;
+  }
+
+  private noteGaps(rows: readonly LogRow[]): void {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      if (!this.hasHost && (row.host ?? '') !== '') this.hasHost = true;
+      if (!isGap(row)) continue;
+      this.gaps.push([row]);
+      this.gapRows += row.gap.count;
+    }
   }
 
   /**
@@ -175,5 +240,9 @@ export class LogBuffer {
     if (!oldest) return;
     this.matches?.dropWhile((row) => row.id < oldest.id);
     this.displayed?.dropWhile((row) => row.id < oldest.id);
+    while (this.gaps.length > 0 && (this.gaps.first() as LogGap).id < oldest.id) {
+      this.gapRows -= (this.gaps.first() as LogGap).gap.count;
+      this.gaps.dropOldest(1);
+    }
   }
 }

@@ -10,7 +10,9 @@ import { HexView } from '../components/HexView';
 import { Split } from '../components/Split';
 import { formatClock, formatMs } from '../model/format';
 import { emptyFilter } from '../model/log-filter';
+import { isGap, type LogGap } from '../model/log-gap';
 import { useWorkbench, useWorkbenchStore } from '../store';
+import { SHOW_SKIPPED_LIMIT } from '../store/log';
 
 const ROW_HEIGHT = 20;
 
@@ -41,6 +43,9 @@ function LogToolbar() {
   const displayScanning = useWorkbench((s) => s.log.displayScanning);
   const setDisplayText = useWorkbench((s) => s.log.setDisplayText);
   const applyDisplayFilter = useWorkbench((s) => s.log.applyDisplayFilter);
+  const notShown = useWorkbench((s) => s.log.notShown);
+  const showingSkipped = useWorkbench((s) => s.log.showingSkipped);
+  const showSkipped = useWorkbench((s) => s.log.showSkipped);
 
   return (
     <div className="log-toolbar">
@@ -100,6 +105,18 @@ function LogToolbar() {
         <button type="button" onClick={() => choosePcapng((file) => void importPcapng(file))}>
           Import pcapng…
         </button>
+        {notShown > 0 && (
+          <>
+            <span className="separator" aria-hidden="true" />
+            {/* Not a live region: during a flood it changes every frame. */}
+            <span id="log-not-shown" className="muted" title="A flood beyond what the window can show: the engine's log keeps these rows; Show reads them in">
+              {notShown.toLocaleString('en')} rows not shown (flood)
+            </span>
+            <button type="button" aria-describedby="log-not-shown" disabled={showingSkipped} onClick={() => void showSkipped()}>
+              {showingSkipped ? 'Reading…' : notShown > SHOW_SKIPPED_LIMIT ? `Show the newest ${SHOW_SKIPPED_LIMIT.toLocaleString('en')}` : 'Show them'}
+            </button>
+          </>
+        )}
         {message && (
           <span className={message.kind === 'error' ? 'field-error' : 'ok-text'} role={message.kind === 'error' ? 'alert' : 'status'}>
             {message.text}
@@ -128,11 +145,14 @@ function choosePcapng(onFile: (file: { name: string; bytes: Uint8Array }) => voi
 }
 
 const columns = ['No.', 'Time', 'Dir', 'Socket', 'Source', 'Destination', 'Protocol', 'Length', 'RTT', 'Info'];
+/** With a lab running, the host each packet was seen on comes after the socket. */
+const columnsWithHost = ['No.', 'Time', 'Dir', 'Socket', 'Host', 'Source', 'Destination', 'Protocol', 'Length', 'RTT', 'Info'];
 /** Header tooltips: what a column means where it is not obvious. */
 const columnHelp: Record<string, string> = {
   Socket:
     'The socket that sent or received the packet. Every raw socket open for a protocol receives its own copy of each packet, so one arrival can appear once per socket.',
   Dir: 'sent by the workbench, received on a socket, or imported from a pcapng file',
+  Host: 'The lab host the packet was seen on (its socket\'s or capture\'s host); empty: the workbench\'s own network namespace',
   RTT: 'On a reply (echo reply, ICMP error quoting a probe, SYN-ACK or RST): ms since its request, kernel timestamp to kernel timestamp',
 };
 
@@ -145,8 +165,11 @@ function LogTable() {
   const marked = useWorkbench((s) => s.log.marked);
   const select = useWorkbench((s) => s.log.select);
   const setFollow = useWorkbench((s) => s.log.setFollow);
+  const showSkipped = useWorkbench((s) => s.log.showSkipped);
   const scroller = useRef<HTMLDivElement>(null);
   const count = buffer.length;
+  const withHost = buffer.hasHost;
+  const shownColumns = withHost ? columnsWithHost : columns;
 
   const virtualizer = useVirtualizer({
     count,
@@ -184,7 +207,11 @@ function LogTable() {
     if (event.key in moves) index = (selectedIndex < 0 ? (moves[event.key] > 0 ? -1 : count) : selectedIndex) + moves[event.key];
     else if (event.key === 'Home') index = 0;
     else if (event.key === 'End') index = count - 1;
-    else if (event.key === ' ' && selectedId !== null) {
+    else if (event.key === 'Enter' && selectedIndex >= 0 && isGap(buffer.at(selectedIndex) as LogRow)) {
+      event.preventDefault();
+      void showSkipped(selectedId as number);
+      return;
+    } else if (event.key === ' ' && selectedId !== null) {
       event.preventDefault();
       void select(selectedId, 'toggle');
       return;
@@ -222,7 +249,7 @@ function LogTable() {
     <div className="log-table">
       <div
         ref={scroller}
-        className="log-scroll"
+        className={`log-scroll${withHost ? ' with-host' : ''}`}
         role="grid"
         aria-label="Packets"
         aria-rowcount={count + 1}
@@ -235,7 +262,7 @@ function LogTable() {
       >
         <div role="rowgroup" className="log-head-group">
           <div role="row" aria-rowindex={1} className="log-row log-head">
-            {columns.map((column) => (
+            {shownColumns.map((column) => (
               <span key={column} role="columnheader" className={`c c-${column.replace('.', '').toLowerCase()}`} title={columnHelp[column]}>
                 {column}
               </span>
@@ -246,7 +273,9 @@ function LogTable() {
           {items.map((item) => {
             const row = buffer.at(item.index);
             if (!row) return null;
-            return <LogRowView key={row.id} row={row} index={item.index} top={item.start - ROW_HEIGHT} selected={row.id === selectedId} marked={marked.has(row.id)} />;
+            const top = item.start - ROW_HEIGHT;
+            if (isGap(row)) return <LogGapView key={`gap-${row.id}`} gap={row} index={item.index} top={top} selected={row.id === selectedId} columns={shownColumns.length} onShow={showSkipped} />;
+            return <LogRowView key={row.id} row={row} index={item.index} top={top} selected={row.id === selectedId} marked={marked.has(row.id)} withHost={withHost} />;
           })}
         </div>
       </div>
@@ -290,7 +319,21 @@ function LogEmpty({ any }: { any: boolean }) {
 
 const directionMarks: Record<LogRow['direction'], string> = { sent: '→', received: '←', imported: '⇣' };
 
-const LogRowView = memo(function LogRowView({ row, index, top, selected, marked }: { row: LogRow; index: number; top: number; selected: boolean; marked: boolean }) {
+/** Rows the host did not push in a flood, where they belong; Show reads them from the engine. */
+const LogGapView = memo(function LogGapView({ gap, index, top, selected, columns, onShow }: { gap: LogGap; index: number; top: number; selected: boolean; columns: number; onShow: (gapId: number) => Promise<void> }) {
+  return (
+    <div role="row" id={`log-row-${gap.id}`} aria-rowindex={index + 2} aria-selected={selected} className={`log-row log-gap${selected ? ' selected' : ''}`} style={{ transform: `translateY(${top}px)` }}>
+      <span role="gridcell" className="c c-gap" aria-colspan={columns}>
+        ⋯ {gap.info}, No. {gap.id}–{gap.gap.toId}{' '}
+        <button type="button" className="link" onClick={() => void onShow(gap.id)}>
+          Show rows {gap.id}–{gap.gap.toId}
+        </button>
+      </span>
+    </div>
+  );
+});
+
+const LogRowView = memo(function LogRowView({ row, index, top, selected, marked, withHost }: { row: LogRow; index: number; top: number; selected: boolean; marked: boolean; withHost: boolean }) {
   const tone = /unreachable|exceeded|too big|problem|malformed|cut short/i.test(row.info) ? 'err' : row.protocol.toLowerCase();
   return (
     <div
@@ -314,6 +357,7 @@ const LogRowView = memo(function LogRowView({ row, index, top, selected, marked 
       >
         {row.socketId ?? (row.direction === 'imported' ? 'file' : 'experiment')}
       </span>
+      {withHost && <span role="gridcell" className="c c-host">{row.host ?? ''}</span>}
       <span role="gridcell" className="c c-source">{row.source}</span>
       <span role="gridcell" className="c c-destination">{row.destination}</span>
       <span role="gridcell" className="c c-protocol">{row.protocol}</span>

@@ -2,14 +2,18 @@
 // batch), a version counter the table re-reads on, the filter, the selection and its decode.
 import type { DecodedEntry, LogRow } from '../../../common/contract';
 import { exportCaptureFile, importCaptureFile } from '../../../common/capture-transfer';
+import { readLogRange } from '../../../common/log-range';
 import { compileDisplayFilter, DisplayFilterError, parseHex } from '../../../packets';
 import { errorText } from '../api/client';
 import { LogBuffer } from '../model/log-buffer';
 import { emptyFilter, type LogFilter } from '../model/log-filter';
+import type { LogGap } from '../model/log-gap';
 import type { SliceFactory } from './types';
 
 export const DEFAULT_LOG_CAPACITY = 100_000;
 const PAGE = 5000;
+/** Rows one "Show" pages in at most (newest gaps first): a few seconds of a flood. */
+export const SHOW_SKIPPED_LIMIT = 20_000;
 
 export interface LogSlice {
   log: {
@@ -40,6 +44,12 @@ export interface LogSlice {
     message: { kind: 'info' | 'error'; text: string } | null;
     /** The rows the engine held at start have been read in. */
     loaded: boolean;
+    /** Rows the host did not push (flood) that the log stands in for with markers. */
+    notShown: number;
+    /** Skipped rows are being read from the engine. */
+    showingSkipped: boolean;
+    /** Pages in the rows of one marker (its id), or of the newest markers up to SHOW_SKIPPED_LIMIT rows. */
+    showSkipped(gapId?: number): Promise<void>;
     /** Appends rows (the event pump calls this at most once per frame). */
     append(rows: readonly LogRow[]): void;
     cleared(): void;
@@ -123,13 +133,53 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
           return;
         }
         buffer.append(rows);
-        patch({ version: log().version + 1 });
+        patch(buffer.notShown === log().notShown ? { version: log().version + 1 } : { version: log().version + 1, notShown: buffer.notShown });
+        if (buffer.displayPending) void scanDisplay();
+      },
+      notShown: 0,
+      showingSkipped: false,
+      async showSkipped(gapId) {
+        if (log().showingSkipped) return;
+        const all = buffer.gapsNewestFirst();
+        const chosen: LogGap[] = [];
+        let rows = 0;
+        for (const gap of gapId === undefined ? all : all.filter((g) => g.id === gapId)) {
+          if (chosen.length > 0 && rows + gap.gap.count > SHOW_SKIPPED_LIMIT) break;
+          chosen.push(gap);
+          rows += gap.gap.count;
+        }
+        if (chosen.length === 0) return;
+        patch({ showingSkipped: true });
+        const fills = new Map<number, LogRow[]>();
+        let gone = 0;
+        try {
+          for (const gap of chosen) {
+            const range = await readLogRange((params) => client.queryLog(params), gap.id, gap.gap.toId);
+            fills.set(gap.id, range.rows);
+            gone += range.gone;
+          }
+        } catch (error) {
+          patch({ message: { kind: 'error', text: `Cannot read the rows not shown: ${errorText(error)}` } });
+        }
+        buffer.fillGaps(fills);
+        const shown = [...fills.values()].reduce((sum, filled) => sum + filled.length, 0);
+        patch({
+          showingSkipped: false,
+          notShown: buffer.notShown,
+          version: log().version + 1,
+          ...(fills.size > 0 && {
+            message: {
+              kind: 'info' as const,
+              text: `${shown.toLocaleString('en')} rows shown${gone ? `; ${gone.toLocaleString('en')} were overwritten in the engine's log before` : ''}`,
+            },
+          }),
+        });
         if (buffer.displayPending) void scanDisplay();
       },
       cleared() {
         buffer.clear();
         heldRows = [];
-        patch({ version: log().version + 1, held: 0, selectedId: null, marked: new Set(), decoded: null, highlight: null });
+        patch({ version: log().version + 1, held: 0, notShown: 0, selectedId: null, marked: new Set(), decoded: null, highlight: null });
       },
       setFilter(change) {
         const filter = { ...log().filter, ...change };
@@ -165,7 +215,7 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
           buffer.append(heldRows);
           heldRows = [];
         }
-        patch({ paused, held: heldRows.length, version: log().version + 1 });
+        patch({ paused, held: heldRows.length, notShown: buffer.notShown, version: log().version + 1 });
         if (buffer.displayPending) void scanDisplay();
       },
       setFollow(follow) {
@@ -236,7 +286,7 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
           buffer.append(rows);
           buffer.append(live);
           buffer.setFilter(log().filter);
-          patch({ version: log().version + 1, loaded: true });
+          patch({ version: log().version + 1, notShown: buffer.notShown, loaded: true });
           if (buffer.displayPending) void scanDisplay();
         } catch (error) {
           patch({ loaded: true, message: { kind: 'error', text: `Cannot read the log: ${errorText(error)}` } });

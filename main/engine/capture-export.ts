@@ -24,14 +24,20 @@ export function interfaceFor(socketId: string | null, networkInterface: string |
     : { name: socketId, description: `${WORKBENCH} socket ${socketId}: ${what}` };
 }
 
-/** The socket and network interface a file's interface block names (ours or another tool's). */
-export function readSocketOf(iface: CapturedInterface | undefined): { socketId: string | null; networkInterface: string | null } {
+/** How an interface block's description names the lab host a socket acted in (LogRow.host). */
+export function hostPhrase(host: string): string {
+  return `in lab host ${host}`;
+}
+
+/** The socket, network interface and lab host a file's interface block names (ours or another tool's). */
+export function readSocketOf(iface: CapturedInterface | undefined): { socketId: string | null; networkInterface: string | null; host?: string } {
   const name = iface?.name ?? null;
   const description = iface?.description ?? '';
   if (!description.startsWith(WORKBENCH)) return { socketId: null, networkInterface: name };
   const socketId = /^Packet Workbench socket (\S+): /.exec(description)?.[1] ?? null;
   const networkInterface = name !== null && name !== socketId && name !== EXPERIMENTS_INTERFACE.name ? name : null;
-  return { socketId, networkInterface };
+  const host = / in lab host ([a-z][a-z0-9-]{0,30})(?: on |$)/.exec(description)?.[1];
+  return { socketId, networkInterface, ...(host !== undefined ? { host } : {}) };
 }
 
 /** Adds log entries to a capture encoder, describing each socket's interface the first time it appears. */

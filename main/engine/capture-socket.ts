@@ -6,6 +6,7 @@ import type { MessageInfo, Socket } from '@packet-workbench/raw-socket';
 import type { CaptureInfo, Params } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import { nowMs, nsToMs, toWorkbenchError } from './experiment';
+import type { LabHost } from './labs';
 import { raiseReceiveBuffer } from './options';
 import { DIRECTION_RECEIVED, DIRECTION_SENT, type PacketFacts } from './ring';
 
@@ -36,6 +37,8 @@ export class PacketCapture {
     captureId: string,
     socketIndex: number,
     params: Params<'startCapture'>,
+    /** Capture inside this lab host's network namespace (its interfaces, its traffic). */
+    private readonly lab?: LabHost,
   ) {
     this.info = {
       captureId,
@@ -45,6 +48,7 @@ export class PacketCapture {
       state: 'running',
       counters: { received: 0, sent: 0, bytes: 0, kernelDrops: 0 },
       startedAt: nowMs(),
+      ...(lab ? { host: lab.host } : {}),
     };
     this.includeOwnTraffic = params.includeOwnTraffic;
     this.facts = { time: 0, direction: DIRECTION_RECEIVED, socket: socketIndex, family: 4, withIpHeader: true, protocol: 0, peer: null, local: null, interface: null };
@@ -63,9 +67,13 @@ export class PacketCapture {
         timestamps: true,
         bufferSize: CAPTURE_BUFFER_SIZE,
         ...(kernelFilter !== null ? { filter: kernelFilter } : {}),
+        ...(this.lab ? { namespace: this.lab.namespace } : {}),
       });
     } catch (error) {
       const code = (error as { code?: unknown }).code;
+      if (this.lab && (error as { syscall?: unknown }).syscall === 'setns') {
+        throw new WorkbenchError('PERMISSION', `Cannot capture inside lab host ${this.lab.host}: ${(error as Error).message.split('. ')[0]}. Captures inside a lab host need root (or CAP_SYS_ADMIN and CAP_NET_RAW): run the workbench with sudo.`, 'host');
+      }
       throw toWorkbenchError(error, typeof code === 'string' && /^ERR_(FILTER|LIBPCAP)/.test(code) ? 'filter' : 'interface');
     }
     raiseCaptureBuffer(socket);

@@ -5,6 +5,7 @@ import { WorkbenchError } from '../../common/validate';
 import type { CaptureFile } from './capture-file';
 import { PacketCapture } from './capture-socket';
 import type { EventHub } from './events';
+import type { LabHosts } from './labs';
 import { checkFilter, kernelFilter, type OwnTraffic } from './filters';
 import { trimHistory, type NewId } from './history';
 import type { Lifetime } from './lifetime';
@@ -37,10 +38,12 @@ export class Captures {
     private readonly ownTraffic: OwnTraffic,
     private readonly lifetime: Lifetime,
     private readonly newId: NewId,
+    private readonly labs: LabHosts,
   ) {}
 
   async start(params: Params<'startCapture'>): Promise<CaptureInfo> {
     this.lifetime.alive();
+    const lab = params.host === undefined ? undefined : this.labs.host(params.host);
     const filter = checkFilter(params.filter);
     const excluded = params.includeOwnTraffic ? null : this.ownTraffic.excludedFrom({ family: 'ipv4', protocol: 0, mode: 'packet' });
     const captureId = this.newId('capture');
@@ -61,10 +64,11 @@ export class Captures {
       captureId,
       ringIndex,
       { ...params, filter: filter ?? undefined },
+      lab,
     );
     capture.start(kernelFilter(filter, excluded));
     if (excluded !== null) capture.info.excludedTraffic = excluded;
-    this.log.describe(captureId, `packet socket (${params.protocol === 'ip' ? 'IPv4 and IPv6' : params.protocol === 'ipv4' ? 'IPv4' : 'IPv6'}, ${params.interface ?? 'every interface'})`);
+    this.log.describe(captureId, `packet socket (${params.protocol === 'ip' ? 'IPv4 and IPv6' : params.protocol === 'ipv4' ? 'IPv4' : 'IPv6'}, ${params.interface ?? 'every interface'})`, lab?.host);
     this.captures.set(captureId, capture);
     trimHistory(this.captures, (candidate) => candidate.info.state !== 'running');
     this.events.coalesce(`capture:${captureId}`, () => ({ type: 'capture', capture: structuredClone(capture.info) }));

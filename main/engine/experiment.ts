@@ -4,6 +4,7 @@ import type { SocketOptions } from '@packet-workbench/raw-socket';
 import type { ExperimentRun } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import type { EventHub } from './events';
+import type { LabHost } from './labs';
 import type { DirectionCode } from './ring';
 import type { OpenedSocket } from './socket-source';
 
@@ -28,6 +29,10 @@ export interface ExperimentHost {
    * see socket-source.ts); `receiveBuffer: false` for one that never reads.
    */
   openSocket(options: SocketOptions, extra?: { receiveBuffer?: boolean }): Promise<OpenedSocket>;
+  /** The local address the run's packets leave from toward `destination` (inside its lab host, when it has one). */
+  sourceAddress(destination: string): Promise<string>;
+  /** The lab host the run acts from (its sockets are opened in that namespace); absent: the workbench's own. */
+  readonly lab?: LabHost;
   log(packet: LoggedPacket): void;
   /** An ICMP echo identifier no running experiment uses. */
   takeEchoId(): number;

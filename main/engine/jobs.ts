@@ -11,7 +11,6 @@ import type { Lifetime } from './lifetime';
 import { readIntOption, setIntOption } from './options';
 import type { PacketLog } from './packet-log';
 import { DIRECTION_SENT, type PacketFacts } from './ring';
-import { sourceAddressFor } from './route';
 import { SendJob, type SendJobHost } from './send-job';
 import { describeJob, packetRequests, preparePacket } from './send-packet';
 import type { SocketEntry, Sockets } from './sockets';
@@ -34,7 +33,7 @@ export class SendJobs {
       throw new WorkbenchError('INVALID_ARGUMENT', `${address} is not an ${entry.family === 'ipv4' ? 'IPv4' : 'IPv6'} address, as socket ${entry.id} needs`, 'address');
     }
     const requests = packetRequests(params);
-    const local = await sourceAddressFor(address).catch(() => null);
+    const local = await this.sockets.sourceAddress(entry, address).catch(() => null);
     // Hex is sent as given. With IP_HDRINCL on by hand (or protocol 255) it is taken to
     // start with its IPv4 header, and must; otherwise the kernel writes one in front of it.
     const userHeader = (bytes: Uint8Array): boolean => entry.headerIncluded && entry.headerIncludedBy !== 'engine' && startsWithIpHeader(bytes, entry.family);

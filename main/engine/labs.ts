@@ -5,6 +5,7 @@
 // namespaces if this process dies without closing it.
 import type { LabInfo, LabMap, LabTopologySummary, Params } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
+import { run } from '../lab/command';
 import { startCrashGuard, type CrashGuard } from '../lab/lab-state';
 import { labSupport } from '../lab/namespace';
 import { loadTopology, shippedTopologies } from '../lab/topologies';
@@ -26,7 +27,14 @@ export interface LabHost {
   namespace: string;
 }
 
-export class Labs {
+/** The lookup the socket, capture and experiment modules use for `host`. */
+export interface LabHosts {
+  host(host: string): LabHost;
+  /** The address `lab` sends from toward `destination` (its routes, not ours): TCP and UDP checksums need it. */
+  sourceAddress(lab: LabHost, destination: string): Promise<string>;
+}
+
+export class Labs implements LabHosts {
   private info: LabInfo = { state: 'down' };
   private lab: TopologyLab | undefined;
   private guard: CrashGuard | undefined;
@@ -55,7 +63,7 @@ export class Labs {
       throw new WorkbenchError('LAB_RUNNING', `Lab ${this.info.topology} is ${this.info.state}: stop it first (one lab per workbench)`, 'topology');
     }
     if (params.topology.includes('/') || params.topology.endsWith('.json')) {
-      throw new WorkbenchError('INVALID_PARAMS', `startLab takes a shipped topology's name, not a file: '${params.topology}'`, 'topology');
+      throw new WorkbenchError('INVALID_ARGUMENT', `startLab takes a shipped topology's name, not a file: '${params.topology}'`, 'topology');
     }
     let topology: Topology;
     try {
@@ -114,6 +122,21 @@ export class Labs {
       throw new WorkbenchError('NOT_FOUND', `Lab ${lab.name} has no host '${host}' (its hosts: ${Object.keys(lab.namespaces).join(', ')})`, 'host');
     }
     return { host, namespace };
+  }
+
+  async sourceAddress(lab: LabHost, destination: string): Promise<string> {
+    // The kernel's own answer inside the namespace (`ip -n` enters it: root)...
+    const result = await run('ip', ['-j', '-n', lab.namespace, 'route', 'get', destination], { timeoutMs: 5_000, check: false }).catch(() => undefined);
+    if (result?.code === 0) {
+      const source = (JSON.parse(result.stdout) as { prefsrc?: string }[])[0]?.prefsrc;
+      if (source) return source;
+    }
+    if (result !== undefined && /unreachable|No route/i.test(result.stderr)) throw new Error(`Lab host ${lab.host} has no route to ${destination}`);
+    // ...else (no root for ip -n) the host's own address of that family in the lab's map.
+    const v6 = destination.includes(':');
+    const address = this.info.map?.hosts.find((host) => host.name === lab.host)?.addresses.find((text) => text.includes(':') === v6);
+    if (address === undefined) throw new Error(`Lab host ${lab.host} has no ${v6 ? 'IPv6' : 'IPv4'} address`);
+    return address.replace(/\/\d+$/, '');
   }
 
   private takeDown(): Promise<void> {

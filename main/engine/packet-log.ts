@@ -12,7 +12,7 @@ import type { DecodedLayer } from '../../packets/layer';
 import { ipHeaderOffset, type Capture, type CaptureEncoder } from '../../packets/pcapng';
 import { layerKindForProtocol } from '../../packets/protocols';
 import { summarize } from '../../packets/summary';
-import { LogCaptureWriter, readSocketOf } from './capture-export';
+import { hostPhrase, LogCaptureWriter, readSocketOf } from './capture-export';
 import type { ExportSelection } from './capture-transfers';
 import { DuplicateFilter } from './dedup';
 import type { EventHub } from './events';
@@ -36,6 +36,8 @@ export class PacketLog {
   private readonly listeners = new Set<(id: number) => void>();
   /** What each socket and capture was, for capture files' interface blocks (kept after it closes). */
   private readonly descriptions = new Map<string, string>();
+  /** The lab host of each socket, capture or run that acted inside one (LogRow.host), by its id. */
+  private readonly hosts = new Map<string, string>();
   /** Kernel drops per socket and capture id, kept after they close. */
   private readonly kernelDrops = new Map<string, number>();
   /** Log rows overwritten before any client received them. */
@@ -129,9 +131,10 @@ export class PacketLog {
     return this.ring.socketOf(id);
   }
 
-  /** Names a socket or capture in capture files' interface blocks. */
-  describe(socketId: string, description: string): void {
-    this.descriptions.set(socketId, description);
+  /** Names a socket or capture in capture files' interface blocks; with a lab host, its rows say so (LogRow.host). */
+  describe(socketId: string, description: string, host?: string): void {
+    this.descriptions.set(socketId, host === undefined ? description : `${description} ${hostPhrase(host)}`);
+    if (host !== undefined) this.hosts.set(socketId, host);
   }
 
   /** A capture file writer over this log's rows. */
@@ -281,6 +284,8 @@ export class PacketLog {
     const row = this.ring.row(id);
     const match = row ? this.matcher.linkOf(id) : undefined;
     if (match) row!.match = match;
+    const host = row?.socketId ? this.hosts.get(row.socketId) : undefined;
+    if (host !== undefined) row!.host = host;
     return row;
   }
 
@@ -354,7 +359,8 @@ export class PacketLog {
     const facts: PacketFacts = { time: 0, direction: DIRECTION_IMPORTED, socket: -1, family: 4, withIpHeader: true, protocol: 0, peer: null, local: null };
     // The socket and network interface each of the file's interface blocks names (ours carry the socket id).
     const origins = capture.interfaces.map((iface) => {
-      const { socketId, networkInterface } = readSocketOf(iface);
+      const { socketId, networkInterface, host } = readSocketOf(iface);
+      if (socketId !== null && host !== undefined) this.hosts.set(socketId, host);
       return { socket: this.ring.socketIndex(socketId), networkInterface };
     });
     for (const packet of capture.packets) {

@@ -14,7 +14,6 @@ import { type Experiment, type ExperimentHost, nowMs, snapshot, toWorkbenchError
 import type { WorkbenchError } from '../../common/validate';
 import { answerTypes, echoRequestType, errorText, isEchoReply, isError, readIcmp, readQuoted, readUint16, roundTripMs } from './icmp';
 import { DIRECTION_RECEIVED, DIRECTION_SENT } from './ring';
-import { sourceAddressFor } from './route';
 
 interface Probe {
   sequence: number;
@@ -110,7 +109,7 @@ export class PingRun implements Experiment {
     socket.on('message', this.onMessage);
     socket.on('sent', this.onSent);
     socket.on('error', () => undefined);
-    this.local = await sourceAddressFor(this.target).catch(() => null);
+    this.local = await this.host.sourceAddress(this.target).catch(() => null);
     if (this.run.state !== 'running') return;
     this.host.events.coalesce(`experiment:${this.run.runId}`, () => ({ type: 'experiment', run: snapshot(this.run) }));
     this.sendNext();

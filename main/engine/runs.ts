@@ -4,6 +4,7 @@
 import type { ExperimentRun, Params } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import type { EventHub } from './events';
+import type { LabHosts } from './labs';
 import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, snapshot } from './experiment';
 import { trimHistory, type NewId } from './history';
 import type { Lifetime } from './lifetime';
@@ -12,6 +13,7 @@ import { MtrRun } from './mtr';
 import { PingRun } from './ping';
 import { PmtuRun } from './pmtu';
 import { DIRECTION_RECEIVED, DIRECTION_SENT, type PacketFacts } from './ring';
+import { sourceAddressFor } from './route';
 import type { SocketSource } from './socket-source';
 import { TracerouteRun } from './traceroute';
 
@@ -32,11 +34,13 @@ export class ExperimentRuns {
     private readonly source: SocketSource,
     private readonly lifetime: Lifetime,
     private readonly newId: NewId,
+    private readonly labs: LabHosts,
   ) {
     this.host = {
       events,
       openSocket: (options, extra) => this.source.open(options, extra),
-      log: (packet) => this.logPacket(packet),
+      sourceAddress: sourceAddressFor,
+      log: (packet) => this.logPacket(packet, -1),
       takeEchoId: () => this.takeEchoId(),
       releaseEchoId: (id) => {
         this.echoIds.delete(id);
@@ -53,16 +57,38 @@ export class ExperimentRuns {
 
   async ping(params: Params<'ping'>): Promise<ExperimentRun> {
     this.lifetime.alive();
-    const run = new PingRun(this.host, this.newId('run'), params);
+    const runId = this.newId('run');
+    const run = new PingRun(this.hostFor(runId, params.host), runId, params);
+    if (params.host !== undefined) run.run.host = params.host;
     await run.start();
     return this.registerStarted(run);
   }
 
   async traceroute(params: Params<'traceroute'>): Promise<ExperimentRun> {
     this.lifetime.alive();
-    const run = new TracerouteRun(this.host, this.newId('run'), params);
+    const runId = this.newId('run');
+    const run = new TracerouteRun(this.hostFor(runId, params.host), runId, params);
+    if (params.host !== undefined) run.run.host = params.host;
     await run.start();
     return this.registerStarted(run);
+  }
+
+  /**
+   * What a run acting from lab host `host` needs: its sockets opened in the host's namespace, its
+   * source addresses from the host's routes, its packets logged under the run's id with the host.
+   */
+  private hostFor(runId: string, host: string | undefined): ExperimentHost {
+    if (host === undefined) return this.host;
+    const lab = this.labs.host(host);
+    const socket = this.log.socketIndex(runId);
+    this.log.describe(runId, `the sockets of experiment ${runId}`, lab.host);
+    return {
+      ...this.host,
+      lab,
+      openSocket: (options, extra) => this.source.open({ ...options, namespace: lab.namespace }, extra),
+      sourceAddress: (destination) => this.labs.sourceAddress(lab, destination),
+      log: (packet) => this.logPacket(packet, socket),
+    };
   }
 
   async mtr(params: Params<'mtr'>): Promise<ExperimentRun> {
@@ -119,9 +145,10 @@ export class ExperimentRuns {
     return snapshot(run);
   }
 
-  private logPacket(packet: LoggedPacket): void {
+  private logPacket(packet: LoggedPacket, socket: number): void {
     if (this.lifetime.closed) return;
     const facts = this.facts;
+    facts.socket = socket;
     facts.time = nsToMs(packet.timestampNs);
     facts.direction = packet.direction;
     facts.family = packet.family;

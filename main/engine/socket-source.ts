@@ -2,6 +2,8 @@
 // itself (root, CAP_NET_RAW), one opened by the socket helper (started on demand when
 // it is installed with its capability, since that never asks for a password), or, for
 // ICMP in mode 'auto', an unprivileged datagram ("ping") socket. Callers learn which.
+// With options.namespace (a lab host's), the socket is opened inside that network namespace:
+// by this process (setns needs root or CAP_SYS_ADMIN) or by a helper started with namespaces.
 import { createSocket, type HelperOpenRequest, type Socket, type SocketOptions } from '@packet-workbench/raw-socket';
 import { WorkbenchError } from '../../common/validate';
 import { toWorkbenchError } from './experiment';
@@ -36,6 +38,17 @@ function refused(error: unknown): boolean {
   return code === 'EPERM' || code === 'EACCES';
 }
 
+/** What to do when this process may not enter a lab host's namespace. */
+export const NAMESPACE_REMEDY =
+  'Acting inside a lab host needs root (or CAP_SYS_ADMIN) for setns: run the workbench with sudo, or start the ' +
+  'socket helper with lab namespaces (startHelper with namespaces: true; it asks for an administrator password).';
+
+/** The refusal to open a socket inside a lab host's namespace, with the remedy. */
+function namespaceRefused(error: unknown, namespace: string): WorkbenchError {
+  const detail = (error as Error)?.message ?? String(error);
+  return new WorkbenchError('PERMISSION', `Cannot open a socket inside lab namespace ${namespace}: ${detail.split('. ')[0]}. ${NAMESPACE_REMEDY}`, 'host');
+}
+
 export class SocketSource {
   constructor(private readonly helper: HelperSupervisor) {}
 
@@ -56,6 +69,7 @@ export class SocketSource {
       const socket = createSocket(options);
       return { socket, via: socket.mode === 'raw' ? 'raw' : 'datagram' };
     } catch (error) {
+      if (options.namespace !== undefined && refused(error)) throw namespaceRefused(error, options.namespace);
       throw toWorkbenchError(error);
     }
   }
@@ -72,6 +86,7 @@ export class SocketSource {
     const family = options.addressFamily === 2 ? 'ipv6' : 'ipv4';
     const protocol = options.protocol ?? 0;
     const name = helperProtocol(family, protocol);
+    if (options.namespace !== undefined) return this.helperInNamespace(options, options.namespace, family, name, ownError);
     if (name !== null && (this.helper.running || (await this.helper.startInstalled()))) {
       const { mode: _mode, addressFamily: _family, protocol: _protocol, ...rest } = options;
       const socket = await this.helper.openSocket({ family, protocol: name }, rest);
@@ -94,5 +109,13 @@ export class SocketSource {
         ? ` The socket helper opens only ICMP, ICMPv6, UDP, TCP and raw IP (255) sockets, not protocol ${protocol}.`
         : ` ${HELPER_REMEDY}`;
     throw new WorkbenchError(failure.code, `${failure.message}${helperNote}`, failure.field);
+  }
+
+  /** Inside a lab host without setns: only a running helper that kept CAP_SYS_ADMIN (started with namespaces) can. */
+  private async helperInNamespace(options: SocketOptions, namespace: string, family: 'ipv4' | 'ipv6', name: HelperOpenRequest['protocol'] | null, ownError: unknown): Promise<OpenedSocket> {
+    if (name === null || !this.helper.running || !this.helper.status().capabilities.includes('sys_admin')) throw namespaceRefused(ownError, namespace);
+    const { mode: _mode, addressFamily: _family, protocol: _protocol, namespace: _namespace, ...rest } = options;
+    const socket = await this.helper.openSocket({ family, protocol: name, namespace }, rest);
+    return { socket, via: 'helper' };
   }
 }

@@ -5,6 +5,7 @@ import type { Socket } from '@packet-workbench/raw-socket';
 import type { OptionReading, Params, SocketInfo } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import type { EventHub } from './events';
+import type { LabHost, LabHosts } from './labs';
 import { nsToMs } from './experiment';
 import { asFilterError, checkFilter, kernelFilter, type OwnTraffic } from './filters';
 import type { NewId } from './history';
@@ -12,6 +13,7 @@ import type { Lifetime } from './lifetime';
 import { optionsFor, readOption, writeOption } from './options';
 import type { PacketLog } from './packet-log';
 import { protocolLabel } from './peek';
+import { sourceAddressFor } from './route';
 import { DIRECTION_RECEIVED, type PacketFacts } from './ring';
 import type { SendJob } from './send-job';
 import type { SocketSource, SocketVia } from './socket-source';
@@ -43,6 +45,8 @@ export interface SocketEntry {
   facts: PacketFacts;
   /** A 'socket' event is waiting for the next batch. */
   announced: boolean;
+  /** The lab host whose namespace it was opened in. */
+  lab?: LabHost;
 }
 
 /** A job's or socket's end, as SendJob.fail takes it. */
@@ -61,10 +65,12 @@ export class Sockets {
     private readonly ownTraffic: OwnTraffic,
     private readonly lifetime: Lifetime,
     private readonly newId: NewId,
+    private readonly labs: LabHosts,
   ) {}
 
   async open(params: Params<'openSocket'>): Promise<SocketInfo> {
     this.lifetime.alive();
+    const lab = params.host === undefined ? undefined : this.labs.host(params.host);
     const filter = checkFilter(params.filter);
     const excluded = params.includeOwnTraffic ? null : this.ownTraffic.excludedFrom({ family: params.family, protocol: params.protocol, mode: params.mode === 'datagram' ? 'datagram' : 'raw' });
     const { socket, via } = await this.source
@@ -77,6 +83,7 @@ export class Sockets {
         receiveTtl: true,
         bufferSize: 65536,
         filter: kernelFilter(filter, excluded),
+        ...(lab ? { namespace: lab.namespace } : {}),
       })
       .catch((error: unknown) => {
         throw asFilterError(error);
@@ -104,6 +111,7 @@ export class Sockets {
       headerIncludedBy: null,
       jobs: new Set(),
       announced: false,
+      ...(lab ? { lab } : {}),
       facts: {
         time: 0,
         direction: DIRECTION_RECEIVED,
@@ -117,7 +125,7 @@ export class Sockets {
     };
     entry.facts.socket = entry.ringIndex;
     if (socket.mode === 'datagram' && (params.protocol === 1 || params.protocol === 58)) this.log.kernelChoosesEchoIds(entry.ringIndex);
-    this.log.describe(id, `${params.family === 'ipv4' ? 'IPv4' : 'IPv6'} ${socket.mode} socket, protocol ${params.protocol} (${protocolLabel(params.protocol)})`);
+    this.log.describe(id, `${params.family === 'ipv4' ? 'IPv4' : 'IPv6'} ${socket.mode} socket, protocol ${params.protocol} (${protocolLabel(params.protocol)})`, lab?.host);
     // IPv4 raw sockets deliver the IP header; IPv6 raw and ICMP datagram sockets do not.
     const receivedWithHeader = params.family === 'ipv4' && socket.mode === 'raw';
     socket.on('message', (buffer: Buffer, address: string, info: ReceivedInfo) => {
@@ -279,6 +287,11 @@ export class Sockets {
     return entry.includeOwnTraffic ? null : this.ownTraffic.excludedFrom({ family: entry.family, protocol: entry.protocol, mode: entry.mode });
   }
 
+  /** The address a socket's packets leave from toward `destination`: its lab host's routes decide, when it has one. */
+  sourceAddress(entry: SocketEntry, destination: string): Promise<string> {
+    return entry.lab ? this.labs.sourceAddress(entry.lab, destination) : sourceAddressFor(destination);
+  }
+
   private info(entry: SocketEntry): SocketInfo {
     return {
       socketId: entry.id,
@@ -291,6 +304,7 @@ export class Sockets {
       counters: { ...entry.counters },
       filter: entry.filter,
       ...(this.excludedFrom(entry) !== null ? { excludedTraffic: this.excludedFrom(entry) as string } : {}),
+      ...(entry.lab !== undefined ? { host: entry.lab.host } : {}),
     };
   }
 }

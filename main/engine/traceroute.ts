@@ -10,7 +10,6 @@ import { WorkbenchError } from '../../common/validate';
 import { formatIpAddress, isIpv6, parseIpAddress } from '../../packets/address';
 import { type Experiment, type ExperimentHost, type LoggedPacket, nowMs, snapshot, toWorkbenchError } from './experiment';
 import { isUnreachableKind, roundTripMs } from './icmp';
-import { sourceAddressFor } from './route';
 import { ErrorQueueProber } from './traceroute-error-queue';
 import { RawProber } from './traceroute-raw';
 
@@ -54,6 +53,11 @@ interface Probe {
 
 /** Raw sockets, or the error queue ('auto' falls back to it when raw sockets are refused); used by traceroute and mtr. */
 export async function openProber(host: ExperimentHost, target: ProbeTarget, events: ProberEvents, mode: 'auto' | 'raw' | 'error-queue'): Promise<Prober> {
+  // TCP probes without privileges are connect() calls of this process: never inside a lab host.
+  if (host.lab && target.probe === 'tcp' && mode !== 'raw') {
+    if (mode === 'error-queue') throw new WorkbenchError('ENOTSUP', `TCP traceroute from lab host ${host.lab.host} needs raw sockets (mode 'raw' or 'auto')`, 'mode');
+    return RawProber.open(host, target, events);
+  }
   if (mode === 'error-queue') return ErrorQueueProber.open(host, target, events);
   try {
     return await RawProber.open(host, target, events);
@@ -115,7 +119,7 @@ export class TracerouteRun implements Experiment {
     }
     let local: string | null;
     try {
-      local = await sourceAddressFor(this.target);
+      local = await this.host.sourceAddress(this.target);
     } catch (error) {
       throw new WorkbenchError('ENETUNREACH', `No route to ${this.target}: ${(error as Error).message}`, 'target');
     }

@@ -94,10 +94,10 @@ export class Workbench implements WorkbenchHandlers {
     // One counter for every id: socket-1, job-2, run-3, capture-4 …
     let serial = 0;
     const newId: NewId = (kind) => `${kind}-${++serial}`;
-    this.sockets = new Sockets(this.events, this.log, source, this.ownTraffic, this.lifetime, newId);
+    this.sockets = new Sockets(this.events, this.log, source, this.ownTraffic, this.lifetime, newId, this.labs);
     this.jobs = new SendJobs(this.events, this.log, this.sockets, this.lifetime, newId);
-    this.experiments = new ExperimentRuns(this.events, this.log, source, this.lifetime, newId);
-    this.captures = new Captures(this.events, this.log, this.ownTraffic, this.lifetime, newId);
+    this.experiments = new ExperimentRuns(this.events, this.log, source, this.lifetime, newId, this.labs);
+    this.captures = new Captures(this.events, this.log, this.ownTraffic, this.lifetime, newId, this.labs);
     this.lessonBook = new Lessons(this.lifetime, () => this.log.rowsWithBytes());
     this.stopWatchingHelper = this.helper.onChange((status) => this.helperChanged(status));
   }

@@ -53,7 +53,7 @@ for (const viewport of [
 
     const stream = send.getByRole('table', { name: 'Stream packets' });
     await expect(stream.getByRole('row')).toHaveCount(3);
-    await expect(stream.getByRole('row').nth(1)).toContainText(`Echo (ping) request id=${hex4(first)}, seq=1`);
+    await expect(stream.getByRole('row').nth(1)).toContainText(`Echo request id=${hex4(first)} seq=1`);
     await expect(stream.getByRole('row').nth(1)).toContainText('ICMP Sequence number +1 per packet, 5 values');
     await expect(stream.getByRole('row').nth(1).getByRole('cell').nth(2)).toHaveText('5');
     await expect(stream.getByRole('row').nth(2)).toContainText(`id=${hex4(second)}`);

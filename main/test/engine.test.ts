@@ -245,7 +245,7 @@ describe.skipIf(rawSocketsWhy !== '')(`Workbench on loopback${skipNote(rawSocket
       expect(decoded.layers.map((l) => l.kind)).toEqual(['ipv4', 'icmp', 'payload']);
       expect(decoded.layers[1].checksum?.status).toBe('correct');
       expect(decoded.layers[2].data).toBe('70 6b 74 2d 77 6f 72 6b 62 65 6e 63 68');
-      expect(decoded.summary).toContain('Echo (ping) reply');
+      expect(decoded.summary).toContain('Echo reply');
       expect(JSON.parse(JSON.stringify(decoded))).toEqual(decoded);
       const sent = (await call('queryLog', { filter: { direction: 'sent', text } })).rows[0];
       const sentDecoded = await call('decodeLogEntry', { id: sent.id });

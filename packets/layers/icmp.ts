@@ -101,8 +101,9 @@ export function summarizeIcmp(
   const code = values.code as number;
   const codeName = codes[type]?.[code] ?? `code ${code}`;
   if (type === special.echoRequest || type === special.echoReply) {
-    const what = type === special.echoRequest ? 'Echo (ping) request' : 'Echo (ping) reply';
-    return `${what} id=${formatHexNumber(values.identifier as number, 4)}, seq=${values.sequence}`;
+    // The log's Info column (main/engine/peek.ts) says it in the same words.
+    const what = type === special.echoRequest ? 'Echo request' : 'Echo reply';
+    return `${what} id=${formatHexNumber(values.identifier as number, 4)} seq=${values.sequence}`;
   }
   if (type === special.timeExceeded) return codeName;
   if (values.mtu !== undefined) return `Packet too big mtu=${values.mtu}`;

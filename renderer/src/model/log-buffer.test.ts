@@ -14,7 +14,7 @@ function row(id: number, over: Partial<LogRow> = {}): LogRow {
     destination: '127.0.0.1',
     protocol: id % 3 === 0 ? 'UDP' : 'ICMP',
     length: 84,
-    info: id % 2 ? `Echo (ping) reply id=0x0001, seq=${id}` : `Echo (ping) request id=0x0001, seq=${id}`,
+    info: id % 2 ? `Echo reply id=0x0001 seq=${id}` : `Echo request id=0x0001 seq=${id}`,
     ...over,
   };
 }

@@ -110,7 +110,7 @@ describe('streams', () => {
     expect(send().addToStream()).toBe(true);
     const stream = send().stream;
     expect(stream.map((entry) => [entry.summary, entry.count, entry.variationWords])).toEqual([
-      ['Echo (ping) request id=0x1234, seq=1', 3, ['Sequence number +1 per packet (the default for a repeated echo request)']],
+      ['Echo request id=0x1234 seq=1', 3, ['Sequence number +1 per packet (the default for a repeated echo request)']],
       ['UDP 49152 → 33434 len=5', 1, ['UDP Source port random over its whole range']],
     ]);
 

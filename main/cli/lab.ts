@@ -11,6 +11,7 @@ import { loadTopology, shippedTopologies } from '../lab/topologies';
 import { TopologyError, type Topology } from '../lab/topology';
 import { createTopologyLab } from '../lab/topology-lab';
 import { describeImpairment } from '../lab/impairment';
+import { isLinkEmulator, linkEmulatorMode, readEmulatorCounters, LINK_EMULATOR_ENV, type EmulatorCounters, type LinkEmulatorMode } from '../lab/emulator';
 import { integerArg } from './args';
 import { CliError, EXIT_NO_PERMISSION, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE } from './errors';
 import { formatLabMap } from './lab-map';
@@ -36,6 +37,7 @@ export function registerLabCommands(program: Command, set: (name: string, action
     .argument('[topology]', 'shipped topology (see `lab list`) or topology file')
     .option('--routers <n>', 'without a topology: routers between client and target (default 2)', integerArg)
     .option('--json', 'the map as one JSON object')
+    .option('--link-emulator <when>', 'impaired links through the userspace link emulator: auto (where the kernel has no netem; default), always, never')
     .action((topology: string | undefined, options: Record<string, unknown>) => set('lab up', (out) => (topology === undefined ? labUpLine(options, out) : labUp(topology, options, out))));
   lab
     .command('status')
@@ -89,8 +91,9 @@ export async function labList(out: Output): Promise<number> {
   return EXIT_OK;
 }
 
-export async function labUp(nameOrFile: string, _options: Record<string, unknown>, out: Output): Promise<number> {
+export async function labUp(nameOrFile: string, options: Record<string, unknown>, out: Output): Promise<number> {
   const topology = topologyOrUsage(nameOrFile);
+  const linkEmulator = linkEmulatorOption(options.linkEmulator);
   requireSupport();
   let unlock: () => void;
   try {
@@ -99,13 +102,21 @@ export async function labUp(nameOrFile: string, _options: Record<string, unknown
     throw new CliError(EXIT_USAGE, (error as Error).message, 'ALREADY_UP');
   }
   try {
-    return await buildAndRecord(topology, nameOrFile, out);
+    return await buildAndRecord(topology, nameOrFile, linkEmulator, out);
   } finally {
     unlock();
   }
 }
 
-async function buildAndRecord(topology: Topology, nameOrFile: string, out: Output): Promise<number> {
+function linkEmulatorOption(value: unknown): LinkEmulatorMode {
+  try {
+    return value === undefined ? linkEmulatorMode() : linkEmulatorMode({ [LINK_EMULATOR_ENV]: String(value) });
+  } catch (error) {
+    throw new CliError(EXIT_USAGE, value === undefined ? (error as Error).message : `--link-emulator: must be auto, always or never, not '${String(value)}'`);
+  }
+}
+
+async function buildAndRecord(topology: Topology, nameOrFile: string, linkEmulator: LinkEmulatorMode, out: Output): Promise<number> {
   const stored = readLabStates();
   const existing = stored.find((s) => s.state?.name === topology.name || s.file === stateFile(topology.name));
   if (existing) {
@@ -120,14 +131,16 @@ async function buildAndRecord(topology: Topology, nameOrFile: string, out: Outpu
   await deleteNamespaces(orphanNamespaces(readLabStates()));
 
   let guard: ReturnType<typeof startCrashGuard> | undefined;
-  const lab = await createTopologyLab(topology, { onNamespaces: (names) => (guard = startCrashGuard(names, topology.name)) }).catch((error: unknown) => {
+  // Emulators end with this process until keep(): their lifeline covers a crash midway.
+  const lab = await createTopologyLab(topology, { linkEmulator, onNamespaces: (names) => (guard = startCrashGuard(names, topology.name)) }).catch((error: unknown) => {
     guard?.release();
     throw new CliError(EXIT_NO_RESULT, `lab ${topology.name} could not be built: ${(error as Error).message}`);
   });
   // Order matters for a crash in between: without the guard, a missing state file leaves orphans the next command sweeps.
   guard?.release();
   lab.keep();
-  writeLabState({ version: LAB_STATE_VERSION, name: lab.name, id: lab.id, source: nameOrFile, createdAt: new Date().toISOString(), namespaces: lab.namespaces, map: lab.map });
+  const emulators = lab.emulators.map(({ link, pid, statsFile }) => ({ link, pid, statsFile }));
+  writeLabState({ version: LAB_STATE_VERSION, name: lab.name, id: lab.id, source: nameOrFile, createdAt: new Date().toISOString(), namespaces: lab.namespaces, map: lab.map, ...(emulators.length ? { emulators } : {}) });
 
   for (const line of formatLabMap(lab.map, cliName())) out.text(line);
   out.record({ ...lab.map });
@@ -140,7 +153,9 @@ export async function labStatus(out: Output): Promise<number> {
   const labs = stored.map((s) => {
     if (!s.state) return { name: s.file, state: 'broken', reason: s.broken };
     const missing = Object.entries(s.state.namespaces).filter(([, ns]) => !present.has(ns)).map(([host]) => host);
-    return { name: s.state.name, state: missing.length === 0 ? 'up' : 'damaged', missingHosts: missing, since: s.state.createdAt, source: s.state.source, map: s.state.map };
+    const emulators = (s.state.emulators ?? []).map((e) => ({ ...e, running: isLinkEmulator(e.pid), counters: readEmulatorCounters(e.statsFile) }));
+    if (emulators.some((e) => !e.running)) missing.push(...emulators.filter((e) => !e.running).map((e) => `the emulator of ${e.link}`));
+    return { name: s.state.name, state: missing.length === 0 ? 'up' : 'damaged', missingHosts: missing, since: s.state.createdAt, source: s.state.source, map: s.state.map, emulators };
   });
   const orphans = orphanNamespaces(stored, [...present]);
   const line = classicLabs([...present]);
@@ -155,11 +170,19 @@ export async function labStatus(out: Output): Promise<number> {
     for (const impairment of (lab.map?.links ?? []).flatMap((l) => l.impairments)) {
       out.text(`  ${impairment.from} → ${impairment.to}  ${describeImpairment(impairment)}  ${impairment.how === 'unsupported' ? 'NOT APPLIED: ' : ''}${impairment.reason}`);
     }
+    for (const emulator of lab.emulators ?? []) out.text(`  link emulator ${emulator.link}: ${emulator.running ? `pid ${emulator.pid}` : 'NOT RUNNING'}${emulator.counters ? `  ${emulatorSummary(emulator.link, emulator.counters)}` : ''}`);
   }
   for (const lab of line) out.text(`${lab.id}: ${lab.alive ? `line lab held by process ${lab.pid}` : 'line lab left behind (its process is gone; `lab down` removes it)'}`);
   if (orphans.length > 0) out.text(`Left behind by a crashed \`lab up\` (\`lab down\` removes them): ${orphans.join(', ')}`);
   out.record({ labs, lineLabs: line, orphans });
   return EXIT_OK;
+}
+
+/** "r1→r2 300 frames, 61 lost; r2→r1 239 frames, 0 lost" for link "r1—r2" */
+function emulatorSummary(link: string, counters: EmulatorCounters): string {
+  const [a, b] = link.split('—');
+  const one = (d: EmulatorCounters['ab']) => `${d.received} frames, ${d.lost} lost${d.queueDrops ? `, ${d.queueDrops} over the queue` : ''}`;
+  return `${a}→${b} ${one(counters.ab)}; ${b}→${a} ${one(counters.ba)}`;
 }
 
 export async function labExec(host: string, argv: string[], labName: string | undefined): Promise<number> {

@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { run } from './command';
+import { stopLinkEmulator } from './emulator';
 import type { LabMap } from './topology-lab';
 
 // One folder for every caller: the orphan sweep counts a namespace as left behind when
@@ -28,6 +29,8 @@ export interface LabState {
   /** Host name → namespace name. */
   namespaces: Record<string, string>;
   map: LabMap;
+  /** Link emulator processes (links the kernel could not impair), stopped by `lab down`. */
+  emulators?: Array<{ link: string; pid: number; statsFile: string }>;
 }
 
 export interface StoredLab {
@@ -145,10 +148,15 @@ export async function deleteNamespaces(names: readonly string[]): Promise<string
   return failures;
 }
 
-/** Deletes a stored lab's namespaces (with them its veths, routes, rules and qdiscs) and its state file. */
+/** Stops a stored lab's link emulators, deletes its namespaces (with them its veths, routes, rules and qdiscs) and its state file. */
 export async function removeStoredLab(stored: StoredLab): Promise<void> {
-  const failures = await deleteNamespaces(Object.values(stored.state?.namespaces ?? {}));
-  if (failures.length > 0) throw new Error(`could not remove every namespace: ${failures.join('; ')}`);
+  const failures: string[] = [];
+  for (const emulator of stored.state?.emulators ?? []) {
+    await stopLinkEmulator(emulator.pid, emulator.statsFile).catch((error: unknown) => failures.push(`emulator of ${emulator.link}: ${(error as Error).message}`));
+  }
+  // An emulator that would not stop still ends when its devices go with the namespaces.
+  failures.push(...(await deleteNamespaces(Object.values(stored.state?.namespaces ?? {}))));
+  if (failures.length > 0) throw new Error(`could not remove everything of the lab: ${failures.join('; ')}`);
   rmSync(stored.file, { force: true });
 }
 

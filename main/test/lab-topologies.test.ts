@@ -2,14 +2,16 @@
 // parallel: each comes up, passes IPv4 and IPv6 pings client → target inside the lab
 // and goes down leaving no namespace, veth or state file; the diamond splits flows,
 // the small-MTU link answers Fragmentation Needed / Packet Too Big, the filtered
-// path shows * and !X in the CLI traceroute; a second `lab up` and a `lab up` killed
-// with SIGKILL midway leave nothing behind. Addresses: 198.18.0.0/15, fd42::/16 only.
+// path shows * and !X in the CLI traceroute; the lossy link's emulator (where the
+// kernel has no netem) outlives `lab up` and stops with `lab down`; a second `lab up`
+// and a `lab up` killed with SIGKILL midway leave nothing behind (no emulator either). Addresses: 198.18.0.0/15, fd42::/16 only.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLabSupported } from '../lab';
+import { isLinkEmulator } from '../lab/emulator';
 import { lockFile, stateFile } from '../lab/lab-state';
 import { labWhy, skipNote } from './fixtures/privilege';
 
@@ -89,7 +91,7 @@ describe.runIf(supported)(`shipped lab topologies (CLI)${skipNote(labWhy() || (e
   });
 
   afterAll(async () => {
-    for (const name of [...SHIPPED, 'crash-test', 'twice-test', 'sweep-test']) if (existsSync(stateFile(name))) await cli(['lab', 'down', name]);
+    for (const name of [...SHIPPED, 'crash-test', 'crash-lossy', 'twice-test', 'sweep-test']) if (existsSync(stateFile(name))) await cli(['lab', 'down', name]);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
     // veths are created inside the namespaces: none ever appears in the caller's.
     expect(rootVeths()).toBe(vethsBefore);
@@ -185,18 +187,55 @@ describe.runIf(supported)(`shipped lab topologies (CLI)${skipNote(labWhy() || (e
     await down('filtered');
   });
 
-  it.concurrent('lossy: comes up with its impairment, marked as applied or not, and passes pings', async () => {
+  it.concurrent('lossy: comes up with its impairment through netem or the link emulator, passes pings, and down stops the emulator', async () => {
     const map = await up('lossy');
     const impairments = map.links.flatMap((l) => l.impairments);
     expect(impairments).toHaveLength(1);
     expect(impairments[0]).toMatchObject({ from: 'r1', to: 'r2', delayMs: 40, lossPercent: 20 });
-    // netem where the kernel has it; else said plainly (the emulator is not built yet).
-    if (impairments[0].how === 'unsupported') expect(impairments[0].reason).toMatch(/needs netem or the userspace emulator/);
-    else expect(impairments[0].how).toBe('netem');
-    // Loss is the later lessons' to measure; ten tries are enough to get a reply through 20 %.
+    // netem where the kernel has it, else the userspace link emulator (measured in main/lab/impairment-lab.test.ts).
+    expect(impairments[0].how).toMatch(/^(netem|emulator)$/);
+    const emulators = (JSON.parse(readFileSync(stateFile('lossy'), 'utf8')) as { emulators?: Array<{ link: string; pid: number }> }).emulators ?? [];
+    expect(emulators.map((e) => e.link)).toEqual(impairments[0].how === 'emulator' ? ['r1—r2'] : []);
+    // It outlives `lab up`, which has exited.
+    for (const { pid } of emulators) expect(isLinkEmulator(pid)).toBe(true);
+    // Ten tries are enough to get a reply through 20 %.
     const [status] = await Promise.all([cli(['lab', 'status']), pingsBothWays('lossy', map, 10)]);
-    expect(status.stdout).toMatch(impairments[0].how === 'unsupported' ? /r1 → r2 {2}delay 40 ms, loss 20 % {2}NOT APPLIED: needs netem or the userspace emulator/ : /r1 → r2 {2}delay 40 ms, loss 20 % {2}tc netem/);
+    expect(status.stdout).toMatch(impairments[0].how === 'netem' ? /r1 → r2 {2}delay 40 ms, loss 20 % {2}tc netem/ : /r1 → r2 {2}delay 40 ms, loss 20 % {2}userspace link emulator \(this kernel has no netem\)\n {2}link emulator r1—r2: pid \d+/);
     await down('lossy');
+    for (const { pid } of emulators) expect(isLinkEmulator(pid)).toBe(false);
+  });
+
+  it.concurrent('a `lab up` of an emulated link killed with SIGKILL once its emulator runs leaves no emulator and no namespace', async () => {
+    const file = path.join(scratch, 'crash-lossy.json');
+    const lossy = JSON.parse(readFileSync(path.join(ROOT, 'main', 'lab', 'topologies', 'lossy.json'), 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...lossy, name: 'crash-lossy' }));
+    const child = spawn(process.execPath, [CLI, 'lab', 'up', file, '--link-emulator', 'always'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // Its stats file names the lab: /run/packet-workbench/linkemu/pwl-crash-lossy-<pid>-…
+    const emulatorsOf = () => execFileSync('pgrep', ['-f', `linkemu .*pwl-crash-lossy-${child.pid}-`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').filter(Boolean).map(Number);
+    const running = () => {
+      try {
+        return emulatorsOf();
+      } catch {
+        return []; // pgrep: none
+      }
+    };
+    let seen: number[] = [];
+    for (let i = 0; i < 1000 && seen.length === 0 && child.exitCode === null; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      seen = running();
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(seen).toHaveLength(1);
+    let left = running();
+    for (let i = 0; i < 50 && (left.length > 0 || namespacesOf('crash-lossy').length > 0); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = running();
+    }
+    expect(left).toEqual([]);
+    expect(namespacesOf('crash-lossy')).toEqual([]);
+    expect(existsSync(stateFile('crash-lossy'))).toBe(false);
   });
 
   it.concurrent('a `lab up` killed with SIGKILL midway leaves nothing behind', async () => {

@@ -1,7 +1,10 @@
 // Validation of every call that crosses a transport, from the contract's schemas.
 import type { z } from 'zod';
 import { methods, type MethodName, type Params } from './contract';
+import { clipEcho, ECHO_CHARS, MAX_ERROR_MESSAGE_CHARS } from './echo';
 import { describeIssue } from './validation-message';
+
+export { clipEcho, ECHO_CHARS, MAX_ERROR_MESSAGE_CHARS };
 
 /** An error a client can act on: code, message, and the parameter at fault. */
 export class WorkbenchError extends Error {
@@ -23,16 +26,17 @@ export interface SerializedError {
   field?: string;
 }
 
-/** The form errors take on the wire (IPC and WebSocket alike). */
+/** The form errors take on the wire (IPC and WebSocket alike), message and field clipped. */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof WorkbenchError) {
-    return { name: error.name, code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) };
+    const message = clipEcho(error.message, MAX_ERROR_MESSAGE_CHARS);
+    return { name: error.name, code: error.code, message, ...(error.field ? { field: clipEcho(error.field, 2 * ECHO_CHARS) } : {}) };
   }
   if (error instanceof Error) {
     const code = (error as Error & { code?: unknown }).code;
-    return { name: error.name, code: typeof code === 'string' ? code : 'INTERNAL', message: error.message };
+    return { name: clipEcho(error.name), code: typeof code === 'string' ? clipEcho(code) : 'INTERNAL', message: clipEcho(error.message, MAX_ERROR_MESSAGE_CHARS) };
   }
-  return { name: 'Error', code: 'INTERNAL', message: String(error) };
+  return { name: 'Error', code: 'INTERNAL', message: clipEcho(String(error), MAX_ERROR_MESSAGE_CHARS) };
 }
 
 export function deserializeError(error: SerializedError): WorkbenchError {

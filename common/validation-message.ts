@@ -3,6 +3,7 @@
 // "Too small: expected number to be >=1") name neither the value nor, inside a union,
 // the part at fault; every transport shows these, so they are worth getting right once.
 import type { z } from 'zod';
+import { clipEcho } from './echo';
 
 type Issue = z.core.$ZodIssue;
 type Key = PropertyKey;
@@ -25,7 +26,10 @@ export function describeIssue(issue: Issue, schema: z.ZodType, method: string): 
     const what = path.length === 0 ? 'parameter' : 'key';
     const plural = keys.length > 1 ? 's' : '';
     const expected = allowed.length > 0 ? `expected ${allowed.join(', ')}` : path.length === 0 ? `${method} takes none` : 'it takes none';
-    const text = `unknown ${what}${plural} ${keys.map((key) => JSON.stringify(key)).join(', ')} (${expected})`;
+    // The caller's key names come back clipped (a 10 MiB name must not be echoed whole), at most 8 of them.
+    const named = keys.slice(0, 8).map((key) => JSON.stringify(clipEcho(key)));
+    const more = keys.length > 8 ? ` and ${keys.length - 8} more` : '';
+    const text = `unknown ${what}${plural} ${named.join(', ')}${more} (${expected})`;
     return { field: joinField([...path, keys[0]]), message: path.length === 0 ? text : prefixed(path, text) };
   }
   return { field: joinField(path), message: prefixed(path, found.text ?? issueText(found.issue, path)) };
@@ -180,12 +184,12 @@ function requiredKeys(option: z.ZodType): string[] | null {
 // ---- text --------------------------------------------------------------------------------
 
 function joinField(path: Key[]): string {
-  return path.map(String).join('.');
+  return path.map((key) => clipEcho(String(key))).join('.');
 }
 
 /** `packet.layers[1].kind`: what a reader of the input would write. */
 export function pathText(path: Key[]): string {
-  return path.map((key, i) => (typeof key === 'number' || /^\d+$/.test(String(key)) ? `[${String(key)}]` : `${i > 0 ? '.' : ''}${String(key)}`)).join('');
+  return path.map((key, i) => (typeof key === 'number' || /^\d+$/.test(String(key)) ? `[${clipEcho(String(key))}]` : `${i > 0 ? '.' : ''}${clipEcho(String(key))}`)).join('');
 }
 
 function prefixed(path: Key[], text: string): string {

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { createClient, connectWebSocket, type WebSocketLike } from '../../common/client';
 import type { EventBatch, LogRow } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
-import { MAX_BUFFERED_BYTES, startBrowserHost, type BrowserHost } from '../web/host';
+import { startBrowserHost, type BrowserHost } from '../web/host';
 import { EventOutbox, FRAME_ROWS, HIGH_WATER_BYTES, MAX_PENDING_LOG_ROWS } from '../web/event-outbox';
 import { LIVE_ROWS_BURST } from '../engine/row-budget';
 import { createFakeEngine, type FakeEngine } from '../web/test/fake-engine';
@@ -398,71 +398,4 @@ function tryUpgradePort(port: number): Promise<'open' | 'refused'> {
   });
 }
 
-describe('browser host: a client that does not read its responses', () => {
-  const MiB = 1024 * 1024;
-  let own: FakeEngine;
-  let ownHost: BrowserHost;
-  let exportSize = 0;
-  let exports = 0;
-
-  beforeAll(async () => {
-    own = createFakeEngine();
-    const big = () => ({ pcapng: 'A'.repeat(exportSize), count: 1 });
-    (own as unknown as Record<string, unknown>).exportPcapng = async () => {
-      exports++;
-      return big();
-    };
-    ownHost = await startBrowserHost({ engine: own, port: 0, host: '127.0.0.1', staticDir });
-  });
-  afterAll(async () => {
-    await ownHost.close();
-  });
-
-  /** A client that sends `count` exportPcapng requests and reads nothing until all were answered by the host. */
-  async function stalledClient(count: number) {
-    const ws = new WebSocket(`ws://127.0.0.1:${ownHost.port}/api?token=${encodeURIComponent(ownHost.token)}`);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    ws.pause();
-    const before = exports;
-    for (let id = 1; id <= count; id++) ws.send(JSON.stringify({ id, method: 'exportPcapng', params: {} }));
-    await expect.poll(() => exports - before, { timeout: 10_000 }).toBe(count);
-    // Let the host serialize and queue what it will.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const responses: number[] = [];
-    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-    ws.on('message', (data) => {
-      const text = data.toString();
-      responses.push(Number(/^\{"id":(\d+)/.exec(text)?.[1]));
-    });
-    ws.resume();
-    return { ws, responses, closed };
-  }
-
-  it('holds at most 64 MiB of unread responses', () => {
-    expect(MAX_BUFFERED_BYTES).toBe(64 * MiB);
-  });
-
-  it('disconnects (1008) a client once more than 64 MiB of its responses are unread', { timeout: 30_000 }, async () => {
-    exportSize = 8 * MiB;
-    const { ws, responses, closed } = await stalledClient(16); // 128 MiB of answers
-    const code = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 8000))]);
-    if (code === 'still open') ws.terminate();
-    expect(code).toBe(1008);
-    // What was queued before the limit still arrives, in order; nothing after it.
-    expect(responses.length).toBeGreaterThan(0);
-    expect(responses.length).toBeLessThan(16);
-    expect(responses).toEqual(responses.map((_, i) => i + 1));
-  });
-
-  it('still delivers one export larger than the limit to a client that reads it later', { timeout: 30_000 }, async () => {
-    exportSize = 72 * MiB;
-    const { ws, responses, closed } = await stalledClient(1);
-    await expect.poll(() => responses.length, { timeout: 20_000 }).toBe(1);
-    expect(responses).toEqual([1]);
-    ws.close();
-    expect(await closed).toBe(1005);
-  });
-});
+// A client that does not read its answers, pipelines, floods or oversizes: main/web/test/host-limits.test.ts.

@@ -16,7 +16,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ResponseFrame } from '../../common/client';
 import { serializeError, WorkbenchError } from '../../common/validate';
 import { contentSecurityPolicy } from '../../common/csp';
-import { dispatchCall, type EngineLike } from '../engine/dispatch';
+import { DEFAULT_CALL_LIMITS, type CallLimits } from '../engine/call-gate';
+import { ClientCalls, type EngineLike } from '../engine/dispatch';
 import { EventOutbox } from './event-outbox';
 import { resolveStaticFile } from './static-files';
 
@@ -36,7 +37,55 @@ export interface BrowserHostOptions {
   staticDir: string;
   /** A fixed token (tests); by default 32 random bytes. */
   token?: string;
+  /** Tighter or looser limits than DEFAULT_HOST_LIMITS (tests). */
+  limits?: Partial<HostLimits>;
 }
+
+/**
+ * What any one client, and all of them, may hold of the host (issue 11: one authorised
+ * client could take it past V8's heap limit). The README's security section gives the
+ * host's measured RSS under attack with these values.
+ */
+export interface HostLimits extends CallLimits {
+  /** WebSocket clients at once; the next is closed with 1013 and a reason. */
+  maxClients: number;
+  /** Largest request frame; a larger one closes the connection (1009). */
+  maxMessageBytes: number;
+  /** Heavy calls are refused (BUSY) while more than this of the client's answers are unread. */
+  heavyBacklogBytes: number;
+  /** A client with more than this unread is disconnected (1008). */
+  maxBufferedBytes: number;
+  /** HTTP: the request's headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** HTTP: the whole request must arrive within this. */
+  requestTimeoutMs: number;
+  /** HTTP: an idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+}
+
+const MiB = 1024 * 1024;
+/**
+ * The largest legitimate request is a writeImport piece: 2 MiB of file as base64
+ * (2.67 MiB) in its JSON frame. A pcapng of a full ring of capacity C is at most
+ * min(C x 2048, 1 GiB) bytes of packets plus C x ~200 bytes of blocks (headers, options,
+ * synthesized IP headers and their comments): for the default 100 000 that is ~225 MB, which
+ * goes in ~108 writeImport calls. Other calls are smaller: a send of one 64 KiB packet as
+ * spaced hex is 192 KiB, a stream of 16 of them 3 MiB; exportPcapng ids of a full
+ * 100 000-row log ~1.1 MB.
+ */
+export const MAX_MESSAGE_BYTES = 4 * MiB;
+export const DEFAULT_HOST_LIMITS: HostLimits = {
+  ...DEFAULT_CALL_LIMITS,
+  maxClients: 16,
+  maxMessageBytes: MAX_MESSAGE_BYTES,
+  heavyBacklogBytes: 4 * MiB,
+  maxBufferedBytes: 16 * MiB,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+};
+/** Close code for a client over maxClients (RFC 6455 1013: try again later). */
+export const CLOSE_TOO_MANY_CLIENTS = 1013;
 
 export interface BrowserHost {
   /** The page's URL, token included: the one thing to open in a browser. */
@@ -52,16 +101,12 @@ export interface BrowserHost {
 
 /** Path of the contract's WebSocket endpoint. */
 export const API_PATH = '/api';
-/** Requests larger than this close the connection (a pcapng import is at most 200 MB of base64). */
-const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 /**
  * A client whose unread responses pass this is disconnected (1008) rather than buffered
- * further. It is checked before a response is queued, so one response of any size still
- * goes out: a pcapng export of a full 100 000-packet ring (up to about 200 MB of packets,
- * some 270 MB of base64) is delivered; only a further response while more than this is
- * still unread closes the connection.
+ * further. Heavy answers stop at heavyBacklogBytes, so this is reached only by a client
+ * that sends light calls and reads nothing.
  */
-export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+export const MAX_BUFFERED_BYTES = DEFAULT_HOST_LIMITS.maxBufferedBytes;
 
 export async function startBrowserHost(options: BrowserHostOptions): Promise<BrowserHost> {
   const bindAddress = options.host ?? '127.0.0.1';
@@ -69,11 +114,21 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     throw new WorkbenchError('INVALID_ARGUMENT', `The browser host binds to 127.0.0.1 only, not '${bindAddress}'`, 'host');
   }
   const { engine, staticDir } = options;
+  const limits: HostLimits = { ...DEFAULT_HOST_LIMITS, ...options.limits };
   const token = options.token ?? randomBytes(32).toString('base64url');
   const tokenBytes = Buffer.from(token);
 
-  const server = http.createServer();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const server = http.createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often the two timeouts above are checked (Node's default is 30 s).
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    maxHeaderSize: 16 * 1024,
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
+  /** Clients connected or completing their handshake. */
+  let clients = 0;
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -199,10 +254,19 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       );
       return;
     }
+    if (clients >= limits.maxClients) {
+      // Completed and closed, so a browser's page sees the reason (a refused handshake shows none).
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        ws.close(CLOSE_TOO_MANY_CLIENTS, `Too many clients: at most ${limits.maxClients} at once; close another workbench tab`),
+      );
+      return;
+    }
+    clients++;
+    socket.once('close', () => clients--);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
-  wss.on('connection', (ws: WebSocket) => serveClient(ws, engine));
+  wss.on('connection', (ws: WebSocket) => serveClient(ws, engine, limits));
 
   return {
     url: `http://127.0.0.1:${port}/?token=${encodeURIComponent(token)}`,
@@ -225,21 +289,27 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
 }
 
 /** One WebSocket client: its own event subscription and request handling. */
-function serveClient(ws: WebSocket, engine: EngineLike): void {
+function serveClient(ws: WebSocket, engine: EngineLike, limits: HostLimits): void {
   const outbox = new EventOutbox({
     bufferedAmount: () => ws.bufferedAmount,
     send: (frame) => ws.send(frame),
   });
   const unsubscribe = engine.subscribe((batch) => outbox.push(batch));
+  const calls = new ClientCalls(engine, limits, () =>
+    ws.bufferedAmount > limits.heavyBacklogBytes
+      ? `${(ws.bufferedAmount / MiB).toFixed(1)} MiB of this client's answers are unread (the limit is ${limits.heavyBacklogBytes / MiB} MiB)`
+      : null,
+  );
   ws.on('close', () => {
     unsubscribe();
     outbox.close();
+    calls.close();
   });
   ws.on('error', () => ws.terminate());
 
   const respond = (frame: ResponseFrame): void => {
     if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+    if (ws.bufferedAmount > limits.maxBufferedBytes) {
       ws.close(1008, 'The client does not read its responses');
       return;
     }
@@ -258,7 +328,7 @@ function serveClient(ws: WebSocket, engine: EngineLike): void {
       respond({ id: request.id, error: serializeError(request.error) });
       return;
     }
-    dispatchCall(engine, request.method, request.params).then(
+    calls.call(request.method, request.params).then(
       (result) => respond({ id: request.id, result: result === undefined ? null : result }),
       (error: unknown) => respond({ id: request.id, error: serializeError(error) }),
     );

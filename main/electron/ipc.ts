@@ -6,7 +6,8 @@
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { methodNames, type EventBatch } from '../../common/contract';
 import { serializeError, WorkbenchError } from '../../common/validate';
-import { dispatchCall, type EngineLike } from '../engine/dispatch';
+import { DEFAULT_CALL_LIMITS, type CallLimits } from '../engine/call-gate';
+import { ClientCalls, type EngineLike } from '../engine/dispatch';
 import { framesOf } from '../engine/event-frames';
 import { RowBudget, withinBudget } from '../engine/row-budget';
 import { EVENTS_CHANNEL, methodChannel, type IpcOutcome } from '../../preload/channels';
@@ -25,10 +26,14 @@ export interface IpcOptions {
   window: IpcWindow;
   /** file:// URL of the renderer's index.html (see rendererUrl). */
   expectedUrl: string;
+  /** Calls in flight and heavy calls of the window at once (default DEFAULT_CALL_LIMITS, as a browser client). */
+  limits?: CallLimits;
 }
 
 /** Registers the handlers and the event forwarding; returns a function that removes both. */
-export function registerIpc({ ipcMain, engine, window, expectedUrl }: IpcOptions): () => void {
+export function registerIpc({ ipcMain, engine, window, expectedUrl, limits = DEFAULT_CALL_LIMITS }: IpcOptions): () => void {
+  // The window's calls, bounded like a browser client's: BUSY beyond its limits, never queued.
+  const calls = new ClientCalls(engine, limits);
   for (const name of methodNames) {
     ipcMain.handle(methodChannel(name), async (event: IpcMainInvokeEvent, params: unknown): Promise<IpcOutcome> => {
       if (!isTrustedSender(event, window, expectedUrl)) {
@@ -39,7 +44,7 @@ export function registerIpc({ ipcMain, engine, window, expectedUrl }: IpcOptions
         return { ok: false, error: serializeError(error) };
       }
       try {
-        const result = await dispatchCall(engine, name, params);
+        const result = await calls.call(name, params);
         return { ok: true, result: result === undefined ? null : result };
       } catch (error) {
         return { ok: false, error: serializeError(error) };
@@ -59,6 +64,7 @@ export function registerIpc({ ipcMain, engine, window, expectedUrl }: IpcOptions
     if (disposed) return;
     disposed = true;
     unsubscribe();
+    calls.close();
     for (const name of methodNames) ipcMain.removeHandler(methodChannel(name));
   };
   window.once('closed', dispose);

@@ -20,6 +20,17 @@ void sameMap;
 
 export type CreateLab = (topology: Topology, options: TopologyLabOptions) => Promise<TopologyLab>;
 
+/** A lab someone else built and owns (`lab up`): the engine acts in its hosts and never takes it down. */
+export interface ExternalLab {
+  name: string;
+  /** Host name → network namespace name. */
+  namespaces: Record<string, string>;
+  map: LabMap;
+}
+
+/** What the engine keeps of its lab: an external one's destroy() does nothing. */
+type RunningLab = ExternalLab & { destroy(): Promise<void> };
+
 /** What a host of the running lab is, for the modules that open sockets in it. */
 export interface LabHost {
   host: string;
@@ -36,7 +47,7 @@ export interface LabHosts {
 
 export class Labs implements LabHosts {
   private info: LabInfo = { state: 'down' };
-  private lab: TopologyLab | undefined;
+  private lab: RunningLab | undefined;
   private guard: CrashGuard | undefined;
   /** The stop in progress, so close() and a second stopLab wait for it. */
   private stopping: Promise<void> | undefined;
@@ -95,6 +106,17 @@ export class Labs implements LabHosts {
       this.change({ state: 'failed', topology: topology.name, error: { code: 'LAB_FAILED', message } });
       throw new WorkbenchError('LAB_FAILED', message);
     }
+  }
+
+  /** Acts in the hosts of a lab this engine did not build (the CLI's `--lab-host` with a lab from `lab up`). */
+  adopt(lab: ExternalLab): LabInfo {
+    this.lifetime.alive();
+    if (this.info.state === 'starting' || this.info.state === 'up' || this.info.state === 'stopping') {
+      throw new WorkbenchError('LAB_RUNNING', `Lab ${this.info.topology} is ${this.info.state}: stop it first (one lab per workbench)`);
+    }
+    this.lab = { ...structuredClone(lab), destroy: async () => undefined };
+    this.change({ state: 'up', topology: lab.name, map: structuredClone(lab.map), startedAt: Date.now() });
+    return this.snapshot();
   }
 
   async stop(): Promise<LabInfo> {

@@ -37,7 +37,7 @@ import type { NewId } from './history';
 import { SendJobs } from './jobs';
 import { Lessons } from './lessons';
 import type { CompiledLesson } from '../lessons/lesson';
-import { Labs, type CreateLab } from './labs';
+import { Labs, type CreateLab, type ExternalLab } from './labs';
 import { Lifetime } from './lifetime';
 import { PacketLog } from './packet-log';
 import { resolveHost } from './resolve';
@@ -47,6 +47,7 @@ import { Sockets } from './sockets';
 
 export { MAX_LOG_ROWS_PER_BATCH } from './packet-log';
 export type { CaptureRecording, RecordCaptureOptions } from './captures';
+export type { ExternalLab } from './labs';
 
 export const DEFAULT_LOG_CAPACITY = 100_000;
 
@@ -341,6 +342,14 @@ export class Workbench implements WorkbenchHandlers {
   }
   labStatus(): Promise<LabInfo> {
     return this.labs.status();
+  }
+
+  /**
+   * Acts in the hosts of a lab this engine did not build (one from `lab up`); stopLab and close()
+   * then forget it without taking it down. In-process only (not in the contract).
+   */
+  useLab(lab: ExternalLab): LabInfo {
+    return this.labs.adopt(lab);
   }
 
   // ---- lessons (lessons.ts) ---------------------------------------------------------------------

@@ -1,14 +1,14 @@
 // The Electron app: one window showing the built renderer, the engine beside it in
 // this (main) process, the contract between them over IPC.
 //
-// Paths (overridable for development and tests):
+// Paths, from Electron's app path (the root where package.json is; see paths.ts):
 //   renderer  WORKBENCH_RENDERER_INDEX  or  <app>/renderer/dist/index.html
-//   preload   WORKBENCH_PRELOAD         or  dist/preload/preload.bundle.js (built by vite)
+//   preload   WORKBENCH_PRELOAD         or  <app>/dist/preload/preload.bundle.js (built by vite)
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import { Workbench } from '../engine';
 import { registerIpc } from './ipc';
+import { appFiles, launchHint } from './paths';
 import { hardenContents, hardenSession, rendererUrl, windowOptions } from './security';
 
 /** Why the GUI will not start as root, and what to do instead. */
@@ -27,14 +27,6 @@ function refuseRoot(): void {
   }
 }
 
-function rendererIndex(): string {
-  return path.resolve(process.env.WORKBENCH_RENDERER_INDEX ?? path.join(app.getAppPath(), 'renderer', 'dist', 'index.html'));
-}
-
-function preloadPath(): string {
-  return path.resolve(process.env.WORKBENCH_PRELOAD ?? path.join(__dirname, '..', '..', 'preload', 'preload.bundle.js'));
-}
-
 async function main(): Promise<void> {
   refuseRoot();
   // Every renderer sandboxed, whatever a window's own options say.
@@ -46,14 +38,13 @@ async function main(): Promise<void> {
   await app.whenReady();
   hardenSession(session.defaultSession);
 
-  const index = rendererIndex();
-  const preload = preloadPath();
+  const { renderer: index, preload } = appFiles(app.getAppPath());
   for (const [file, what, build] of [
     [index, 'renderer', 'npm run build'],
     [preload, 'preload bundle', 'npx vite build --config preload/vite.config.mts'],
   ] as const) {
     if (!fs.existsSync(file)) {
-      dialog.showErrorBox('Packet Workbench', `The ${what} is not built: ${file} is missing. Run ${build} first.`);
+      dialog.showErrorBox('Packet Workbench', `The ${what} is not built: ${file} is missing. Run ${build} first.\n${launchHint(app.getAppPath())}`);
       app.exit(1);
       return;
     }

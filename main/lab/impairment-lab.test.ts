@@ -28,11 +28,12 @@ import json, socket, sys, time
 mode, address, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 s = socket.socket(socket.AF_INET6 if ':' in address else socket.AF_INET, socket.SOCK_DGRAM)
 if mode == 'receive':
-    s.bind((address, port)); s.settimeout(2.0); delays = []
+    # The sender may take seconds to start on a busy machine; after its first datagram, 2 s of silence ends it.
+    s.bind((address, port)); s.settimeout(20.0); delays = []
     print('ready', flush=True)
     try:
         while len(delays) < count:
-            data, _ = s.recvfrom(64); delays.append(time.time() - float(data))
+            data, _ = s.recvfrom(64); delays.append(time.time() - float(data)); s.settimeout(2.0)
     except socket.timeout:
         pass
     print(json.dumps({'received': len(delays), 'meanMs': 1000 * sum(delays) / max(1, len(delays))}))
@@ -70,9 +71,9 @@ function output(child: ChildProcess, timeoutMs: number): Promise<string> {
 /** Datagrams `from` → `to` at 100/s: how many arrived and their mean one-way delay. */
 async function oneWay(lab: TopologyLab, from: string, to: string, address: string, port: number, count = 200): Promise<{ received: number; meanMs: number }> {
   const receiver = lab.spawn(to, ['python3', '-c', ONE_WAY, 'receive', address, String(port), String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const done = output(receiver, 20_000);
-  expect(await firstLine(receiver, 10_000)).toBe('ready');
-  await lab.exec(from, ['python3', '-c', ONE_WAY, 'send', address, String(port), String(count)], { timeoutMs: 20_000 });
+  const done = output(receiver, 40_000);
+  expect(await firstLine(receiver, 15_000)).toBe('ready');
+  await lab.exec(from, ['python3', '-c', ONE_WAY, 'send', address, String(port), String(count)], { timeoutMs: 30_000 });
   const lines = (await done).trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as { received: number; meanMs: number };
 }
@@ -124,10 +125,11 @@ describe.runIf(supported)(`impairments on real traffic${skipNote(why)}`, { timeo
       // The impaired direction alone: 200 datagrams at p = 0.2 (sd 2.8 points).
       expect(forward.received).toBeGreaterThanOrEqual(140);
       expect(forward.received).toBeLessThanOrEqual(180);
-      expect(forward.meanMs).toBeGreaterThanOrEqual(39);
-      expect(forward.meanMs).toBeLessThanOrEqual(60);
       expect(back.received).toBe(200);
       expect(back.meanMs).toBeLessThan(15);
+      // What the link adds one way, over what the same path costs unimpaired (a busy machine's wakeups, in both).
+      expect(forward.meanMs - back.meanMs).toBeGreaterThanOrEqual(35);
+      expect(forward.meanMs - back.meanMs).toBeLessThanOrEqual(55);
 
       if (linkEmulator === 'always') {
         // The emulator's own counters agree: losses on r1 → r2 only.
@@ -161,7 +163,7 @@ describe.runIf(supported)(`impairments on real traffic${skipNote(why)}`, { timeo
       const receive = `
 import socket, sys, time
 s = socket.socket(socket.AF_INET); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 9100)); s.listen(1); s.settimeout(10); print('ready', flush=True)
+s.bind((sys.argv[1], 9100)); s.listen(1); s.settimeout(20); print('ready', flush=True)
 c, _ = s.accept(); c.settimeout(10); total = 0; first = None
 while True:
     data = c.recv(65536)

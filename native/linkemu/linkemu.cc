@@ -1,7 +1,7 @@
 // packet-workbench-linkemu: a userspace link emulator for kernels without tc netem.
 // Two TAP devices joined by this process: every frame the kernel sends out of one is
 // read here, impaired per direction (random loss, delay with jitter kept in order like
-// netem without reordering, a token-bucket rate, a bounded queue) and written into the
+// netem without reordering, a rate as netem's, a bounded queue) and written into the
 // other. No Node in it; the lab (main/lab/emulator.ts) moves the devices into its hosts.
 //
 //   packet-workbench-linkemu --a TAP --b TAP [--ab-delay MS] [--ab-jitter MS] [--ab-loss PCT]
@@ -194,22 +194,12 @@ struct Counters {
 struct Direction {
   DirectionConfig config;
   int from = -1, to = -1;
-  std::deque<Frame> shaping;  // waiting for tokens
   std::deque<Frame> delayLine;  // waiting for their release time, in order
-  double tokens = 0;  // bytes
-  double bucketBytes = 0;
-  int64_t lastRefillNs = 0;
+  int64_t wireFreeNs = 0;  // when the rate-limited wire has sent everything before
   int64_t lastReleaseNs = 0;
   Counters counters;
 
-  void configure() {
-    // A burst of 10 ms at the rate, but at least two full-size frames (as tc tbf in impairment.ts).
-    bucketBytes = config.rateKbit == 0 ? 0 : std::max(3200.0, static_cast<double>(config.rateKbit) * 1000 / 8 / 100);
-    tokens = bucketBytes;
-    lastRefillNs = nowNs();
-  }
-
-  size_t held() const { return shaping.size() + delayLine.size(); }
+  size_t held() const { return delayLine.size(); }
 
   void arrive(std::vector<uint8_t>&& bytes, int64_t now) {
     counters.received++;
@@ -222,37 +212,27 @@ struct Direction {
       counters.queueDrops++;
       return;
     }
-    Frame frame{std::move(bytes), 0};
-    if (config.rateKbit == 0) toDelayLine(std::move(frame), now);
-    else shaping.push_back(std::move(frame));
-  }
-
-  void toDelayLine(Frame&& frame, int64_t now) {
+    // The rate as netem applies it: each frame occupies the wire for its length at the
+    // rate, after the frames before it. Computed, not paced by wakeups, so a late
+    // wakeup on a busy machine delays frames but never lowers the rate.
+    int64_t sent = now;
+    if (config.rateKbit != 0) {
+      int64_t start = std::max(now, wireFreeNs);
+      wireFreeNs = start + static_cast<int64_t>(static_cast<double>(bytes.size()) * 8e6 / static_cast<double>(config.rateKbit));
+      sent = wireFreeNs;
+    }
     double delay = config.delayMs;
     if (config.jitterMs > 0) delay += (uniform() * 2 - 1) * config.jitterMs;
     if (delay < 0) delay = 0;
-    int64_t release = now + static_cast<int64_t>(delay * 1e6);
+    int64_t release = sent + static_cast<int64_t>(delay * 1e6);
     // Never before the frame ahead of it: jitter without reordering.
     if (release < lastReleaseNs) release = lastReleaseNs;
     lastReleaseNs = release;
-    frame.releaseNs = release;
-    delayLine.push_back(std::move(frame));
+    delayLine.push_back(Frame{std::move(bytes), release});
   }
 
-  // Moves what the bucket allows into the delay line and sends what is due. Returns
-  // the next time something is due (INT64_MAX: nothing waits).
+  // Sends what is due; returns when the next frame is (INT64_MAX: none waits).
   int64_t service(int64_t now) {
-    if (config.rateKbit != 0) {
-      double bytesPerNs = static_cast<double>(config.rateKbit) * 1000 / 8 / 1e9;
-      tokens = std::min(bucketBytes, tokens + (now - lastRefillNs) * bytesPerNs);
-      lastRefillNs = now;
-      while (!shaping.empty() && tokens >= shaping.front().bytes.size()) {
-        tokens -= shaping.front().bytes.size();
-        Frame frame = std::move(shaping.front());
-        shaping.pop_front();
-        toDelayLine(std::move(frame), now);
-      }
-    }
     while (!delayLine.empty() && delayLine.front().releaseNs <= now) {
       const std::vector<uint8_t>& bytes = delayLine.front().bytes;
       if (write(to, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size())) {
@@ -263,14 +243,7 @@ struct Direction {
       }
       delayLine.pop_front();
     }
-    int64_t next = INT64_MAX;
-    if (!delayLine.empty()) next = delayLine.front().releaseNs;
-    if (!shaping.empty()) {
-      double bytesPerNs = static_cast<double>(config.rateKbit) * 1000 / 8 / 1e9;
-      double missing = static_cast<double>(shaping.front().bytes.size()) - tokens;
-      next = std::min(next, now + static_cast<int64_t>(missing / bytesPerNs) + 1);
-    }
-    return next;
+    return delayLine.empty() ? INT64_MAX : delayLine.front().releaseNs;
   }
 };
 
@@ -361,8 +334,6 @@ int main(int argc, char** argv) {
   ba.config = options.ba;
   ab.from = ba.to = openTap(options.a, &indexA);
   ab.to = ba.from = openTap(options.b, &indexB);
-  ab.configure();
-  ba.configure();
   std::printf("ready %d %d\n", indexA, indexB);
   std::fflush(stdout);
 

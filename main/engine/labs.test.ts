@@ -1,7 +1,8 @@
 // The engine's lab and acting inside its hosts, on real namespaces: the shipped 'line'
 // topology (client — r1 — r2 — r3 — target, 198.18.0.0/15 and fd42::/16). The engine runs
 // in this process, in its own namespace; only its sockets live in the lab.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureInfo, EventBatch, ExperimentRun, LabInfo, LogRow, SocketInfo } from '../../common/contract';
 import { validateParams, WorkbenchError } from '../../common/validate';
@@ -165,5 +166,25 @@ describe.skipIf(!support.supported)(`acting inside a lab host${support.supported
     for (const name of names) expect(left).not.toContain(name);
     await expect(dispatchCall(workbench, 'ping', { target: '198.18.4.2', host: 'client' })).rejects.toMatchObject({ code: 'LAB_NOT_UP' });
     await until('a lab event: down', async () => (batches.at(-1)?.some((event) => event.type === 'lab' && event.lab.state === 'down') ? true : undefined));
+  });
+});
+
+describe.skipIf(!support.supported)(`an engine killed with its lab up${support.supported ? '' : ` (skipped: ${support.reason})`}`, () => {
+  it('leaves no namespace behind: the crash guard removes them', { timeout: 60_000 }, async () => {
+    const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'fixtures', 'engine-runner.cjs'), path.join(__dirname, '..', 'test', 'fixtures', 'engine-lab-crash.ts'), 'line'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const names = await new Promise<string[]>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]) as string[]);
+      });
+      child.once('exit', (code) => reject(new Error(`the engine child exited with ${code} before its lab was up: ${stderr}`)));
+    });
+    expect(names.length).toBe(5);
+    for (const name of names) expect(netnsNames()).toContain(name);
+    child.kill('SIGKILL');
+    await until('the namespaces to go', async () => (names.every((name) => !netnsNames().includes(name)) ? true : undefined), 20_000);
   });
 });

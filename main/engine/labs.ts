@@ -28,6 +28,9 @@ export interface ExternalLab {
   map: LabMap;
 }
 
+/** startCrashGuard's watcher leaves after 10 minutes (it guards a build); a lab lives longer, so its guard is renewed. */
+const GUARD_RENEW_MS = 5 * 60_000;
+
 /** What the engine keeps of its lab: an external one's destroy() does nothing. */
 type RunningLab = ExternalLab & { destroy(): Promise<void> };
 
@@ -49,6 +52,7 @@ export class Labs implements LabHosts {
   private info: LabInfo = { state: 'down' };
   private lab: RunningLab | undefined;
   private guard: CrashGuard | undefined;
+  private guardRenewal: NodeJS.Timeout | undefined;
   /** The stop in progress, so close() and a second stopLab wait for it. */
   private stopping: Promise<void> | undefined;
 
@@ -96,6 +100,11 @@ export class Labs implements LabHosts {
         throw new WorkbenchError('CLOSED', 'The workbench closed while the lab was starting');
       }
       this.lab = lab;
+      this.guardRenewal = setInterval(() => {
+        const old = this.guard;
+        this.guard = startCrashGuard(Object.values(lab.namespaces));
+        old?.release();
+      }, GUARD_RENEW_MS).unref();
       this.change({ state: 'up', topology: topology.name, map: lab.map, startedAt: Date.now() });
       return this.snapshot();
     } catch (error) {
@@ -188,6 +197,8 @@ export class Labs implements LabHosts {
   }
 
   private release(): void {
+    clearInterval(this.guardRenewal);
+    this.guardRenewal = undefined;
     this.guard?.release();
     this.guard = undefined;
   }

@@ -1,9 +1,9 @@
 // The userspace link emulator (native/linkemu) on its own: every bad argument refused
 // with a message naming it (no root needed), the lab's argument mapping, and as root:
-// frames cross between two namespaces, stop() and a deleted namespace each end the
+// frames cross between two namespaces (with no capability left), stop() and a deleted namespace each end the
 // process and its devices, and a builder that dies before keep() takes it along.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { emulatorArguments, isLinkEmulator, linkEmulatorMode, linkEmulatorPath, startLinkEmulator } from './emulator';
 import { createNamespace, isLabSupported } from './namespace';
@@ -85,6 +85,8 @@ describe.runIf(supported)(`link emulator between two namespaces${skipNote(labWhy
     try {
       const emulator = await startLinkEmulator({ a: { namespace: left.name, device: 'peer' }, b: { namespace: right.name, device: 'peer' }, ab: { delayMs: 20 }, seed: 1n });
       expect(isLinkEmulator(emulator.pid)).toBe(true);
+      // Its devices open, it keeps no capability.
+      expect(readFileSync(`/proc/${emulator.pid}/status`, 'utf8')).toMatch(/^CapEff:\s+0+$/m);
       expect(rootTaps()).toEqual([]);
       await up(left, '198.18.250.1/24');
       await up(right, '198.18.250.2/24');

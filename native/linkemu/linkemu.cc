@@ -25,6 +25,9 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -314,6 +317,14 @@ void writeStats(const Options& options, const std::string& json) {
   else unlink(temporary.c_str());
 }
 
+// With both devices open nothing more needs privilege: give up every capability (the
+// process stays uid 0, so it can still write its root-owned stats file).
+bool dropCapabilities() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3]{};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && syscall(SYS_capset, &header, none) == 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -334,6 +345,7 @@ int main(int argc, char** argv) {
   ba.config = options.ba;
   ab.from = ba.to = openTap(options.a, &indexA);
   ab.to = ba.from = openTap(options.b, &indexB);
+  if (!dropCapabilities()) std::fprintf(stderr, "packet-workbench-linkemu: could not drop capabilities: %s\n", std::strerror(errno));
   std::printf("ready %d %d\n", indexA, indexB);
   std::fflush(stdout);
 

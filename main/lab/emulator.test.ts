@@ -111,6 +111,33 @@ describe.runIf(supported)(`link emulator between two namespaces${skipNote(labWhy
     }
   });
 
+  it('jitter spreads the delay (in order); a slow rate with a 5-frame queue drops what does not fit, and counts it', async () => {
+    const { left, right } = await pair();
+    try {
+      const emulator = await startLinkEmulator({ a: { namespace: left.name, device: 'peer' }, b: { namespace: right.name, device: 'peer' }, ab: { delayMs: 20, jitterMs: 10 }, ba: { rateKbit: 100 }, queueFrames: 5 });
+      await up(left, 'fd42:250::1/64');
+      await up(right, 'fd42:250::2/64');
+      // 100 probes 30 ms apart: wider apart than the jitter, so order never holds one back.
+      const jittered = await left.exec(['ping', '-6', '-n', '-q', '-c', '100', '-i', '0.03', '-W', '2', 'fd42:250::2'], { check: false, timeoutMs: 20_000 });
+      const [min, average, max] = (/= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(jittered.stdout) ?? []).slice(1).map(Number);
+      expect(min, jittered.stdout).toBeGreaterThanOrEqual(9.5);
+      expect(average).toBeGreaterThanOrEqual(15);
+      expect(average).toBeLessThanOrEqual(35);
+      // Uniform ±10 ms over 100 probes spans about 19 ms; without jitter it is about 1.
+      expect(max - min).toBeGreaterThanOrEqual(10);
+      // 1 kB echo replies take 83 ms each at 100 kbit/s; 20 asked for in 0.2 s cannot all wait in 5 places.
+      await left.exec(['ping', '-6', '-n', '-q', '-c', '20', '-i', '0.01', '-s', '1000', '-W', '3', 'fd42:250::2'], { check: false, timeoutMs: 20_000 });
+      const counters = await emulator.counters();
+      expect(counters?.ba.queueDrops).toBeGreaterThanOrEqual(10);
+      const ba = counters!.ba;
+      expect(ba.received).toBe(ba.sent + ba.lost + ba.queueDrops + ba.writeErrors + ba.queued);
+      await emulator.stop();
+    } finally {
+      await left.destroy();
+      await right.destroy();
+    }
+  });
+
   it('ends by itself when a namespace holding one of its devices is deleted', async () => {
     const { left, right } = await pair();
     try {

@@ -167,10 +167,13 @@ describe.runIf(supported)(`link emulator between two namespaces${skipNote(labWhy
     const kept = start('2');
     try {
       await Promise.all([ready(dropped), ready(kept)]);
+      // The worst order: stopped (as if not scheduled), it gets SIGUSR2 and then EOF, and sees both at once.
+      kept.kill('SIGSTOP');
       kept.kill('SIGUSR2');
-      await sleep(100);
-      dropped.stdin?.end();
       kept.stdin?.end();
+      dropped.stdin?.end();
+      await sleep(200);
+      kept.kill('SIGCONT');
       expect(await ended(dropped)).toBe(true);
       expect(dropped.exitCode).toBe(0);
       expect(await ended(kept)).toBe(false);

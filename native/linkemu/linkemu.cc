@@ -338,6 +338,12 @@ int main(int argc, char** argv) {
   handle(SIGUSR1, onStats);
   handle(SIGUSR2, onKeep);
   signal(SIGPIPE, SIG_IGN);
+  // Signals arrive only inside ppoll, so none can slip in between the loop's check and the wait.
+  sigset_t handled, during;
+  sigemptyset(&handled);
+  for (int number : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&handled, number);
+  sigprocmask(SIG_BLOCK, &handled, &during);
+  for (int number : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) sigdelset(&during, number);
 
   int indexA = 0, indexB = 0;
   Direction ab, ba;
@@ -372,15 +378,19 @@ int main(int argc, char** argv) {
       timeout.tv_nsec = ns % 1000000000LL;
       wait = &timeout;
     }
-    int ready = ppoll(fds, count, wait, nullptr);
+    int ready = ppoll(fds, count, wait, &during);
     if (ready < 0) {
       if (errno == EINTR) continue;
       ending = "poll failed";
       break;
     }
-    if (count == 3 && fds[2].revents != 0 && !kept) {
+    if (count == 3 && fds[2].revents != 0) {
+      // ppoll reports ready descriptors before a pending signal: take in a SIGUSR2 sent
+      // just before the builder exited, or its lab would die with it.
+      sigprocmask(SIG_SETMASK, &during, nullptr);
+      sigprocmask(SIG_BLOCK, &handled, nullptr);
       char byte;
-      if (read(0, &byte, 1) <= 0) break;  // the builder is gone and never kept the lab
+      if (!kept && read(0, &byte, 1) <= 0) break;  // the builder is gone and never kept the lab
     }
     for (int side = 0; side < 2 && ending == nullptr; side++) {
       Direction& direction = side == 0 ? ab : ba;

@@ -13,6 +13,7 @@ export function probeWords(run: ExperimentRun): string {
     const size = run.params.size;
     return `${icmp} echo${typeof size === 'number' ? `, ${size} bytes` : ''}`;
   }
+  if (run.kind === 'pmtu') return 'UDP, DF set';
   const probe = run.params.probe ?? 'icmp';
   const port = typeof run.params.port === 'number' ? run.params.port : undefined;
   if (probe === 'udp') return port === undefined ? `UDP to port ${DEFAULT_UDP_PORT} (+1 per probe)` : `UDP to port ${port}`;
@@ -29,6 +30,20 @@ export function resultWords(run: ExperimentRun): string {
     const s = run.ping.statistics;
     const base = `${s.transmitted} sent, ${s.received} received, ${s.loss.toFixed(1)}% loss`;
     return s.received > 0 ? `${base}, avg ${formatMs(s.avg)} ms` : base;
+  }
+  if (run.mtr) {
+    const { cycles, hops, reached } = run.mtr;
+    const last = hops[hops.length - 1];
+    const cycleWords = `${cycles} cycle${cycles === 1 ? '' : 's'}`;
+    if (!last) return `${cycleWords}, no answer yet`;
+    const at = `${reached ? 'target' : 'last answering hop'} ${last.ttl}: ${last.lossPercent.toFixed(1)}% loss`;
+    return `${cycleWords}, ${at}${last.avgMs === undefined ? '' : `, avg ${formatMs(last.avgMs)} ms`}`;
+  }
+  if (run.pmtu) {
+    const { hops, pathMtu, reached } = run.pmtu;
+    const last = hops.length ? hops[hops.length - 1].ttl : 0;
+    if (run.state === 'running') return `${hopsWord(last)} so far${pathMtu === undefined ? '' : `, pmtu ${pathMtu}`}`;
+    return `${reached ? `reached after ${hopsWord(last)}` : `not reached after ${hopsWord(last)}`}, path MTU ${pathMtu ?? 'unknown'}`;
   }
   if (run.traceroute) {
     const hops = run.traceroute.hops;

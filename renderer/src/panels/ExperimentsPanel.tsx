@@ -1,33 +1,22 @@
-// Ping (live RTT chart and statistics) and traceroute (a hop table that fills as probes
-// return), with every run kept in a history that can be exported as JSON.
-import type { ExperimentRun, Hop } from '../../../common/contract';
+// Ping (live RTT chart and statistics) beside traceroute (a hop table that fills as probes
+// return), mtr (MtrView) or path-MTU discovery (PmtuView), with every run kept in a history
+// that can be exported as JSON.
+import type { Hop } from '../../../common/contract';
 import { isIpv6 } from '../../../packets';
-import { RawNeededNote, RemedyText, useRawAccess } from '../components/RawAccess';
+import { Field, FormError, ResolvedNote, RunError, runVia, Stat } from '../components/ExperimentParts';
+import { RawNeededNote, useRawAccess } from '../components/RawAccess';
 import { RttChart } from '../components/RttChart';
 import { Split } from '../components/Split';
 import { pingAvailability, tracerouteAvailability, viaWords } from '../model/capabilities';
 import { formatClock, formatMs } from '../model/format';
 import { probeWords, resultWords } from '../model/run-words';
 import { useWorkbench } from '../store';
-import type { ExperimentError } from '../store/experiments';
-
-/** How a run got its sockets, in words: 'via error queue (no privileges)'. Engines before the helper sent only the mode. */
-export function runVia(run: ExperimentRun): string {
-  return `via ${viaWords(run.via ?? run.mode)}`;
-}
+import type { RouteView } from '../store/experiments';
+import './experiments.css';
+import { MtrView } from './MtrView';
+import { PmtuView } from './PmtuView';
 
 const PROBE_WORDS = { icmp: 'ICMP echo', udp: 'UDP', tcp: 'TCP SYN' } as const;
-
-/** A failed run's reason, where the run is shown. */
-function RunError({ run }: { run: ExperimentRun }) {
-  if (run.state !== 'failed' || !run.error) return null;
-  return (
-    <div className="field-error run-error" role="alert" aria-label={`Why ${run.runId} failed`}>
-      <strong>{run.error.code}: </strong>
-      {run.error.message}
-    </div>
-  );
-}
 
 export function ExperimentsPanel() {
   return (
@@ -42,7 +31,7 @@ export function ExperimentsPanel() {
         first={
           <div className="experiments-columns">
             <PingView />
-            <TracerouteView />
+            <RouteExperiments />
           </div>
         }
         second={<History />}
@@ -51,46 +40,29 @@ export function ExperimentsPanel() {
   );
 }
 
-function FormError({ error }: { error: ExperimentError | null }) {
-  if (!error) return null;
-  const fields = error.fields ? Object.values(error.fields) : [];
+const ROUTE_VIEWS: [RouteView, string][] = [
+  ['traceroute', 'Traceroute'],
+  ['mtr', 'mtr'],
+  ['pmtu', 'Path MTU'],
+];
+
+/** The second column: traceroute, mtr or path-MTU discovery, one at a time. */
+function RouteExperiments() {
+  const view = useWorkbench((s) => s.experiments.routeView);
+  const setView = useWorkbench((s) => s.experiments.setRouteView);
   return (
-    <div className="field-error" role="alert">
-      {error.code ? <strong>{error.code}: </strong> : null}
-      {fields.length > 1 ? (
-        <ul aria-label="Fields to fix">
-          {fields.map((message) => (
-            <li key={message}>{message}</li>
-          ))}
-        </ul>
-      ) : (
-        error.message
-      )}
-      {error.remedy && (
-        <div className="remedy">
-          Remedy: <RemedyText text={error.remedy} />
-        </div>
-      )}
+    <div className="route-experiments">
+      <div role="tablist" aria-label="Route experiment" className="tabs route-tabs">
+        {ROUTE_VIEWS.map(([id, label]) => (
+          <button key={id} type="button" role="tab" id={`route-tab-${id}`} aria-selected={view === id} aria-controls={`route-view-${id}`} className="tab" onClick={() => setView(id)}>
+            {label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`route-view-${view}`} aria-labelledby={`route-tab-${view}`}>
+        {view === 'traceroute' ? <TracerouteView /> : view === 'mtr' ? <MtrView /> : <PmtuView />}
+      </div>
     </div>
-  );
-}
-
-/** "localhost is 127.0.0.1": the address a typed host name was sent to. */
-function ResolvedNote({ text }: { text: string | null }) {
-  return text ? (
-    <p className="muted" role="status" aria-label="Resolved target">
-      {text}
-    </p>
-  ) : null;
-}
-
-function Field({ label, value, onChange, invalid, width = 'narrow', unit }: { label: string; value: string; onChange(value: string): void; invalid?: boolean; width?: string; unit?: string }) {
-  return (
-    <label className="inline">
-      <span>{label}</span>
-      <input aria-label={label} className={width} value={value} spellCheck={false} aria-invalid={invalid || undefined} onChange={(event) => onChange(event.target.value)} />
-      {unit && <span className="unit">{unit}</span>}
-    </label>
   );
 }
 
@@ -224,15 +196,6 @@ function TracerouteAvailability() {
   return <RawNeededNote what={what} remedy={now.remedy} offerHelper={now.needsRaw} />;
 }
 
-function Stat({ name, value }: { name: string; value: string }) {
-  return (
-    <div className="stat">
-      <dt>{name}</dt>
-      <dd aria-label={name}>{value}</dd>
-    </div>
-  );
-}
-
 function TracerouteView() {
   const form = useWorkbench((s) => s.experiments.traceForm);
   const setForm = useWorkbench((s) => s.experiments.setTraceForm);
@@ -362,7 +325,7 @@ function History() {
         </button>
       </div>
       {runs.length === 0 ? (
-        <p className="muted pad">No runs yet: start a ping or a traceroute above. Every run is kept here, and can be shown again or exported as JSON.</p>
+        <p className="muted pad">No runs yet: start a ping, a traceroute, mtr or path MTU discovery above. Every run is kept here, and can be shown again or exported as JSON.</p>
       ) : (
         <div className="region-scroll" role="region" aria-label="Runs, scrollable" tabIndex={0}>
           <table className="grid-table" aria-label="Runs">

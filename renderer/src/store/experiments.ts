@@ -1,4 +1,4 @@
-// Ping and traceroute: the forms, the runs (live and past), and their export.
+// Ping, traceroute, mtr and path-MTU discovery: the forms, the runs (live and past), and their export.
 import type { ExperimentRun, Hop, PingReply, PingStatistics } from '../../../common/contract';
 import { isIpv4, isIpv6 } from '../../../packets';
 import { errorCode, errorText } from '../api/client';
@@ -27,6 +27,24 @@ export interface TracerouteForm {
   mode: 'auto' | 'raw' | 'error-queue';
 }
 
+export interface MtrForm {
+  target: string;
+  probe: 'icmp' | 'udp' | 'tcp';
+  cycles: string;
+  interval: string;
+  maxHops: string;
+  timeout: string;
+}
+
+export interface PmtuForm {
+  target: string;
+  maxHops: string;
+  timeout: string;
+}
+
+/** What the second column shows: traceroute, mtr or path-MTU discovery. */
+export type RouteView = 'traceroute' | 'mtr' | 'pmtu';
+
 export interface ExperimentError {
   field?: string;
   /** Every form field that is wrong, with why: all at once, so one try shows them all. */
@@ -49,10 +67,22 @@ export interface ExperimentsSlice {
     /** The address a host name in the form resolved to ("localhost is 127.0.0.1"), for the last start. */
     pingResolved: string | null;
     traceResolved: string | null;
+    routeView: RouteView;
+    mtrRunId: string | null;
+    pmtuRunId: string | null;
+    mtrForm: MtrForm;
+    pmtuForm: PmtuForm;
+    mtrError: ExperimentError | null;
+    pmtuError: ExperimentError | null;
     setPingForm(change: Partial<PingForm>): void;
     setTraceForm(change: Partial<TracerouteForm>): void;
+    setMtrForm(change: Partial<MtrForm>): void;
+    setPmtuForm(change: Partial<PmtuForm>): void;
+    setRouteView(view: RouteView): void;
     startPing(): Promise<void>;
     startTraceroute(): Promise<void>;
+    startMtr(): Promise<void>;
+    startPmtu(): Promise<void>;
     stop(runId: string): Promise<void>;
     show(runId: string): void;
     load(): Promise<void>;
@@ -133,6 +163,43 @@ export function parseTracerouteForm(form: TracerouteForm): Parsed {
   return Object.keys(errors).length ? { errors } : { params };
 }
 
+/** mtr's form: interval and timeout in ms, as the other forms. */
+export function parseMtrForm(form: MtrForm): Parsed {
+  const params: Record<string, unknown> = { target: form.target.trim(), probe: form.probe };
+  const errors: Record<string, string> = {};
+  const targetError = targetProblem('mtr target', form.target.trim());
+  if (targetError) errors.target = targetError;
+  const fields: [keyof MtrForm, string, string, Limits][] = [
+    ['cycles', 'Cycles', 'cycles', [1, 1000]],
+    ['interval', 'Interval', 'intervalMs', [100, 10_000]],
+    ['maxHops', 'Max hops', 'maxHops', [1, 64]],
+    ['timeout', 'Timeout', 'timeoutMs', [10, 30_000]],
+  ];
+  for (const [key, label, param, limits] of fields) {
+    const value = wholeNumber(label, form[key], limits);
+    if (typeof value === 'string') errors[key] = value;
+    else params[param] = value;
+  }
+  return Object.keys(errors).length ? { errors } : { params };
+}
+
+export function parsePmtuForm(form: PmtuForm): Parsed {
+  const params: Record<string, unknown> = { target: form.target.trim() };
+  const errors: Record<string, string> = {};
+  const targetError = targetProblem('Path MTU target', form.target.trim());
+  if (targetError) errors.target = targetError;
+  const fields: [keyof PmtuForm, string, string, Limits][] = [
+    ['maxHops', 'Max hops', 'maxHops', [1, 64]],
+    ['timeout', 'Timeout', 'timeoutMs', [10, 30_000]],
+  ];
+  for (const [key, label, param, limits] of fields) {
+    const value = wholeNumber(label, form[key], limits);
+    if (typeof value === 'string') errors[key] = value;
+    else params[param] = value;
+  }
+  return Object.keys(errors).length ? { errors } : { params };
+}
+
 const fieldErrors = (errors: Record<string, string>): ExperimentError => {
   const count = Object.keys(errors).length;
   return { fields: errors, message: count === 1 ? Object.values(errors)[0] : `${count} fields need fixing` };
@@ -183,6 +250,13 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
       traceError: null,
       pingResolved: null,
       traceResolved: null,
+      routeView: 'traceroute',
+      mtrRunId: null,
+      pmtuRunId: null,
+      mtrForm: { target: '127.0.0.1', probe: 'icmp', cycles: '10', interval: '1000', maxHops: '30', timeout: '1000' },
+      pmtuForm: { target: '127.0.0.1', maxHops: '30', timeout: '1000' },
+      mtrError: null,
+      pmtuError: null,
       setPingForm(change) {
         const pingForm = { ...experiments().pingForm, ...change };
         patch({ pingForm, pingError: stillWrong(experiments().pingError, parsePingForm(pingForm)) });
@@ -190,6 +264,41 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
       setTraceForm(change) {
         const traceForm = { ...experiments().traceForm, ...change };
         patch({ traceForm, traceError: stillWrong(experiments().traceError, parseTracerouteForm(traceForm)) });
+      },
+      setMtrForm(change) {
+        const mtrForm = { ...experiments().mtrForm, ...change };
+        patch({ mtrForm, mtrError: stillWrong(experiments().mtrError, parseMtrForm(mtrForm)) });
+      },
+      setPmtuForm(change) {
+        const pmtuForm = { ...experiments().pmtuForm, ...change };
+        patch({ pmtuForm, pmtuError: stillWrong(experiments().pmtuError, parsePmtuForm(pmtuForm)) });
+      },
+      setRouteView(routeView) {
+        patch({ routeView });
+      },
+      async startMtr() {
+        const parsed = parseMtrForm(experiments().mtrForm);
+        if ('errors' in parsed) return patch({ mtrError: fieldErrors(parsed.errors) });
+        try {
+          const resolved = await resolveTarget(parsed.params.target as string);
+          const run = await client.mtr({ ...parsed.params, target: resolved.address } as Parameters<typeof client.mtr>[0]);
+          experiments().applyRun(run);
+          patch({ mtrRunId: run.runId, mtrError: null });
+        } catch (error) {
+          patch({ mtrError: failure(error) });
+        }
+      },
+      async startPmtu() {
+        const parsed = parsePmtuForm(experiments().pmtuForm);
+        if ('errors' in parsed) return patch({ pmtuError: fieldErrors(parsed.errors) });
+        try {
+          const resolved = await resolveTarget(parsed.params.target as string);
+          const run = await client.pmtu({ ...parsed.params, target: resolved.address } as Parameters<typeof client.pmtu>[0]);
+          experiments().applyRun(run);
+          patch({ pmtuRunId: run.runId, pmtuError: null });
+        } catch (error) {
+          patch({ pmtuError: failure(error) });
+        }
       },
       async startPing() {
         const parsed = parsePingForm(experiments().pingForm);
@@ -224,12 +333,17 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
           experiments().applyRun(await client.stopExperiment({ runId }));
         } catch (error) {
           const run = experiments().runs.find((candidate) => candidate.runId === runId);
-          patch(run?.kind === 'traceroute' ? { traceError: failure(error) } : { pingError: failure(error) });
+          const errorOf = { ping: 'pingError', traceroute: 'traceError', mtr: 'mtrError', pmtu: 'pmtuError' } as const;
+          patch({ [errorOf[run?.kind ?? 'ping']]: failure(error) });
         }
       },
       show(runId) {
         const run = experiments().runs.find((candidate) => candidate.runId === runId);
-        if (run) patch(run.kind === 'ping' ? { pingRunId: runId } : { traceRunId: runId });
+        if (!run) return;
+        if (run.kind === 'ping') patch({ pingRunId: runId });
+        else if (run.kind === 'traceroute') patch({ traceRunId: runId, routeView: 'traceroute' });
+        else if (run.kind === 'mtr') patch({ mtrRunId: runId, routeView: 'mtr' });
+        else patch({ pmtuRunId: runId, routeView: 'pmtu' });
       },
       async load() {
         try {
@@ -250,6 +364,9 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
           if (previous.traceroute && run.traceroute && previous.traceroute.hops.length > run.traceroute.hops.length) {
             merged.traceroute = { ...run.traceroute, hops: previous.traceroute.hops };
           }
+          // mtr and pmtu events carry the whole run: an older snapshot (fewer cycles or lines) never replaces a newer one.
+          if (previous.mtr && run.mtr && run.state === 'running' && previous.mtr.cycles > run.mtr.cycles) merged.mtr = previous.mtr;
+          if (previous.pmtu && run.pmtu && run.state === 'running' && previous.pmtu.hops.length > run.pmtu.hops.length) merged.pmtu = previous.pmtu;
           patch({ runs: runs.map((candidate, i) => (i === index ? merged : candidate)) });
         } else {
           patch({ runs: [...runs, run].slice(-MAX_RUNS) });

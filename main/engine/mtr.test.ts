@@ -48,10 +48,11 @@ describe('mtr parameters', () => {
     expect(() => validateParams('mtr', { target: '127.0.0.1', host: 'Client!' })).toThrow(/host/);
   });
 
-  it('refuses a lab host with the reason until mtr can act inside one', async () => {
+  it('a lab host without a lab: LAB_NOT_UP naming host, for mtr and pmtu', async () => {
     const error = await mtr({ target: '127.0.0.1', host: 'client' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(WorkbenchError);
-    expect(error).toMatchObject({ code: 'ENOTSUP', field: 'host' });
+    expect(error).toMatchObject({ code: 'LAB_NOT_UP', field: 'host' });
+    await expect(workbench.pmtu(validateParams('pmtu', { target: '127.0.0.1', host: 'client' }))).rejects.toMatchObject({ code: 'LAB_NOT_UP', field: 'host' });
   });
 });
 

@@ -9,7 +9,6 @@ import { formatIpAddress, isIpv6, parseIpAddress } from '../../packets/address';
 import { type Experiment, type ExperimentHost, nowMs, snapshot, toWorkbenchError } from './experiment';
 import { isUnreachableKind, roundTripMs } from './icmp';
 import { HopStatistics } from './mtr-stats';
-import { sourceAddressFor } from './route';
 import { openProber, TERMINAL, type ProbeTarget, type Prober, type ProberEvents } from './traceroute';
 
 /** Probe indexes wrap here: only a cycle's probes (≤ 64) need distinct ones, and UDP ports stay below 65536. */
@@ -65,7 +64,7 @@ export class MtrRun implements Experiment {
   async start(): Promise<void> {
     let local: string | null;
     try {
-      local = await sourceAddressFor(this.target);
+      local = await this.host.sourceAddress(this.target);
     } catch (error) {
       throw new WorkbenchError('ENETUNREACH', `No route to ${this.target}: ${(error as Error).message}`, 'target');
     }

@@ -93,16 +93,18 @@ export class ExperimentRuns {
 
   async mtr(params: Params<'mtr'>): Promise<ExperimentRun> {
     this.lifetime.alive();
-    refuseLabHost(params.host);
-    const run = new MtrRun(this.host, this.newId('run'), params);
+    const runId = this.newId('run');
+    const run = new MtrRun(this.hostFor(runId, params.host), runId, params);
+    if (params.host !== undefined) run.run.host = params.host;
     await run.start();
     return this.registerStarted(run);
   }
 
   async pmtu(params: Params<'pmtu'>): Promise<ExperimentRun> {
     this.lifetime.alive();
-    refuseLabHost(params.host);
-    const run = new PmtuRun(this.host, this.newId('run'), params);
+    const runId = this.newId('run');
+    const run = new PmtuRun(this.hostFor(runId, params.host), runId, params);
+    if (params.host !== undefined) run.run.host = params.host;
     await run.start();
     return this.registerStarted(run);
   }
@@ -187,10 +189,4 @@ export class ExperimentRuns {
     }
     throw new WorkbenchError('EBUSY', 'Every probe source port is taken by a running experiment');
   }
-}
-
-/** mtr and pmtu do not open their sockets inside a lab host yet: say so rather than probe from the wrong namespace. */
-function refuseLabHost(host: string | undefined): void {
-  if (host === undefined) return;
-  throw new WorkbenchError('ENOTSUP', `host '${host}': mtr and pmtu cannot act inside a lab host yet; leave host out, or run the CLI inside the host (lab exec ${host} -- packet-workbench …)`, 'host');
 }

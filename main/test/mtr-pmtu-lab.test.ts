@@ -5,7 +5,9 @@
 // next link is the small one), after the client's own 1500-byte link. 198.18.0.0/15 and fd42::/16 only.
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExperimentRun } from '../../common/contract';
+import type { ExperimentRun, ParamsIn } from '../../common/contract';
+import { validateParams } from '../../common/validate';
+import { Workbench } from '../engine';
 import type { SerializedError } from '../../common/validate';
 import { loadTopology } from '../lab/topologies';
 import { createTopologyLab, type TopologyLab } from '../lab/topology-lab';
@@ -115,5 +117,44 @@ describe.skipIf(why !== '')(`mtr and pmtu in the shipped topologies${skipNote(wh
       expect(lines.at(-1)).toBe('     Resume: hops 3, pmtu 1280');
       expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ 2:  ${hopAddresses(smallMtu)[family][0].replace(/\./g, '\\.')} +\\d+\\.\\d{3}ms pmtu 1280$`)));
     }
+  });
+});
+
+/** The engine's own lab (startLab) and runs acting from its client host: sockets in the client's namespace, this process. */
+describe.skipIf(why !== '')(`mtr and pmtu from a lab host (host: 'client')${skipNote(why)}`, { timeout: 120_000 }, () => {
+  const workbenches: Workbench[] = [];
+  afterAll(async () => {
+    await Promise.all(workbenches.map((workbench) => workbench.close()));
+  });
+
+  async function finished(workbench: Workbench, runId: string): Promise<ExperimentRun> {
+    for (let waited = 0; waited < 60_000; waited += 50) {
+      const run = (await workbench.listExperiments()).find((candidate) => candidate.runId === runId)!;
+      if (run.state !== 'running') return run;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`${runId} still running after 60 s`);
+  }
+
+  async function labWith(topology: string): Promise<Workbench> {
+    const workbench = new Workbench({ logCapacity: 1000 });
+    workbenches.push(workbench);
+    await workbench.startLab({ topology });
+    return workbench;
+  }
+
+  it('line: mtr -c 3 from client sees r1, r2, r3, target; small-mtu: pmtu from client gives 1280', async () => {
+    const [line, small] = await Promise.all([labWith('line'), labWith('small-mtu')]);
+    const mtr = await line.mtr(validateParams('mtr', { target: '198.18.4.2', cycles: 3, intervalMs: 200, host: 'client' } satisfies ParamsIn<'mtr'>));
+    const pmtu = await small.pmtu(validateParams('pmtu', { target: 'fd42:0:0:3::2', host: 'client' } satisfies ParamsIn<'pmtu'>));
+    const [mtrRun, pmtuRun] = await Promise.all([finished(line, mtr.runId), finished(small, pmtu.runId)]);
+    expect(mtrRun).toMatchObject({ state: 'done', host: 'client', mtr: { cycles: 3, reached: true } });
+    expect(mtrRun.mtr!.hops.map((hop) => [hop.address, hop.sent, hop.received])).toEqual(['198.18.1.2', '198.18.2.2', '198.18.3.2', '198.18.4.2'].map((address) => [address, 3, 3]));
+    expect(pmtuRun).toMatchObject({ state: 'done', host: 'client', pmtu: { pathMtu: 1280, reached: true } });
+    expect(pmtuRun.pmtu!.hops.find((hop) => hop.note === 'Packet Too Big')).toMatchObject({ ttl: 2, address: 'fd42:0:0:1::2', mtu: 1280 });
+    // The run's packets are logged as seen on the client.
+    const page = await line.queryLog({ start: 0, limit: 50 });
+    expect(page.rows.length).toBeGreaterThan(0);
+    expect(page.rows.every((row) => row.host === 'client')).toBe(true);
   });
 });

@@ -138,6 +138,28 @@ describe.runIf(supported)(`link emulator between two namespaces${skipNote(labWhy
     }
   });
 
+  it('SIGTERM under steady traffic ends it cleanly (final counters), not through the SIGKILL fallback', async () => {
+    const { left, right } = await pair();
+    try {
+      const emulator = await startLinkEmulator({ a: { namespace: left.name, device: 'peer' }, b: { namespace: right.name, device: 'peer' } });
+      await up(left, '198.18.251.1/24');
+      await up(right, '198.18.251.2/24');
+      // UDP as fast as Python sends, for 5 s at most: a frame is always waiting when the emulator looks.
+      const blast = 'import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nend = time.time() + 5\nwhile time.time() < end: s.sendto(bytes(1000), ("198.18.251.2", 9))';
+      const flood = left.spawn(['python3', '-c', blast], { stdio: 'ignore' });
+      // Python may take a second to start on a busy machine.
+      for (let i = 0; i < 100 && ((await emulator.counters())?.ab.received ?? 0) < 1000; i++) await sleep(100);
+      const started = Date.now();
+      const final = await emulator.stop();
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(final?.ab.received).toBeGreaterThan(1000);
+      flood.kill('SIGKILL');
+    } finally {
+      await left.destroy();
+      await right.destroy();
+    }
+  });
+
   it('ends by itself when a namespace holding one of its devices is deleted', async () => {
     const { left, right } = await pair();
     try {

@@ -384,11 +384,15 @@ int main(int argc, char** argv) {
       ending = "poll failed";
       break;
     }
-    if (count == 3 && fds[2].revents != 0) {
-      // ppoll reports ready descriptors before a pending signal: take in a SIGUSR2 sent
-      // just before the builder exited, or its lab would die with it.
+    // ppoll reports ready descriptors before a pending signal, so under steady traffic a
+    // signal would wait forever: take them in now. (A SIGUSR2 sent just before the builder
+    // exited must count before the lifeline's EOF, or the kept lab would die with it.)
+    if (ready > 0) {
       sigprocmask(SIG_SETMASK, &during, nullptr);
       sigprocmask(SIG_BLOCK, &handled, nullptr);
+      if (stopRequested) break;
+    }
+    if (count == 3 && fds[2].revents != 0) {
       char byte;
       if (!kept && read(0, &byte, 1) <= 0) break;  // the builder is gone and never kept the lab
     }

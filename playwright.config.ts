@@ -41,8 +41,10 @@ export default defineConfig({
       },
     },
     {
-      // The same specs through Playwright's Electron launcher; each test skips with the
-      // reason when the Electron binary is absent (it cannot be downloaded here).
+      // The same specs through Playwright's Electron launcher, started as users start it
+      // (e2e/electron-launch.ts: the app root, a test user, Xvfb, the socket helper); each
+      // test skips with the reason where the Electron binary is absent (it cannot be
+      // downloaded here). The Chromium options serve only the unused default page.
       name: 'electron',
       use: { browserName: 'chromium', launchOptions: { executablePath: '/usr/bin/chromium', args: chromiumArgs } },
     },

@@ -1,10 +1,12 @@
 // The `app` fixture: the workbench page, opened in Chromium from the browser host (project
 // 'web') or as the Electron window (project 'electron', skipped where no binary exists).
-// Page errors and console errors fail the test, so a broken render cannot pass quietly.
+// Electron starts as users start it: the app root, a test user, Xvfb, the socket helper
+// (electron-launch.ts, prepared once per worker). Page errors and console errors fail the
+// test, so a broken render cannot pass quietly.
 import { _electron as electron, test as base, expect, type Page } from '@playwright/test';
 import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import { E2E_TOKEN } from '../playwright.config';
+import { playwrightLaunchOptions, prepareElectronLaunch, whyNoElectronLaunch, type ElectronLaunch } from './electron-launch';
 
 export { expect };
 
@@ -17,15 +19,49 @@ export function electronBinary(): { path: string } | { reason: string } {
   } catch {
     // 'Electron failed to install correctly' when the download was skipped.
   }
-  return { reason: 'Electron binary not installed (cannot be downloaded here)' };
+  return { reason: 'Electron binary not installed (cannot be downloaded here; where the network allows: node node_modules/electron/install.js)' };
+}
+
+/** Why the Electron project skips here (no binary, or the launch cannot be prepared), or null. */
+export function whyElectronSkips(): string | null {
+  const binary = electronBinary();
+  if ('reason' in binary) return binary.reason;
+  const why = whyNoElectronLaunch();
+  return why && `the Electron launch ${why}`;
 }
 
 interface Fixtures {
+  /** Skips an Electron test, with the reason, before anything is started for it. */
+  electronGate: void;
   app: Page;
 }
 
-export const test = base.extend<Fixtures>({
-  app: async ({ page }, use, testInfo) => {
+interface WorkerFixtures {
+  /** The prepared launch of the electron project's worker; null in the web project. */
+  electronLaunch: ElectronLaunch | null;
+}
+
+export const test = base.extend<Fixtures, WorkerFixtures>({
+  electronLaunch: [
+    async ({}, use, workerInfo) => {
+      const binary = electronBinary();
+      if (workerInfo.project.name !== 'electron' || !('path' in binary) || whyElectronSkips() !== null) return use(null);
+      const launch = await prepareElectronLaunch(binary.path);
+      try {
+        await use(launch);
+      } finally {
+        await launch.dispose();
+      }
+    },
+    { scope: 'worker' },
+  ],
+  electronGate: async ({}, use, testInfo) => {
+    const why = testInfo.project.name === 'electron' ? whyElectronSkips() : null;
+    test.skip(why !== null, why ?? '');
+    await use();
+  },
+  app: async ({ electronGate, electronLaunch, page }, use, testInfo) => {
+    void electronGate;
     const errors: string[] = [];
     const watch = (target: Page) => {
       target.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
@@ -34,10 +70,8 @@ export const test = base.extend<Fixtures>({
       });
     };
     if (testInfo.project.name === 'electron') {
-      const binary = electronBinary();
-      test.skip('reason' in binary, 'reason' in binary ? binary.reason : '');
-      const main = path.resolve(__dirname, '..', 'dist', 'main', 'electron', 'main.js');
-      const app = await electron.launch({ executablePath: (binary as { path: string }).path, args: [main] });
+      if (!electronLaunch) throw new Error('the Electron launch was not prepared');
+      const app = await electron.launch(playwrightLaunchOptions(electronLaunch));
       const window = await app.firstWindow();
       watch(window);
       // Electron keeps localStorage between launches: each test starts as a new user, as in a browser context.

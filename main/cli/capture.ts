@@ -13,6 +13,7 @@ import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames, toCliErr
 import { compileCliDisplayFilter, rowPasses } from './display-filter';
 import { packetLine } from './format';
 import { elevate, EngineSession, onOutputClosed, type Output } from './session';
+import { useLabHost } from './lab-host';
 
 /** Packets were lost: the kernel dropped some, the file could not take them, or (without -w) they were not printed. */
 export const EXIT_PACKETS_LOST = 3;
@@ -22,6 +23,8 @@ const EXIT_INTERRUPTED = 130;
 export interface CaptureOptions {
   /** Start the socket helper (pkexec/sudo) first. */
   elevate?: boolean;
+  /** Act from this host of the lab `lab up` started (lab-host.ts). */
+  labHost?: string;
   /** A raw IP socket for this protocol instead of a packet socket. */
   protocol?: number;
   ipv6?: boolean;
@@ -43,6 +46,7 @@ const FLAGS: FlagNames = {
   protocol: { flag: '--protocol' },
   family: { flag: '-6' },
   interface: { flag: '-i' },
+  host: { flag: '--lab-host' },
 };
 
 /** The log ring keeps what is printed; the contract allows up to 5 000 000. */
@@ -122,20 +126,21 @@ export async function capture(options: CaptureOptions, out: Output): Promise<num
   let progress: NodeJS.Timeout | null = null;
   try {
     if (options.elevate) await elevate(session, out);
+    const host = useLabHost(session, options.labHost);
     let socketId: string;
     let what: string;
     if (rawSocket) {
-      const socket = await session.call('openSocket', { family, protocol, mode: 'raw', ...(filter !== null ? { filter } : {}) }, FLAGS).catch((error: unknown) => {
+      const socket = await session.call('openSocket', { family, protocol, mode: 'raw', ...(filter !== null ? { filter } : {}), ...host }, FLAGS).catch((error: unknown) => {
         throw withoutDatagramAdvice(toCliError(error));
       });
       socketId = socket.socketId;
       what = `${protocolName(protocol)} (${protocol}) on an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} raw socket`;
     } else {
-      const started = await session.call('startCapture', { ...(options.interface !== undefined ? { interface: options.interface } : {}), ...(filter !== null ? { filter } : {}) }, FLAGS).catch((error: unknown) => {
+      const started = await session.call('startCapture', { ...(options.interface !== undefined ? { interface: options.interface } : {}), ...(filter !== null ? { filter } : {}), ...host }, FLAGS).catch((error: unknown) => {
         throw withoutDatagramAdvice(toCliError(error, FLAGS));
       });
       socketId = started.captureId;
-      what = `every packet on ${options.interface ?? 'every interface'} (packet socket)`;
+      what = `every packet on ${options.interface ?? 'every interface'}${host.host ? ` of lab host ${host.host}` : ''} (packet socket)`;
     }
     recording = session.workbench.recordCapture({
       socketIds: [socketId],

@@ -4,10 +4,13 @@ import { resolveTarget, secondsToMs } from './args';
 import { EXIT_NO_RESULT, EXIT_OK, type FlagNames, toCliError, withHint } from './errors';
 import { pingHeader, pingReplyLine, pingStatisticsLines } from './format';
 import { elevate, EngineSession, untilFinished, type Output } from './session';
+import { useLabHost } from './lab-host';
 
 export interface PingOptions {
   /** Start the socket helper (pkexec/sudo) first. */
   elevate?: boolean;
+  /** Act from this host of the lab `lab up` started (lab-host.ts). */
+  labHost?: string;
   count?: number;
   interval?: number;
   size?: number;
@@ -26,6 +29,7 @@ const FLAGS: FlagNames = {
   ttl: { flag: '-t (ttl)' },
   timeoutMs: { flag: '-W (timeout)', scale: 1000, unit: 's' },
   mode: { flag: '--mode' },
+  host: { flag: '--lab-host' },
 };
 
 /** Without -c, ping(8) runs until interrupted; the contract's largest count stands in for "forever". */
@@ -36,6 +40,7 @@ export async function ping(targetText: string, options: PingOptions, out: Output
   const session = new EngineSession({ logCapacity: 1000 });
   try {
     if (options.elevate) await elevate(session, out);
+    const host = useLabHost(session, options.labHost);
     let finish: (run: ExperimentRun) => void = () => undefined;
     const finished = new Promise<ExperimentRun>((resolve) => {
       finish = resolve;
@@ -59,6 +64,7 @@ export async function ping(targetText: string, options: PingOptions, out: Output
       ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
       ...(options.timeout !== undefined ? { timeoutMs: secondsToMs(options.timeout) } : {}),
       mode: options.mode ?? 'auto',
+      ...host,
     };
     const started = await session.call('ping', params, FLAGS).catch((error: unknown) => {
       const failure = toCliError(error);

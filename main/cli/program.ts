@@ -13,6 +13,7 @@ import { capabilities, setupHelper } from './privileges';
 import { send, TEMPLATES } from './send';
 import { serve } from './serve';
 import { isBroken, onOutputClosed, outputFailure, watchOutput } from './output-pipe';
+import { LAB_HOST_FLAG, LAB_HOST_HELP } from './lab-host';
 import { Output } from './session';
 import { traceroute } from './traceroute';
 
@@ -108,6 +109,7 @@ Exit codes: 0 success (ping: a reply; traceroute, pmtu: target reached), 1 no re
     .option('-4', 'resolve the name to IPv4')
     .option('-6', 'resolve the name to IPv6')
     .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
+    .option(LAB_HOST_FLAG, LAB_HOST_HELP)
     .option('--json', 'one JSON object per line')
     .action((target: string, options: Record<string, unknown>) =>
       set('ping', (out) => ping(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
@@ -137,6 +139,7 @@ Exit codes: 0 success (ping: a reply; traceroute, pmtu: target reached), 1 no re
         .default('auto'),
     )
     .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
+    .option(LAB_HOST_FLAG, LAB_HOST_HELP)
     .option('--json', 'one JSON object per line')
     .action((target: string, options: Record<string, unknown>) =>
       set('traceroute', (out) => traceroute(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
@@ -175,6 +178,7 @@ Exit codes: 0 success (ping: a reply; traceroute, pmtu: target reached), 1 no re
     .option('-4', 'resolve the name to IPv4')
     .option('-6', 'resolve the name to IPv6')
     .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
+    .option(LAB_HOST_FLAG, LAB_HOST_HELP)
     .option('--json', 'one JSON object per line')
     .action((target: string, options: Record<string, unknown>) =>
       set('send', (out) => send(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),
@@ -194,6 +198,7 @@ Exit codes: 0 success (ping: a reply; traceroute, pmtu: target reached), 1 no re
     .option('-q, --quiet', 'no line per packet (as tcpdump -w)')
     .option(DISPLAY_FILTER_FLAG, DISPLAY_FILTER_HELP)
     .option('--elevate', 'start the socket helper first (pkexec or sudo may ask for a password)')
+    .option(LAB_HOST_FLAG, LAB_HOST_HELP)
     .option('--json', 'one JSON object per line')
     .action((expression: string[], options: Record<string, unknown>) =>
       set('capture', (out) => capture({ ...(options as object), ipv6: Boolean(options['6']), ...(expression.length > 0 ? { filter: expression.join(' ') } : {}) }, out)),

@@ -9,6 +9,7 @@ import { resolveTarget, secondsToMs } from './args';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames, toCliError, withoutDatagramAdvice } from './errors';
 import { packetLine } from './format';
 import { elevate, EngineSession, onInterrupt, type Output } from './session';
+import { useLabHost } from './lab-host';
 
 type Layer = z.input<typeof LayerSpec>;
 
@@ -18,6 +19,8 @@ export type TemplateName = (typeof TEMPLATES)[number];
 export interface SendOptions {
   /** Start the socket helper (pkexec/sudo) first. */
   elevate?: boolean;
+  /** Act from this host of the lab `lab up` started (lab-host.ts). */
+  labHost?: string;
   hex?: string;
   layers?: string;
   template?: TemplateName;
@@ -46,6 +49,7 @@ const FLAGS: FlagNames = {
   variations: { flag: '--vary' },
   answers: { flag: '--answers', scale: 1, unit: 'ms' },
   'answers.timeoutMs': { flag: '--answers', scale: 1, unit: 'ms' },
+  host: { flag: '--lab-host' },
 };
 
 /** IPPROTO_RAW: an IPv4 socket whose packets start with their own IP header. */
@@ -181,9 +185,10 @@ export async function send(targetText: string, options: SendOptions, out: Output
   const session = new EngineSession({ logCapacity: options.answers !== undefined ? 100_000 : 1000 });
   try {
     if (options.elevate) await elevate(session, out);
+    const host = useLabHost(session, options.labHost);
     const icmpEcho = plan.protocol === (target.family === 4 ? 1 : 58);
     const socket = await session
-      .call('openSocket', { family: target.family === 4 ? 'ipv4' : 'ipv6', protocol: plan.protocol, mode: options.mode ?? 'auto' }, FLAGS)
+      .call('openSocket', { family: target.family === 4 ? 'ipv4' : 'ipv6', protocol: plan.protocol, mode: options.mode ?? 'auto', ...host }, FLAGS)
       .catch((error: unknown) => {
         const failure = toCliError(error);
         throw icmpEcho ? failure : withoutDatagramAdvice(failure);

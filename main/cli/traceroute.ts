@@ -6,10 +6,13 @@ import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames } from '.
 import { probeSize, tracerouteHeader, tracerouteHopLine } from './format';
 import { mtr } from './mtr';
 import { elevate, EngineSession, untilFinished, type Output } from './session';
+import { useLabHost } from './lab-host';
 
 export interface TracerouteOptions {
   /** Start the socket helper (pkexec/sudo) first. */
   elevate?: boolean;
+  /** Act from this host of the lab `lab up` started (lab-host.ts). */
+  labHost?: string;
   icmp?: boolean;
   udp?: boolean;
   tcp?: boolean;
@@ -36,6 +39,7 @@ const FLAGS: FlagNames = {
   probesPerHop: { flag: '-q (probes per hop)' },
   timeoutMs: { flag: '-w (wait)', scale: 1000, unit: 's' },
   port: { flag: '-p (port)' },
+  host: { flag: '--lab-host' },
 };
 
 const UNPRIVILEGED_NOTE = {
@@ -45,6 +49,7 @@ const UNPRIVILEGED_NOTE = {
 } as const;
 
 export async function traceroute(targetText: string, options: TracerouteOptions, out: Output): Promise<number> {
+  if (options.mtr && options.labHost !== undefined) throw new CliError(EXIT_USAGE, '--lab-host does not go with --mtr yet (the engine\'s mtr runs from the workbench\'s own namespace)');
   if (options.mtr) return mtr(targetText, options, out);
   for (const [option, flag] of [['count', '-c (cycles)'], ['report', '--report'], ['interval', '-i (interval)']] as const) {
     if (options[option] !== undefined) throw new CliError(EXIT_USAGE, `${flag} goes with --mtr`);
@@ -57,6 +62,7 @@ export async function traceroute(targetText: string, options: TracerouteOptions,
   const session = new EngineSession({ logCapacity: 1000 });
   try {
     if (options.elevate) await elevate(session, out);
+    const host = useLabHost(session, options.labHost);
     let finish: (run: ExperimentRun) => void = () => undefined;
     const finished = new Promise<ExperimentRun>((resolve) => {
       finish = resolve;
@@ -80,6 +86,7 @@ export async function traceroute(targetText: string, options: TracerouteOptions,
         ...(options.wait !== undefined ? { timeoutMs: secondsToMs(options.wait) } : {}),
         ...(options.port !== undefined ? { port: options.port } : {}),
         ...(options.mode !== undefined ? { mode: options.mode } : {}),
+        ...host,
       },
       FLAGS,
     );

@@ -1,8 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkoutHelper, DEB_HELPER, helperCandidates, HelperSupervisor, launchCommands, type HelperEnvironment, unsupportedPlatformReason } from './helper';
+import { checkoutHelper, DEB_HELPER, defaultHelperEnvironment, helperCandidates, HelperSupervisor, launchCommands, type HelperEnvironment, unsupportedPlatformReason } from './helper';
 
 const HELPER = '/opt/Packet Workbench/resources/helper/packet-workbench-helper';
 const linux = (env: NodeJS.ProcessEnv = {}, found: Record<string, string> = {}): HelperEnvironment => ({
@@ -60,6 +60,22 @@ describe('helperCandidates', () => {
     expect(list[0]).toBe(fromEnv);
     expect(list).not.toContain(packaged);
     expect(list).not.toContain(path.join(dir, 'missing'));
+  });
+
+  it("in a packaged Electron app finds resources/helper by default (process.resourcesPath, as Electron sets it)", () => {
+    const resources = path.join(dir, 'packaged-resources');
+    const packaged = path.join(resources, 'helper', 'packet-workbench-helper');
+    mkdirSync(path.dirname(packaged), { recursive: true });
+    writeFileSync(packaged, '');
+    const electronProcess = process as NodeJS.Process & { resourcesPath?: string };
+    const before = electronProcess.resourcesPath;
+    electronProcess.resourcesPath = resources;
+    try {
+      expect(helperCandidates(defaultHelperEnvironment())).toContain(packaged);
+    } finally {
+      if (before === undefined) delete electronProcess.resourcesPath;
+      else electronProcess.resourcesPath = before;
+    }
   });
 
   it('knows the deb location and the checkout build', () => {

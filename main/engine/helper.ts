@@ -37,6 +37,11 @@ export interface HelperEnvironment {
   which?: (name: string) => string | null;
 }
 
+/** This process's environment; in a packaged Electron app, process.resourcesPath finds the helper shipped beside app.asar. */
+export function defaultHelperEnvironment(): HelperEnvironment {
+  return { platform: process.platform, env: process.env, resourcesPath: (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath };
+}
+
 /** An executable on PATH (plus the sbin folders a normal user's PATH may lack), or null. */
 export function which(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
   const folders = [...(env.PATH ?? '').split(path.delimiter), '/usr/bin', '/bin', '/usr/sbin', '/sbin'];
@@ -123,7 +128,7 @@ export class HelperSupervisor {
   private current: HelperStatus;
   private readonly listeners = new Set<StatusListener>();
 
-  constructor(private readonly environment: HelperEnvironment = { platform: process.platform, env: process.env }) {
+  constructor(private readonly environment: HelperEnvironment = defaultHelperEnvironment()) {
     this.current = this.idleStatus('not-started', null);
   }
 

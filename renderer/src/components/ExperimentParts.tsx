@@ -5,9 +5,12 @@ import { viaWords } from '../model/capabilities';
 import type { ExperimentError } from '../store/experiments';
 import { RemedyText } from './RawAccess';
 
-/** How a run got its sockets, in words: 'via error queue (no privileges)'. Engines before the helper sent only the mode. */
+/**
+ * How a run got its sockets, in words: 'via error queue (no privileges)', with the lab host it acted from
+ * ('via raw socket from client'). Engines before the helper sent only the mode.
+ */
 export function runVia(run: ExperimentRun): string {
-  return `via ${viaWords(run.via ?? run.mode)}`;
+  return `via ${viaWords(run.via ?? run.mode)}${run.host ? ` from ${run.host}` : ''}`;
 }
 
 /** A failed run's reason, where the run is shown. */

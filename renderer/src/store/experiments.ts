@@ -1,7 +1,9 @@
 // Ping, traceroute, mtr and path-MTU discovery: the forms, the runs (live and past), and their export.
+// A run starts from the lab host chosen in the Lab panel (store/lab.ts actingHost), if any.
 import type { ExperimentRun, Hop, PingReply, PingStatistics } from '../../../common/contract';
 import { isIpv4, isIpv6 } from '../../../packets';
 import { errorCode, errorText } from '../api/client';
+import { actingHost } from './lab';
 import { permissionRemedy, rawSocketRemedy } from './send';
 import type { SliceFactory } from './types';
 
@@ -281,7 +283,7 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
         if ('errors' in parsed) return patch({ mtrError: fieldErrors(parsed.errors) });
         try {
           const resolved = await resolveTarget(parsed.params.target as string);
-          const run = await client.mtr({ ...parsed.params, target: resolved.address } as Parameters<typeof client.mtr>[0]);
+          const run = await client.mtr({ ...parsed.params, target: resolved.address, ...actingHost(get()) } as Parameters<typeof client.mtr>[0]);
           experiments().applyRun(run);
           patch({ mtrRunId: run.runId, mtrError: null });
         } catch (error) {
@@ -293,7 +295,7 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
         if ('errors' in parsed) return patch({ pmtuError: fieldErrors(parsed.errors) });
         try {
           const resolved = await resolveTarget(parsed.params.target as string);
-          const run = await client.pmtu({ ...parsed.params, target: resolved.address } as Parameters<typeof client.pmtu>[0]);
+          const run = await client.pmtu({ ...parsed.params, target: resolved.address, ...actingHost(get()) } as Parameters<typeof client.pmtu>[0]);
           experiments().applyRun(run);
           patch({ pmtuRunId: run.runId, pmtuError: null });
         } catch (error) {
@@ -307,7 +309,7 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
           patch({ pingResolved: null });
           const resolved = await resolveTarget(parsed.params.target as string);
           patch({ pingResolved: resolved.note });
-          const run = await client.ping({ ...parsed.params, target: resolved.address } as Parameters<typeof client.ping>[0]);
+          const run = await client.ping({ ...parsed.params, target: resolved.address, ...actingHost(get()) } as Parameters<typeof client.ping>[0]);
           experiments().applyRun(run);
           patch({ pingRunId: run.runId, pingError: null });
         } catch (error) {
@@ -321,7 +323,7 @@ export const createExperimentsSlice: SliceFactory<ExperimentsSlice> = ({ client,
           patch({ traceResolved: null });
           const resolved = await resolveTarget(parsed.params.target as string);
           patch({ traceResolved: resolved.note });
-          const run = await client.traceroute({ ...parsed.params, target: resolved.address } as Parameters<typeof client.traceroute>[0]);
+          const run = await client.traceroute({ ...parsed.params, target: resolved.address, ...actingHost(get()) } as Parameters<typeof client.traceroute>[0]);
           experiments().applyRun(run);
           patch({ traceRunId: run.runId, traceError: null });
         } catch (error) {

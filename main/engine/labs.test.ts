@@ -100,7 +100,7 @@ describe.skipIf(!support.supported)(`acting inside a lab host${support.supported
       return page.rows.find((row: LogRow) => row.socketId === socket.socketId && row.direction === 'received' && row.source === '198.18.4.2' && /Echo reply/.test(row.info));
     });
     expect(reply).toMatchObject({ host: 'client', destination: '198.18.1.1' });
-    // IPv6 and a UDP send whose checksum needs the client's own source address.
+    // IPv6 too.
     const v6 = (await dispatchCall(workbench, 'openSocket', { family: 'ipv6', protocol: 58, host: 'client' })) as SocketInfo;
     await dispatchCall(workbench, 'send', { socketId: v6.socketId, address: 'fd42:0:0:4::2', packet: { layers: [{ kind: 'icmpv6', fields: { type: 128, identifier, sequence: 2 } }] } });
     const reply6 = await until('the echo reply (IPv6)', async () => {
@@ -108,6 +108,15 @@ describe.skipIf(!support.supported)(`acting inside a lab host${support.supported
       return page.rows.find((row: LogRow) => row.socketId === v6.socketId && row.direction === 'received' && /Echo reply/.test(row.info));
     });
     expect(reply6).toMatchObject({ host: 'client', source: 'fd42:0:0:4::2' });
+    // UDP: its checksum covers the source address, which is client's (its routes), not ours. The target's
+    // kernel answers a datagram to a closed port with Port Unreachable only when the checksum is right.
+    const udp = (await dispatchCall(workbench, 'openSocket', { family: 'ipv4', protocol: 17, host: 'client' })) as SocketInfo;
+    await dispatchCall(workbench, 'send', { socketId: udp.socketId, address: '198.18.4.2', packet: { layers: [{ kind: 'udp', fields: { srcPort: 40999, dstPort: 9 } }, { kind: 'payload', data: '6869' }] } });
+    const unreachable = await until('port unreachable', async () => {
+      const page = await workbench.queryLog(validateParams('queryLog', { limit: 1000 }));
+      return page.rows.find((row: LogRow) => row.socketId === socket.socketId && row.direction === 'received' && /unreachable/i.test(row.info));
+    });
+    expect(unreachable).toMatchObject({ host: 'client', source: '198.18.4.2', destination: '198.18.1.1' });
   });
 
   it("a capture inside router 'r2' sees a ping from 'client' cross it, on r2's interfaces, with host 'r2'", async () => {

@@ -99,7 +99,7 @@ export function fromNative(error: unknown, context: { icmp?: boolean; protocol?:
   } else if (native.syscall === 'setns' && code === 'EPERM') {
     message =
       `${native.message}. Run as root (or with CAP_SYS_ADMIN), or have the socket helper open it: ` +
-      'openHelperSocket with `namespace`, the helper started with --elevated --namespaces.';
+      'SocketHelperClient.openSocket with `namespace`, the helper started with --elevated --namespaces.';
   } else if (context.packet && native.syscall === 'socket' && (code === 'EPERM' || code === 'EACCES')) {
     message =
       `${native.message}. Packet sockets (capture) need the CAP_NET_RAW capability: run as root, or grant it to Node with ` +

@@ -22,6 +22,14 @@ test('a loopback flood: "rows not shown" in the log, paged in on Show', async ({
   const notice = actions.getByText(/^[\d,]+ rows not shown \(flood\)$/);
   await expect(notice).toBeVisible();
   const notShown = async () => Number((await notice.innerText()).split(' ')[0].replace(/,/g, ''));
+  // The host's last frames of the flood may still be on their way: wait until the count holds.
+  await expect
+    .poll(async () => {
+      const first = await notShown();
+      await app.waitForTimeout(500);
+      return first === (await notShown());
+    }, { timeout: 30_000 })
+    .toBe(true);
   const before = await notShown();
   expect(before).toBeGreaterThan(1000);
 

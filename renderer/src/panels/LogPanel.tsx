@@ -15,6 +15,8 @@ import { useWorkbench, useWorkbenchStore } from '../store';
 import { SHOW_SKIPPED_LIMIT } from '../store/log';
 
 const ROW_HEIGHT = 20;
+/** More than the rows a window shows at once (with overscan): the keys rows reuse. */
+const SLOTS = 512;
 
 export function LogPanel() {
   return (
@@ -175,7 +177,9 @@ function LogTable() {
     count,
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
+    // Each rendered row is laid out and painted anew when a fast scroll replaces the window:
+    // a few rows past each edge are enough for wheel and keys.
+    overscan: 4,
     // The sticky header row scrolls with the rows: they start below it and stay out from under it.
     scrollMargin: ROW_HEIGHT,
     scrollPaddingStart: ROW_HEIGHT,
@@ -249,7 +253,7 @@ function LogTable() {
     <div className="log-table">
       <div
         ref={scroller}
-        className={`log-scroll${withHost ? ' with-host' : ''}`}
+        className="log-scroll"
         role="grid"
         aria-label="Packets"
         aria-rowcount={count + 1}
@@ -274,8 +278,11 @@ function LogTable() {
             const row = buffer.at(item.index);
             if (!row) return null;
             const top = item.start - ROW_HEIGHT;
-            if (isGap(row)) return <LogGapView key={`gap-${row.id}`} gap={row} index={item.index} top={top} selected={row.id === selectedId} columns={shownColumns.length} onShow={showSkipped} />;
-            return <LogRowView key={row.id} row={row} index={item.index} top={top} selected={row.id === selectedId} marked={marked.has(row.id)} withHost={withHost} />;
+            // Keyed by place in the window, not by id: scrolling 120 rows a frame then updates
+            // the text of the same elements instead of building 40 rows anew.
+            const slot = item.index % SLOTS;
+            if (isGap(row)) return <LogGapView key={`gap-${slot}`} gap={row} index={item.index} top={top} selected={row.id === selectedId} columns={shownColumns.length} onShow={showSkipped} />;
+            return <LogRowView key={slot} row={row} index={item.index} top={top} selected={row.id === selectedId} marked={marked.has(row.id)} withHost={withHost} />;
           })}
         </div>
       </div>
@@ -338,7 +345,8 @@ const LogRowView = memo(function LogRowView({ row, index, top, selected, marked,
   return (
     <div
       role="row"
-      id={`log-row-${row.id}`}
+      // Only the selected row is named (aria-activedescendant): one attribute less per row drawn.
+      id={selected ? `log-row-${row.id}` : undefined}
       aria-rowindex={index + 2}
       aria-selected={selected || marked}
       data-id={row.id}
@@ -348,7 +356,7 @@ const LogRowView = memo(function LogRowView({ row, index, top, selected, marked,
       <span role="gridcell" className="c c-no">{row.id}</span>
       <span role="gridcell" className="c c-time">{formatClock(row.time)}</span>
       <span role="gridcell" className="c c-dir" title={row.direction} aria-label={row.direction}>
-        {directionMarks[row.direction]} {row.direction}
+        {`${directionMarks[row.direction]} ${row.direction}`}
       </span>
       <span
         role="gridcell"
@@ -378,10 +386,10 @@ function LogDetail() {
   const sendAgain = useWorkbench((s) => s.log.sendAgain);
   const selectedId = useWorkbench((s) => s.log.selectedId);
   const select = useWorkbench((s) => s.log.select);
-  // The row as the view holds it now: a request learns its reply after it was decoded.
-  const buffer = useWorkbench((s) => s.log.buffer);
-  useWorkbench((s) => s.log.version);
-  const match = (decoded && buffer.byId(decoded.row.id)?.match) ?? decoded?.row.match;
+  // The row as the view holds it now: a request learns its reply after it was decoded. Only its
+  // match is read from the log, so a flood's new rows do not redraw the details.
+  const liveMatch = useWorkbench((s) => (s.log.decoded ? s.log.buffer.byId(s.log.decoded.row.id)?.match : undefined));
+  const match = liveMatch ?? decoded?.row.match;
   const [byte, setByte] = useState<number | null>(null);
   const bytes = useMemo(() => (decoded ? parseHex(decoded.hex) : null), [decoded]);
   useEffect(() => setByte(null), [decoded]);

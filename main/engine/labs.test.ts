@@ -150,11 +150,21 @@ describe.skipIf(!support.supported)(`acting inside a lab host${support.supported
     const descriptions = readCapture(Buffer.from(exported.pcapng, 'base64')).interfaces.map((iface) => iface.description ?? '');
     expect(descriptions.some((text) => text.includes('in lab host r2'))).toBe(true);
     expect(descriptions.some((text) => text.includes('in lab host client'))).toBe(true);
+    // Imported elsewhere, the rows still say where they were seen.
+    const elsewhere = new Workbench();
+    try {
+      expect(await elsewhere.importPcapng({ pcapng: exported.pcapng })).toEqual({ imported: rows.length + pingRows.length });
+      const imported = (await elsewhere.queryLog(validateParams('queryLog', { limit: 1000 }))).rows;
+      expect(imported.filter((row) => row.host === 'r2')).toHaveLength(rows.length);
+      expect(imported.filter((row) => row.host === 'client')).toHaveLength(pingRows.length);
+    } finally {
+      await elsewhere.close();
+    }
     await workbench.stopCapture({ captureId: capture.captureId });
   }, 30_000);
 
-  it("traceroute from 'client' reaches the target through r1, r2, r3 (UDP and ICMP)", async () => {
-    for (const probe of ['icmp', 'udp'] as const) {
+  it("traceroute from 'client' reaches the target through r1, r2, r3 (ICMP, UDP and TCP)", async () => {
+    for (const probe of ['icmp', 'udp', 'tcp'] as const) {
       const run = (await dispatchCall(workbench, 'traceroute', { target: '198.18.4.2', probe, maxHops: 8, probesPerHop: 1, timeoutMs: 2000, host: 'client' })) as ExperimentRun;
       expect(run.host).toBe('client');
       const done = await until(`the ${probe} traceroute`, async () => {

@@ -113,7 +113,7 @@ describe('lesson checks', () => {
   it('count: at least, at most, with the reason when not', () => {
     expect(count({ icmpType: 'echo-request' }, { atLeast: 3 })).toEqual({ id: 'it', text: 'It', passed: true, evidence: [0, 2, 11] });
     expect(count({ icmpType: 'echo-request' }, { atLeast: 4 })).toMatchObject({ passed: false, reason: '3 packets match, at least 4 needed' });
-    expect(count({ icmpType: 'echo-reply' }, { atMost: 0 })).toMatchObject({ passed: false, evidence: [1], reason: '1 packet match, at most 0 allowed' });
+    expect(count({ icmpType: 'echo-reply' }, { atMost: 0 })).toMatchObject({ passed: false, evidence: [1], reason: '1 packet matches, at most 0 allowed' });
     expect(count({ icmpType: 'time-exceeded', from: 'r2' })).toMatchObject({ passed: false, evidence: [], reason: 'no packets match, at least 1 needed' });
   });
 

@@ -49,13 +49,13 @@ function count(check: Extract<LessonCheck, { kind: 'count' }>, match: Predicate,
   const ids: number[] = [];
   for (const packet of packets) if (match.test(packet)) ids.push(packet.row.id);
   const evidence = ids.slice(0, MAX_EVIDENCE);
-  if (ids.length < atLeast) return { passed: false, evidence, reason: `${describe(ids.length)} match, at least ${atLeast} needed` };
-  if (check.atMost !== undefined && ids.length > check.atMost) return { passed: false, evidence, reason: `${describe(ids.length)} match, at most ${check.atMost} allowed` };
+  if (ids.length < atLeast) return { passed: false, evidence, reason: `${matching(ids.length)}, at least ${atLeast} needed` };
+  if (check.atMost !== undefined && ids.length > check.atMost) return { passed: false, evidence, reason: `${matching(ids.length)}, at most ${check.atMost} allowed` };
   return { passed: true, evidence };
 }
 
-function describe(count: number): string {
-  return count === 0 ? 'no packets' : count === 1 ? '1 packet' : `${count} packets`;
+function matching(count: number): string {
+  return count === 0 ? 'no packets match' : count === 1 ? '1 packet matches' : `${count} packets match`;
 }
 
 function order(first: Predicate, then: Predicate, packets: readonly LessonPacket[]): Judgement {

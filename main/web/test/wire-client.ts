@@ -26,7 +26,14 @@ export async function openWireClient(port: number, token: string): Promise<WireC
   const ws = new WebSocket(`ws://127.0.0.1:${port}/api?token=${encodeURIComponent(token)}`, { maxPayload: 512 * 1024 * 1024 });
   const answers = new Map<number, WireAnswer>();
   const waiting = new Map<number, (answer: WireAnswer) => void>();
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => {
+      resolve({ code, reason: reason.toString() });
+      // Calls the host will not answer now.
+      for (const [id, answer] of waiting) answer({ id, error: { code: 'CLOSED', message: `closed ${code} ${reason.toString()}` }, bytes: 0 });
+      waiting.clear();
+    }),
+  );
   ws.on('error', () => undefined);
   ws.on('message', (data: Buffer) => {
     const text = data.toString();
@@ -49,6 +56,7 @@ export async function openWireClient(port: number, token: string): Promise<WireC
     closed,
     call(method, params = {}) {
       const id = nextId++;
+      if (ws.readyState !== ws.OPEN) return Promise.resolve({ id, error: { code: 'CLOSED', message: 'not open' }, bytes: 0 });
       ws.send(JSON.stringify({ id, method, params }));
       return new Promise((resolve) => waiting.set(id, resolve));
     },

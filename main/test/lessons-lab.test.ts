@@ -171,6 +171,26 @@ describe.skipIf(why !== '')(`shipped lessons on real traffic, live and offline${
     expectFailed(wrong, ['via-r2', 'via-r3', 'udp-reached'], 'ecmp wrong');
   });
 
+  it('mtr-lossy: passes after 30 mtr cycles through the lossy link (loss and +40 ms past r1); fails after pinging r1 only', async () => {
+    const lossy = await createTopologyLab(loadTopology('lossy'), { prefix: 'pwl-lesslossy' });
+    try {
+      const how = lossy.map.links[1].impairments.map((impairment) => impairment.how);
+      // Without netem and without the built link emulator the link neither loses nor delays: nothing to teach.
+      if (how.includes('unsupported')) {
+        console.log(`mtr-lossy on real traffic skipped: the lossy link is not impaired here (${lossy.map.links[1].impairments[0].reason})`);
+        return;
+      }
+      const [done, wrong] = await inTurn(
+        () => session(lossy, 'mtr-lossy', [{ method: 'mtr', params: { target: '198.18.3.2', cycles: 30, intervalMs: 200, timeoutMs: 1000, maxHops: 8 } }], 'mtr-done'),
+        () => session(lossy, 'mtr-lossy', [{ method: 'ping', params: { target: '198.18.1.2', count: 5, intervalMs: 200 } }], 'mtr-wrong'),
+      );
+      expectPassed(done, `mtr-lossy done (${how.join(', ')})`);
+      expectFailed(wrong, ['enough-probes', 'hop-1-fast', 'hop-2-slow', 'target-slow', 'loss-seen'], 'mtr-lossy wrong');
+    } finally {
+      await lossy.destroy();
+    }
+  });
+
   it('pmtu-small-mtu: passes after path-MTU discovery over both families; fails with small pings only', async () => {
     const [done, wrong] = await inTurn(
       () => session(smallMtu, 'pmtu-small-mtu', [

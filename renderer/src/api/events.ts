@@ -2,7 +2,7 @@
 // each with up to thousands of log rows; they are queued and applied together at most once
 // per animation frame, so a flood costs one store update (and one render) per frame.
 import type { EventBatch, LogRow, WorkbenchEvent } from '../../../common/contract';
-import { isGap, lastIdOf, logGap } from '../model/log-gap';
+import { logGap, markerForOldest } from '../model/log-gap';
 import type { WorkbenchStore } from '../store';
 
 export interface EventPump {
@@ -93,7 +93,7 @@ export function pumpEvents(
     }
     // Bound what waits for a frame (a hidden tab gets none): keep the newest rows.
     const limit = store.getState().log.buffer.capacity;
-    if (rows.length > 2 * limit) rows = [skippedMarker(rows, rows.length - limit + 1), ...rows.slice(1 - limit)];
+    if (rows.length > 2 * limit) rows = [markerForOldest(rows, rows.length - limit + 1), ...rows.slice(1 - limit)];
     if (!scheduled) {
       scheduled = true;
       nextFrame(flush);
@@ -107,16 +107,6 @@ export function pumpEvents(
       unsubscribe();
     },
   };
-}
-
-/** One marker for the oldest `count` queued rows (and markers). */
-function skippedMarker(rows: readonly LogRow[], count: number) {
-  let skipped = 0;
-  for (let i = 0; i < count; i++) {
-    const row = rows[i];
-    skipped += isGap(row) ? row.gap.count : 1;
-  }
-  return logGap(rows[0].id, lastIdOf(rows[count - 1]), skipped);
 }
 
 /** requestAnimationFrame, falling back to a timer when the page is hidden (no frames come). */

@@ -33,3 +33,13 @@ export function logGap(fromId: number, toId: number, count: number): LogGap {
 export function lastIdOf(row: LogRow): number {
   return isGap(row) ? row.gap.toId : row.id;
 }
+
+/** One marker in place of the oldest `count` rows (and markers) of a queue that must shrink. */
+export function markerForOldest(rows: readonly LogRow[], count: number): LogGap {
+  let skipped = 0;
+  for (let i = 0; i < count; i++) {
+    const row = rows[i];
+    skipped += isGap(row) ? row.gap.count : 1;
+  }
+  return logGap(rows[0].id, lastIdOf(rows[count - 1]), skipped);
+}

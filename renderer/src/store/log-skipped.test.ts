@@ -92,4 +92,15 @@ describe('rows not shown (flood)', () => {
     expect(items(store)).toEqual(['gap 0..20', ...Array.from({ length: 9 }, (_, i) => 21 + i)]);
     expect(store.getState().log.notShown).toBe(21);
   });
+
+  it('while paused, the oldest held rows beyond the bound become one marker', () => {
+    const { store, emit } = setup({ oldest: 0, newest: 0 });
+    store.getState().log.buffer.setCapacity(10);
+    store.getState().log.setPaused(true);
+    emit([{ type: 'log', rows: rows(0, 15) }]);
+    expect(store.getState().log.held).toBe(10); // one marker for rows 0..6, then rows 7..15
+    store.getState().log.setPaused(false);
+    expect(items(store)).toEqual(['gap 0..6', ...Array.from({ length: 9 }, (_, i) => 7 + i)]);
+    expect(store.getState().log.notShown).toBe(7);
+  });
 });

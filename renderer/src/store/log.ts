@@ -7,7 +7,7 @@ import { compileDisplayFilter, DisplayFilterError, parseHex } from '../../../pac
 import { errorText } from '../api/client';
 import { LogBuffer } from '../model/log-buffer';
 import { emptyFilter, type LogFilter } from '../model/log-filter';
-import type { LogGap } from '../model/log-gap';
+import { markerForOldest, type LogGap } from '../model/log-gap';
 import type { SliceFactory } from './types';
 
 export const DEFAULT_LOG_CAPACITY = 100_000;
@@ -128,7 +128,8 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
         if (rows.length === 0) return;
         if (log().paused) {
           for (const row of rows) heldRows.push(row);
-          if (heldRows.length > buffer.capacity * 1.5) heldRows = heldRows.slice(-buffer.capacity);
+          // Bounded: the oldest held rows become one marker (paged in on Show), never a silent jump.
+          if (heldRows.length > buffer.capacity * 1.5) heldRows = [markerForOldest(heldRows, heldRows.length - buffer.capacity + 1), ...heldRows.slice(1 - buffer.capacity)];
           patch({ held: heldRows.length });
           return;
         }

@@ -6,6 +6,7 @@ import type { ExperimentRun } from '../../common/contract';
 import { resolveTarget, secondsToMs } from './args';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE, type FlagNames } from './errors';
 import { mtrReport } from './mtr-format';
+import { useLabHost } from './lab-host';
 import { elevate, EngineSession, untilFinished, type Output } from './session';
 import type { TracerouteOptions } from './traceroute';
 
@@ -16,6 +17,7 @@ const FLAGS: FlagNames = {
   intervalMs: { flag: '-i (interval)', scale: 1000, unit: 's' },
   timeoutMs: { flag: '-w (wait)', scale: 1000, unit: 's' },
   port: { flag: '-p (port)' },
+  host: { flag: '--lab-host' },
 };
 
 /** traceroute's options that mean nothing to mtr: refused by name rather than ignored. */
@@ -46,6 +48,7 @@ export async function mtr(targetText: string, options: TracerouteOptions, out: O
   };
   try {
     if (options.elevate) await elevate(session, out);
+    const host = useLabHost(session, options.labHost);
     let finish: (run: ExperimentRun) => void = () => undefined;
     const finished = new Promise<ExperimentRun>((resolve) => {
       finish = resolve;
@@ -74,6 +77,7 @@ export async function mtr(targetText: string, options: TracerouteOptions, out: O
         ...(options.wait !== undefined ? { timeoutMs: secondsToMs(options.wait) } : {}),
         ...(options.port !== undefined ? { port: options.port } : {}),
         ...(options.mode !== undefined ? { mode: options.mode } : {}),
+        ...host,
       },
       FLAGS,
     );

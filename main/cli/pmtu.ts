@@ -5,6 +5,7 @@ import type { ExperimentRun } from '../../common/contract';
 import { resolveTarget, secondsToMs } from './args';
 import { EXIT_NO_RESULT, EXIT_OK, type FlagNames } from './errors';
 import { pmtuHopLine, pmtuSummary } from './mtr-format';
+import { useLabHost } from './lab-host';
 import { EngineSession, untilFinished, type Output } from './session';
 
 export interface PmtuOptions {
@@ -12,18 +13,22 @@ export interface PmtuOptions {
   ipv6?: boolean;
   max?: number;
   wait?: number;
+  /** Act from this host of the lab `lab up` started (lab-host.ts). */
+  labHost?: string;
 }
 
 const FLAGS: FlagNames = {
   target: { flag: '<target>' },
   maxHops: { flag: '-m (max hops)' },
   timeoutMs: { flag: '-w (wait)', scale: 1000, unit: 's' },
+  host: { flag: '--lab-host' },
 };
 
 export async function pmtu(targetText: string, options: PmtuOptions, out: Output): Promise<number> {
   const target = await resolveTarget(targetText, options.ipv6 ? 6 : options.ipv4 ? 4 : undefined);
   const session = new EngineSession({ logCapacity: 100 });
   try {
+    const host = useLabHost(session, options.labHost);
     let finish: (run: ExperimentRun) => void = () => undefined;
     const finished = new Promise<ExperimentRun>((resolve) => {
       finish = resolve;
@@ -47,6 +52,7 @@ export async function pmtu(targetText: string, options: PmtuOptions, out: Output
         target: target.address,
         ...(options.max !== undefined ? { maxHops: options.max } : {}),
         ...(options.wait !== undefined ? { timeoutMs: secondsToMs(options.wait) } : {}),
+        ...host,
       },
       FLAGS,
     );

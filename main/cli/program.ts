@@ -153,6 +153,7 @@ Exit codes: 0 success (ping: a reply; traceroute, pmtu: target reached), 1 no re
     .option('-6', 'IPv6')
     .option('-m, --max <hops>', 'maximum hops (default 30)', integerArg)
     .option('-w, --wait <seconds>', "seconds to wait for a probe's answer (default 1)", numberArg)
+    .option(LAB_HOST_FLAG, LAB_HOST_HELP)
     .option('--json', 'one JSON object per line')
     .action((target: string, options: Record<string, unknown>) =>
       set('pmtu', (out) => pmtu(target, { ...(options as object), ipv4: Boolean(options['4']), ipv6: Boolean(options['6']) }, out)),

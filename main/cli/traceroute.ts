@@ -49,7 +49,6 @@ const UNPRIVILEGED_NOTE = {
 } as const;
 
 export async function traceroute(targetText: string, options: TracerouteOptions, out: Output): Promise<number> {
-  if (options.mtr && options.labHost !== undefined) throw new CliError(EXIT_USAGE, '--lab-host does not go with --mtr yet (the engine\'s mtr runs from the workbench\'s own namespace)');
   if (options.mtr) return mtr(targetText, options, out);
   for (const [option, flag] of [['count', '-c (cycles)'], ['report', '--report'], ['interval', '-i (interval)']] as const) {
     if (options[option] !== undefined) throw new CliError(EXIT_USAGE, `${flag} goes with --mtr`);

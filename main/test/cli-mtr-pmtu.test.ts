@@ -1,8 +1,12 @@
 // `traceroute --mtr` and `pmtu` through the built CLI on loopback: mtr's report layout,
-// tracepath's lines ending with the path MTU, --json records, and usage errors naming the option.
-import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli } from './fixtures/cli-process';
+// tracepath's lines ending with the path MTU, --json records, and usage errors naming the option;
+// with --lab-host, both from a lab host.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labSupport } from '../lab';
+import { ensureCliBuilt, ROOT, runCli } from './fixtures/cli-process';
 import { rawSocketsWhy, skipNote } from './fixtures/privilege';
 
 beforeAll(() => ensureCliBuilt(), 180_000);
@@ -69,5 +73,45 @@ describe.runIf(process.platform === 'linux')('pmtu (no privileges needed)', () =
     const records = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.at(-1)).toMatchObject({ type: 'result', reached: true, pathMtu: Math.min(loMtu, 65_535), exitCode: 0 });
     expect(records.filter((record) => record.type === 'hop').at(-1)).toMatchObject({ ttl: 1, address: '127.0.0.1', note: 'reached' });
+  });
+});
+
+/**
+ * --lab-host: a lab `lab up` started from a file (small-mtu under a name of its own, so no other test's
+ * `lab up small-mtu` meets it); mtr and pmtu act from its client. 198.18.0.0/15 and fd42::/16 only.
+ */
+describe.skipIf(!labSupport().supported)(`--lab-host on mtr and pmtu${labSupport().supported ? '' : ` (skipped: ${labSupport().reason})`}`, () => {
+  const name = `mtrcli${process.pid % 100_000}`;
+  let scratch = '';
+  beforeAll(async () => {
+    scratch = mkdtempSync(path.join(tmpdir(), 'pw-mtr-lab-'));
+    const file = path.join(scratch, `${name}.json`);
+    const topology = JSON.parse(readFileSync(path.join(ROOT, 'main', 'lab', 'topologies', 'small-mtu.json'), 'utf8')) as { name: string };
+    writeFileSync(file, JSON.stringify({ ...topology, name }));
+    const up = await runCli(['lab', 'up', file], 60_000);
+    expect(up.code, up.stderr).toBe(0);
+  }, 120_000);
+  afterAll(async () => {
+    await runCli(['lab', 'down', name], 30_000);
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('traceroute --mtr --report and pmtu from client: r1, r2, target; path MTU 1280 reported by r1', { timeout: 90_000 }, async () => {
+    const [report, v4, v6] = await Promise.all([
+      runCli(['traceroute', '--mtr', '--lab-host', 'client', '-c', '3', '-i', '0.2', '--report', '198.18.3.2'], 60_000),
+      runCli(['pmtu', '--lab-host', 'client', '198.18.3.2'], 60_000),
+      runCli(['pmtu', '--lab-host', 'client', '--json', 'fd42:0:0:3::2'], 60_000),
+    ]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout.trimEnd().split('\n').slice(2).map((line) => line.replace(/ +\d+\.\d( +\d+\.\d){4}$/, ''))).toEqual(
+      ['198.18.1.2', '198.18.2.2', '198.18.3.2'].map((address, i) => `  ${i + 1}.|-- ${address}`.padEnd(33) + '  0.0%     3'),
+    );
+    expect(v4.code, v4.stderr).toBe(0);
+    expect(v4.stdout).toMatch(/^ 2: {2}198\.18\.1\.2 +\d+\.\d{3}ms pmtu 1280$/m);
+    expect(v4.stdout.trimEnd().split('\n').at(-1)).toBe('     Resume: hops 3, pmtu 1280');
+    expect(v6.code, v6.stderr).toBe(0);
+    const result = JSON.parse(v6.stdout.trim().split('\n').at(-1)!) as { pathMtu: number; hops: { ttl: number; address?: string; note?: string }[] };
+    expect(result.pathMtu).toBe(1280);
+    expect(result.hops.find((hop) => hop.note === 'Packet Too Big')).toMatchObject({ ttl: 2, address: 'fd42:0:0:1::2' });
   });
 });

@@ -34,10 +34,19 @@ export function linkEmulatorMode(env: NodeJS.ProcessEnv = process.env): LinkEmul
   throw new RangeError(`${LINK_EMULATOR_ENV} must be auto, always or never, not '${value}'`);
 }
 
-/** The emulator program: $PACKET_WORKBENCH_LINKEMU, else the checkout's native build; undefined when neither exists. */
-export function linkEmulatorPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+/**
+ * The emulator program: $PACKET_WORKBENCH_LINKEMU, else a packaged app's copy
+ * (resources/linkemu, beside app.asar: a program cannot run from inside the archive),
+ * else the checkout's native build; undefined when none exists.
+ */
+export function linkEmulatorPath(
+  env: NodeJS.ProcessEnv = process.env,
+  resourcesPath = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath,
+): string | undefined {
   const fromEnv = env[LINKEMU_PATH_ENV];
   if (fromEnv) return existsSync(fromEnv) ? path.resolve(fromEnv) : undefined;
+  const packaged = resourcesPath ? path.join(resourcesPath, 'linkemu', LINKEMU_NAME) : undefined;
+  if (packaged && existsSync(packaged)) return packaged;
   const nativeDir = path.dirname(require.resolve('@packet-workbench/raw-socket/package.json'));
   const built = path.join(nativeDir, 'build', 'Release', LINKEMU_NAME);
   return existsSync(built) ? built : undefined;

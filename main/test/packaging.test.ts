@@ -20,17 +20,16 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as asar from '@electron/asar';
+import { appFiles, mainEntry } from '../electron/paths';
+import { linkEmulatorPath } from '../lab/emulator';
+import { placeholderElectron } from '../electron/test/placeholder-electron';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..');
 const PRODUCT_DIR = '/opt/Packet Workbench';
 const HELPER = 'packet-workbench-helper';
+const LINKEMU = 'packet-workbench-linkemu';
 const POLICY = 'org.packetworkbench.helper.policy';
-const ELECTRON_VERSION = '40.9.3';
-/** @electron/fuses' marker before the fuse wire in an Electron binary. */
-const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
-/** Electron's own fuse settings ('1' on, '0' off), in @electron/fuses' FuseV1Options order. */
-const ELECTRON_DEFAULT_FUSES = '10110001';
 /** The dpkg PATH the maintainer scripts get (dpkg insists on the sbin folders). */
 const DPKG_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -41,6 +40,7 @@ const BUILT: [string, string][] = [
   ['renderer/dist/index.html', 'npm run build:renderer'],
   ['native/dist/binding.js', 'npm run build:native'],
   ['native/build/Release/raw_socket.node', 'npm run build:native'],
+  [`native/build/Release/packet-workbench-linkemu`, 'npm run build:native'],
   [`native/build/Release/${HELPER}`, 'npm run build:native'],
 ];
 
@@ -136,24 +136,7 @@ beforeAll(async () => {
   }
   work = mkdtempSync(path.join(tmpdir(), 'pw-packaging-'));
 
-  // A placeholder Electron distribution: the executable, its version file, resources/.
-  const electronDist = path.join(work, 'electron');
-  mkdirSync(path.join(electronDist, 'resources'), { recursive: true });
-  // After `exit`, a fuse wire as Electron's binary has it (sentinel, version 1, length, one
-  // byte per fuse with Electron's defaults), so electron-builder's electronFuses can flip it.
-  writeFileSync(
-    path.join(electronDist, 'electron'),
-    Buffer.concat([
-      Buffer.from('#!/bin/sh\necho "placeholder Electron: the binary cannot be downloaded here" >&2\nexit 1\n# '),
-      Buffer.from(FUSE_SENTINEL),
-      Buffer.from([1, ELECTRON_DEFAULT_FUSES.length]),
-      Buffer.from(ELECTRON_DEFAULT_FUSES),
-      Buffer.from('\n'),
-    ]),
-    { mode: 0o755 },
-  );
-  writeFileSync(path.join(electronDist, 'chrome-sandbox'), '', { mode: 0o755 });
-  writeFileSync(path.join(electronDist, 'version'), ELECTRON_VERSION);
+  const electronDist = placeholderElectron(path.join(work, 'electron'));
 
   const output = path.join(work, 'out');
   let started = Date.now();
@@ -265,6 +248,23 @@ describe('the Linux app folder (electron-builder --linux dir)', () => {
     expect(on(FuseV1Options.GrantFileProtocolExtraPrivileges)).toBe('1');
   });
 
+  it('resolves package.json "main", the renderer and the preload as main.ts does (main/electron/paths.ts), to files inside app.asar', () => {
+    const read = (file: string) => asar.extractFile(asarFile, path.relative(asarFile, file)).toString('utf8');
+    /** A path under app.asar as the archive lists it ("/dist/..."), or null when outside. */
+    const inArchive = (file: string) => (file.startsWith(`${asarFile}${path.sep}`) ? `/${path.relative(asarFile, file).split(path.sep).join('/')}` : null);
+    const main = mainEntry(asarFile, read);
+    expect(main).toBe(path.join(asarFile, 'dist', 'main', 'electron', 'main.js'));
+    const resolved = appFiles(asarFile, {});
+    for (const file of [main, resolved.renderer, resolved.preload]) {
+      const entry = inArchive(file);
+      expect(entry, `${file} is inside app.asar`).not.toBeNull();
+      expect(files, `${entry} is packed`).toContain(entry);
+    }
+    // The packed main.js resolves through the packed paths.js.
+    expect(files).toContain('/dist/main/electron/paths.js');
+    expect(read(main)).toContain('require("./paths")');
+  });
+
   it('ships the socket helper as resources/helper/packet-workbench-helper, executable, and once', () => {
     const helper = path.join(resources, 'helper', HELPER);
     const info = statSync(helper);
@@ -273,6 +273,16 @@ describe('the Linux app folder (electron-builder --linux dir)', () => {
     expect(sha256(helper)).toBe(sha256(path.join(root, 'native/build/Release', HELPER)));
     expect(elfArch(helper)).toBe(process.arch);
     expect(files.filter((file) => file.endsWith(HELPER))).toEqual([]);
+  });
+
+  it('ships the link emulator as resources/linkemu/packet-workbench-linkemu, executable, where the lab finds it, and once', () => {
+    const linkemu = path.join(resources, 'linkemu', LINKEMU);
+    const info = statSync(linkemu);
+    expect(info.isFile()).toBe(true);
+    expect(info.mode & 0o777).toBe(0o755);
+    expect(sha256(linkemu)).toBe(sha256(path.join(root, 'native/build/Release', LINKEMU)));
+    expect(linkEmulatorPath({}, resources)).toBe(linkemu);
+    expect(files.filter((file) => file.includes('linkemu'))).toEqual([]);
   });
 
   it.skipIf(!xmllintPath)(`ships the polkit action, valid, for the deb's helper path${xmllintPath ? '' : ' (skipped: xmllint missing, apt-get install libxml2-utils)'}`, async () => {

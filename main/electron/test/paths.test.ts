@@ -1,22 +1,16 @@
 // The app's files as main.ts resolves them (main/electron/paths.ts), in the two layouts Electron
 // starts: a source checkout started as `electron .` (the repo root is the app path) and the
-// packaged app (resources/app.asar is the app path), the latter made by electron-builder from
-// electron-builder.yml, offline, with a placeholder Electron. Each resolved file must exist in
-// its layout; the launch the issue found broken (`electron dist/main/electron/main.js`, whose
+// packaged app (resources/app.asar is the app path). Each resolved file must exist in
+// its layout (the packaged layout is checked in main/test/packaging.test.ts, which already runs
+// electron-builder); the launch the issue found broken (`electron dist/main/electron/main.js`, whose
 // app path is dist/main/electron) must not resolve. main.ts itself is then started with a fake
 // Electron whose app path is the repo root. Needs `npm run build` first.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
-import * as asar from '@electron/asar';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { appFiles, launchHint, mainEntry } from '../paths';
 import { FakeElectronWindow, FakeIpcMain, fakeApp } from './fake-electron';
-import { placeholderElectron } from './placeholder-electron';
 
-const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..', '..');
 const MAIN = path.join(root, 'dist', 'main', 'electron', 'main.js');
 
@@ -81,51 +75,5 @@ describe('main.ts with the repo root as its app path (Electron faked)', () => {
     await expect.poll(() => electron.app.exitCode).toBe(1);
     expect(electron.dialog.errors[0]).toContain(`Electron's app path is ${path.dirname(MAIN)}`);
     expect(electron.dialog.errors[0]).toContain('(electron .)');
-  });
-});
-
-describe('the packaged app (resources/app.asar is the app path; electron-builder --linux dir)', () => {
-  let work: string;
-  let asarFile: string;
-  let packed: Set<string>;
-
-  beforeAll(async () => {
-    work = mkdtempSync(path.join(tmpdir(), 'pw-paths-'));
-    const electronDist = placeholderElectron(path.join(work, 'electron'));
-    const output = path.join(work, 'out');
-    const cli = path.join(root, 'node_modules', 'electron-builder', 'cli.js');
-    try {
-      await run(process.execPath, [cli, '--linux', 'dir', '--publish', 'never', `-c.electronDist=${electronDist}`, `-c.directories.output=${output}`], {
-        cwd: root,
-        maxBuffer: 16 << 20,
-      });
-    } catch (error) {
-      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`electron-builder --linux dir failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
-    }
-    asarFile = path.join(output, 'linux-unpacked', 'resources', 'app.asar');
-    packed = new Set(asar.listPackage(asarFile, { isPack: false }).map((file) => file.split(path.sep).join('/')));
-  }, 180_000);
-
-  afterAll(() => {
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
-
-  /** A path under app.asar as the archive lists it ("/dist/..."), or null when outside. */
-  const inArchive = (file: string) => (file.startsWith(`${asarFile}${path.sep}`) ? `/${path.relative(asarFile, file).split(path.sep).join('/')}` : null);
-
-  it('resolves package.json "main", the renderer and the preload to files inside app.asar', () => {
-    const read = (file: string) => asar.extractFile(asarFile, path.relative(asarFile, file)).toString('utf8');
-    const main = mainEntry(asarFile, read);
-    expect(main).toBe(path.join(asarFile, 'dist', 'main', 'electron', 'main.js'));
-    const files = appFiles(asarFile, {});
-    for (const file of [main, files.renderer, files.preload]) {
-      const entry = inArchive(file);
-      expect(entry, `${file} is inside app.asar`).not.toBeNull();
-      expect(packed.has(entry!), `${entry} is packed`).toBe(true);
-    }
-    // The packed main.ts resolves through the packed paths.js.
-    expect(packed.has('/dist/main/electron/paths.js')).toBe(true);
-    expect(read(main)).toContain('require("./paths")');
   });
 });

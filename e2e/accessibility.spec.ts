@@ -1,9 +1,10 @@
 // axe-core over every panel with real content in it (a logged echo and its reply, an open
-// socket, a finished ping), in light and dark, at 1440x900 and 1024x700: no serious or
+// socket, a finished ping, a lab up), in light and dark, at 1440x900 and 1024x700: no serious or
 // critical violation. Also what axe does not judge: one level-one heading, one control per
 // name (the pcapng file input behind "Import pcapng…" is not a second button).
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
+import { isLabSupported } from '../main/lab';
 import { expect, hex4, test, uniqueIdentifier } from './fixtures';
 
 const viewports = [
@@ -11,7 +12,7 @@ const viewports = [
   { width: 1024, height: 700 },
 ];
 const themes = ['light', 'dark'] as const;
-const panels = ['Build & send', 'Log', 'Sockets', 'Experiments'] as const;
+const panels = ['Build & send', 'Log', 'Sockets', 'Experiments', 'Lab'] as const;
 
 /** Serious and critical violations on the page as it is now, one readable line per node. */
 async function seriousViolations(app: Page, where: string): Promise<string[]> {
@@ -82,11 +83,33 @@ async function fillPanels(app: Page): Promise<string> {
   return socketId;
 }
 
+/**
+ * The Lab panel with the `lossy` lab up (its diagram, an impaired link, the links table) and
+ * client chosen to act from; where namespace labs cannot run, the panel as it is without one.
+ */
+async function startLab(app: Page): Promise<boolean> {
+  if (!isLabSupported()) return false;
+  await app.getByRole('tab', { name: 'Lab' }).click();
+  await app.getByLabel('Topology', { exact: true }).selectOption('lossy');
+  await app.getByRole('button', { name: 'Start lab' }).click();
+  await expect(app.getByRole('status', { name: 'Lab state', exact: true })).toHaveText(/^up since/, { timeout: 90_000 });
+  await app.getByRole('group', { name: 'Diagram of lab lossy' }).getByRole('button', { name: 'client host', exact: true }).click();
+  await expect(app.getByLabel('Act from host')).toHaveValue('client');
+  return true;
+}
+
+async function stopLab(app: Page) {
+  await app.getByRole('tab', { name: 'Lab' }).click();
+  await app.getByRole('button', { name: 'Stop lab' }).click();
+  await expect(app.getByRole('status', { name: 'Lab state', exact: true })).toHaveText('down', { timeout: 30_000 });
+}
+
 for (const viewport of viewports) {
   test(`no serious or critical axe violations on any panel, light and dark, at ${viewport.width}x${viewport.height}`, async ({ app }) => {
     test.setTimeout(180_000);
     await app.setViewportSize(viewport);
     const socketId = await fillPanels(app);
+    const lab = await startLab(app);
     const found: string[] = [];
     for (const theme of themes) {
       await app.getByLabel('Theme').selectOption(theme);
@@ -98,6 +121,7 @@ for (const viewport of viewports) {
     }
     await app.getByRole('tab', { name: 'Sockets' }).click();
     await app.getByRole('button', { name: `Close ${socketId}` }).click();
+    if (lab) await stopLab(app);
     expect(found, `${found.length} serious or critical violations:\n${found.join('\n')}`).toEqual([]);
   });
 }

@@ -30,31 +30,36 @@ export function LabDiagram({ map, host, onPick }: { map: LabMap; host: string; o
             event.preventDefault();
             pick();
           };
+          // Named by exactly what it shows ("client host"); pressed: the host acted from.
           return (
-            <g
-              key={node.name}
-              className={`lab-node lab-${node.role}${chosen ? ' chosen' : ''}`}
-              role="button"
-              tabIndex={0}
-              aria-pressed={chosen}
-              aria-label={`Act from ${node.name} (${node.role})`}
-              onClick={pick}
-              onKeyDown={onKey}
-            >
-              <title>{`${node.name} (${node.role}): ${node.addresses.join(', ') || 'no addresses'}`}</title>
-              <rect x={node.x - NODE_WIDTH / 2} y={node.y - NODE_HEIGHT / 2} width={NODE_WIDTH} height={NODE_HEIGHT} rx={node.role === 'host' ? 12 : 3} />
-              <text x={node.x} y={node.y - 2} textAnchor="middle" className="lab-node-name">
-                {node.name}
-              </text>
-              <text x={node.x} y={node.y + 11} textAnchor="middle" className="lab-node-role">
-                {node.role}
-              </text>
+            <Fragment key={node.name}>
+              <g
+                className={`lab-node lab-${node.role}${chosen ? ' chosen' : ''}`}
+                role="button"
+                tabIndex={0}
+                aria-pressed={chosen}
+                aria-label={`${node.name} ${node.role}`}
+                onClick={pick}
+                onKeyDown={onKey}
+              >
+                <title>{`Act from ${node.name}: ${node.addresses.join(', ') || 'no addresses'}`}</title>
+                <rect x={node.x - NODE_WIDTH / 2} y={node.y - NODE_HEIGHT / 2} width={NODE_WIDTH} height={NODE_HEIGHT} rx={node.role === 'host' ? 12 : 3} />
+                {/* One text with a space between its lines: its words read "client host", as named. */}
+                <text textAnchor="middle">
+                  <tspan x={node.x} y={node.y - 2} className="lab-node-name">
+                    {node.name}
+                  </tspan>{' '}
+                  <tspan x={node.x} y={node.y + 11} className="lab-node-role">
+                    {node.role}
+                  </tspan>
+                </text>
+              </g>
               {chosen && (
-                <text x={node.x} y={node.y + NODE_HEIGHT / 2 + 13} textAnchor="middle" className="lab-node-chosen">
+                <text x={node.x} y={node.y + NODE_HEIGHT / 2 + 13} textAnchor="middle" className="lab-node-chosen" aria-hidden="true">
                   acting from here
                 </text>
               )}
-            </g>
+            </Fragment>
           );
         })}
       </svg>

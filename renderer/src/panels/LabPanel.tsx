@@ -78,7 +78,7 @@ export function LabPanel() {
             <p className="hint pad-x">{info.map.description ?? chosen?.description}</p>
             <LabDiagram map={info.map} host={host} onPick={setHost} />
             <p className="hint pad-x">
-              Click a host or router (or focus it and press Enter) to act from it; click it again to act from this machine. Labs need root: the workbench runs as root or
+              Click a host or router (or focus it and press Enter) to act from it: Send, Capture and the experiments then open their sockets inside it; click it again to act from this machine. Labs need root: the workbench runs as root or
               through its elevated helper.
             </p>
             <LabLinksTable map={info.map} />

@@ -48,6 +48,8 @@ export interface EditorSlice {
     applyHexText(): boolean;
     /** Replaces the stack with decoded bytes (send again from the log). */
     loadBytes(bytes: Uint8Array, first?: HeaderKind | 'auto'): void;
+    /** Replaces the stack with a prepared one (a lesson's packet), hand-set fields kept. */
+    loadLayers(layers: DraftLayer[]): void;
     savePacket(name: string): void;
     loadSaved(name: string): void;
     deleteSaved(name: string): void;
@@ -209,6 +211,9 @@ export const createEditorSlice: SliceFactory<EditorSlice> = ({ storage }) => (se
       },
       loadBytes(bytes, first = 'auto') {
         setLayers(draftFromBytes(bytes, first), { hexError: null, selection: null });
+      },
+      loadLayers(layers) {
+        setLayers(cloneLayers(layers), { hexError: null, selection: null });
       },
       savePacket(name) {
         const trimmed = name.trim();

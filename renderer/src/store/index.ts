@@ -7,6 +7,7 @@ import { createEditorSlice } from './editor';
 import { createExperimentsSlice } from './experiments';
 import { createHelperSlice } from './helper';
 import { createLabSlice } from './lab';
+import { createLessonSlice } from './lesson';
 import { createLogSlice } from './log';
 import { createSendSlice } from './send';
 import { createSettingsSlice } from './settings';
@@ -27,6 +28,7 @@ export function createWorkbenchStore(services: StoreServices): WorkbenchStore {
     ...createHelperSlice(services)(...a),
     ...createCaptureSlice(services)(...a),
     ...createLabSlice(services)(...a),
+    ...createLessonSlice(services)(...a),
   }));
 }
 

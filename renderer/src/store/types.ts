@@ -7,12 +7,13 @@ import type { EditorSlice } from './editor';
 import type { ExperimentsSlice } from './experiments';
 import type { HelperSlice } from './helper';
 import type { LabSlice } from './lab';
+import type { LessonSlice } from './lesson';
 import type { LogSlice } from './log';
 import type { SendSlice } from './send';
 import type { SettingsSlice } from './settings';
 import type { SocketsSlice } from './sockets';
 
-export type WorkbenchState = EditorSlice & SendSlice & LogSlice & SocketsSlice & ExperimentsSlice & SettingsSlice & HelperSlice & CaptureSlice & LabSlice;
+export type WorkbenchState = EditorSlice & SendSlice & LogSlice & SocketsSlice & ExperimentsSlice & SettingsSlice & HelperSlice & CaptureSlice & LabSlice & LessonSlice;
 
 /** What slices get besides set/get: the client, and browser services tests can replace. */
 export interface StoreServices {

@@ -45,6 +45,12 @@ test('start line, act from client, send an echo to the target, see the reply on 
   await expect(diagram.getByRole('button', { name: 'client host', exact: true })).toHaveAttribute('aria-pressed', 'true');
   await expect(app.getByLabel('Act from host')).toHaveValue('client');
   await expect(app.getByRole('status', { name: 'Lab summary' })).toHaveText(/line up · acting from client/);
+  // The topology and the host survive a reload while the lab is up.
+  await app.reload();
+  await expect(app.getByRole('tab', { name: 'Lab' })).toHaveAttribute('aria-selected', 'true');
+  await expect(state).toHaveText(/^up since/);
+  await expect(app.getByLabel('Topology', { exact: true })).toHaveValue('line');
+  await expect(app.getByLabel('Act from host')).toHaveValue('client');
   await app.screenshot({ path: screenshot });
   await testInfo.attach('lab panel', { path: screenshot, contentType: 'image/png' });
 

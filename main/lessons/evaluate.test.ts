@@ -7,7 +7,8 @@ import { Workbench } from '../engine';
 import { loadTopology } from '../lab/topologies';
 import { evaluateLesson } from './evaluate';
 import { parseLesson } from './lesson';
-import { hostAddresses, outerHeaders, type LessonPacket } from './predicate';
+import { decode } from '../../packets/decode';
+import { checksumVerdict, hostAddresses, outerHeaders, type LessonPacket } from './predicate';
 import type { LessonCheckVerdict } from '../../common/contract';
 
 const CLIENT = '198.18.1.1';
@@ -106,6 +107,29 @@ describe('lesson predicates', () => {
     expect(count({ icmpType: 'echo-request', answered: true }).evidence).toEqual([0]);
     expect(count({ icmpType: 'echo-request', answered: false }).evidence).toEqual([2, 11]);
     expect(count({ protocol: 'tcp', filter: 'tcp.flags.rst' }).evidence).toEqual([8]);
+  });
+});
+
+describe('checksum verdicts', () => {
+  it('the direct ICMPv4 sum agrees with the decoder: right, wrong ICMP, wrong IP header, headerless, truncated', () => {
+    const icmp = (checksum?: number) => ({ kind: 'icmp', fields: { type: 8, identifier: 1, sequence: 2, ...(checksum === undefined ? {} : { checksum }) } });
+    const cases: Array<[string, Uint8Array, 'auto' | 'icmp']> = [
+      ['right', build([ip(CLIENT, TARGET), icmp(), payload] as PacketStack), 'auto'],
+      ['wrong icmp', build([ip(CLIENT, TARGET), icmp(0x1234), payload] as PacketStack), 'auto'],
+      ['wrong ip header', build([ip(CLIENT, TARGET, { checksum: 0x4321 }), icmp(), payload] as PacketStack), 'auto'],
+      ['headerless right', build([icmp(), payload] as PacketStack), 'icmp'],
+      ['headerless wrong', build([icmp(0x1234), payload] as PacketStack), 'icmp'],
+    ];
+    const truncated = build([ip(CLIENT, TARGET), icmp(), payload] as PacketStack).slice(0, 30);
+    cases.push(['truncated', truncated, 'auto']);
+    for (const [label, bytes, first] of cases) {
+      const row = { id: 0, time: 0, direction: 'sent', socketId: null, family: 'ipv4', source: CLIENT, destination: TARGET, protocol: 'ICMP', length: bytes.length, info: '' } as const;
+      const layers = first === 'auto' ? decode(bytes) : decode(bytes, { first: 'icmp' });
+      const statuses = layers.flatMap((layer) => (layer.kind !== 'payload' && layer.kind !== 'malformed' && layer.checksum ? [layer.checksum.status] : []));
+      const decoded = statuses.includes('wrong') ? 'wrong' : statuses.includes('correct') ? 'correct' : 'unverified';
+      expect(checksumVerdict({ row, bytes, first, source: CLIENT, destination: TARGET }), label).toBe(decoded);
+    }
+    expect(checksumVerdict({ row: { id: 1, time: 0, direction: 'sent', socketId: null, family: 'ipv4', source: CLIENT, destination: TARGET, protocol: 'ICMP', length: 0, info: '' }, bytes: cases[1][1], first: 'auto' })).toBe('wrong');
   });
 });
 

@@ -7,6 +7,7 @@ import { isIpv4, isIpv6 } from '../packets/address';
 import type { Capabilities, CaptureInfo, DecodedEntry, DisplayFilterPage, ExperimentRun, HelperStatus, Hop, LabInfo, LabTopologySummary, LogPage, LogRow, LogStatus, OptionReading, PingReply, PingStatistics, SendJobInfo, SendResults, SocketInfo } from './contract-results';
 import { socketOptionNames } from './socket-options';
 import type { Lesson, LessonSummary, LessonVerdict } from './contract-results';
+import { WorkspaceClientPart, type Workspace } from './workspace';
 
 // ---- building blocks ---------------------------------------------------------
 
@@ -341,6 +342,14 @@ export const methods = {
     'The next piece of an open import (at most 2 MiB of file, base64): its complete packets are appended to the log; end: the file ends here',
   ),
   closeTransfer: method<null>()(z.strictObject({ transferId: identifier }), 'Abandon an open export or import (idle ones close after 60 s)'),
+  saveWorkspace: method<{ exportId: string; packets: number }>()(
+    WorkspaceClientPart,
+    'Start writing a workspace file (pcapng: the session as JSON in a custom block, then the log), read in pieces with readExport; the parameters are what the client holds',
+  ),
+  loadWorkspace: method<{ workspace: Workspace; imported: number }>()(
+    z.strictObject({ data: z.string().min(1).max(base64Length(WHOLE_TRANSFER_BYTES)) }),
+    'Open a workspace file (base64, up to 8 MiB): checked whole first (a refused file changes nothing), then it replaces the log (undoClearLog brings the old one back) and the experiments, and returns the session for the client',
+  ),
 
   ping: method<ExperimentRun>()(PingParams, 'Start a ping run'),
   traceroute: method<ExperimentRun>()(

@@ -20,7 +20,7 @@ export const HEAVY_PAGE_ROWS = 1000;
 /** Ids scanned by one filterLog call from which it counts as heavy. */
 export const HEAVY_SCAN_ROWS = 50_000;
 
-const alwaysHeavy = new Set<string>(['exportPcapng', 'importPcapng', 'openExport', 'readExport', 'writeImport']);
+const alwaysHeavy = new Set<string>(['exportPcapng', 'importPcapng', 'openExport', 'readExport', 'writeImport', 'saveWorkspace', 'loadWorkspace']);
 
 /** Calls whose answer or input may run to megabytes: exports, imports, large pages. */
 export function isHeavyCall(method: unknown, params: unknown): boolean {

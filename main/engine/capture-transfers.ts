@@ -63,6 +63,14 @@ export class CaptureTransfers {
     return { exportId, packets: lengthOf(selection) };
   }
 
+  /** An export of every row shown now through `encoder` (saveWorkspace: a workspace file), read with readExport. */
+  openExportWith(encoder: CaptureEncoder): { exportId: string; packets: number } {
+    const selection = this.log.exportSelection(undefined);
+    const exportId = this.newId('export');
+    this.open.set(exportId, { kind: 'export', selection, next: 0, encoder, writer: this.log.captureWriter(encoder), timer: this.idleTimer(exportId) });
+    return { exportId, packets: lengthOf(selection) };
+  }
+
   /** The next piece of the file; done on the last one, which closes the export. */
   async readExport(params: Params<'readExport'>): Promise<{ data: string; done: boolean; count: number }> {
     const session = this.session(params.exportId, 'export', 'exportId');

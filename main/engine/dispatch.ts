@@ -74,7 +74,7 @@ export class ClientCalls {
 
   private track(method: unknown, params: unknown, result: unknown): void {
     const answer = result as { exportId?: string; importId?: string; done?: boolean } | null;
-    const opened = method === 'openExport' ? answer?.exportId : method === 'openImport' ? answer?.importId : undefined;
+    const opened = method === 'openExport' || method === 'saveWorkspace' ? answer?.exportId : method === 'openImport' ? answer?.importId : undefined;
     if (opened !== undefined) {
       // Opened after the client went (its answer is lost): close it at once.
       if (this.closed) void this.engine.closeTransfer({ transferId: opened }).catch(() => undefined);

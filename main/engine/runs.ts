@@ -122,6 +122,20 @@ export class ExperimentRuns {
     return [...this.runs.values()].map(snapshot);
   }
 
+  /**
+   * A loaded workspace's runs replace the finished history (loadWorkspace); running runs
+   * stay. A saved run still running when it was saved is restored as stopped.
+   */
+  restore(saved: readonly ExperimentRun[]): void {
+    this.lifetime.alive();
+    for (const [runId, run] of this.runs) if (run.state !== 'running') this.runs.delete(runId);
+    for (const run of saved) {
+      const runId = this.runs.has(run.runId) ? `${run.runId}-saved` : run.runId;
+      this.runs.set(runId, { ...run, runId, state: run.state === 'running' ? 'stopped' : run.state });
+    }
+    trimHistory(this.runs, (candidate) => candidate.state !== 'running');
+  }
+
   /** Stops every running experiment (close()). */
   stopAll(): void {
     for (const experiment of [...this.running.values()]) experiment.stop();

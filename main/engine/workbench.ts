@@ -27,6 +27,7 @@ import type {
   WorkbenchHandlers,
 } from '../../common/contract';
 import type { DisplayFilter } from '../../packets/display-filter';
+import type { Workspace } from '../../common/workspace';
 import { describeCapabilities } from './capabilities';
 import { Captures, type CaptureRecording, type RecordCaptureOptions } from './captures';
 import { CaptureTransfers } from './capture-transfers';
@@ -42,6 +43,7 @@ import { Lifetime } from './lifetime';
 import { PacketLog } from './packet-log';
 import { resolveHost } from './resolve';
 import { ExperimentRuns } from './runs';
+import { Workspaces } from './workspace';
 import { SocketSource } from './socket-source';
 import { Sockets } from './sockets';
 
@@ -76,6 +78,7 @@ export class Workbench implements WorkbenchHandlers {
   private readonly lessonBook: Lessons;
   private readonly helper: HelperSupervisor;
   private readonly labs: Labs;
+  private readonly workspaces: Workspaces;
   /** The engine's own transports, kept out of the log (excludeOwnTraffic). */
   private readonly ownTraffic = new OwnTraffic();
   private readonly stopWatchingHelper: () => void;
@@ -99,6 +102,13 @@ export class Workbench implements WorkbenchHandlers {
     this.jobs = new SendJobs(this.events, this.log, this.sockets, this.lifetime, newId);
     this.experiments = new ExperimentRuns(this.events, this.log, source, this.lifetime, newId, this.labs);
     this.captures = new Captures(this.events, this.log, this.ownTraffic, this.lifetime, newId, this.labs);
+    this.workspaces = new Workspaces({
+      transfers: this.transfers,
+      listSockets: () => this.listSockets(),
+      listExperiments: () => this.experiments.list(),
+      replaceLog: async (capture) => (await this.log.clear(), this.log.appendCapture(capture)),
+      restoreExperiments: (runs) => this.experiments.restore(runs),
+    });
     this.lessonBook = new Lessons(this.lifetime, () => this.log.rowsWithBytes());
     this.stopWatchingHelper = this.helper.onChange((status) => this.helperChanged(status));
   }
@@ -286,6 +296,12 @@ export class Workbench implements WorkbenchHandlers {
   }
   closeTransfer(params: Params<'closeTransfer'>): Promise<null> {
     return this.transfers.closeTransfer(params);
+  }
+  saveWorkspace(params: Params<'saveWorkspace'>): Promise<{ exportId: string; packets: number }> {
+    return this.workspaces.save(params);
+  }
+  loadWorkspace(params: Params<'loadWorkspace'>): Promise<{ workspace: Workspace; imported: number }> {
+    return this.workspaces.load(params);
   }
   logStatus(): Promise<LogStatus> {
     return this.log.status();

@@ -75,6 +75,8 @@ export function createFakeEngine(): FakeEngine {
       return { data: '', done: true, count: 0 };
     },
     openImport: async () => ({ importId: 'import-1' }),
+    saveWorkspace: async () => ({ exportId: 'export-1', packets: 0 }),
+    loadWorkspace: async () => { throw notFound('data', 'The fake engine loads no workspace'); },
     writeImport: async ({ importId, end }) => {
       if (importId !== 'import-1') throw notFound('importId', `No open import ${importId}`);
       return { imported: 0, done: end };

@@ -78,8 +78,10 @@ export const DEFAULT_HOST_LIMITS: HostLimits = {
   ...DEFAULT_CALL_LIMITS,
   maxClients: 16,
   maxMessageBytes: MAX_MESSAGE_BYTES,
-  heavyBacklogBytes: 4 * MiB,
-  maxBufferedBytes: 16 * MiB,
+  // Twice the event outbox's high water (4 MiB), so a flood of events alone does not refuse a heavy call.
+  heavyBacklogBytes: 8 * MiB,
+  // Room for one heavy answer (an 8 MiB exportPcapng is 11 MiB of base64) above heavyBacklogBytes.
+  maxBufferedBytes: 32 * MiB,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
@@ -305,7 +307,13 @@ function serveClient(ws: WebSocket, engine: EngineLike, limits: HostLimits): voi
     outbox.close();
     calls.close();
   });
-  ws.on('error', () => ws.terminate());
+  // A protocol error (a frame over maxMessageBytes: 1009) has ws send its close frame and discard what follows;
+  // the connection goes a second later, so the client reads why rather than a reset.
+  ws.on('error', () => {
+    const timer = setTimeout(() => ws.terminate(), 1000);
+    timer.unref();
+    ws.once('close', () => clearTimeout(timer));
+  });
 
   const respond = (frame: ResponseFrame): void => {
     if (ws.readyState !== ws.OPEN) return;

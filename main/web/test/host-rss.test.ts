@@ -6,14 +6,13 @@
 // 4 GiB, one 250 MiB frame 1 GiB.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMPORT_PIECE_BYTES } from '../../../common/contract';
 import { writePcapng, type PacketToWrite } from '../../../packets/pcapng';
 import { ensureCliBuilt, ROOT } from '../../test/fixtures/cli-process';
-import { openWireClient, pause, type WireClient } from './wire-client';
+import { openWireClient, oversizedFrame, pause, type WireClient } from './wire-client';
 
 /** The host's RSS stays under this through every attack (~270 MiB with its full log, before any attack). */
 export const RSS_BOUND_MIB = 450;
@@ -97,7 +96,7 @@ beforeAll(async () => {
   expect(((await loader.call('logStatus')).result as { kept: number }).kept).toBe(PACKETS);
   closeClients();
   figures.push(`full log of ${PACKETS} x ${PACKET_BYTES} B (${(file.length / MiB).toFixed(0)} MiB as pcapng): RSS ${status('VmRSS').toFixed(0)} MiB`);
-}, 180_000);
+}, 600_000);
 
 afterAll(() => {
   closeClients();
@@ -119,8 +118,8 @@ describe(`browser host RSS under attack stays under ${RSS_BOUND_MIB} MiB`, () =>
       bad.ws.resume();
       const all = await Promise.all(answers);
       // At most 2 run at once; the client's unread answers soon refuse the rest too.
-      expect(all.filter((answer) => answer.result).length).toBeLessThanOrEqual(10);
-      expect(all.filter((answer) => answer.error?.code === 'BUSY').length).toBeGreaterThanOrEqual(290);
+      expect(all.filter((answer) => answer.result).length).toBeLessThanOrEqual(20);
+      expect(all.filter((answer) => answer.error?.code === 'BUSY').length).toBeGreaterThanOrEqual(280);
     });
   });
 
@@ -160,56 +159,15 @@ describe(`browser host RSS under attack stays under ${RSS_BOUND_MIB} MiB`, () =>
 
   it('8 clients each sending a frame that claims 250 MiB: closed (1009) at its header; 3.9 MiB and 10 MiB unknown parameters', { timeout: 120_000 }, async () => {
     await measured('8 frames of 250 MiB, unknown 3.9 and 10 MiB parameters', async () => {
-      const codes = await Promise.all(Array.from({ length: 8 }, () => oversizedFrame(250 * MiB, 8 * MiB)));
-      // The close frame (1009) arrives unless the host's reset of the connection we still write to overtakes it.
-      expect(codes.every((code) => code === '1009' || code === 'closed: ')).toBe(true);
-      expect(codes).toContain('1009');
+      const codes = await Promise.all(Array.from({ length: 8 }, () => oversizedFrame(port, token, 250 * MiB, 8 * MiB)));
+      expect(codes).toEqual(Array(8).fill('1009'));
       const wire = await client();
       const unknown = await wire.call('capabilities', { ['n'.repeat(4 * MiB - 200)]: 1 });
       expect(unknown.error?.code).toBe('INVALID_ARGUMENT');
       expect(unknown.bytes).toBeLessThan(4096);
       const huge = await client();
       huge.sendRaw(JSON.stringify({ id: 1, method: 'capabilities', params: { ['n'.repeat(10 * MiB)]: 1 } }));
-      // 1006 when the host's reset overtakes its close frame (this client is still writing).
-      expect([1009, 1006]).toContain((await huge.closed).code);
+      expect((await huge.closed).code).toBe(1009);
     });
   });
 });
-
-/** A client frame (masked text) whose header claims `claimed` bytes, then `sent` bytes of it; resolves with the close frame's code. */
-function oversizedFrame(claimed: number, sent: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let stage: 'handshake' | 'frames' = 'handshake';
-    let received = Buffer.alloc(0);
-    socket.on('error', () => undefined);
-    socket.on('close', () => resolve(`closed: ${received.subarray(0, 16).toString('hex')}`));
-    socket.on('connect', () =>
-      socket.write(
-        `GET /api?token=${encodeURIComponent(token)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      ),
-    );
-    socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (stage === 'handshake') {
-        const end = received.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        if (!received.subarray(0, 12).toString().includes('101')) return reject(new Error(received.toString()));
-        received = received.subarray(end + 4);
-        stage = 'frames';
-        const header = Buffer.alloc(14);
-        header[0] = 0x81; // FIN, text
-        header[1] = 0x80 | 127; // masked, 64-bit length
-        header.writeBigUInt64BE(BigInt(claimed), 2);
-        socket.write(header); // mask key: zeros
-        socket.write(Buffer.alloc(sent, 0x61));
-      }
-      // A close frame: 0x88, length, then the 2-byte code.
-      if (stage === 'frames' && received.length >= 4 && received[0] === 0x88) {
-        resolve(`${received.readUInt16BE(2)}`);
-        socket.destroy();
-      }
-    });
-  });
-}

@@ -58,6 +58,14 @@ test('start line, act from client, send an echo to the target, see the reply on 
   await app.screenshot({ path: screenshot });
   await testInfo.attach('lab panel', { path: screenshot, contentType: 'image/png' });
 
+  // At 1024x700 the diagram and the links table stay inside the window.
+  await app.setViewportSize({ width: 1024, height: 700 });
+  for (const part of [diagram, links]) {
+    const box = await part.boundingBox();
+    expect(box && box.x >= 0 && box.x + box.width <= 1024, `${JSON.stringify(box)} within 1024 px`).toBe(true);
+  }
+  await app.setViewportSize({ width: 1440, height: 900 });
+
   // An echo request from the Send panel, into the lab.
   const id = hex4(uniqueIdentifier());
   await app.getByRole('tab', { name: 'Build & send' }).click();

@@ -7,6 +7,7 @@ import { WorkbenchError } from '../../../common/validate';
 import type { WorkbenchClient } from '../api/client';
 import { pumpEvents } from '../api/events';
 import { createWorkbenchStore } from './index';
+import { labStateWords } from '../panels/LabPanel';
 import { actingHost, labHosts } from './lab';
 
 const topologies = [
@@ -120,6 +121,15 @@ describe('lab slice', () => {
     listener([{ type: 'lab', lab: up }]);
     expect(store.getState().lab.info.map?.hosts).toHaveLength(3);
     pump.stop();
+  });
+
+  it('says the state in words: starting…, up since the local time, failed, down', () => {
+    const at = new Date(2026, 11, 3, 18, 40, 2, 500).getTime();
+    expect(labStateWords({ state: 'starting', topology: 'line' })).toBe('starting…');
+    expect(labStateWords({ ...up, startedAt: at })).toBe('up since 18:40:02');
+    expect(labStateWords({ state: 'failed', error: { code: 'PERMISSION', message: 'needs root' } })).toBe('failed');
+    expect(labStateWords({ state: 'stopping' })).toBe('stopping…');
+    expect(labStateWords({ state: 'down' })).toBe('down');
   });
 
   it('lists hosts before routers', () => {

@@ -2,12 +2,14 @@
 import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { CaptureControls, LossStatus } from './components/CaptureControls';
 import { LabStatus } from './components/LabStatus';
+import { Split } from './components/Split';
 import { UndoClearNotice } from './components/UndoClearNotice';
 import { CapabilityBanner } from './panels/CapabilityBanner';
 import { ConnectionBanner } from './panels/ConnectionBanner';
 import { EditorPanel } from './panels/EditorPanel';
 import { ExperimentsPanel } from './panels/ExperimentsPanel';
 import { LabPanel } from './panels/LabPanel';
+import { LessonPane } from './panels/LessonPane';
 import { LogPanel } from './panels/LogPanel';
 import { SendPanel } from './panels/SendPanel';
 import { SocketsPanel } from './panels/SocketsPanel';
@@ -27,6 +29,8 @@ export function App() {
   const showPanel = useWorkbench((s) => s.settings.showPanel);
   const theme = useWorkbench((s) => s.settings.theme);
   const setTheme = useWorkbench((s) => s.settings.setTheme);
+  const lessonOpen = useWorkbench((s) => s.lesson.open);
+  const setLessonOpen = useWorkbench((s) => s.lesson.setOpen);
   const tabs = useRef<Record<string, HTMLButtonElement | null>>({});
 
   useEffect(() => {
@@ -62,6 +66,18 @@ export function App() {
     tabs.current[panelIds[next]]?.focus();
   };
 
+  const workbench = (
+    <section role="tabpanel" id={`panel-${panel}`} aria-labelledby={`tab-${panel}`} className="tabpanel">
+      {panel === 'editor' && (
+        <EditorPanel aside={<SendPanel />} />
+      )}
+      {panel === 'log' && <LogPanel />}
+      {panel === 'sockets' && <SocketsPanel />}
+      {panel === 'experiments' && <ExperimentsPanel />}
+      {panel === 'lab' && <LabPanel />}
+    </section>
+  );
+
   return (
     <div className="app">
       <header className="app-header">
@@ -89,6 +105,9 @@ export function App() {
           ))}
         </div>
         <div className="header-tools">
+          <button type="button" className="lesson-toggle" aria-expanded={lessonOpen} aria-controls={lessonOpen ? 'lesson-pane' : undefined} title="Show or hide the lesson beside the workbench" onClick={() => setLessonOpen(!lessonOpen)}>
+            Lesson
+          </button>
           <label className="inline">
             <span>Theme</span>
             <select aria-label="Theme" value={theme} onChange={(event) => setTheme(event.target.value as Theme)}>
@@ -103,15 +122,12 @@ export function App() {
       <CapabilityBanner />
       <UndoClearNotice />
       <main className="app-main">
-        <section role="tabpanel" id={`panel-${panel}`} aria-labelledby={`tab-${panel}`} className="tabpanel">
-          {panel === 'editor' && (
-            <EditorPanel aside={<SendPanel />} />
-          )}
-          {panel === 'log' && <LogPanel />}
-          {panel === 'sockets' && <SocketsPanel />}
-          {panel === 'experiments' && <ExperimentsPanel />}
-          {panel === 'lab' && <LabPanel />}
-        </section>
+        {lessonOpen ? (
+          // The lesson stays beside whichever panel the student works in.
+          <Split id="lesson" direction="row" label="Resize workbench and lesson panes" initial={0.7} minFirst={560} minSecond={280} className="lesson-split" first={workbench} second={<LessonPane />} />
+        ) : (
+          workbench
+        )}
       </main>
       <StatusBar />
     </div>

@@ -1,8 +1,9 @@
 // packet-workbench lesson list|check: the shipped lessons, and offline grading. `lesson
 // check LESSON --capture FILE` imports what a student hands in (pcapng or pcap) into an
 // engine of its own and runs the evaluator the GUI's live checks run, one line per check.
+// `--workspace FILE` grades a saved workspace instead (its log; the file checked whole first).
 // Exit codes: 0 every check passed, 1 some failed, 2 usage (unknown lesson, bad lesson
-// file, unreadable or broken capture).
+// file, unreadable or broken capture or workspace).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { LessonVerdict } from '../../common/contract';
@@ -10,6 +11,7 @@ import { LessonError, type CompiledLesson } from '../lessons/lesson';
 import { loadLesson, shippedLessons, summarizeLesson } from '../lessons/shipped';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE } from './errors';
 import { EngineSession, type Output } from './session';
+import { readWorkspaceArg } from './workspace';
 
 type Action = (out: Output) => Promise<number>;
 
@@ -28,9 +30,10 @@ export function registerLessonCommands(program: Command, set: (name: string, act
     .command('check')
     .description('evaluate a lesson\'s checks over a capture file: one verdict line per check; exit 0 when all passed, 1 when some failed')
     .argument('<lesson>', 'shipped lesson (see `lesson list`) or lesson file')
-    .requiredOption('--capture <file>', 'what the student hands in: a pcapng or pcap file')
+    .option('--capture <file>', 'what the student hands in: a pcapng or pcap file')
+    .option('--workspace <file>', 'or a workspace the student saved (its log is graded)')
     .option('--json', 'one JSON object per check, then the verdict')
-    .action((name: string, options: { capture: string }) => set('lesson check', (out) => lessonCheck(name, options.capture, out)));
+    .action((name: string, options: { capture?: string; workspace?: string }) => set('lesson check', (out) => lessonCheck(name, handedIn(options), out)));
   return lesson;
 }
 
@@ -67,14 +70,22 @@ function readCaptureFile(file: string): Buffer {
   return bytes;
 }
 
-async function lessonCheck(nameOrFile: string, captureFile: string, out: Output): Promise<number> {
+/** Exactly one of --capture and --workspace. */
+function handedIn(options: { capture?: string; workspace?: string }): { file: string; workspace: boolean } {
+  if ((options.capture === undefined) === (options.workspace === undefined)) throw new CliError(EXIT_USAGE, 'give what the student handed in: --capture FILE or --workspace FILE (one of them)');
+  return options.workspace !== undefined ? { file: options.workspace, workspace: true } : { file: options.capture!, workspace: false };
+}
+
+async function lessonCheck(nameOrFile: string, handed: { file: string; workspace: boolean }, out: Output): Promise<number> {
   const lesson = lessonOrUsage(nameOrFile);
-  const capture = readCaptureFile(captureFile);
+  const captureFile = handed.file;
+  // A workspace is a pcapng file: once checked whole, the engine imports its log as any capture.
+  const capture = handed.workspace ? readWorkspaceArg(captureFile, '--workspace ').bytes : readCaptureFile(captureFile);
   const session = new EngineSession({ logCapacity: 5_000_000 });
   let verdict: LessonVerdict;
   let packets: number;
   try {
-    ({ imported: packets } = await session.call('importPcapng', { pcapng: capture.toString('base64') }, { pcapng: { flag: '--capture' } }));
+    ({ imported: packets } = await session.call('importPcapng', { pcapng: capture.toString('base64') }, { pcapng: { flag: handed.workspace ? '--workspace' : '--capture' } }));
     verdict = session.workbench.evaluateLesson(lesson);
   } finally {
     await session.close();

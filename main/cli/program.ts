@@ -7,6 +7,7 @@ import { DISPLAY_FILTER_FLAG, DISPLAY_FILTER_HELP } from './display-filter';
 import { CliError, EXIT_BROKEN_PIPE, EXIT_NO_RESULT, EXIT_OK, EXIT_OUTPUT_ERROR, EXIT_USAGE, toCliError, usageMessage } from './errors';
 import { registerLabCommands } from './lab';
 import { registerLessonCommands } from './lesson';
+import { registerWorkspaceCommands } from './workspace';
 import { ping } from './ping';
 import { pmtu } from './pmtu';
 import { capabilities, setupHelper } from './privileges';
@@ -236,7 +237,11 @@ Exit codes: 0 success (ping: a reply; traceroute, pmtu: target reached), 1 no re
     commandName = name;
   });
 
-  for (const command of [program, ...program.commands, ...lab.commands, ...lesson.commands]) command.allowExcessArguments(true);
+  const workspace = registerWorkspaceCommands(program, set, (name) => {
+    commandName = name;
+  });
+
+  for (const command of [program, ...program.commands, ...lab.commands, ...lesson.commands, ...workspace.commands]) command.allowExcessArguments(true);
   try {
     await program.parseAsync(argv);
   } catch (error) {

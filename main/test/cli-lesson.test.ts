@@ -94,7 +94,7 @@ describe('packet-workbench lesson', () => {
     expect(broken.stderr).toMatch(/bad\.json: steps\[0\]\.checks\[0\]\.match\.filter: display filter: .*icmp\.tpye.* \(line 5, column \d+\)/);
     const missing = await runCli(['lesson', 'check', 'ping-rtt']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain("required option '--capture <file>' not specified");
+    expect(missing.stderr).toContain('give what the student handed in: --capture FILE or --workspace FILE (one of them)');
     const absent = await runCli(['lesson', 'check', 'ping-rtt', '--capture', path.join(scratch, 'nope.pcapng')]);
     expect(absent.code).toBe(2);
     expect(absent.stderr).toMatch(/--capture .*nope\.pcapng: cannot read it \(ENOENT\)/);

@@ -14,6 +14,7 @@ import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ResponseFrame } from '../../common/client';
+import { WHOLE_TRANSFER_BYTES } from '../../common/contract';
 import { serializeError, WorkbenchError } from '../../common/validate';
 import { contentSecurityPolicy } from '../../common/csp';
 import { DEFAULT_CALL_LIMITS, type CallLimits } from '../engine/call-gate';
@@ -65,15 +66,15 @@ export interface HostLimits extends CallLimits {
 
 const MiB = 1024 * 1024;
 /**
- * The largest legitimate request is a writeImport piece: 2 MiB of file as base64
- * (2.67 MiB) in its JSON frame. A pcapng of a full ring of capacity C is at most
+ * The largest legitimate request is a whole-file importPcapng or loadWorkspace: 8 MiB of
+ * file (WHOLE_TRANSFER_BYTES) as base64, 10.7 MiB, and its JSON envelope. Larger files go in
+ * writeImport pieces (2 MiB of file each): a pcapng of a full ring of capacity C is at most
  * min(C x 2048, 1 GiB) bytes of packets plus C x ~200 bytes of blocks (headers, options,
- * synthesized IP headers and their comments): for the default 100 000 that is ~225 MB, which
- * goes in ~108 writeImport calls. Other calls are smaller: a send of one 64 KiB packet as
- * spaced hex is 192 KiB, a stream of 16 of them 3 MiB; exportPcapng ids of a full
- * 100 000-row log ~1.1 MB.
+ * synthesized IP headers and their comments), for the default 100 000 ~225 MB in ~108 calls.
+ * Other calls are smaller: a send of one 64 KiB packet as spaced hex is 192 KiB, a stream of
+ * 16 of them 3 MiB; exportPcapng ids of a full 100 000-row log ~1.1 MB.
  */
-export const MAX_MESSAGE_BYTES = 4 * MiB;
+export const MAX_MESSAGE_BYTES = 4 * Math.ceil(WHOLE_TRANSFER_BYTES / 3) + 64 * 1024;
 export const DEFAULT_HOST_LIMITS: HostLimits = {
   ...DEFAULT_CALL_LIMITS,
   maxClients: 16,

@@ -143,3 +143,25 @@ test('one level-one heading, and one control behind "Import pcapng…"', async (
   await (await chooser).setFiles(file);
   await expect(actions.getByRole('status')).toHaveText(/^Imported \d+ packets? from all\.pcapng$/);
 });
+
+test('the lesson pane beside the panels a student uses with it: no serious or critical axe violations, light and dark, 1440x900 and 1024x700', async ({ app }) => {
+  test.setTimeout(240_000);
+  await app.getByRole('button', { name: 'Lesson', exact: true }).click();
+  const pane = app.getByRole('complementary', { name: 'Lesson' });
+  // A lesson with checks not yet passed (their reasons shown) and its lab to start.
+  await pane.getByLabel('Lesson', { exact: true }).selectOption({ label: 'Checksums: the silent drop' });
+  await expect(pane.getByRole('status', { name: 'Lesson progress' })).toHaveText(/^\d+ of 4 checks passed/);
+  const found: string[] = [];
+  for (const viewport of viewports) {
+    await app.setViewportSize(viewport);
+    for (const theme of themes) {
+      await app.getByLabel('Theme').selectOption(theme);
+      for (const panel of ['Build & send', 'Experiments'] as const) {
+        await app.getByRole('tab', { name: panel }).click();
+        await expect(pane).toBeVisible();
+        found.push(...(await seriousViolations(app, `lesson pane beside ${panel}, ${theme}, ${viewport.width}x${viewport.height}`)));
+      }
+    }
+  }
+  expect(found, `${found.length} serious or critical violations:\n${found.join('\n')}`).toEqual([]);
+});

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EventBatch } from '../../common/contract';
 import { readLogRange } from '../../common/log-range';
 import { Workbench } from '../engine/workbench';
-import { EventOutbox, HIGH_WATER_BYTES } from './event-outbox';
+import { budgetFromEnvironment, EventOutbox, HIGH_WATER_BYTES } from './event-outbox';
 
 const EXPERIMENTAL = 253; // RFC 3692: no stack answers it, so the log holds only what we send and see
 const PACKETS = 20_000;
@@ -101,5 +101,16 @@ describe('event outbox: capture and log status', () => {
     await expect.poll(() => frames.length).toBe(1);
     expect(frames[0]).toEqual([status(2), expect.objectContaining({ type: 'capture', capture: expect.objectContaining({ packets: 5 }) })]);
     outbox.close();
+  });
+});
+
+describe('budgetFromEnvironment', () => {
+  it('is the GUI budget unless WORKBENCH_LIVE_ROWS_PER_SECOND says otherwise (0: every row)', () => {
+    const now = () => 0;
+    expect(budgetFromEnvironment(now, undefined)?.perSecond).toBe(5000);
+    expect(budgetFromEnvironment(now, '0')).toBeNull();
+    expect(budgetFromEnvironment(now, '20000')).toMatchObject({ perSecond: 20_000, burst: 20_000 });
+    expect(() => budgetFromEnvironment(now, 'lots')).toThrow(/WORKBENCH_LIVE_ROWS_PER_SECOND .* got 'lots'/);
+    expect(() => budgetFromEnvironment(now, '-1')).toThrow(RangeError);
   });
 });

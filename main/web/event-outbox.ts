@@ -18,7 +18,7 @@
 import { EVENT_BATCH_INTERVAL_MS, type EventBatch, type LogRow, type WorkbenchEvent } from '../../common/contract';
 import { FRAME_ROWS, framesOf } from '../engine/event-frames';
 import { IntervalScheduler } from '../engine/interval-scheduler';
-import { RowBudget, skipRows, type SkippedRows } from '../engine/row-budget';
+import { LIVE_ROWS_BURST, RowBudget, skipRows, type SkippedRows } from '../engine/row-budget';
 
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 /** Twice the engine's largest 'log' event (10 000 rows), so a client that keeps up is sent every one. */
@@ -53,7 +53,7 @@ export class EventOutbox {
     private readonly target: OutboxTarget,
     now: () => number = () => performance.now(),
     /** null: every row goes (a client that is not a GUI). */
-    private readonly budget: RowBudget | null = new RowBudget(undefined, undefined, now),
+    private readonly budget: RowBudget | null = budgetFromEnvironment(now),
   ) {
     this.scheduler = new IntervalScheduler(EVENT_BATCH_INTERVAL_MS, () => this.flush(), now);
   }
@@ -166,4 +166,17 @@ export class EventOutbox {
     this.scheduler.ran();
     for (const frame of framesOf(batch)) this.target.send(JSON.stringify({ events: frame }));
   }
+}
+
+/**
+ * The row budget of each client: LIVE_ROWS_PER_SECOND, or WORKBENCH_LIVE_ROWS_PER_SECOND when set
+ * (0: every row, for a benchmark of the transport itself, e.g. bench:engine).
+ */
+export function budgetFromEnvironment(now: () => number, setting = process.env.WORKBENCH_LIVE_ROWS_PER_SECOND): RowBudget | null {
+  if (setting === undefined || setting.trim() === '') return new RowBudget(undefined, undefined, now);
+  const perSecond = Number(setting);
+  if (!Number.isFinite(perSecond) || perSecond < 0) {
+    throw new RangeError(`WORKBENCH_LIVE_ROWS_PER_SECOND must be a number of rows per second, 0 for no budget; got '${setting}'`);
+  }
+  return perSecond === 0 ? null : new RowBudget(perSecond, Math.max(LIVE_ROWS_BURST, perSecond), now);
 }

@@ -6,12 +6,21 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LabInfo, Lesson, LessonSummary, LessonVerdict } from '../../../common/contract';
 import { formatHex } from '../../../packets';
 import checksumsFile from '../../../main/lessons/shipped/checksums.json';
+import mtrLossyFile from '../../../main/lessons/shipped/mtr-lossy.json';
 import pingRttFile from '../../../main/lessons/shipped/ping-rtt.json';
+import pmtuFile from '../../../main/lessons/shipped/pmtu-small-mtu.json';
+import tracerouteFile from '../../../main/lessons/shipped/ttl-traceroute.json';
 import type { WorkbenchClient } from '../api/client';
 import { createWorkbenchStore } from './index';
 import { CHECK_INTERVAL_MS, formFromParams, lessonProgress } from './lesson';
 
-const lessons: Record<string, Lesson> = { 'ping-rtt': pingRttFile as Lesson, checksums: checksumsFile as Lesson };
+const lessons: Record<string, Lesson> = {
+  'ping-rtt': pingRttFile as Lesson,
+  checksums: checksumsFile as Lesson,
+  'ttl-traceroute': tracerouteFile as Lesson,
+  'mtr-lossy': mtrLossyFile as Lesson,
+  'pmtu-small-mtu': pmtuFile as Lesson,
+};
 const summaries: LessonSummary[] = Object.values(lessons).map((l) => ({
   name: l.name,
   title: l.title,
@@ -65,7 +74,7 @@ describe('lesson slice', () => {
   it('keeps the chosen lesson, its step and the open pane across a reload, and checks it on load', async () => {
     const first = makeStore();
     await first.lesson().load();
-    expect(first.lesson().list.map((l) => l.name)).toEqual(['ping-rtt', 'checksums']);
+    expect(first.lesson().list.map((l) => l.name)).toEqual(Object.keys(lessons));
     expect(first.lesson().name).toBe('');
     await first.lesson().choose('ping-rtt');
     first.lesson().setStep(1);
@@ -178,6 +187,27 @@ describe('lesson slice', () => {
     const bytes = store.getState().editor.analysis.bytes!;
     expect([bytes[2], bytes[3]]).not.toEqual([0x12, 0x34]);
     expect(bytes[7]).toBe(2);
+  });
+
+  it('loads prepared traceroute, mtr and path-MTU runs into their forms and shows their tab', async () => {
+    const { store, lesson } = makeStore();
+    const experiments = () => store.getState().experiments;
+    await lesson().load();
+    await lesson().choose('ttl-traceroute');
+    lesson().loadPrepared(3);
+    expect(experiments().traceForm).toMatchObject({ target: '198.18.4.2', probe: 'tcp', port: '80', firstHop: '1', maxHops: '30' });
+    expect(experiments().routeView).toBe('traceroute');
+    lesson().loadPrepared(1);
+    expect(experiments().traceForm).toMatchObject({ probe: 'icmp', port: '' });
+    await lesson().choose('mtr-lossy');
+    lesson().loadPrepared(0);
+    expect(experiments().mtrForm).toMatchObject({ target: '198.18.3.2', cycles: '30', interval: '200', probe: 'icmp' });
+    expect(experiments().routeView).toBe('mtr');
+    await lesson().choose('pmtu-small-mtu');
+    lesson().loadPrepared(1);
+    expect(experiments().pmtuForm).toMatchObject({ target: 'fd42:0:0:3::2', maxHops: '30', timeout: '1000' });
+    expect(experiments().routeView).toBe('pmtu');
+    expect(store.getState().settings.panel).toBe('experiments');
   });
 
   it('maps contract parameter names onto form fields and leaves out what the form lacks', () => {

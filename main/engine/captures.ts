@@ -88,6 +88,11 @@ export class Captures {
     return [...this.captures.values()].map((capture) => structuredClone(capture.info));
   }
 
+  /** Stops the captures inside lab hosts (the lab is going down). */
+  stopLabCaptures(): Promise<void>[] {
+    return [...this.captures.values()].filter((capture) => capture.info.host !== undefined).map((capture) => capture.stop());
+  }
+
   /** Stops every capture (close()). */
   stopAll(): Promise<void>[] {
     return [...this.captures.values()].map((capture) => capture.stop());

@@ -180,7 +180,14 @@ describe.skipIf(!support.supported)(`acting inside a lab host${support.supported
     const names = Object.values(up.map!.hosts).map((host) => host.namespace).filter(Boolean) as string[];
     expect(names.length).toBe(5);
     for (const name of names) expect(netnsNames()).toContain(name);
+    // What acts inside the lab's hosts lets go of them (an open socket would keep a namespace alive).
+    const socket = (await dispatchCall(workbench, 'openSocket', { family: 'ipv4', protocol: 1, host: 'target' })) as SocketInfo;
+    const capture = (await dispatchCall(workbench, 'startCapture', { host: 'r1' })) as CaptureInfo;
+    const ping = (await dispatchCall(workbench, 'ping', { target: '198.18.1.1', count: 1000, intervalMs: 100, host: 'target' })) as ExperimentRun;
     expect(await workbench.stopLab()).toEqual({ state: 'down' });
+    expect((await workbench.listSockets()).find((info) => info.socketId === socket.socketId)).toBeUndefined();
+    expect((await workbench.listCaptures()).find((info) => info.captureId === capture.captureId)?.state).toBe('stopped');
+    expect((await workbench.listExperiments()).find((run) => run.runId === ping.runId)).toMatchObject({ state: 'failed', error: { code: 'LAB_DOWN' } });
     const left = netnsNames();
     for (const name of names) expect(left).not.toContain(name);
     await expect(dispatchCall(workbench, 'ping', { target: '198.18.4.2', host: 'client' })).rejects.toMatchObject({ code: 'LAB_NOT_UP' });

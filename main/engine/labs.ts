@@ -60,6 +60,8 @@ export class Labs implements LabHosts {
     private readonly events: EventHub,
     private readonly lifetime: Lifetime,
     private readonly create: CreateLab = createTopologyLab,
+    /** Called before the lab goes down: whatever acts inside its hosts lets go of them. */
+    private readonly leaving: () => Promise<void> = async () => undefined,
   ) {}
 
   async topologies(): Promise<LabTopologySummary[]> {
@@ -178,8 +180,9 @@ export class Labs implements LabHosts {
       return Promise.resolve();
     }
     this.change({ ...this.info, state: 'stopping' });
-    this.stopping = lab
-      .destroy()
+    this.stopping = this.leaving()
+      .catch(() => undefined)
+      .then(() => lab.destroy())
       .then(
         () => {
           this.lab = undefined;

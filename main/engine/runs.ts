@@ -148,6 +148,13 @@ export class ExperimentRuns {
     }
   }
 
+  /** The lab is going down: runs acting from its hosts end as failed with the reason. */
+  abortLabRuns(failure: { code: string; message: string }): void {
+    for (const experiment of [...this.running.values()]) {
+      if (experiment.run.host !== undefined) experiment.abort(new WorkbenchError(failure.code, failure.message));
+    }
+  }
+
   private registerStarted(experiment: Experiment): ExperimentRun {
     // close() may have run while the experiment was starting.
     if (this.lifetime.closed) {

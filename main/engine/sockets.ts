@@ -262,8 +262,17 @@ export class Sockets {
 
   /** The helper stopped: the sockets it opened close, their jobs fail with the reason. */
   closeHelperSockets(failure: Failure): void {
+    this.takeAway((entry) => entry.via === 'helper', failure);
+  }
+
+  /** The lab is going down: sockets opened in its hosts close (they would keep its namespaces alive), their jobs fail. */
+  closeLabSockets(failure: Failure): void {
+    this.takeAway((entry) => entry.lab !== undefined, failure);
+  }
+
+  private takeAway(which: (entry: SocketEntry) => boolean, failure: Failure): void {
     for (const entry of [...this.entries.values()]) {
-      if (entry.via !== 'helper' || entry.closed) continue;
+      if (!which(entry) || entry.closed) continue;
       for (const job of [...entry.jobs]) job.fail(failure);
       entry.closed = true;
       this.entries.delete(entry.id);

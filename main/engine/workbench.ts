@@ -93,7 +93,7 @@ export class Workbench implements WorkbenchHandlers {
     this.log = new PacketLog(options.logCapacity ?? DEFAULT_LOG_CAPACITY, this.events, this.lifetime);
     this.transfers = new CaptureTransfers(this.log);
     this.helper = options.helper ?? new HelperSupervisor();
-    this.labs = new Labs(this.events, this.lifetime, options.createLab);
+    this.labs = new Labs(this.events, this.lifetime, options.createLab, () => this.leaveLab());
     const source = new SocketSource(this.helper);
     // One counter for every id: socket-1, job-2, run-3, capture-4 …
     let serial = 0;
@@ -343,6 +343,14 @@ export class Workbench implements WorkbenchHandlers {
   }
   listCaptures(): Promise<CaptureInfo[]> {
     return this.captures.list();
+  }
+
+  /** The lab is going down: its hosts' sockets close, their runs and captures end (the log keeps what they saw). */
+  private async leaveLab(): Promise<void> {
+    const failure = { code: 'LAB_DOWN', message: 'The lab went down; what acted inside its hosts was closed' };
+    this.experiments.abortLabRuns(failure);
+    this.sockets.closeLabSockets(failure);
+    await Promise.all(this.captures.stopLabCaptures());
   }
 
   // ---- the lab (labs.ts) ------------------------------------------------------------------------

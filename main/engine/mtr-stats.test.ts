@@ -60,3 +60,15 @@ describe('HopStatistics (mtr columns)', () => {
     expect(hop.stdev()).toBeCloseTo(Math.sqrt(250 / 999), 9);
   });
 });
+
+describe('loss percent', () => {
+  it('is exact for whole percentages (29 of 100, not 28.999999999999996)', () => {
+    const hop = new HopStatistics(3);
+    for (let i = 0; i < 100; i++) {
+      hop.probeSent();
+      if (i < 29) hop.lose();
+      else hop.reply('198.18.3.2', 40);
+    }
+    expect(hop.lossPercent()).toBe(29);
+  });
+});

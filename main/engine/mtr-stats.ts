@@ -43,7 +43,7 @@ export class HopStatistics {
   /** Loss over the probes whose wait is over (those still waiting are neither lost nor answered). */
   lossPercent(): number {
     const judged = this.received + this.lost;
-    return judged === 0 ? 0 : (this.lost / judged) * 100;
+    return judged === 0 ? 0 : (this.lost * 100) / judged;
   }
 
   /** Sample standard deviation (n − 1), as mtr's StDev; 0 with a single reply. */

@@ -1,8 +1,8 @@
 // An mtr run: traceroute in cycles. Each cycle sends one probe to every TTL up to the
-// target's hop (up to maxHops until an answer tells where the target is), waits until all
-// are answered or timeoutMs has passed since the last left, and the next cycle starts
-// intervalMs after this one began. Per hop: sent, received, loss and RTT statistics
-// (mtr-stats.ts). Probes go out through traceroute's probers (raw sockets or the error queue).
+// target's hop (up to maxHops until an answer tells where the target is); a new cycle starts
+// every intervalMs whatever the earlier ones still wait for, and a cycle's probes that have
+// no answer timeoutMs after its last one left are lost. Per hop: sent, received, loss and RTT
+// statistics (mtr-stats.ts). Probes go out through traceroute's probers (raw sockets or the error queue).
 import type { ExperimentRun, Params } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import { formatIpAddress, isIpv6, parseIpAddress } from '../../packets/address';
@@ -16,10 +16,18 @@ const INDEX_WRAP = 30_000;
 
 interface MtrProbe {
   ttl: number;
+  cycle: Cycle;
   sentMono: number;
   sentAtNs?: bigint;
   sent: boolean;
   state: 'waiting' | 'answered' | 'lost';
+}
+
+interface Cycle {
+  probes: MtrProbe[];
+  /** Probes not reported sent yet: the cycle's wait starts when this reaches 0. */
+  unsent: number;
+  timer: NodeJS.Timeout | null;
 }
 
 export class MtrRun implements Experiment {
@@ -32,11 +40,14 @@ export class MtrRun implements Experiment {
   /** The highest TTL probed each cycle: maxHops, then the target's (or an unreachable's) hop once it answered. */
   private limit: number;
   private nextIndex = 0;
-  private probes = new Map<number, MtrProbe>();
+  /** The probes still waiting for an answer, by index. */
+  private readonly probes = new Map<number, MtrProbe>();
+  /** Cycles whose probes are not all answered or lost yet. */
+  private readonly open = new Set<Cycle>();
+  private allSent = false;
   private timer: NodeJS.Timeout | null = null;
-  /** Ends the current wait (a cycle's answers, or the pause between cycles) at once. */
+  /** Ends the current wait (the pause between cycles, or the last cycles' answers) at once. */
   private endWait: (() => void) | null = null;
-  private checkCycle: (() => void) | null = null;
 
   constructor(
     private readonly host: ExperimentHost,
@@ -97,13 +108,13 @@ export class MtrRun implements Experiment {
   private async cycles(): Promise<void> {
     for (let cycle = 1; cycle <= this.params.cycles; cycle++) {
       const began = performance.now();
-      await this.probeCycle();
-      if (this.run.state !== 'running') return;
-      this.run.mtr!.cycles = cycle;
-      this.publish();
+      this.sendCycle();
       if (cycle < this.params.cycles) await this.wait(this.params.intervalMs - (performance.now() - began));
       if (this.run.state !== 'running') return;
     }
+    this.allSent = true;
+    // The last cycles' answers (or their timeouts); finish() ends the wait too.
+    if (this.open.size > 0) await new Promise<void>((resolve) => (this.endWait = resolve));
     this.finish('done');
   }
 
@@ -121,46 +132,49 @@ export class MtrRun implements Experiment {
     });
   }
 
-  /** One probe per TTL up to the limit; resolves when all are answered or timeoutMs after the last was sent. */
-  private probeCycle(): Promise<void> {
-    this.probes = new Map();
+  /** One probe per TTL up to the limit. */
+  private sendCycle(): void {
+    const cycle: Cycle = { probes: [], unsent: this.limit, timer: null };
+    this.open.add(cycle);
     const sending: [number, number][] = [];
     for (let ttl = 1; ttl <= this.limit; ttl++) {
       const index = this.nextIndex;
       this.nextIndex = (this.nextIndex + 1) % INDEX_WRAP;
-      this.probes.set(index, { ttl, sentMono: performance.now(), sent: false, state: 'waiting' });
+      const probe: MtrProbe = { ttl, cycle, sentMono: performance.now(), sent: false, state: 'waiting' };
+      cycle.probes.push(probe);
+      this.probes.set(index, probe);
       sending.push([index, ttl]);
     }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        if (this.timer) clearTimeout(this.timer);
-        this.timer = null;
-        this.checkCycle = null;
-        this.endWait = null;
-        this.judgeWaiting();
-        resolve();
-      };
-      this.endWait = done;
-      this.checkCycle = () => {
-        const counted = [...this.probes.values()].filter((probe) => probe.ttl <= this.limit);
-        if (!counted.every((probe) => probe.sent)) return;
-        if (counted.every((probe) => probe.state !== 'waiting')) return done();
-        if (!this.timer) this.timer = setTimeout(done, this.params.timeoutMs);
-      };
-      for (const [index, ttl] of sending) this.prober!.send(index, ttl);
-    });
+    for (const [index, ttl] of sending) this.prober!.send(index, ttl);
   }
 
-  /** The cycle's wait is over: what has not answered is lost. */
-  private judgeWaiting(): void {
-    if (this.run.state !== 'running') return;
-    for (const probe of this.probes.values()) {
-      if (probe.state !== 'waiting' || probe.ttl > this.limit) continue;
-      probe.state = 'lost';
-      this.hops.get(probe.ttl)?.lose();
+  /** A probe's outcome; the cycle is complete once none of its probes (up to the limit) waits. */
+  private judge(index: number, probe: MtrProbe, state: 'answered' | 'lost'): void {
+    probe.state = state;
+    this.probes.delete(index);
+    if (state === 'lost' && probe.ttl <= this.limit) this.hops.get(probe.ttl)?.lose();
+    this.checkCycle(probe.cycle);
+  }
+
+  private checkCycle(cycle: Cycle): void {
+    if (!this.open.has(cycle) || cycle.unsent > 0) return;
+    if (cycle.probes.some((probe) => probe.state === 'waiting' && probe.ttl <= this.limit)) {
+      cycle.timer ??= setTimeout(() => this.expire(cycle), this.params.timeoutMs);
+      return;
     }
-    this.probes = new Map();
+    if (cycle.timer) clearTimeout(cycle.timer);
+    this.open.delete(cycle);
+    for (const [index, probe] of this.probes) if (probe.cycle === cycle) this.probes.delete(index);
+    this.run.mtr!.cycles++;
     this.refresh();
+    if (this.allSent && this.open.size === 0) this.endWait?.();
+  }
+
+  /** timeoutMs after the cycle's last probe left: what has not answered is lost. */
+  private expire(cycle: Cycle): void {
+    if (this.run.state !== 'running') return;
+    for (const [index, probe] of this.probes) if (probe.cycle === cycle && probe.state === 'waiting') this.judge(index, probe, 'lost');
+    this.checkCycle(cycle);
   }
 
   private hop(ttl: number): HopStatistics {
@@ -177,38 +191,32 @@ export class MtrRun implements Experiment {
     if (!probe || probe.sent || this.run.state !== 'running') return;
     probe.sent = true;
     probe.sentMono = performance.now();
+    probe.cycle.unsent--;
     if (probe.ttl <= this.limit) this.hop(probe.ttl).probeSent();
-    if ('error' in result) {
-      // A probe the kernel refused counts as sent and lost, as mtr counts it.
-      probe.state = 'lost';
-      if (probe.ttl <= this.limit) this.hop(probe.ttl).lose();
-      this.refresh();
-    } else probe.sentAtNs = result.sentAtNs;
-    this.checkCycle?.();
+    // A probe the kernel refused counts as sent and lost, as mtr counts it.
+    if ('error' in result) return this.judge(index, probe, 'lost');
+    probe.sentAtNs = result.sentAtNs;
+    this.checkCycle(probe.cycle);
   }
 
   private onAnswer(index: number, answer: { responder: string; kind: string; timestampNs?: bigint; sentAtNs?: bigint }): void {
     if (this.run.state !== 'running') return;
     const probe = this.probes.get(index);
     if (!probe || probe.state !== 'waiting') return;
-    probe.state = 'answered';
-    if (probe.ttl > this.limit) return;
-    const rtt = roundTripMs(answer.sentAtNs ?? probe.sentAtNs, answer.timestampNs, probe.sentMono, performance.now());
-    // A connect probe reports its send only with its answer.
-    if (!probe.sent) {
-      probe.sent = true;
-      this.hop(probe.ttl).probeSent();
+    if (probe.ttl <= this.limit) {
+      const rtt = roundTripMs(answer.sentAtNs ?? probe.sentAtNs, answer.timestampNs, probe.sentMono, performance.now());
+      this.hop(probe.ttl).reply(answer.responder, rtt);
+      const terminal = TERMINAL.has(answer.kind);
+      if (terminal) this.run.mtr!.reached = true;
+      // Nothing gets further than the target or an unreachable: later TTLs are no hops of this path.
+      if ((terminal || isUnreachableKind(answer.kind)) && probe.ttl < this.limit) {
+        this.limit = probe.ttl;
+        for (const ttl of [...this.hops.keys()]) if (ttl > this.limit) this.hops.delete(ttl);
+        for (const cycle of [...this.open]) if (cycle !== probe.cycle) this.checkCycle(cycle);
+      }
+      this.refresh();
     }
-    this.hop(probe.ttl).reply(answer.responder, rtt);
-    const terminal = TERMINAL.has(answer.kind);
-    if (terminal) this.run.mtr!.reached = true;
-    // Nothing gets further than the target or an unreachable: later TTLs are no hops of this path.
-    if ((terminal || isUnreachableKind(answer.kind)) && probe.ttl < this.limit) {
-      this.limit = probe.ttl;
-      for (const ttl of [...this.hops.keys()]) if (ttl > this.limit) this.hops.delete(ttl);
-    }
-    this.refresh();
-    this.checkCycle?.();
+    this.judge(index, probe, 'answered');
   }
 
   /** The hops in run.mtr: every TTL up to the last that ever answered (or the limit, once known). */
@@ -228,14 +236,15 @@ export class MtrRun implements Experiment {
   private finish(state: 'done' | 'stopped' | 'failed', error?: WorkbenchError): void {
     if (this.run.state !== 'running') return;
     // Probes still waiting were never judged: they leave the counts.
-    for (const probe of this.probes.values()) if (probe.state === 'waiting' && probe.sent && probe.ttl <= this.limit) this.hops.get(probe.ttl)?.probeWithdrawn();
-    this.probes = new Map();
+    for (const probe of this.probes.values()) if (probe.sent && probe.ttl <= this.limit) this.hops.get(probe.ttl)?.probeWithdrawn();
+    this.probes.clear();
+    for (const cycle of this.open) if (cycle.timer) clearTimeout(cycle.timer);
+    this.open.clear();
     this.refresh();
     this.run.state = state;
     if (error) this.run.error = { code: error.code, message: error.message };
     this.run.finishedAt = nowMs();
     this.endWait?.();
-    this.checkCycle = null;
     this.prober?.close();
     this.prober = null;
     this.publish();

@@ -157,4 +157,25 @@ describe.skipIf(why !== '')(`mtr and pmtu from a lab host (host: 'client')${skip
     expect(page.rows.length).toBeGreaterThan(0);
     expect(page.rows.every((row) => row.host === 'client')).toBe(true);
   });
+
+  it('lossy: mtr -c 100 every 100 ms shows the r1→r2 link: ~20 % loss and +40 ms from r2 on, and keeps its interval despite the loss', async () => {
+    const lossy = await labWith('lossy');
+    const started = await lossy.mtr(validateParams('mtr', { target: '198.18.3.2', cycles: 100, intervalMs: 100, timeoutMs: 1000, host: 'client' } satisfies ParamsIn<'mtr'>));
+    const run = await finished(lossy, started.runId);
+    expect(run).toMatchObject({ state: 'done', mtr: { cycles: 100, reached: true } });
+    const [r1, r2, target] = run.mtr!.hops;
+    expect([r1.address, r2.address, target.address]).toEqual(['198.18.1.2', '198.18.2.2', '198.18.3.2']);
+    for (const hop of [r1, r2, target]) expect(hop.sent).toBe(100);
+    expect(r1.lossPercent).toBe(0);
+    expect(r1.avgMs!).toBeLessThan(20);
+    // 20 % loss over 100 probes: binomial, σ = 4 %; 3.5 σ either way.
+    for (const hop of [r2, target]) {
+      expect(hop.lossPercent).toBeGreaterThanOrEqual(6);
+      expect(hop.lossPercent).toBeLessThanOrEqual(34);
+      expect(hop.bestMs!).toBeGreaterThanOrEqual(40);
+    }
+    // Cycles overlap: a lost probe's 1 s wait does not hold the next cycle back (100 × 100 ms, then the last wait).
+    expect(run.finishedAt! - run.startedAt).toBeLessThan(20_000);
+    console.log(`lossy: ${run.mtr!.hops.map((hop) => `${hop.address} loss ${hop.lossPercent}% avg ${hop.avgMs!.toFixed(1)} ms`).join('; ')}; ${Math.round(run.finishedAt! - run.startedAt)} ms`);
+  });
 });

@@ -214,3 +214,20 @@ describe.skipIf(!support.supported)(`an engine killed with its lab up${support.s
     await until('the namespaces to go', async () => (names.every((name) => !netnsNames().includes(name)) ? true : undefined), 20_000);
   });
 });
+
+describe.skipIf(!support.supported)(`stopLab while the lab starts${support.supported ? '' : ` (skipped: ${support.reason})`}`, () => {
+  it('waits for it, then takes it down: down, nothing left', { timeout: 60_000 }, async () => {
+    const workbench = new Workbench();
+    try {
+      const starting = workbench.startLab({ topology: 'line' });
+      expect((await workbench.labStatus()).state).toBe('starting');
+      expect(await workbench.stopLab()).toEqual({ state: 'down' });
+      const started = await starting;
+      const names = started.map!.hosts.map((host) => host.namespace as string);
+      const left = netnsNames();
+      for (const name of names) expect(left).not.toContain(name);
+    } finally {
+      await workbench.close();
+    }
+  });
+});

@@ -55,6 +55,8 @@ export class Labs implements LabHosts {
   private guardRenewal: NodeJS.Timeout | undefined;
   /** The stop in progress, so close() and a second stopLab wait for it. */
   private stopping: Promise<void> | undefined;
+  /** The start in progress, so a stop waits for the lab it builds. */
+  private building: Promise<unknown> | undefined;
 
   constructor(
     private readonly events: EventHub,
@@ -95,7 +97,9 @@ export class Labs implements LabHosts {
     }
     this.change({ state: 'starting', topology: topology.name });
     try {
-      const lab = await this.create(topology, { onNamespaces: (names) => (this.guard = startCrashGuard(names)) });
+      const building = this.create(topology, { onNamespaces: (names) => (this.guard = startCrashGuard(names)) });
+      this.building = building.finally(() => (this.building = undefined));
+      const lab = await building;
       if (this.lifetime.closed) {
         await lab.destroy().catch(() => undefined);
         this.release();
@@ -174,6 +178,8 @@ export class Labs implements LabHosts {
 
   private takeDown(): Promise<void> {
     if (this.stopping) return this.stopping;
+    // Stopping while it starts: once it is up (or failed), down.
+    if (this.building) return this.building.then(() => this.takeDown(), () => this.takeDown());
     const lab = this.lab;
     if (lab === undefined) {
       if (this.info.state === 'failed') this.change({ state: 'down' });

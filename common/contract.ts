@@ -242,7 +242,7 @@ const MtrParams = z.strictObject({
   probe: ProbeKind.default('icmp'),
   maxHops: z.number().int().min(1).max(64).default(30),
   cycles: z.number().int().min(1).max(1000).default(10),
-  /** From the start of one cycle to the start of the next (longer when a cycle's wait is longer). */
+  /** From the start of one cycle to the start of the next; cycles overlap, each waiting timeoutMs for its own answers. */
   intervalMs: z.number().int().min(100).max(10_000).default(1000),
   timeoutMs: z.number().int().min(10).max(30_000).default(1000),
   port: z.number().int().min(1).max(65535).optional(),

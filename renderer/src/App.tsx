@@ -4,6 +4,7 @@ import { CaptureControls, LossStatus } from './components/CaptureControls';
 import { LabStatus } from './components/LabStatus';
 import { Split } from './components/Split';
 import { UndoClearNotice } from './components/UndoClearNotice';
+import { WorkspaceControls } from './components/WorkspaceControls';
 import { CapabilityBanner } from './panels/CapabilityBanner';
 import { ConnectionBanner } from './panels/ConnectionBanner';
 import { EditorPanel } from './panels/EditorPanel';
@@ -105,6 +106,7 @@ export function App() {
           ))}
         </div>
         <div className="header-tools">
+          <WorkspaceControls />
           <button type="button" className="lesson-toggle" aria-expanded={lessonOpen} aria-controls={lessonOpen ? 'lesson-pane' : undefined} title="Show or hide the lesson beside the workbench" onClick={() => setLessonOpen(!lessonOpen)}>
             Lesson
           </button>

@@ -12,6 +12,7 @@ import { createLogSlice } from './log';
 import { createSendSlice } from './send';
 import { createSettingsSlice } from './settings';
 import { createSocketsSlice } from './sockets';
+import { createWorkspaceSlice } from './workspace';
 import type { StoreServices, WorkbenchState } from './types';
 
 export type { StoreServices, WorkbenchState };
@@ -29,6 +30,7 @@ export function createWorkbenchStore(services: StoreServices): WorkbenchStore {
     ...createCaptureSlice(services)(...a),
     ...createLabSlice(services)(...a),
     ...createLessonSlice(services)(...a),
+    ...createWorkspaceSlice(services)(...a),
   }));
 }
 

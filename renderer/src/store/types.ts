@@ -12,8 +12,9 @@ import type { LogSlice } from './log';
 import type { SendSlice } from './send';
 import type { SettingsSlice } from './settings';
 import type { SocketsSlice } from './sockets';
+import type { WorkspaceSlice } from './workspace';
 
-export type WorkbenchState = EditorSlice & SendSlice & LogSlice & SocketsSlice & ExperimentsSlice & SettingsSlice & HelperSlice & CaptureSlice & LabSlice & LessonSlice;
+export type WorkbenchState = EditorSlice & SendSlice & LogSlice & SocketsSlice & ExperimentsSlice & SettingsSlice & HelperSlice & CaptureSlice & LabSlice & LessonSlice & WorkspaceSlice;
 
 /** What slices get besides set/get: the client, and browser services tests can replace. */
 export interface StoreServices {

@@ -485,3 +485,34 @@ export interface LessonVerdict {
   lesson: string;
   steps: Array<{ title: string; checks: LessonCheckVerdict[] }>;
 }
+
+/** One field the kernel changed between the socket and the first link (packets/differences.ts). */
+export interface PacketFieldDifference {
+  /** 'IPv4', 'ICMP'…; the field's decoder name ('src', 'identification'), 'header' for a whole header. */
+  layer: string;
+  field: string;
+  label: string;
+  /** Both values as displayed; '(none)' where the sent packet had no such header. */
+  sent: string;
+  wire: string;
+  sentRange?: { start: number; end: number };
+  wireRange?: { start: number; end: number };
+  /** What the kernel did, in words. */
+  why: string;
+}
+
+/** A packet sent from a lab host next to its copy captured at the far end of its first link (packetOnWire). */
+export interface PacketOnWire {
+  rowId: number;
+  /** The lab host that sent it. */
+  host: string;
+  /** Where the copy was captured: the neighbour and its interface facing the sender. */
+  capturedOn: { host: string; interface: string };
+  /** When the copy arrived there (ms since the epoch). */
+  time: number;
+  sentHex: string;
+  wireHex: string;
+  differences: PacketFieldDifference[];
+  /** True things that are no difference (the TTL on arrival, as sent). */
+  notes: string[];
+}

@@ -7,6 +7,7 @@ import { isIpv4, isIpv6 } from '../packets/address';
 import type { Capabilities, CaptureInfo, DecodedEntry, DisplayFilterPage, ExperimentRun, HelperStatus, Hop, LabInfo, LabTopologySummary, LogPage, LogRow, LogStatus, OptionReading, PingReply, PingStatistics, SendJobInfo, SendResults, SocketInfo } from './contract-results';
 import { socketOptionNames } from './socket-options';
 import type { Lesson, LessonSummary, LessonVerdict } from './contract-results';
+import type { PacketOnWire } from './contract-results';
 import { WorkspaceClientPart, type Workspace } from './workspace';
 
 // ---- building blocks ---------------------------------------------------------
@@ -388,6 +389,8 @@ export const methods = {
   lessons: method<LessonSummary[]>()(Empty, 'The shipped lessons'),
   lesson: method<Lesson>()(LessonRef, 'One lesson: its steps, what each prepares, its checks'),
   checkLesson: method<LessonVerdict>()(LessonRef, "Evaluate a lesson's checks against the current log: each passed with its evidence (log row ids) or why not"),
+
+  packetOnWire: method<PacketOnWire>()(LogEntryRef, 'A packet sent from a lab host as it crossed its first link (captured at the far end), with what the kernel changed'),
 };
 
 export type Methods = typeof methods;

@@ -20,6 +20,7 @@ import type {
   LogPage,
   LogStatus,
   OptionReading,
+  PacketOnWire,
   Params,
   SendJobInfo,
   SendResults,
@@ -39,6 +40,7 @@ import { SendJobs } from './jobs';
 import { Lessons } from './lessons';
 import type { CompiledLesson } from '../lessons/lesson';
 import { Labs, type CreateLab, type ExternalLab } from './labs';
+import { FirstLinkWatch } from './first-link';
 import { Lifetime } from './lifetime';
 import { PacketLog } from './packet-log';
 import { resolveHost } from './resolve';
@@ -78,6 +80,7 @@ export class Workbench implements WorkbenchHandlers {
   private readonly lessonBook: Lessons;
   private readonly helper: HelperSupervisor;
   private readonly labs: Labs;
+  private readonly firstLink: FirstLinkWatch;
   private readonly workspaces: Workspaces;
   /** The engine's own transports, kept out of the log (excludeOwnTraffic). */
   private readonly ownTraffic = new OwnTraffic();
@@ -94,6 +97,7 @@ export class Workbench implements WorkbenchHandlers {
     this.transfers = new CaptureTransfers(this.log);
     this.helper = options.helper ?? new HelperSupervisor();
     this.labs = new Labs(this.events, this.lifetime, options.createLab, () => this.leaveLab());
+    this.firstLink = new FirstLinkWatch(this.labs, this.log, this.lifetime);
     const source = new SocketSource(this.helper);
     // One counter for every id: socket-1, job-2, run-3, capture-4 …
     let serial = 0;
@@ -199,7 +203,8 @@ export class Workbench implements WorkbenchHandlers {
 
   // ---- sockets (sockets.ts) and send jobs (jobs.ts) ---------------------------------------
 
-  openSocket(params: Params<'openSocket'>): Promise<SocketInfo> {
+  async openSocket(params: Params<'openSocket'>): Promise<SocketInfo> {
+    await this.watchFirstLink(params.host);
     return this.sockets.open(params);
   }
   closeSocket(params: Params<'closeSocket'>): Promise<SocketInfo> {
@@ -314,16 +319,20 @@ export class Workbench implements WorkbenchHandlers {
 
   // ---- experiments (runs.ts) and captures (captures.ts) ------------------------------------------
 
-  ping(params: Params<'ping'>): Promise<ExperimentRun> {
+  async ping(params: Params<'ping'>): Promise<ExperimentRun> {
+    await this.watchFirstLink(params.host);
     return this.experiments.ping(params);
   }
-  traceroute(params: Params<'traceroute'>): Promise<ExperimentRun> {
+  async traceroute(params: Params<'traceroute'>): Promise<ExperimentRun> {
+    await this.watchFirstLink(params.host);
     return this.experiments.traceroute(params);
   }
-  mtr(params: Params<'mtr'>): Promise<ExperimentRun> {
+  async mtr(params: Params<'mtr'>): Promise<ExperimentRun> {
+    await this.watchFirstLink(params.host);
     return this.experiments.mtr(params);
   }
-  pmtu(params: Params<'pmtu'>): Promise<ExperimentRun> {
+  async pmtu(params: Params<'pmtu'>): Promise<ExperimentRun> {
+    await this.watchFirstLink(params.host);
     return this.experiments.pmtu(params);
   }
   stopExperiment(params: Params<'stopExperiment'>): Promise<ExperimentRun> {
@@ -350,7 +359,17 @@ export class Workbench implements WorkbenchHandlers {
     const failure = { code: 'LAB_DOWN', message: 'The lab went down; what acted inside its hosts was closed' };
     this.experiments.abortLabRuns(failure);
     this.sockets.closeLabSockets(failure);
-    await Promise.all(this.captures.stopLabCaptures());
+    await Promise.all([...this.captures.stopLabCaptures(), this.firstLink.stopAll()]);
+  }
+
+  // ---- what the kernel changed (first-link.ts) ----------------------------------------------
+
+  /** Before a lab host first sends, its first links are watched, so packetOnWire can show what crossed them. */
+  private async watchFirstLink(host: string | undefined): Promise<void> {
+    if (host !== undefined) await this.firstLink.watchFrom(host);
+  }
+  packetOnWire(params: Params<'packetOnWire'>): Promise<PacketOnWire> {
+    return this.firstLink.packetOnWire(params);
   }
 
   // ---- the lab (labs.ts) ------------------------------------------------------------------------

@@ -161,7 +161,7 @@ test('the pane fits beside the workbench at 1024x700 and closes without losing t
   const overflow = await pane.evaluate((element) => element.scrollWidth - element.clientWidth);
   expect(overflow).toBeLessThanOrEqual(0);
   const box = await pane.boundingBox();
-  expect(box!.width).toBeGreaterThanOrEqual(280);
+  expect(box!.width).toBeGreaterThanOrEqual(255);
   expect(box!.x + box!.width).toBeLessThanOrEqual(1024);
   await expect(app.getByRole('separator', { name: 'Resize workbench and lesson panes' })).toBeVisible();
   await pane.getByRole('button', { name: 'Close the lesson pane' }).click();

@@ -126,7 +126,7 @@ export function App() {
       <main className="app-main">
         {lessonOpen ? (
           // The lesson stays beside whichever panel the student works in.
-          <Split id="lesson" direction="row" label="Resize workbench and lesson panes" initial={0.7} minFirst={560} minSecond={280} className="lesson-split" first={workbench} second={<LessonPane />} />
+          <Split id="lesson" direction="row" label="Resize workbench and lesson panes" initial={0.74} minFirst={560} minSecond={260} className="lesson-split" first={workbench} second={<LessonPane />} />
         ) : (
           workbench
         )}

@@ -24,6 +24,7 @@
 #include "arguments.h"
 #include "checksum.h"
 #include "network_namespace.h"
+#include "request_checks.h"
 #include "system_error.h"
 
 namespace rawsocket {
@@ -609,14 +610,10 @@ void RawSocket::CheckOpen(Napi::Env env, const char* what) const {
 
 // A send request's hopLimit or trafficClass: -1 when absent or -1, the value when an
 // integer in [min, 255], kInvalidField otherwise.
-constexpr int32_t kInvalidField = INT32_MIN;
 static int32_t HeaderField(const Napi::Value& value, int32_t min) {
   if (value.IsEmpty() || value.IsUndefined()) return -1;
   if (!value.IsNumber()) return kInvalidField;
-  const double number = value.As<Napi::Number>().DoubleValue();
-  if (number == -1) return -1;
-  if (!(number >= min && number <= 255) || std::floor(number) != number) return kInvalidField;
-  return static_cast<int32_t>(number);
+  return HeaderFieldNumber(value.As<Napi::Number>().DoubleValue(), min);
 }
 
 // The cache holds addresses without a port; the port goes into the copy returned.
@@ -631,11 +628,11 @@ static void SetPort(sockaddr_storage* address, uint16_t port) {
 bool RawSocket::ParseAddress(Napi::Env env, Napi::Value value, uint16_t port, sockaddr_storage* out,
                              socklen_t* outLength) {
   if (!value.IsString()) throw Napi::TypeError::New(env, "The \"address\" must be a string");
-  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  char text[kAddressTextSize];
   size_t length = 0;
   napi_get_value_string_utf8(env, value, text, sizeof text, &length);
   // Too long, or with a NUL inside (inet_pton would read only what comes before it).
-  if (length + 1 >= sizeof text || std::strlen(text) != length) return false;
+  if (!AddressTextUsable(text, length)) return false;
   if (lastAddressLength_ != 0 && lastAddressText_ == text) {
     *out = lastAddress_;
     *outLength = lastAddressLength_;
@@ -644,32 +641,7 @@ bool RawSocket::ParseAddress(Napi::Env env, Napi::Value value, uint16_t port, so
   }
   sockaddr_storage parsed{};
   socklen_t parsedLength = 0;
-  if (family_ == AF_INET) {
-    sockaddr_in* address = reinterpret_cast<sockaddr_in*>(&parsed);
-    address->sin_family = AF_INET;
-    if (inet_pton(AF_INET, text, &address->sin_addr) != 1) return false;
-    parsedLength = sizeof(sockaddr_in);
-  } else {
-    sockaddr_in6* address = reinterpret_cast<sockaddr_in6*>(&parsed);
-    address->sin6_family = AF_INET6;
-    std::string host(text);
-    std::string scope;
-    size_t percent = host.find('%');
-    if (percent != std::string::npos) {
-      scope = host.substr(percent + 1);
-      host.resize(percent);
-      if (scope.empty()) return false;
-    }
-    if (inet_pton(AF_INET6, host.c_str(), &address->sin6_addr) != 1) return false;
-    if (!scope.empty()) {
-      char* end = nullptr;
-      unsigned long index = std::strtoul(scope.c_str(), &end, 10);
-      if (end == nullptr || *end != '\0') index = if_nametoindex(scope.c_str());
-      if (index == 0) return false;
-      address->sin6_scope_id = static_cast<uint32_t>(index);
-    }
-    parsedLength = sizeof(sockaddr_in6);
-  }
+  if (!ParseAddressText(family_, text, &parsed, &parsedLength)) return false;
   lastAddressText_ = text;
   lastAddress_ = parsed;
   lastAddressLength_ = parsedLength;
@@ -737,20 +709,18 @@ std::vector<PreparedSend> RawSocket::PrepareSends(const Napi::CallbackInfo& info
     const double size = static_cast<double>(bytes.ByteLength());
     const double offset = f.offset.As<Napi::Number>().DoubleValue();
     const double length = f.length.As<Napi::Number>().DoubleValue();
-    if (!(offset >= 0) || !(length >= 0) || std::floor(offset) != offset || std::floor(length) != length ||
-        offset + length > size) {
+    if (!ByteRangeFits(offset, length, size)) {
       (*results)[slot] = kInvalidRequest;
       continue;
     }
     // The destination port: required (1-65535) on a UDP socket, never read on any other.
     uint32_t port = 0;
     if (udp_) {
-      const double value = f.port.IsNumber() ? f.port.As<Napi::Number>().DoubleValue() : -1;
-      if (!(value >= 1 && value <= 65535) || std::floor(value) != value) {
+      port = UdpPortNumber(f.port.IsNumber() ? f.port.As<Napi::Number>().DoubleValue() : -1);
+      if (port == 0) {
         (*results)[slot] = -EINVAL;
         continue;
       }
-      port = static_cast<uint32_t>(value);
     }
     PreparedSend send;
     if (headerFields) {
@@ -1181,7 +1151,13 @@ void RawSocket::OnPoll(uv_poll_t* handle, int status, int events) {
     if (status < 0) {
       // With the error queue on, POLLERR is a queued ICMP error, never a reason to close.
       if (self->WatchesErrorQueue() && status == UV_EBADF && self->RecoverFromPollError()) return;
-      self->Notify(self->onError_, {SystemError(self->Env(), -status, "poll").Value()});
+      // libuv reports POLLERR as EBADF; the socket's pending error says what really happened
+      // (a packet socket bound to an interface that is down: ENETDOWN).
+      int code = -status;
+      int pending = 0;
+      socklen_t length = sizeof pending;
+      if (status == UV_EBADF && getsockopt(self->Fd(), SOL_SOCKET, SO_ERROR, &pending, &length) == 0 && pending != 0) code = pending;
+      self->Notify(self->onError_, {SystemError(self->Env(), code, code == -status ? "poll" : "receive").Value()});
       return;
     }
     self->fruitlessPollErrors_ = 0;

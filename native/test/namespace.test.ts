@@ -131,6 +131,23 @@ describe.skipIf(!support.supported)(`namespace option in a lab${support.supporte
     for (const packet of seen) expect(packet).toEqual({ source: LAB_ONLY, interface: 'lo' });
   });
 
+  it("a packet socket bound to an interface that is down reports the kernel's ENETDOWN, not a poll error", async () => {
+    const lab2 = lab as Namespace;
+    await lab2.exec(['ip', 'link', 'add', 'pwnsdown0', 'type', 'veth', 'peer', 'name', 'pwnsdown1']);
+    const socket = createPacketSocket({ interface: 'pwnsdown0', namespace: lab2.name });
+    open.push(socket);
+    const error = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 3000);
+      socket.once('error', (reported: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        resolve(reported);
+      });
+    });
+    expect(error, 'an error event within 3 s').not.toBeNull();
+    expect(error?.code).toBe('ENETDOWN');
+    expect(error?.message).not.toMatch(/bad file descriptor/i);
+  });
+
   it('as user nobody (no CAP_SYS_ADMIN): EPERM with the remedy, and the thread is back home', () => {
     const copy = readableNativeCopy([]);
     try {

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { readWorkspaceFile, WorkspaceFileError } from '../packets/workspace-file';
 import type { Capture } from '../packets/pcapng';
+import { layerKinds } from '../packets/registry';
 
 export const WORKSPACE_FORMAT = 'packet-workbench-workspace';
 /** Bump on a change older readers cannot take; give older versions a migration below. */
@@ -15,7 +16,7 @@ const text = z.string().max(1_000_000);
 /** One editor layer as the editor keeps it (renderer/src/model/draft.ts DraftLayer). */
 const DraftLayer = z.union([
   z.strictObject({ id: name, kind: z.literal('payload'), mode: z.enum(['text', 'hex']), text }),
-  z.strictObject({ id: name, kind: name, values: z.record(z.string(), text), manual: z.record(z.string(), z.boolean()) }),
+  z.strictObject({ id: name, kind: z.string().refine((kind) => Object.hasOwn(layerKinds, kind), { message: `not a header kind (${Object.keys(layerKinds).join(', ')})` }), values: z.record(z.string(), text), manual: z.record(z.string(), z.boolean()) }),
 ]);
 const Layers = z.array(DraftLayer).max(16);
 

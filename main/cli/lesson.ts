@@ -6,7 +6,7 @@
 // file, unreadable or broken capture or workspace).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { LessonVerdict } from '../../common/contract';
+import { IMPORT_PIECE_BYTES, type LessonVerdict } from '../../common/contract';
 import { LessonError, type CompiledLesson } from '../lessons/lesson';
 import { loadLesson, shippedLessons, summarizeLesson } from '../lessons/shipped';
 import { CliError, EXIT_NO_RESULT, EXIT_OK, EXIT_USAGE } from './errors';
@@ -15,7 +15,7 @@ import { readWorkspaceArg } from './workspace';
 
 type Action = (out: Output) => Promise<number>;
 
-/** Largest capture `lesson check` reads (the engine's import takes 200 MB of base64). */
+/** Largest capture `lesson check` reads (imported in pieces: importInPieces). */
 const MAX_CAPTURE_BYTES = 140_000_000;
 
 export function registerLessonCommands(program: Command, set: (name: string, action: Action) => void, named: (name: string) => void): Command {
@@ -85,7 +85,7 @@ async function lessonCheck(nameOrFile: string, handed: { file: string; workspace
   let verdict: LessonVerdict;
   let packets: number;
   try {
-    ({ imported: packets } = await session.call('importPcapng', { pcapng: capture.toString('base64') }, { pcapng: { flag: handed.workspace ? '--workspace' : '--capture' } }));
+    packets = await importInPieces(session, capture, handed.workspace ? '--workspace' : '--capture');
     verdict = session.workbench.evaluateLesson(lesson);
   } finally {
     await session.close();
@@ -105,4 +105,15 @@ async function lessonCheck(nameOrFile: string, handed: { file: string; workspace
   out.text(`${passed} of ${checks.length} checks passed`);
   out.record({ type: 'verdict', lesson: verdict.lesson, capture: captureFile, packets, passed, failed: checks.length - passed, steps: verdict.steps });
   return passed === checks.length ? EXIT_OK : EXIT_NO_RESULT;
+}
+
+/** The capture through openImport/writeImport, a piece at a time (importPcapng takes files up to 8 MiB). */
+async function importInPieces(session: EngineSession, capture: Buffer, flag: string): Promise<number> {
+  const { importId } = await session.call('openImport', {});
+  for (let at = 0; ; at += IMPORT_PIECE_BYTES) {
+    const end = at + IMPORT_PIECE_BYTES >= capture.length;
+    const piece = capture.subarray(at, at + IMPORT_PIECE_BYTES).toString('base64');
+    const { imported } = await session.call('writeImport', { importId, data: piece, end }, { data: { flag } });
+    if (end) return imported;
+  }
 }

@@ -82,6 +82,26 @@ describe('packet-workbench lesson', () => {
     expect(done.stdout.trim().split('\n').at(-1)).toBe('1 of 1 checks passed');
   });
 
+  it('check reads a capture over 8 MiB (imported in pieces)', { timeout: 60_000 }, async () => {
+    const big = (src: string, dst: string, type: number, sequence: number) =>
+      build([{ kind: 'ipv4', fields: { src, dst } }, { kind: 'icmp', fields: { type, identifier: 9, sequence } }, { kind: 'payload', data: '68'.repeat(1400) }] as PacketStack);
+    const packets = [];
+    for (let sequence = 1; sequence <= 3500; sequence++) {
+      const at = T0 + BigInt(sequence) * 1_000_000_000n;
+      packets.push({ data: big('198.18.1.1', '198.18.4.2', 8, sequence), timestampNs: at, direction: 'outbound' as const });
+      packets.push({ data: big('198.18.4.2', '198.18.1.1', 0, sequence), timestampNs: at + 3_000_000n, direction: 'inbound' as const });
+    }
+    const file = path.join(scratch, 'big.pcapng');
+    const bytes = writePcapng(packets);
+    expect(bytes.length).toBeGreaterThan(8 * 1024 * 1024);
+    writeFileSync(file, bytes);
+    const own = path.join(scratch, 'ipv4-replies.json');
+    writeFileSync(own, JSON.stringify({ name: 'ipv4-replies', title: 'IPv4 ping', topology: 'line', steps: [{ title: 'Ping', text: 'Ping.', checks: [{ id: 'replies', kind: 'count', text: 'Replies', match: { icmpType: 'echo-reply', from: 'target' }, atLeast: 3500 }] }] }));
+    const result = await runCli(['lesson', 'check', own, '--capture', file], 50_000);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout.split('\n')[0]).toMatch(/, 7000 packets from .*big\.pcapng$/);
+  });
+
   it('usage errors exit 2 with one line naming what is wrong', async () => {
     const capture = pingCapture('any.pcapng', 1, 1);
     const unknown = await runCli(['lesson', 'check', 'ping-rttt', '--capture', capture]);

@@ -5,6 +5,7 @@ import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { LogRow } from '../../../common/contract';
 import { useWorkbench } from '../store';
 import { responsePairs } from '../store/send-responses';
+import { KernelChanges } from './KernelChanges';
 import { useOpenInLog } from './open-in-log';
 
 /** An unanswered request reads "waiting" this long after its job ends, then "no answer". */
@@ -65,6 +66,7 @@ export function ResponsePane() {
           <PairsTable pairs={pairs} waiting={waiting} onOpen={open} />
         </div>
       )}
+      {pairs.length > 0 && pairs[pairs.length - 1].request.host !== undefined && <KernelChanges row={pairs[pairs.length - 1].request} />}
     </section>
   );
 }

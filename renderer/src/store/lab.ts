@@ -1,7 +1,7 @@
 // The engine's lab (one at a time): the shipped topologies, the one chosen to start, its
 // state from startLab/stopLab and 'lab' events, and the lab host the workbench acts from
 // (Send's sockets, captures and experiments open inside that host's network namespace).
-import type { LabInfo, LabMap, LabTopologySummary } from '../../../common/contract';
+import type { LabInfo, LabMap, LabTopologySummary, PacketOnWire } from '../../../common/contract';
 import { errorCode, errorText } from '../api/client';
 import { readPersisted, writePersisted } from './persisted';
 import type { SliceFactory, WorkbenchState } from './types';
@@ -31,6 +31,8 @@ export interface LabSlice {
     start(): Promise<void>;
     stop(): Promise<void>;
     applyLab(info: LabInfo): void;
+    /** Sent row `id` next to its copy that crossed the first link ("What the kernel changed"); rejects with the engine's reason. */
+    packetOnWire(id: number): Promise<PacketOnWire>;
   };
 }
 
@@ -120,6 +122,7 @@ export const createLabSlice: SliceFactory<LabSlice> = ({ client, storage }) => (
         return request(() => client.stopLab({}));
       },
       applyLab: apply,
+      packetOnWire: (id) => client.packetOnWire({ id }),
     },
   };
 };

@@ -2,7 +2,7 @@
 // for an export (pcapng of the requests and replies, or CSV built here).
 import type { SendResults } from '../../../common/contract';
 import { errorText } from '../api/client';
-import { base64ToBytes } from '../model/base64';
+import { exportCaptureFile } from '../../../common/capture-transfer';
 import { resultsCsv } from '../model/results-csv';
 import type { ResultsView, SendSlice } from './send';
 import { FINAL_STATES } from './send-params';
@@ -68,8 +68,9 @@ export function resultsActions(
         say('error', 'Nothing to export: the job sent no packet');
         return;
       }
-      const exported = await client.exportPcapng({ ids });
-      saveFile(`${jobId}-results.pcapng`, 'application/x-pcapng', base64ToBytes(exported.pcapng));
+      // In pieces (common/capture-transfer.ts): a long job's packets pass exportPcapng's 8 MiB.
+      const exported = await exportCaptureFile(client, { ids });
+      saveFile(`${jobId}-results.pcapng`, 'application/x-pcapng', exported.bytes);
       say('info', `Exported ${exported.count} packet${exported.count === 1 ? '' : 's'} to pcapng`);
     } catch (error) {
       say('error', `Export failed: ${errorText(error)}`);

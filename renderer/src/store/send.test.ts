@@ -31,7 +31,8 @@ function setup(options: { storage?: ReturnType<typeof memoryStorage>; send?: (pa
     openSocket: vi.fn(async () => ({ socketId: 'socket-1', family: 'ipv4', protocol: 1, mode: 'raw', via: 'raw', receivePaused: false, closed: false, counters: {}, filter: null })),
     send: vi.fn(options.send ?? (async () => job())),
     sendResults: vi.fn(async () => options.results),
-    exportPcapng: vi.fn(async ({ ids }: { ids: number[] }) => ({ pcapng: btoa('pcapng'), count: ids.length })),
+    openExport: vi.fn(async ({ ids }: { ids: number[] }) => ({ exportId: 'export-1', packets: ids.length })),
+    readExport: vi.fn(async () => ({ data: btoa('pcapng'), done: true, count: 3 })),
     onEvents: () => () => undefined,
   };
   const store = createWorkbenchStore({ client: client as unknown as WorkbenchClient, storage: options.storage ?? null, saveFile, nextFrame: (callback) => callback() });
@@ -175,7 +176,8 @@ describe('send and match', () => {
     await send().exportResults('csv');
     expect(saveFile).toHaveBeenLastCalledWith('job-1-results.csv', 'text/csv', expect.stringContaining('unanswered,2,6,,,UDP'));
     await send().exportResults('pcapng');
-    expect(client.exportPcapng).toHaveBeenCalledWith({ ids: [5, 6, 7] });
+    expect(client.openExport).toHaveBeenCalledWith({ ids: [5, 6, 7] });
+    expect(saveFile).toHaveBeenLastCalledWith('job-1-results.pcapng', 'application/x-pcapng', new TextEncoder().encode('pcapng'));
     expect(send().results?.message).toEqual({ kind: 'info', text: 'Exported 3 packets to pcapng' });
   });
 

@@ -173,7 +173,17 @@ export interface NativeDescriptorChannel {
   unref(): void;
 }
 
+/** Loads this addon file instead of build/Release's (an instrumented build: native/asan/). */
+export const ADDON_PATH_ENV = 'PACKET_WORKBENCH_ADDON';
+
 function candidates(): string[] {
+  const override = process.env[ADDON_PATH_ENV];
+  if (override !== undefined && override !== '') {
+    if (!path.isAbsolute(override) || !override.endsWith('.node')) {
+      throw new Error(`${ADDON_PATH_ENV} must be an absolute path to a .node file, not ${JSON.stringify(override.slice(0, 200))}`);
+    }
+    return [override];
+  }
   // Inside an Electron asar archive the addon is unpacked beside it.
   const root = path.join(__dirname, '..').replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
   return ['Release', 'Debug'].map((kind) => path.join(root, 'build', kind, 'raw_socket.node'));

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "request_checks.h"
+
 namespace rawsocket {
 
 int64_t IntegerValue(Napi::Env env, Napi::Value value, const std::string& name, int64_t min,
@@ -10,8 +12,7 @@ int64_t IntegerValue(Napi::Env env, Napi::Value value, const std::string& name, 
     throw Napi::TypeError::New(env, "The \"" + name + "\" argument must be a number");
   }
   double number = value.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(number) || std::floor(number) != number || number < static_cast<double>(min) ||
-      number > static_cast<double>(max)) {
+  if (!IsIntegerIn(number, min, max)) {
     throw Napi::RangeError::New(env, "The \"" + name + "\" argument must be an integer from " +
                                          std::to_string(min) + " to " + std::to_string(max));
   }

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "request_checks.h"
+
 
 namespace rawsocket {
 
@@ -63,8 +65,7 @@ napi_value ChecksumSum(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, "The \"offset\" and \"length\" arguments must be numbers");
     return nullptr;
   }
-  if (!(offset >= 0) || !(length >= 0) || std::floor(offset) != offset || std::floor(length) != length ||
-      offset + length > static_cast<double>(size)) {
+  if (!ByteRangeFits(offset, length, static_cast<double>(size))) {
     napi_throw_range_error(env, nullptr, "offset and length must be whole numbers within the buffer");
     return nullptr;
   }

@@ -83,6 +83,19 @@ describe.skipIf(!support.supported)(`packetOnWire in the line lab${support.suppo
     expect(onWire.differences[0].why).toMatch(/source 198\.18\.1\.1, TTL 64 on arrival/);
   });
 
+  it('an ICMPv6 echo sent without an IP header crossed r1 with the header the kernel wrote and the checksum it computed', async () => {
+    const socket = (await dispatchCall(workbench, 'openSocket', { family: 'ipv6', protocol: 58, mode: 'raw', host: 'client' })) as SocketInfo;
+    await dispatchCall(workbench, 'send', { socketId: socket.socketId, address: 'fd42:0:0:4::2', packet: { layers: [{ kind: 'icmpv6', fields: { type: 128, identifier: 0x6b63, sequence: 3, checksum: 0 } }, { kind: 'payload', data: '7636' }] } });
+    const row = await sentRow(socket.socketId);
+    const onWire = (await dispatchCall(workbench, 'packetOnWire', { id: row.id })) as PacketOnWire;
+    expect(onWire.capturedOn).toEqual({ host: 'r1', interface: 'client' });
+    expect(onWire.differences[0]).toMatchObject({ layer: 'IPv6', field: 'header', sent: '(none)', wire: '40 bytes' });
+    expect(onWire.differences[0].why).toMatch(/source fd42:0:0:1::1, hop limit 64 on arrival/);
+    const checksum = onWire.differences.find((d) => d.layer === 'ICMPv6' && d.field === 'checksum');
+    expect(checksum?.sent).toBe('0x0000');
+    expect(checksum?.why).toMatch(/checksum computed by the kernel \(it was left 0\)/);
+  });
+
   it('NOT_FOUND with the reason for a received row and for a row sent from the workbench\'s own namespace', async () => {
     const page = await workbench.queryLog(validateParams('queryLog', { limit: 1000 }));
     const received = page.rows.find((row) => row.direction === 'received');

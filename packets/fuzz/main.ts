@@ -15,7 +15,8 @@ console.log(`fuzz seed ${seed}, ${index === undefined ? `${inputs.toLocaleString
 console.log(`${'target'.padEnd(32)} ${'inputs'.padStart(11)} ${'seconds'.padStart(8)} ${'inputs/s'.padStart(9)}  result`);
 let failed = false;
 for (const target of targets) {
-  const result = index === undefined ? fuzz(target, seed, inputs) : fuzz(target, seed, 1, Infinity, index);
+  const progress = (done: number, seconds: number) => console.log(`  ${target.name}: ${done.toLocaleString('en')} inputs, ${Math.round(done / seconds).toLocaleString('en')}/s, no failure so far`);
+  const result = index === undefined ? fuzz(target, seed, inputs, Infinity, 0, progress) : fuzz(target, seed, 1, Infinity, index);
   const rate = Math.round(result.inputs / Math.max(result.seconds, 1e-9));
   console.log(
     `${target.name.padEnd(32)} ${result.inputs.toLocaleString('en').padStart(11)} ${result.seconds.toFixed(1).padStart(8)} ${rate.toLocaleString('en').padStart(9)}  ${result.failure ? 'FAILED' : 'ok'}`,

@@ -41,11 +41,12 @@ export interface FuzzResult {
 }
 
 /** Feeds `inputs` inputs (or fewer when `seconds` run out) to a target; stops at the first failure. */
-export function fuzz(target: FuzzTarget, seed: number, inputs: number, seconds = Infinity, firstIndex = 0): FuzzResult {
+export function fuzz(target: FuzzTarget, seed: number, inputs: number, seconds = Infinity, firstIndex = 0, progress?: (done: number, seconds: number) => void): FuzzResult {
   const started = performance.now();
   const deadline = started + seconds * 1000;
   let index = firstIndex;
   for (; index < firstIndex + inputs; index++) {
+    if ((index & 0xffff) === 0 && index > firstIndex) progress?.(index - firstIndex, (performance.now() - started) / 1000);
     if ((index & 255) === 0 && performance.now() > deadline) break;
     try {
       target.run(new Random(seed, index));

@@ -29,7 +29,7 @@ export function KernelChanges({ row }: { row: LogRow }) {
   return (
     <section className="kernel-changes" aria-label="What the kernel changed">
       <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
-        {open ? '▾' : '▸'} What the kernel changed
+        <span aria-hidden="true">{open ? '▾' : '▸'} </span>What the kernel changed
       </button>
       {open && (
         <div className="kernel-changes-body" role="region" aria-label={`What the kernel changed in #${row.id}`}>
@@ -48,7 +48,7 @@ export function KernelChanges({ row }: { row: LogRow }) {
   );
 }
 
-function WireView({ result }: { result: PacketOnWire }) {
+export function WireView({ result }: { result: PacketOnWire }) {
   const { differences, notes } = result;
   return (
     <>

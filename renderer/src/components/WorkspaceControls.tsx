@@ -1,24 +1,34 @@
-// Save workspace… / Open workspace… in the header: the whole session in one file, and what
-// the last save or open did, in words (an error says why and that nothing changed).
+// The header's Workspace button: it shows Save workspace… and Open workspace… (the whole
+// session in one file) and what the last save or open did, in words (an error says why and
+// that nothing changed). One button in the header: the header has no room for two more at 1024 px.
+import { useState } from 'react';
 import { useWorkbench } from '../store';
 
 export function WorkspaceControls() {
+  const [open, setOpen] = useState(false);
   const busy = useWorkbench((s) => s.workspace.busy);
   const message = useWorkbench((s) => s.workspace.message);
   const save = useWorkbench((s) => s.workspace.save);
-  const open = useWorkbench((s) => s.workspace.open);
+  const openFile = useWorkbench((s) => s.workspace.open);
   return (
-    <div className="workspace-controls" role="group" aria-label="Workspace">
-      <button type="button" disabled={busy} title="Save the editor, saved packets, sockets, experiments, lab and lesson and the log in one file (pcapng)" onClick={() => void save()}>
-        Save workspace…
+    <div className="workspace-controls">
+      <button type="button" aria-expanded={open} aria-controls={open ? 'workspace-panel' : undefined} title="Save or open the whole session in one file" onClick={() => setOpen(!open)}>
+        Workspace
       </button>
-      <button type="button" disabled={busy} title="Open a saved workspace: it replaces the session only if the whole file is readable" onClick={() => chooseWorkspace((file) => void open(file))}>
-        Open workspace…
-      </button>
-      {message ? (
-        <span role={message.kind === 'error' ? 'alert' : 'status'} className={`workspace-message ${message.kind}`}>
-          {message.text}
-        </span>
+      {open ? (
+        <div id="workspace-panel" className="workspace-panel" role="group" aria-label="Workspace" onKeyDown={(event) => event.key === 'Escape' && setOpen(false)}>
+          <button type="button" disabled={busy} title="Save the editor, saved packets, sockets, experiments, lab and lesson and the log in one file (pcapng)" onClick={() => void save()}>
+            Save workspace…
+          </button>
+          <button type="button" disabled={busy} title="Open a saved workspace: it replaces the session only if the whole file is readable" onClick={() => chooseWorkspace((file) => void openFile(file))}>
+            Open workspace…
+          </button>
+          {message ? (
+            <p role={message.kind === 'error' ? 'alert' : 'status'} className={`workspace-message ${message.kind}`}>
+              {message.text}
+            </p>
+          ) : null}
+        </div>
       ) : null}
     </div>
   );

@@ -2,7 +2,8 @@
 // read and checked without an engine; a refused file exits 2 with the reason.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseWorkspace, WorkspaceFileError, type Workspace } from '../../common/workspace';
+import type { Workspace } from '../../common/workspace';
+import { parseWorkspace, WorkspaceFileError } from '../engine/workspace';
 import type { Capture } from '../../packets/pcapng';
 import { CliError, EXIT_OK, EXIT_USAGE } from './errors';
 import type { Output } from './session';

@@ -10,10 +10,11 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentRun, LogPage, SocketInfo } from '../../common/contract';
 import { validateParams } from '../../common/validate';
-import { parseWorkspace, type WorkspaceClientPart } from '../../common/workspace';
+import type { WorkspaceClientPart } from '../../common/workspace';
 import { readPcapng, writePcapng } from '../../packets/pcapng';
 import { workspaceBlock } from '../../packets/workspace-file';
 import { Workbench } from './workbench';
+import { parseWorkspace } from './workspace';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 

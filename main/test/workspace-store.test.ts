@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { WorkbenchClient } from '../../renderer/src/api/client';
 import { dispatchCall } from '../engine/dispatch';
 import { Workbench } from '../engine/workbench';
-import { parseWorkspace } from '../../common/workspace';
+import { parseWorkspace } from '../engine/workspace';
 import { createWorkbenchStore } from '../../renderer/src/store/index';
 
 function memoryStorage() {

@@ -2,9 +2,9 @@
 # The Debian packages the tests use: the C++ toolchain for the addon, Chromium for
 # e2e, tshark as an independent decoder (tcpdump to compare captures with), iproute2/util-linux/iputils for namespace
 # labs and setpriv, libcap2-bin (setcap/getcap) and libxml2-utils (xmllint) for the
-# packaging test, sudo for the elevated-launch tests, libpcap0.8 for capture filters, nftables for lab firewall rules, xvfb for the Electron e2e project's virtual display. Installs what is missing when run as root; otherwise says how.
+# packaging test, sudo for the elevated-launch tests, libpcap0.8 for capture filters, nftables for lab firewall rules, xvfb for the Electron e2e project's virtual display, clang for the libFuzzer harnesses (npm run fuzz:native). Installs what is missing when run as root; otherwise says how.
 set -euo pipefail
-packages=(python3 make g++ chromium tshark tcpdump iproute2 util-linux iputils-ping procps libcap2-bin libxml2-utils sudo libpcap0.8 nftables xvfb)
+packages=(python3 make g++ chromium tshark tcpdump iproute2 util-linux iputils-ping procps libcap2-bin libxml2-utils sudo libpcap0.8 nftables xvfb clang)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

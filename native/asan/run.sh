@@ -18,7 +18,7 @@ export PACKET_WORKBENCH_LINKEMU="$out/packet-workbench-linkemu"
 # leaks with the addon's, helper's or emulator's frames. Exit code 0 so those other
 # programs are not failed by their own leaks: an error still stops the process at once.
 reports="$out/reports"
-rm -rf "$reports" && mkdir -p "$reports"
+rm -rf "$reports" && mkdir -p "$reports" && chmod 1777 "$reports"  # tests run some programs as nobody
 export ASAN_OPTIONS="detect_leaks=1:exitcode=0:log_path=$reports/asan:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
 asan="$(gcc -print-file-name=libasan.so)"

@@ -34,7 +34,8 @@ import { AddressFamily, HelperError, SocketHelperClient, type HelperHello, type 
 import { runNode, sleep, uniqueId, waitFor } from './helpers';
 
 const NATIVE_DIR = path.resolve(__dirname, '..');
-const BUILT_HELPER = path.join(NATIVE_DIR, 'build', 'Release', 'packet-workbench-helper');
+// npm run test:asan points this at the instrumented helper (native/asan/).
+const BUILT_HELPER = process.env.PACKET_WORKBENCH_HELPER || path.join(NATIVE_DIR, 'build', 'Release', 'packet-workbench-helper');
 const DRIVER = path.join(__dirname, 'fixtures', 'helper-driver.js');
 const NET_RAW = '0000000000002000';
 const NET_RAW_SYS_ADMIN = '0000000000202000';

@@ -402,12 +402,31 @@ export interface LabMapImpairment {
 export interface LabMap {
   name: string;
   description?: string;
-  hosts: Array<{ name: string; role: 'host' | 'router'; addresses: string[]; namespace?: string }>;
+  hosts: Array<{
+    name: string;
+    role: 'host' | 'router';
+    addresses: string[];
+    namespace?: string;
+    /** Its firewall rules (drop or reject), as the topology file has them. */
+    firewall?: LabMapFirewallRule[];
+    /** Its ICMP error rate limit (one per intervalMs), when the topology sets one. */
+    icmpRateLimit?: { intervalMs: number; types?: string[] };
+  }>;
   links: Array<{
     ends: Array<{ host: string; interface: string; addresses: string[] }>;
     mtu: number;
     impairments: LabMapImpairment[];
   }>;
+}
+
+/** A lab host's firewall rule (main/lab/topology.ts, loaded with nft: main/lab/firewall.ts). */
+export interface LabMapFirewallRule {
+  hook: 'prerouting' | 'input' | 'forward' | 'output';
+  /** icmp means ICMP and ICMPv6; nothing: every packet. */
+  match: { protocol?: 'icmp' | 'udp' | 'tcp'; icmpType?: 'echo-request' | 'echo-reply' | 'time-exceeded' | 'destination-unreachable'; dport?: number };
+  action: 'drop' | 'reject';
+  /** For reject: the ICMP error (admin-prohibited is traceroute's !X) or a TCP reset; port-unreachable when absent. */
+  rejectWith?: 'admin-prohibited' | 'host-unreachable' | 'no-route' | 'port-unreachable' | 'tcp-reset';
 }
 
 /** The engine's lab (one at a time) and its state. */
@@ -419,6 +438,7 @@ export interface LabInfo {
   startedAt?: number;
   error?: { code: string; message: string };
 }
+
 /** A shipped lesson in the list (main/lessons/shipped). */
 export interface LessonSummary {
   name: string;

@@ -231,3 +231,20 @@ describe.skipIf(!support.supported)(`stopLab while the lab starts${support.suppo
     }
   });
 });
+
+describe.skipIf(!support.supported)(`the filtered lab's map${support.supported ? '' : ` (skipped: ${support.reason})`}`, () => {
+  it("carries r1's dropped Time Exceeded and r2's UDP reject, so the GUI can say which hop is silent and which rejects", { timeout: 60_000 }, async () => {
+    const workbench = new Workbench();
+    try {
+      const up = await workbench.startLab({ topology: 'filtered' });
+      const host = (name: string) => up.map!.hosts.find((h) => h.name === name)!;
+      expect(host('r1').firewall).toEqual([{ hook: 'output', match: { protocol: 'icmp', icmpType: 'time-exceeded' }, action: 'drop' }]);
+      expect(host('r2').firewall).toEqual([{ hook: 'prerouting', match: { protocol: 'udp' }, action: 'reject', rejectWith: 'admin-prohibited' }]);
+      for (const name of ['client', 'r3', 'target']) expect(host(name), name).not.toHaveProperty('firewall');
+      // The same map through the status call and the contract's JSON (what a client receives).
+      expect(JSON.parse(JSON.stringify(await workbench.labStatus())).map).toEqual(up.map);
+    } finally {
+      await workbench.close();
+    }
+  });
+});

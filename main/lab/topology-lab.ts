@@ -12,7 +12,7 @@ import { describeImpairment, hasNetem, kernelImpairment, needsNetem, type Impair
 import { BASE_SYSCTLS } from './lab';
 import { keepNamespace, namespaceLookup, openNamespace, uniqueId, type Namespace } from './namespace';
 import type { AddressFamily } from './addresses';
-import type { Topology } from './topology';
+import type { FirewallRule, Topology, TopologyHost } from './topology';
 import { planTopology, type PlannedHost, type PlannedLink, type TopologyPlan } from './topology-plan';
 
 export interface LabMapImpairment {
@@ -30,7 +30,15 @@ export interface LabMapImpairment {
 export interface LabMap {
   name: string;
   description?: string;
-  hosts: Array<{ name: string; role: 'host' | 'router'; addresses: string[]; namespace?: string }>;
+  hosts: Array<{
+    name: string;
+    role: 'host' | 'router';
+    addresses: string[];
+    namespace?: string;
+    /** Its firewall rules, so the map can say which hop is silent or rejects. */
+    firewall?: Array<Omit<FirewallRule, 'host'>>;
+    icmpRateLimit?: TopologyHost['icmpRateLimit'];
+  }>;
   links: Array<{
     ends: Array<{ host: string; interface: string; addresses: string[] }>;
     mtu: number;
@@ -226,8 +234,16 @@ async function impairAndMap(topology: Topology, plan: TopologyPlan, names: Recor
     role: host.role,
     addresses: host.interfaces.flatMap((i) => i.addresses.map((a) => `${a.address}/${a.prefixLength}`)),
     namespace: names[host.name],
+    ...hostRules(topology, host.name),
   }));
   return { name: topology.name, ...(topology.description ? { description: topology.description } : {}), hosts, links };
+}
+
+/** A host's firewall rules and ICMP rate limit for the map (absent when it has none). */
+function hostRules(topology: Topology, name: string): Pick<LabMap['hosts'][number], 'firewall' | 'icmpRateLimit'> {
+  const firewall = (topology.firewall ?? []).filter((rule) => rule.host === name).map(({ host: _host, ...rule }) => rule);
+  const icmpRateLimit = topology.hosts.find((host) => host.name === name)?.icmpRateLimit;
+  return { ...(firewall.length > 0 ? { firewall } : {}), ...(icmpRateLimit ? { icmpRateLimit } : {}) };
 }
 
 /** The first address of each family on a host. */

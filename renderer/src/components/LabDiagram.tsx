@@ -4,7 +4,7 @@
 // says everything the picture shows, for readers that cannot see it.
 import { Fragment, type KeyboardEvent } from 'react';
 import type { LabMap } from '../../../common/contract';
-import { impairmentWords, layoutLab, LINE_HEIGHT as LINE, NODE_HEIGHT, NODE_WIDTH, type DiagramLink } from '../model/lab-diagram';
+import { hostRuleWords, impairmentWords, layoutLab, LINE_HEIGHT as LINE, NODE_HEIGHT, NODE_WIDTH, type DiagramLink } from '../model/lab-diagram';
 import './lab.css';
 
 export function LabDiagram({ map, host, onPick }: { map: LabMap; host: string; onPick(host: string): void }) {
@@ -42,7 +42,7 @@ export function LabDiagram({ map, host, onPick }: { map: LabMap; host: string; o
                 onClick={pick}
                 onKeyDown={onKey}
               >
-                <title>{`Act from ${node.name}: ${node.addresses.join(', ') || 'no addresses'}`}</title>
+                <title>{[`Act from ${node.name}: ${node.addresses.join(', ') || 'no addresses'}`, ...hostRuleWords(map.hosts.find((h) => h.name === node.name) ?? node)].join('\n')}</title>
                 <rect x={node.x - NODE_WIDTH / 2} y={node.y - NODE_HEIGHT / 2} width={NODE_WIDTH} height={NODE_HEIGHT} rx={node.role === 'host' ? 12 : 3} />
                 {/* One text with a space between its lines: its words read "client host", as named. */}
                 <text textAnchor="middle">
@@ -62,6 +62,11 @@ export function LabDiagram({ map, host, onPick }: { map: LabMap; host: string; o
             </Fragment>
           );
         })}
+        {diagram.rules.map((rule, i) => (
+          <text key={rule} x={12} y={diagram.rulesTop + i * LINE} className="lab-rule">
+            {rule}
+          </text>
+        ))}
       </svg>
     </div>
   );
@@ -103,9 +108,11 @@ function LinkDrawing({ link }: { link: DiagramLink }) {
   );
 }
 
-/** The diagram in words: one row per link, with its ends, addresses, MTU and impairments. */
+/** The diagram in words: one row per link, with its ends, addresses, MTU and impairments; then the hosts' firewall rules and ICMP rate limits. */
 export function LabLinksTable({ map }: { map: LabMap }) {
+  const ruled = map.hosts.map((host) => ({ host, rules: hostRuleWords(host) })).filter((entry) => entry.rules.length > 0);
   return (
+    <>
     <table className="grid-table lab-links" aria-label={`Links of lab ${map.name}`}>
       <thead>
         <tr>
@@ -136,5 +143,24 @@ export function LabLinksTable({ map }: { map: LabMap }) {
         })}
       </tbody>
     </table>
+    {ruled.length > 0 && (
+      <table className="grid-table lab-links" aria-label={`Host rules of lab ${map.name}`}>
+        <thead>
+          <tr>
+            <th scope="col">Host</th>
+            <th scope="col">Firewall and ICMP rate limit</th>
+          </tr>
+        </thead>
+        <tbody>
+          {ruled.map(({ host, rules }) => (
+            <tr key={host.name}>
+              <th scope="row">{host.name}</th>
+              <td>{rules.map((rule) => rule.slice(host.name.length + 2)).join('; ')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    )}
+    </>
   );
 }

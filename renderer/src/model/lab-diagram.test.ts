@@ -1,7 +1,7 @@
 // The lab diagram's layout and words, from maps shaped like the shipped topologies'.
 import { describe, expect, it } from 'vitest';
 import type { LabMap } from '../../../common/contract';
-import { impairmentWords, layoutLab, linkNotes, NODE_HEIGHT, NODE_WIDTH, wrapWords } from './lab-diagram';
+import { firewallWords, hostRuleWords, impairmentWords, layoutLab, LINE_HEIGHT, linkNotes, NODE_HEIGHT, NODE_WIDTH, rateLimitWords, wrapWords } from './lab-diagram';
 
 type Link = LabMap['links'][number];
 
@@ -94,5 +94,33 @@ describe('words', () => {
     const impaired = impairmentWords({ from: 'r1', to: 'r2', lossPercent: 20, delayMs: 40, how: 'emulator', reason: '' });
     expect(wrapWords(impaired, 28).map(plain)).toEqual(['r1→r2: loss 20 %, delay', '40 ms (userspace emulator)']);
     expect(wrapWords('averyveryverylongword x', 5)).toEqual(['averyveryverylongword', 'x']);
+  });
+});
+
+describe('host rules', () => {
+  // The shipped 'filtered' topology's map: r1 sends no Time Exceeded, r2 rejects UDP with admin-prohibited.
+  const filtered: LabMap = {
+    ...mapOf('filtered', [['client', 'host'], ['r1', 'router'], ['r2', 'router'], ['r3', 'router'], ['target', 'host']], [['client', 'r1'], ['r1', 'r2'], ['r2', 'r3'], ['r3', 'target']]),
+  };
+  filtered.hosts[1].firewall = [{ hook: 'output', match: { protocol: 'icmp', icmpType: 'time-exceeded' }, action: 'drop' }];
+  filtered.hosts[2].firewall = [{ hook: 'prerouting', match: { protocol: 'udp' }, action: 'reject', rejectWith: 'admin-prohibited' }];
+
+  it("says the filtered lab's silent hop and rejecting router in words, under the drawing", () => {
+    const diagram = layoutLab(filtered);
+    expect(diagram.rules).toEqual(['r1: Time Exceeded dropped (silent hop)', 'r2: rejects UDP with admin-prohibited (!X)']);
+    expect(diagram.rulesTop).toBeGreaterThan(Math.max(...diagram.nodes.map((n) => n.y)) + NODE_HEIGHT);
+    expect(diagram.height).toBeGreaterThan(diagram.rulesTop + LINE_HEIGHT);
+    expect(layoutLab(line).rules).toEqual([]);
+    expect(layoutLab(line).height).toBeLessThan(diagram.height);
+  });
+
+  it('says other rules and an ICMP rate limit', () => {
+    expect(firewallWords({ hook: 'forward', match: { protocol: 'tcp', dport: 9 }, action: 'reject', rejectWith: 'tcp-reset' })).toBe('rejects TCP to port 9 with a TCP reset');
+    expect(firewallWords({ hook: 'input', match: {}, action: 'drop' })).toBe('every packet addressed to it dropped');
+    expect(firewallWords({ hook: 'forward', match: { protocol: 'udp' }, action: 'reject', rejectWith: 'host-unreachable' })).toBe('rejects UDP with host-unreachable (!H)');
+    expect(rateLimitWords({ intervalMs: 100 })).toBe('ICMP rate limit 10/s');
+    expect(rateLimitWords({ intervalMs: 300, types: ['time-exceeded'] })).toBe('ICMP rate limit 1 per 300 ms (time-exceeded)');
+    expect(rateLimitWords({ intervalMs: 0 })).toBeUndefined();
+    expect(hostRuleWords({ name: 'r3', role: 'router', addresses: [], icmpRateLimit: { intervalMs: 100 } })).toEqual(['r3: ICMP rate limit 10/s']);
   });
 });

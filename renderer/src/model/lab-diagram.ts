@@ -1,7 +1,7 @@
 // A lab's map as a diagram and in words: hosts and routers in columns by their distance
 // from the first host (a line stays a line, a diamond opens into two rows), links with
 // their end addresses, MTU and impairments. Pure, so the layout is tested without a page.
-import type { LabMap, LabMapImpairment } from '../../../common/contract';
+import type { LabMap, LabMapFirewallRule, LabMapImpairment } from '../../../common/contract';
 
 export const NODE_WIDTH = 92;
 export const NODE_HEIGHT = 34;
@@ -44,6 +44,10 @@ export interface LabDiagram {
   height: number;
   nodes: DiagramNode[];
   links: DiagramLink[];
+  /** Lines under the drawing, one per host rule: "r1: Time Exceeded dropped (silent hop)". */
+  rules: string[];
+  /** Where the first of them sits (its baseline). */
+  rulesTop: number;
 }
 
 const HOW_WORDS: Record<LabMapImpairment['how'], string> = {
@@ -69,6 +73,47 @@ export function impairmentWords(impairment: LabMapImpairment): string {
 /** What a link carries besides its addresses, in words: "MTU 1280", one line per impaired direction. */
 export function linkNotes(link: LabMap['links'][number]): string[] {
   return [...(link.mtu !== 1500 ? [`MTU\u00a0${link.mtu}`] : []), ...link.impairments.map(impairmentWords)];
+}
+
+const ICMP_TYPE_WORDS: Record<NonNullable<LabMapFirewallRule['match']['icmpType']>, string> = {
+  'echo-request': 'Echo Request',
+  'echo-reply': 'Echo Reply',
+  'time-exceeded': 'Time Exceeded',
+  'destination-unreachable': 'Destination Unreachable',
+};
+
+/** How traceroute marks a hop that answers with this reject. */
+const REJECT_MARK: Record<NonNullable<LabMapFirewallRule['rejectWith']>, string> = {
+  'admin-prohibited': ' (!X)',
+  'host-unreachable': ' (!H)',
+  'no-route': ' (!N)',
+  'port-unreachable': '',
+  'tcp-reset': '',
+};
+
+/** "rejects UDP with admin-prohibited (!X)", "Time Exceeded dropped (silent hop)", "TCP to port 9 dropped". */
+export function firewallWords(rule: LabMapFirewallRule): string {
+  const { protocol, icmpType, dport } = rule.match;
+  const what = icmpType ? ICMP_TYPE_WORDS[icmpType] : protocol ? `${protocol.toUpperCase()}${dport !== undefined ? ` to port ${dport}` : ''}` : 'every packet';
+  // Only the hook says whether the host's own packets or the ones it forwards are meant.
+  const where = rule.hook === 'output' ? (icmpType ? '' : ' it sends') : rule.hook === 'input' ? ' addressed to it' : '';
+  if (rule.action === 'drop') return `${what}${where} dropped${icmpType === 'time-exceeded' ? ' (silent hop)' : ''}`;
+  const code = rule.rejectWith ?? 'port-unreachable';
+  return `rejects ${what}${where} with ${code === 'tcp-reset' ? 'a TCP reset' : code}${REJECT_MARK[code]}`;
+}
+
+/** "ICMP rate limit 10/s" (one error per intervalMs), with the ICMPv4 types it covers when the topology names them. */
+export function rateLimitWords(limit: NonNullable<LabMap['hosts'][number]['icmpRateLimit']>): string | undefined {
+  if (limit.intervalMs === 0) return undefined;
+  const perSecond = 1000 / limit.intervalMs;
+  const rate = Number.isInteger(perSecond) ? `${perSecond}/s` : `1 per ${limit.intervalMs} ms`;
+  return `ICMP rate limit ${rate}${limit.types?.length ? ` (${limit.types.join(', ')})` : ''}`;
+}
+
+/** A host's rules in words, each line starting with its name. */
+export function hostRuleWords(host: LabMap['hosts'][number]): string[] {
+  const rate = host.icmpRateLimit && rateLimitWords(host.icmpRateLimit);
+  return [...(host.firewall ?? []).map(firewallWords), ...(rate ? [rate] : [])].map((words) => `${host.name}: ${words}`);
 }
 
 /** Splits words into lines of at most `width` characters (a longer word keeps its own line). */
@@ -168,10 +213,14 @@ export function layoutLab(map: LabMap): LabDiagram {
     });
   }
   const noteLines = Math.max(0, ...links.map((link) => link.notes.length));
+  const drawn = MARGIN_TOP + NODE_HEIGHT + (rows - 1) * ROW_GAP + MARGIN_BOTTOM + noteLines * LINE_HEIGHT;
+  const rules = map.hosts.flatMap(hostRuleWords);
   return {
     width: 2 * MARGIN_X + NODE_WIDTH + (columnCount - 1) * COLUMN_GAP,
-    height: MARGIN_TOP + NODE_HEIGHT + (rows - 1) * ROW_GAP + MARGIN_BOTTOM + noteLines * LINE_HEIGHT,
+    height: drawn + (rules.length > 0 ? (rules.length + 0.5) * LINE_HEIGHT : 0),
     nodes,
     links,
+    rules,
+    rulesTop: drawn + LINE_HEIGHT / 2,
   };
 }

@@ -136,9 +136,11 @@ export function App() {
   );
 }
 
-function StatusBar() {
-  const shown = useWorkbench((s) => (void s.log.version, s.log.buffer.length));
-  const total = useWorkbench((s) => (void s.log.version, s.log.buffer.total));
+export function StatusBar() {
+  // Packets, not table rows: a "rows not shown (flood)" marker is said separately.
+  const shown = useWorkbench((s) => (void s.log.version, s.log.buffer.packetsShown));
+  const total = useWorkbench((s) => (void s.log.version, s.log.buffer.packetsKept));
+  const notShown = useWorkbench((s) => (void s.log.version, s.log.buffer.notShown));
   const capacity = useWorkbench((s) => s.log.buffer.capacity);
   const open = useWorkbench((s) => s.sockets.list.filter((socket) => !socket.closed).length);
   const running = useWorkbench((s) => s.send.jobs.filter((job) => job.state === 'running').length);
@@ -150,6 +152,7 @@ function StatusBar() {
       <span>
         {loaded ? '' : 'reading the log… '}
         Log: {shown.toLocaleString()} shown / {total.toLocaleString()} kept (ring of {capacity.toLocaleString()})
+        {notShown > 0 ? ` · ${notShown.toLocaleString()} ${notShown === 1 ? 'row' : 'rows'} not shown (flood)` : ''}
         {paused ? ' · paused' : ''}
       </span>
       <span className={connection === 'open' ? '' : 'bad'}>{connection === 'open' ? 'Connected' : connection === 'connecting' ? 'Reconnecting…' : 'Disconnected'}</span>

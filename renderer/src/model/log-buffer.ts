@@ -53,6 +53,16 @@ export class LogBuffer {
     return this.all.length;
   }
 
+  /** Packets the table shows: its rows less the markers (a filter passes none). */
+  get packetsShown(): number {
+    return this.matches ? this.matches.length : this.all.length - this.gaps.length;
+  }
+
+  /** Packets the ring keeps: its items less the markers. */
+  get packetsKept(): number {
+    return this.all.length - this.gaps.length;
+  }
+
   get capacity(): number {
     return this.all.capacity;
   }

@@ -4,6 +4,7 @@ import type { CaptureInfo, Params } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import type { CaptureFile } from './capture-file';
 import { PacketCapture } from './capture-socket';
+import { checkBound, type Bound } from './engine-limits';
 import type { EventHub } from './events';
 import type { LabHosts } from './labs';
 import { checkFilter, kernelFilter, type OwnTraffic } from './filters';
@@ -39,10 +40,20 @@ export class Captures {
     private readonly lifetime: Lifetime,
     private readonly newId: NewId,
     private readonly labs: LabHosts,
+    /** maxOpenSockets, counting the user's sockets and these captures (running). */
+    private readonly limit: Bound,
   ) {}
+
+  /** Captures holding a packet socket. */
+  get running(): number {
+    let running = 0;
+    for (const capture of this.captures.values()) if (capture.info.state === 'running') running++;
+    return running;
+  }
 
   async start(params: Params<'startCapture'>): Promise<CaptureInfo> {
     this.lifetime.alive();
+    checkBound(this.limit, 'sockets and captures are open', 'close some in the Sockets panel (closeSocket, stopCapture)');
     const lab = params.host === undefined ? undefined : this.labs.host(params.host);
     const filter = checkFilter(params.filter);
     const excluded = params.includeOwnTraffic ? null : this.ownTraffic.excludedFrom({ family: 'ipv4', protocol: 0, mode: 'packet' });

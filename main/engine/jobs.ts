@@ -4,6 +4,7 @@
 import type { Params, SendJobInfo, SendResults } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
 import { formatIpAddress, isIpv4, parseIpAddress } from '../../packets/address';
+import { checkBound, type Bound } from './engine-limits';
 import type { EventHub } from './events';
 import { nsToMs, toWorkbenchError } from './experiment';
 import { trimHistory, type NewId } from './history';
@@ -24,7 +25,16 @@ export class SendJobs {
     private readonly sockets: Sockets,
     private readonly lifetime: Lifetime,
     private readonly newId: NewId,
+    /** maxRunningJobs, counting these jobs (active). */
+    private readonly limit: Bound,
   ) {}
+
+  /** Jobs running or waiting for answers. */
+  get active(): number {
+    let active = 0;
+    for (const job of this.jobs.values()) if (job.active) active++;
+    return active;
+  }
 
   async send(params: Params<'send'>): Promise<SendJobInfo> {
     const entry = this.sockets.entry(params.socketId);
@@ -50,6 +60,7 @@ export class SendJobs {
     // closeSocket (or close) may have run during the await: start nothing on a closed socket.
     this.lifetime.alive();
     if (entry.closed) throw new WorkbenchError('NOT_FOUND', `Socket ${entry.id} was closed`, 'socketId');
+    checkBound(this.limit, 'send jobs are running', 'wait for one to end or cancel one (cancelSend)');
     // After the last await, so that no other send switches IP_HDRINCL between here and the job's start.
     this.headerMode(entry, header, source);
     const intervalMs = params.rate !== undefined ? 1000 / params.rate : (params.intervalMs ?? 0);

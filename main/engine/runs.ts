@@ -3,6 +3,7 @@
 // echo identifiers and source ports no other running experiment holds.
 import type { ExperimentRun, Params } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
+import { checkBound, type Bound } from './engine-limits';
 import type { EventHub } from './events';
 import type { LabHosts } from './labs';
 import { type Experiment, type ExperimentHost, type LoggedPacket, nsToMs, snapshot } from './experiment';
@@ -21,6 +22,8 @@ export class ExperimentRuns {
   /** Every run kept (running and the last HISTORY finished), for listExperiments. */
   private readonly runs = new Map<string, ExperimentRun>();
   private readonly running = new Map<string, Experiment>();
+  /** Experiments between their call and registerStarted (opening their sockets): counted against the limit too. */
+  private starting = 0;
   private readonly echoIds = new Set<number>();
   private readonly ports = new Set<number>();
   private nextEchoId = 1 + Math.floor(Math.random() * 0xfffe);
@@ -35,6 +38,8 @@ export class ExperimentRuns {
     private readonly lifetime: Lifetime,
     private readonly newId: NewId,
     private readonly labs: LabHosts,
+    /** maxRunningExperiments, counting these (running and starting). */
+    private readonly limit: Bound,
   ) {
     this.host = {
       events,
@@ -56,21 +61,19 @@ export class ExperimentRuns {
   }
 
   async ping(params: Params<'ping'>): Promise<ExperimentRun> {
-    this.lifetime.alive();
+    this.admitRun();
     const runId = this.newId('run');
     const run = new PingRun(this.hostFor(runId, params.host), runId, params);
     if (params.host !== undefined) run.run.host = params.host;
-    await run.start();
-    return this.registerStarted(run);
+    return this.begin(run);
   }
 
   async traceroute(params: Params<'traceroute'>): Promise<ExperimentRun> {
-    this.lifetime.alive();
+    this.admitRun();
     const runId = this.newId('run');
     const run = new TracerouteRun(this.hostFor(runId, params.host), runId, params);
     if (params.host !== undefined) run.run.host = params.host;
-    await run.start();
-    return this.registerStarted(run);
+    return this.begin(run);
   }
 
   /**
@@ -92,21 +95,19 @@ export class ExperimentRuns {
   }
 
   async mtr(params: Params<'mtr'>): Promise<ExperimentRun> {
-    this.lifetime.alive();
+    this.admitRun();
     const runId = this.newId('run');
     const run = new MtrRun(this.hostFor(runId, params.host), runId, params);
     if (params.host !== undefined) run.run.host = params.host;
-    await run.start();
-    return this.registerStarted(run);
+    return this.begin(run);
   }
 
   async pmtu(params: Params<'pmtu'>): Promise<ExperimentRun> {
-    this.lifetime.alive();
+    this.admitRun();
     const runId = this.newId('run');
     const run = new PmtuRun(this.hostFor(runId, params.host), runId, params);
     if (params.host !== undefined) run.run.host = params.host;
-    await run.start();
-    return this.registerStarted(run);
+    return this.begin(run);
   }
 
   async stop(params: Params<'stopExperiment'>): Promise<ExperimentRun> {
@@ -153,6 +154,26 @@ export class ExperimentRuns {
     for (const experiment of [...this.running.values()]) {
       if (experiment.run.host !== undefined) experiment.abort(new WorkbenchError(failure.code, failure.message));
     }
+  }
+
+  /** Experiments running or starting. */
+  get active(): number {
+    return this.running.size + this.starting;
+  }
+
+  private admitRun(): void {
+    this.lifetime.alive();
+    checkBound(this.limit, 'experiments are running', 'stop one in the Experiments panel (stopExperiment) or wait for one to end');
+  }
+
+  private async begin(experiment: Experiment & { start(): Promise<void> }): Promise<ExperimentRun> {
+    this.starting++;
+    try {
+      await experiment.start();
+    } finally {
+      this.starting--;
+    }
+    return this.registerStarted(experiment);
   }
 
   private registerStarted(experiment: Experiment): ExperimentRun {

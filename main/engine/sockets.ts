@@ -4,6 +4,7 @@
 import type { Socket } from '@packet-workbench/raw-socket';
 import type { OptionReading, Params, SocketInfo } from '../../common/contract';
 import { WorkbenchError } from '../../common/validate';
+import { checkBound, type Bound } from './engine-limits';
 import type { EventHub } from './events';
 import type { LabHost, LabHosts } from './labs';
 import { nsToMs } from './experiment';
@@ -57,6 +58,8 @@ export interface Failure {
 
 export class Sockets {
   private readonly entries = new Map<string, SocketEntry>();
+  /** Sockets being opened (an await away from entries): counted against the limit too. */
+  private opening = 0;
 
   constructor(
     private readonly events: EventHub,
@@ -66,10 +69,29 @@ export class Sockets {
     private readonly lifetime: Lifetime,
     private readonly newId: NewId,
     private readonly labs: LabHosts,
+    /** maxOpenSockets, counting these sockets (open) and the running captures. */
+    private readonly limit: Bound,
   ) {}
+
+  /** Sockets holding a descriptor: open, or being opened. */
+  get holding(): number {
+    let open = this.opening;
+    for (const entry of this.entries.values()) if (!entry.closed) open++;
+    return open;
+  }
 
   async open(params: Params<'openSocket'>): Promise<SocketInfo> {
     this.lifetime.alive();
+    checkBound(this.limit, 'sockets and captures are open', 'close some in the Sockets panel (closeSocket, stopCapture)');
+    this.opening++;
+    try {
+      return await this.openSocket(params);
+    } finally {
+      this.opening--;
+    }
+  }
+
+  private async openSocket(params: Params<'openSocket'>): Promise<SocketInfo> {
     const lab = params.host === undefined ? undefined : this.labs.host(params.host);
     const filter = checkFilter(params.filter);
     const excluded = params.includeOwnTraffic ? null : this.ownTraffic.excludedFrom({ family: params.family, protocol: params.protocol, mode: params.mode === 'datagram' ? 'datagram' : 'raw' });

@@ -32,6 +32,7 @@ import type { Workspace } from '../../common/workspace';
 import { describeCapabilities } from './capabilities';
 import { Captures, type CaptureRecording, type RecordCaptureOptions } from './captures';
 import { CaptureTransfers } from './capture-transfers';
+import { engineLimits, type Bound, type EngineLimits } from './engine-limits';
 import { EventHub, type BatchListener } from './events';
 import { OwnTraffic, type OwnEndpoint } from './filters';
 import { HelperSupervisor } from './helper';
@@ -66,6 +67,8 @@ export interface WorkbenchOptions {
   helper?: HelperSupervisor;
   /** Builds a lab (default main/lab's createTopologyLab; tests pass their own). */
   createLab?: CreateLab;
+  /** Tighter or looser bounds than DEFAULT_ENGINE_LIMITS (256 sockets and captures, 64 send jobs, 32 experiments). */
+  limits?: Partial<EngineLimits>;
 }
 
 export class Workbench implements WorkbenchHandlers {
@@ -102,10 +105,17 @@ export class Workbench implements WorkbenchHandlers {
     // One counter for every id: socket-1, job-2, run-3, capture-4 …
     let serial = 0;
     const newId: NewId = (kind) => `${kind}-${++serial}`;
-    this.sockets = new Sockets(this.events, this.log, source, this.ownTraffic, this.lifetime, newId, this.labs);
-    this.jobs = new SendJobs(this.events, this.log, this.sockets, this.lifetime, newId);
-    this.experiments = new ExperimentRuns(this.events, this.log, source, this.lifetime, newId, this.labs);
-    this.captures = new Captures(this.events, this.log, this.ownTraffic, this.lifetime, newId, this.labs);
+    const limits = engineLimits(options.limits);
+    // Sockets and captures share one bound: each holds a descriptor.
+    const descriptors: Bound = { name: 'maxOpenSockets', max: limits.maxOpenSockets, count: () => this.sockets.holding + this.captures.running };
+    this.sockets = new Sockets(this.events, this.log, source, this.ownTraffic, this.lifetime, newId, this.labs, descriptors);
+    this.jobs = new SendJobs(this.events, this.log, this.sockets, this.lifetime, newId, { name: 'maxRunningJobs', max: limits.maxRunningJobs, count: () => this.jobs.active });
+    this.experiments = new ExperimentRuns(this.events, this.log, source, this.lifetime, newId, this.labs, {
+      name: 'maxRunningExperiments',
+      max: limits.maxRunningExperiments,
+      count: () => this.experiments.active,
+    });
+    this.captures = new Captures(this.events, this.log, this.ownTraffic, this.lifetime, newId, this.labs, descriptors);
     this.workspaces = new Workspaces({
       transfers: this.transfers,
       listSockets: () => this.listSockets(),

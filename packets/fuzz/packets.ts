@@ -4,7 +4,7 @@
 import { createChecksum } from '@packet-workbench/raw-socket';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../address';
 import { build } from '../build';
-import { internetChecksum, pseudoHeader, type IpEndpoints } from '../checksum';
+import { endpointsFromOptions, internetChecksum, pseudoHeader, type IpEndpoints } from '../checksum';
 import { decode, type DecodeOptions } from '../decode';
 import { fieldApplies, type FieldValues } from '../fields';
 import type { ByteRange, DecodedHeaderLayer, DecodedLayer, HeaderKind, LayerSpec } from '../layer';
@@ -159,7 +159,9 @@ export function decodeInput(random: Random, first?: HeaderKind): DecodeInput {
     const inner = Math.min(bytes.length, bytes[0] >> 4 === 4 ? (bytes[0] & 0xf) * 4 : bytes[0] >> 4 === 6 ? 40 : 0);
     if (random.chance(0.7)) bytes = bytes.slice(inner);
     else start = inner;
-    return { bytes, options: { first, start } };
+    // Below IP, pseudo-header addresses may come as options: valid, of mixed families, or not addresses.
+    const addresses = random.pick<[string, string] | undefined>([undefined, ['127.0.0.1', '198.18.0.2'], ['::1', 'fd42::2'], ['127.0.0.1', '::1'], ['nonsense', '1.2.3'], ['', '']]);
+    return { bytes, options: { first, start, ...(addresses ? { source: addresses[0], destination: addresses[1] } : {}) } };
   }
   if (random.chance(0.1)) return { bytes, options: { first: random.pick(firsts) } };
   return { bytes, options: {} };
@@ -261,7 +263,8 @@ function referenceCheck(layer: DecodedHeaderLayer, bytes: Uint8Array, options: D
   const chunks: Uint8Array[] = [];
   if (rule.pseudoHeaderProtocol !== undefined) {
     if (!enclosing && options.source === undefined) fail(`${layer.name} checksum judged ${verdict.status} without known addresses`);
-    const endpoints = enclosing ? endpointsOf(enclosing.layer) : undefined;
+    const endpoints = enclosing ? endpointsOf(enclosing.layer) : optionEndpoints(options);
+    if (!enclosing && !endpoints) fail(`${layer.name} checksum judged ${verdict.status} with addresses that are not a pair: ${options.source}, ${options.destination}`);
     if (!endpoints) return;
     chunks.push(pseudoHeader(endpoints, rule.pseudoHeaderProtocol, covered.length));
   }
@@ -273,6 +276,14 @@ function referenceCheck(layer: DecodedHeaderLayer, bytes: Uint8Array, options: D
   if ((native === 0) !== (verdict.status === 'correct')) fail(`${layer.name} checksum judged ${verdict.status}, reference sum gives ${native}`);
   decodeStats.checksumsCompared++;
   if (verdict.status === 'wrong' && verdict.value === verdict.expected) fail(`${layer.name} checksum judged wrong but equals its expected value`);
+}
+
+function optionEndpoints(options: DecodeOptions): IpEndpoints | undefined {
+  try {
+    return endpointsFromOptions(options);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Endpoints for the pseudo header; undefined when an IPv4 source route changes the destination (not modelled here). */

@@ -147,20 +147,21 @@ export function StatusBar() {
   const paused = useWorkbench((s) => s.log.paused);
   const loaded = useWorkbench((s) => s.log.loaded);
   const connection = useWorkbench((s) => s.settings.connection);
+  const logWords =
+    `${loaded ? '' : 'reading the log… '}Log: ${shown.toLocaleString()} shown / ${total.toLocaleString()} kept (ring of ${capacity.toLocaleString()})` +
+    `${notShown > 0 ? ` · ${notShown.toLocaleString()} ${notShown === 1 ? 'row' : 'rows'} not shown (flood)` : ''}${paused ? ' · paused' : ''}`;
   return (
     <footer className="status-bar" aria-label="Status">
-      <span>
-        {loaded ? '' : 'reading the log… '}
-        Log: {shown.toLocaleString()} shown / {total.toLocaleString()} kept (ring of {capacity.toLocaleString()})
-        {notShown > 0 ? ` · ${notShown.toLocaleString()} ${notShown === 1 ? 'row' : 'rows'} not shown (flood)` : ''}
-        {paused ? ' · paused' : ''}
+      {/* At 1024 px the bar stays one line: this part may end in an ellipsis, its whole text in the title. */}
+      <span className="status-fit" title={logWords.replace('Log:', 'Packets in the log:')}>
+        {logWords}
       </span>
       <span className={connection === 'open' ? '' : 'bad'}>{connection === 'open' ? 'Connected' : connection === 'connecting' ? 'Reconnecting…' : 'Disconnected'}</span>
       <LossStatus />
       <CaptureControls />
       <LabStatus />
-      <span>Sockets open: {open}</span>
-      <span>Send jobs running: {running}</span>
+      <span title="Sockets open">Sockets: {open}</span>
+      <span title="Send jobs running">Send jobs: {running}</span>
       <span className="status-hint">Alt+1–{panelIds.length} panels · Tab moves between controls</span>
     </footer>
   );

@@ -9,7 +9,7 @@ export function LossStatus() {
   if (!status) return null;
   const lost = status.overflowed + status.kernelDrops;
   return (
-    <span className={lost > 0 ? 'bad' : ''} aria-label="Packets lost" title="Ring overflows: rows the full log dropped before the view received them. Kernel drops: packets a full socket receive buffer lost (SO_RXQ_OVFL).">
+    <span className={`status-fit${lost > 0 ? ' bad' : ''}`} aria-label="Packets lost" title="Ring overflows: rows the full log dropped before the view received them. Kernel drops: packets a full socket receive buffer lost (SO_RXQ_OVFL).">
       Lost: {status.kernelDrops.toLocaleString()} kernel drops · {status.overflowed.toLocaleString()} ring overflows
     </span>
   );

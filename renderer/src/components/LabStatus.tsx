@@ -12,8 +12,10 @@ export function LabStatus() {
     if (connection === 'open') void load();
   }, [connection, load]);
   if (info.state === 'down' && !host) return null;
+  const whole = `Lab: ${info.topology ?? ''} ${info.state}${host ? ` · acting from ${host}` : ''}`;
+  // May end in an ellipsis where the status bar is narrow: the whole text is its title and description.
   return (
-    <span role="status" aria-label="Lab summary">
+    <span role="status" aria-label="Lab summary" aria-description={whole} title={whole} className="status-fit">
       Lab: {info.topology ?? ''} {info.state}
       {host ? <strong> · acting from {host}</strong> : null}
     </span>

@@ -3,8 +3,8 @@
 // error quoting it, SYN-ACK/RST) and the round trip; each opens in the Log panel.
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { LogRow } from '../../../common/contract';
-import { useWorkbench } from '../store';
-import { responsePairs } from '../store/send-responses';
+import { useWorkbench, useWorkbenchStore } from '../store';
+import { pageInSkippedAnswers, responseCounts, responsePairs } from '../store/send-responses';
 import { KernelChanges } from './KernelChanges';
 import { useOpenInLog } from './open-in-log';
 
@@ -38,15 +38,19 @@ export function ResponsePane() {
   const shownVersion = useThrottled(version, running ? RUNNING_REFRESH_MS : 0);
   const pairs = useMemo(() => (last && job ? responsePairs(buffer, last, job.total) : []), [buffer, last, job?.total, shownVersion]);
   const shown = pairs.length > 0;
+  // Rows of this send the host did not push (a flood beyond the row budget): read in once it stops sending.
+  const store = useWorkbenchStore();
+  const notShown = useWorkbench((s) => s.log.notShown);
+  useEffect(() => {
+    if (job && job.state !== 'running' && notShown > 0) void pageInSkippedAnswers(store.getState());
+  }, [store, last?.jobId, job?.state, notShown]);
   // A new send, and again when its first rows arrive: bring the answers into view (the form
   // sits low in a small window).
   useEffect(() => {
     if (last) pane.current?.scrollIntoView?.({ block: 'nearest' });
   }, [last?.jobId, shown]);
   if (!last || !job) return null;
-  const answered = pairs.filter((pair) => pair.reply).length;
-  const rtts = pairs.map((pair) => pair.reply?.match?.rttMs).filter((rtt): rtt is number => rtt !== undefined);
-  const meanRtt = rtts.length ? rtts.reduce((sum, rtt) => sum + rtt, 0) / rtts.length : null;
+  const { sent, answered, unanswered, meanRtt } = responseCounts(pairs, job);
   const waiting = running || !graceOver;
   return (
     <section className="response-pane" aria-label="Responses" ref={pane}>
@@ -54,8 +58,8 @@ export function ResponsePane() {
         Responses to {job.jobId}
         <span className="muted small" role="status">
           {' '}
-          {pairs.length} sent{job.sent > pairs.length ? ` (newest ${pairs.length} of ${job.sent.toLocaleString()} shown)` : ''} · {answered} answered ·{' '}
-          {pairs.length - answered} {waiting && pairs.length > answered ? 'waiting' : 'unanswered'}
+          {sent.toLocaleString()} sent{sent > pairs.length ? ` (newest ${pairs.length} shown)` : ''} · {answered.toLocaleString()} answered ·{' '}
+          {unanswered.toLocaleString()} {waiting && unanswered > 0 ? 'waiting' : 'unanswered'}
           {meanRtt !== null ? ` · mean RTT ${formatRtt(meanRtt)}` : ''}
         </span>
       </h3>

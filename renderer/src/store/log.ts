@@ -50,6 +50,8 @@ export interface LogSlice {
     showingSkipped: boolean;
     /** Pages in the rows of one marker (its id), or of the newest markers up to SHOW_SKIPPED_LIMIT rows. */
     showSkipped(gapId?: number): Promise<void>;
+    /** Pages in the newest markers past `afterId` (a send's answers), up to SHOW_SKIPPED_LIMIT rows. */
+    showSkippedAfter(afterId: number): Promise<void>;
     /** Appends rows (the event pump calls this at most once per frame). */
     append(rows: readonly LogRow[]): void;
     cleared(): void;
@@ -106,6 +108,45 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
     }
   };
 
+  /** Reads the rows of these markers (newest first; whole markers, SHOW_SKIPPED_LIMIT rows at most) into their place. */
+  const pageInGaps = async (candidates: readonly LogGap[]): Promise<void> => {
+    if (log().showingSkipped) return;
+    const chosen: LogGap[] = [];
+    let rows = 0;
+    for (const gap of candidates) {
+      if (chosen.length > 0 && rows + gap.gap.count > SHOW_SKIPPED_LIMIT) break;
+      chosen.push(gap);
+      rows += gap.gap.count;
+    }
+    if (chosen.length === 0) return;
+    patch({ showingSkipped: true });
+    const fills = new Map<number, LogRow[]>();
+    let gone = 0;
+    try {
+      for (const gap of chosen) {
+        const range = await readLogRange((params) => client.queryLog(params), gap.id, gap.gap.toId);
+        fills.set(gap.id, range.rows);
+        gone += range.gone;
+      }
+    } catch (error) {
+      patch({ message: { kind: 'error', text: `Cannot read the rows not shown: ${errorText(error)}` } });
+    }
+    buffer.fillGaps(fills);
+    const shown = [...fills.values()].reduce((sum, filled) => sum + filled.length, 0);
+    patch({
+      showingSkipped: false,
+      notShown: buffer.notShown,
+      version: log().version + 1,
+      ...(fills.size > 0 && {
+        message: {
+          kind: 'info' as const,
+          text: `${shown.toLocaleString('en')} rows shown${gone ? `; ${gone.toLocaleString('en')} were overwritten in the engine's log before` : ''}`,
+        },
+      }),
+    });
+    if (buffer.displayPending) void scanDisplay();
+  };
+
   return {
     log: {
       buffer,
@@ -139,43 +180,12 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
       },
       notShown: 0,
       showingSkipped: false,
-      async showSkipped(gapId) {
-        if (log().showingSkipped) return;
+      showSkipped(gapId) {
         const all = buffer.gapsNewestFirst();
-        const chosen: LogGap[] = [];
-        let rows = 0;
-        for (const gap of gapId === undefined ? all : all.filter((g) => g.id === gapId)) {
-          if (chosen.length > 0 && rows + gap.gap.count > SHOW_SKIPPED_LIMIT) break;
-          chosen.push(gap);
-          rows += gap.gap.count;
-        }
-        if (chosen.length === 0) return;
-        patch({ showingSkipped: true });
-        const fills = new Map<number, LogRow[]>();
-        let gone = 0;
-        try {
-          for (const gap of chosen) {
-            const range = await readLogRange((params) => client.queryLog(params), gap.id, gap.gap.toId);
-            fills.set(gap.id, range.rows);
-            gone += range.gone;
-          }
-        } catch (error) {
-          patch({ message: { kind: 'error', text: `Cannot read the rows not shown: ${errorText(error)}` } });
-        }
-        buffer.fillGaps(fills);
-        const shown = [...fills.values()].reduce((sum, filled) => sum + filled.length, 0);
-        patch({
-          showingSkipped: false,
-          notShown: buffer.notShown,
-          version: log().version + 1,
-          ...(fills.size > 0 && {
-            message: {
-              kind: 'info' as const,
-              text: `${shown.toLocaleString('en')} rows shown${gone ? `; ${gone.toLocaleString('en')} were overwritten in the engine's log before` : ''}`,
-            },
-          }),
-        });
-        if (buffer.displayPending) void scanDisplay();
+        return pageInGaps(gapId === undefined ? all : all.filter((gap) => gap.id === gapId));
+      },
+      showSkippedAfter(afterId) {
+        return pageInGaps(buffer.gapsNewestFirst().filter((gap) => gap.gap.toId > afterId));
       },
       cleared() {
         buffer.clear();

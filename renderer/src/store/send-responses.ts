@@ -1,8 +1,9 @@
 // The answers to the last send, read from the renderer's log: the job's sent rows (on its socket,
 // after the newest row known when it started) and the row the engine matched to each.
-import type { LogRow } from '../../../common/contract';
+import type { LogRow, SendJobInfo } from '../../../common/contract';
 import type { LogBuffer } from '../model/log-buffer';
 import type { LastSend } from './send';
+import type { WorkbenchState } from './types';
 
 /** The pane shows the newest pairs of a long job only. */
 export const MAX_PAIRS = 100;
@@ -56,4 +57,41 @@ export function responsePairs(buffer: LogBuffer, last: LastSend, total: number, 
     const replyId = request.match?.replyId;
     return { request, reply: replies.get(request.id) ?? (replyId === undefined ? undefined : buffer.byId(replyId)) };
   });
+}
+
+/** What the pane's heading says: how many sent, answered and not (yet) answered, the mean RTT. */
+export interface ResponseCounts {
+  sent: number;
+  answered: number;
+  unanswered: number;
+  meanRtt: number | null;
+}
+
+/**
+ * The job's counts as the engine keeps them (SendJobInfo: every request, not only the pairs the
+ * pane shows); from the pairs for an engine that does not count answers. A reply the engine
+ * linked to the socket's loopback copy of a request is not counted there; the pairs then know more.
+ */
+export function responseCounts(pairs: readonly ResponsePair[], job: SendJobInfo): ResponseCounts {
+  const paired = pairs.filter((pair) => pair.reply).length;
+  const rtts = pairs.map((pair) => pair.reply?.match?.rttMs).filter((rtt): rtt is number => rtt !== undefined);
+  const pairsMean = rtts.length ? rtts.reduce((sum, rtt) => sum + rtt, 0) / rtts.length : null;
+  if (job.answered === undefined || job.answered < paired) return { sent: pairs.length, answered: paired, unanswered: pairs.length - paired, meanRtt: pairsMean };
+  let rttSum = 0;
+  for (const packet of job.packets ?? []) if (packet.rttMs) rttSum += packet.rttMs.avg * packet.answered;
+  const sent = Math.max(job.sent, pairs.length);
+  return { sent, answered: job.answered, unanswered: sent - job.answered, meanRtt: job.answered > 0 && rttSum > 0 ? rttSum / job.answered : pairsMean };
+}
+
+/**
+ * A send faster than the row budget leaves markers where its rows were not pushed: once the job
+ * no longer sends, the newest of them past its first request are paged in from the engine, so
+ * the pane pairs its newest requests with their answers as the engine's log does.
+ */
+export async function pageInSkippedAnswers(state: WorkbenchState): Promise<void> {
+  const last = state.send.last;
+  const job = last && state.send.jobs.find((candidate) => candidate.jobId === last.jobId);
+  if (!last || !job || job.state === 'running') return;
+  if (!state.log.buffer.gapsNewestFirst().some((gap) => gap.gap.toId > last.afterId)) return;
+  await state.log.showSkippedAfter(last.afterId);
 }

@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   const last = samples[samples.length - 1];
   const seconds = last.seconds;
   console.log(`soak: ${completed.toLocaleString('en')} packets in ${seconds.toFixed(0)} s (${Math.round(completed / seconds).toLocaleString('en')}/s offered ${RATE.toLocaleString('en')}/s), ${sendErrors} send errors`);
-  console.log(`client rows: ${client.rows.toLocaleString('en')} (${((100 * client.rows) / Math.max(1, completed - sendErrors)).toFixed(1)}% of packets sent: rows past 100% are the client's own churn)`);
+  console.log(`client rows: ${client.rows.toLocaleString('en')} (${((100 * client.rows) / Math.max(1, completed - sendErrors)).toFixed(1)}% of packets sent; past 100%: rows of the churn's sockets, which see the traffic while open)`);
   console.log(`churn: ${churn.engineSockets} engine sockets, ${churn.librarySockets} library sockets opened and closed, ${churn.clients} clients connected and gone`);
   console.log(`rss: ${(first.rss / MiB).toFixed(0)} MiB after warm-up → ${(last.rss / MiB).toFixed(0)} MiB at the end, max ${(Math.max(...samples.map((s) => s.rss)) / MiB).toFixed(0)} MiB; slope ${perMillion((s) => s.rss).toFixed(2)} MiB per million packets`);
   console.log(`heapUsed: ${(first.heapUsed / MiB).toFixed(0)} → ${(last.heapUsed / MiB).toFixed(0)} MiB; slope ${perMillion((s) => s.heapUsed).toFixed(2)} MiB per million packets`);

@@ -1,6 +1,6 @@
 // A WorkbenchApi over any transport that can invoke a method and deliver event
 // batches: Electron's preload bridge, the browser host's WebSocket, a test fake.
-import { methodNames, type EventBatch, type WorkbenchApi } from './contract';
+import { methodNames, type EventBatch, type MethodName, type WorkbenchApi } from './contract';
 import { deserializeError, type SerializedError } from './validate';
 
 export type EventListener = (batch: EventBatch) => void;
@@ -15,13 +15,49 @@ export interface Transport {
 /** The API the renderer (and any other client) programs against. */
 export type WorkbenchClient = WorkbenchApi & { onEvents(listener: EventListener): () => void };
 
-export function createClient(transport: Transport): WorkbenchClient {
+/**
+ * Calls that only read, asked again when the engine answers BUSY (one client's calls in flight
+ * or heavy calls over its limit, main/engine/call-gate.ts): a BUSY call was not performed, and
+ * a read asked twice does no harm. Sends, opens, writes and starts are never repeated: the
+ * user decides whether to try again.
+ */
+export const RETRIED_ON_BUSY: ReadonlySet<MethodName> = new Set<MethodName>([
+  'capabilities', 'listSockets', 'readSocketOptions', 'listSendJobs', 'sendResults', 'queryLog', 'filterLog',
+  'decodeLogEntry', 'exportPcapng', 'readExport', 'resolveHost', 'helperStatus', 'listExperiments', 'listCaptures',
+  'logStatus', 'labTopologies', 'labStatus', 'lessons', 'lesson', 'checkLesson', 'packetOnWire',
+]);
+
+/** Waits before each retry of a BUSY read: three more tries within about 1.3 s, then the engine's BUSY stands. */
+export const BUSY_RETRY_DELAYS_MS: readonly number[] = [100, 300, 900];
+
+export interface ClientOptions {
+  /** Waits before the retries of a BUSY read (default BUSY_RETRY_DELAYS_MS; [] for none). */
+  busyRetryDelaysMs?: readonly number[];
+}
+
+export function createClient(transport: Transport, options: ClientOptions = {}): WorkbenchClient {
+  const delays = options.busyRetryDelaysMs ?? BUSY_RETRY_DELAYS_MS;
   const client = { onEvents: (listener: EventListener) => transport.onEvents(listener) } as WorkbenchClient;
   for (const name of methodNames) {
-    (client as unknown as Record<string, (params: unknown) => Promise<unknown>>)[name] = (params: unknown) =>
-      transport.invoke(name, params ?? {});
+    const call = (params: unknown) => transport.invoke(name, params ?? {});
+    (client as unknown as Record<string, (params: unknown) => Promise<unknown>>)[name] = RETRIED_ON_BUSY.has(name)
+      ? (params: unknown) => retryWhileBusy(() => call(params), delays)
+      : call;
   }
   return client;
+}
+
+async function retryWhileBusy(call: () => Promise<unknown>, delays: readonly number[]): Promise<unknown> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      // By code, not class: a bridge may hand over a plain {code, message} object.
+      const busy = (error as { code?: unknown } | null)?.code === 'BUSY';
+      if (!busy || attempt >= delays.length) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+    }
+  }
 }
 
 // ---- the WebSocket wire format (browser host) ------------------------------------

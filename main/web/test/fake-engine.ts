@@ -1,8 +1,9 @@
-// A small engine for transport tests: every contract method answers, errors come
-// back as the real engine's do (WorkbenchError naming the field, the engine's code:
-// fake-engine.test.ts holds each refusal against a real Workbench), events are
-// emitted by hand. It records the (validated) parameters each method received.
-import type { EventBatch, MethodName, SocketInfo, WorkbenchHandlers } from '../../../common/contract';
+// A small engine for transport tests: every contract method answers (createFakeEngine
+// throws when the contract has a method the fake lacks), errors come back as the real
+// engine's do (WorkbenchError naming the field, the engine's code: fake-engine.test.ts
+// holds each refusal against a real Workbench), events are emitted by hand. It records
+// the (validated) parameters each method received.
+import type { CaptureInfo, EventBatch, ExperimentRun, HelperStatus, MethodName, SocketInfo, WorkbenchHandlers } from '../../../common/contract';
 import { methodNames } from '../../../common/contract';
 import { WorkbenchError } from '../../../common/validate';
 import type { EngineLike } from '../../engine/dispatch';
@@ -24,6 +25,30 @@ export function createFakeEngine(): FakeEngine {
     const socket = sockets.get(socketId);
     if (!socket) throw notFound('socketId', `No socket ${socketId}`);
     return socket;
+  };
+  const runs = new Map<string, ExperimentRun>();
+  const startRun = async (kind: ExperimentRun['kind'], params: { target: string }): Promise<ExperimentRun> => {
+    const run: ExperimentRun = {
+      runId: `run-${runs.size + 1}`, kind, target: params.target, family: params.target.includes(':') ? 'ipv6' : 'ipv4',
+      params: { ...params }, state: 'running', startedAt: Date.now(), mode: 'raw', via: 'direct',
+    } as ExperimentRun;
+    runs.set(run.runId, run);
+    return { ...run };
+  };
+  const captures = new Map<string, CaptureInfo>();
+  const captureOf = (captureId: string): CaptureInfo => {
+    const capture = captures.get(captureId);
+    if (!capture) throw notFound('captureId', `No capture ${captureId}`);
+    return capture;
+  };
+  const helper: HelperStatus = {
+    state: 'not-started', via: null, path: null, pid: null, capabilities: [], reason: null, command: null,
+    launchers: { installed: false, pkexec: false, sudo: false },
+  };
+  const lessonNames = ['ping-rtt'];
+  const lessonOf = (name: string) => {
+    if (!lessonNames.includes(name)) throw notFound('name', `No lesson '${name}' (shipped: ${lessonNames.join(', ')})`);
+    return { name, title: 'Round-trip times', topology: 'line' };
   };
   const handlers: WorkbenchHandlers = {
     capabilities: async () => ({
@@ -60,7 +85,12 @@ export function createFakeEngine(): FakeEngine {
       throw notFound('jobId', `No send job ${jobId}`);
     },
     listSendJobs: async () => [],
+    sendResults: async ({ jobId }) => {
+      throw notFound('jobId', `No send job ${jobId}`);
+    },
     queryLog: async () => ({ total: 0, rows: [], capacity: 100_000 }),
+    filterLog: async ({ fromId }) => ({ ids: [], nextId: fromId }),
+    logStatus: async () => ({ capacity: 100_000, kept: 0, logged: 0, overflowed: 0, kernelDrops: 0 }),
     decodeLogEntry: async ({ id }) => {
       throw notFound('id', `Log entry ${id} is not in the log`);
     },
@@ -76,7 +106,9 @@ export function createFakeEngine(): FakeEngine {
     },
     openImport: async () => ({ importId: 'import-1' }),
     saveWorkspace: async () => ({ exportId: 'export-1', packets: 0 }),
-    loadWorkspace: async () => { throw notFound('data', 'The fake engine loads no workspace'); },
+    loadWorkspace: async () => {
+      throw new WorkbenchError('INVALID_ARGUMENT', 'Workspace refused, nothing changed: the fake engine loads no workspace', 'data');
+    },
     writeImport: async ({ importId, end }) => {
       if (importId !== 'import-1') throw notFound('importId', `No open import ${importId}`);
       return { imported: 0, done: end };
@@ -85,17 +117,46 @@ export function createFakeEngine(): FakeEngine {
       if (transferId !== 'export-1' && transferId !== 'import-1') throw notFound('transferId', `No open export or import ${transferId}`);
       return null;
     },
-    ping: async () => {
-      throw new WorkbenchError('NOT_SUPPORTED', 'not in the fake');
-    },
-    traceroute: async () => {
-      throw new WorkbenchError('NOT_SUPPORTED', 'not in the fake');
-    },
+    ping: (params) => startRun('ping', params),
+    traceroute: (params) => startRun('traceroute', params),
+    mtr: (params) => startRun('mtr', params),
+    pmtu: (params) => startRun('pmtu', params),
     stopExperiment: async ({ runId }) => {
-      throw notFound('runId', `No experiment ${runId}`);
+      const run = runs.get(runId);
+      if (!run) throw notFound('runId', `No experiment ${runId}`);
+      if (run.state === 'running') run.state = 'stopped';
+      return { ...run };
     },
-    listExperiments: async () => [],
+    listExperiments: async () => [...runs.values()].map((run) => ({ ...run })),
+    helperStatus: async () => ({ ...helper }),
+    startHelper: async () => ({ ...helper }),
+    stopHelper: async () => ({ ...helper }),
+    startCapture: async (params) => {
+      const capture: CaptureInfo = {
+        captureId: `capture-${captures.size + 1}`, interface: params.interface ?? null, protocol: params.protocol, filter: params.filter || null,
+        state: 'running', counters: { received: 0, sent: 0, bytes: 0, kernelDrops: 0 }, startedAt: Date.now(),
+      } as CaptureInfo;
+      captures.set(capture.captureId, capture);
+      return { ...capture };
+    },
+    stopCapture: async ({ captureId }) => ({ ...captureOf(captureId), state: 'stopped' }),
+    listCaptures: async () => [...captures.values()],
+    labTopologies: async () => [{ name: 'line', description: 'client — r1 — r2 — target', hosts: ['client', 'r1', 'r2', 'target'] }],
+    startLab: async ({ topology }) => {
+      if (topology !== 'line') throw notFound('topology', `${topology}: no shipped topology of that name (shipped: line)`);
+      return { state: 'up', topology, startedAt: Date.now() };
+    },
+    stopLab: async () => ({ state: 'down' }),
+    labStatus: async () => ({ state: 'down' }),
+    lessons: async () => lessonNames.map((name) => ({ ...lessonOf(name), summary: '', steps: 0, checks: 0 })),
+    lesson: async ({ name }) => ({ ...lessonOf(name), steps: [] }),
+    checkLesson: async ({ name }) => (lessonOf(name), { lesson: name, steps: [] }),
+    packetOnWire: async ({ id }) => {
+      throw notFound('id', `Log entry ${id} is not in the log`);
+    },
   };
+  const missing = methodNames.filter((name) => typeof handlers[name] !== 'function');
+  if (missing.length > 0) throw new Error(`The fake engine has no handler for ${missing.join(', ')}: add one in fake-engine.ts`);
   const engine = {
     calls,
     emit(batch: EventBatch) {

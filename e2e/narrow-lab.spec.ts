@@ -53,3 +53,38 @@ test('1024x700, filtered lab up, acting from client: one-line status bar, rules 
   await app.getByRole('button', { name: 'Stop lab' }).click();
   await expect(state).toHaveText('down', { timeout: 30_000 });
 });
+
+test('1024x700 with the lesson pane open: the editor field tables keep every value, switch and bit range inside its column', async ({ app }) => {
+  await app.setViewportSize({ width: 1024, height: 700 });
+  await app.getByRole('tab', { name: 'Build & send' }).click();
+  const toggle = app.getByRole('button', { name: 'Lesson', exact: true });
+  if ((await toggle.getAttribute('aria-pressed')) !== 'true') await toggle.click();
+  await expect(app.getByRole('complementary', { name: 'Lesson' })).toBeVisible();
+  await app.getByLabel('Template').selectOption({ index: 1 });
+  const layers = app.getByLabel('Layers').getByRole('table');
+  expect(await layers.count()).toBeGreaterThan(0);
+  for (const table of await layers.all()) {
+    // Every heading whole, and every cell's content (inputs, helpers, switches, words) inside its cell's box.
+    const problems = await table.evaluate((element) => {
+      const found: string[] = [];
+      for (const cell of element.querySelectorAll('th, td')) {
+        // A narrow layer folds its Decoded column into the value cell: that column is not shown at all.
+        if (getComputedStyle(cell).display === 'none') continue;
+        const box = cell.getBoundingClientRect();
+        if (cell.closest('thead') && cell.scrollWidth > cell.clientWidth + 1) found.push(`heading "${cell.textContent}" cut (${cell.scrollWidth} > ${cell.clientWidth})`);
+        for (const child of cell.querySelectorAll('input, select, button, label, span')) {
+          const r = child.getBoundingClientRect();
+          if (r.width === 0) continue;
+          if (r.right > box.right + 1 || r.left < box.left - 1) found.push(`${child.tagName.toLowerCase()} "${child.getAttribute('aria-label') ?? child.textContent}" runs out of its cell (${r.left}..${r.right} not in ${box.left}..${box.right})`);
+        }
+      }
+      return found;
+    });
+    expect(problems, (await table.locator('xpath=..').getAttribute('aria-label')) ?? 'a layer').toEqual([]);
+  }
+  // The Field, Value, Auto and Bits headings are there and whole; decoded words still read beside each value.
+  const first = layers.first();
+  for (const name of ['Field', 'Value', 'Auto', 'Bits']) await expect(first.getByRole('columnheader', { name, exact: true })).toBeVisible();
+  await expect(first.getByRole('row', { name: /Time to live/ })).toContainText('64');
+  await app.screenshot({ path: '/tmp/pw10-h14/editor-1024-lesson.png' });
+});

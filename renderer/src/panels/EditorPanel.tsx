@@ -226,6 +226,8 @@ function FieldRowView({ layerId, layerName: prefix, row }: { layerId: string; la
             {row.error}
           </div>
         )}
+        {/* Where the layer is narrow the Decoded column folds away and its words show here (styles.css). */}
+        {row.display && row.display !== row.text ? <div className="value-decoded">{row.display}</div> : null}
       </td>
       <td className="auto-cell">
         {row.automatic && (

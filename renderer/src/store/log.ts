@@ -50,8 +50,8 @@ export interface LogSlice {
     showingSkipped: boolean;
     /** Pages in the rows of one marker (its id), or of the newest markers up to SHOW_SKIPPED_LIMIT rows. */
     showSkipped(gapId?: number): Promise<void>;
-    /** Pages in the newest markers past `afterId` (a send's answers), up to SHOW_SKIPPED_LIMIT rows. */
-    showSkippedAfter(afterId: number): Promise<void>;
+    /** Pages in these markers (by id; a send's answers), newest first, up to SHOW_SKIPPED_LIMIT rows. */
+    showSkippedOf(gapIds: readonly number[]): Promise<void>;
     /** Appends rows (the event pump calls this at most once per frame). */
     append(rows: readonly LogRow[]): void;
     cleared(): void;
@@ -184,8 +184,9 @@ export const createLogSlice: SliceFactory<LogSlice> = ({ client, saveFile }) => 
         const all = buffer.gapsNewestFirst();
         return pageInGaps(gapId === undefined ? all : all.filter((gap) => gap.id === gapId));
       },
-      showSkippedAfter(afterId) {
-        return pageInGaps(buffer.gapsNewestFirst().filter((gap) => gap.gap.toId > afterId));
+      showSkippedOf(gapIds) {
+        const wanted = new Set(gapIds);
+        return pageInGaps(buffer.gapsNewestFirst().filter((gap) => wanted.has(gap.id)));
       },
       cleared() {
         buffer.clear();

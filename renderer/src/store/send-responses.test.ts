@@ -1,9 +1,10 @@
 // The response pane's rows: the last send's sent rows on its socket with their matched answers,
 // not earlier sends, not other sockets' copies, not a later send on the same socket; bounded.
 import { describe, expect, it } from 'vitest';
-import type { LogRow } from '../../../common/contract';
+import type { LogRow, SendJobInfo } from '../../../common/contract';
 import { LogBuffer } from '../model/log-buffer';
-import { responsePairs } from './send-responses';
+import { logGap } from '../model/log-gap';
+import { gapsWithAnswers, responseCounts, responsePairs } from './send-responses';
 
 const row = (id: number, direction: LogRow['direction'], socketId: string, match?: LogRow['match']): LogRow => ({
   id,
@@ -69,5 +70,41 @@ describe('responsePairs', () => {
     expect(responsePairs(buffer, last, 250)[0].request.id).toBe(252);
     expect(responsePairs(buffer, last, 250, 5).map((pair) => pair.request.id)).toEqual([252, 251, 250, 249, 248]);
     expect(responsePairs(buffer, { ...last, afterId: 302 }, 1)).toEqual([]);
+  });
+});
+
+const job = (change: Partial<SendJobInfo> = {}): SendJobInfo => ({
+  jobId: 'job-2', socketId: 'socket-1', address: '127.0.0.1', total: 3, sent: 3, errors: 0, state: 'done', startedAt: 0, ...change,
+});
+
+describe('responseCounts', () => {
+  const pairs = (answered: number, unanswered: number) => [
+    ...Array.from({ length: answered }, (_, i) => ({ request: row(10 + 2 * i, 'sent', 'socket-1'), reply: row(11 + 2 * i, 'received', 'socket-1', { requestId: 10 + 2 * i, rttMs: 1 }) })),
+    ...Array.from({ length: unanswered }, (_, i) => ({ request: row(100 + i, 'sent', 'socket-1'), reply: undefined })),
+  ];
+
+  it("says the job's counts, which cover every request, not only the pairs shown", () => {
+    const packets = [{ description: 'ICMP echo request', total: 20_000, sent: 20_000, answered: 19_990, lost: 10, rttMs: { min: 0.01, avg: 0.05, max: 2 } }];
+    expect(responseCounts(pairs(100, 0), job({ total: 20_000, sent: 20_000, answered: 19_990, packets }))).toEqual({ sent: 20_000, answered: 19_990, unanswered: 10, meanRtt: 0.05 });
+  });
+
+  it('counts the pairs when the engine counted no answers or fewer than the pairs show (a reply linked to the loopback copy)', () => {
+    expect(responseCounts(pairs(2, 1), job())).toEqual({ sent: 3, answered: 2, unanswered: 1, meanRtt: 1 });
+    expect(responseCounts(pairs(1, 0), job({ total: 1, sent: 1, answered: 0 }))).toEqual({ sent: 1, answered: 1, unanswered: 0, meanRtt: 1 });
+  });
+});
+
+describe('gapsWithAnswers', () => {
+  const timed = (id: number, time: number) => ({ ...row(id, 'received', 'socket-1'), time });
+
+  it("names the markers past the send's first request that begin before its answer window closed", () => {
+    const buffer = new LogBuffer(1000);
+    buffer.append([timed(1, 1000), logGap(2, 9, 8), timed(10, 5000), logGap(11, 19, 9), timed(20, 7100), logGap(21, 29, 9), timed(30, 9000)]);
+    // The job ended at 5,000 ms: answers until 7,000 ms. Its first request came after row 1.
+    expect(gapsWithAnswers(buffer, { ...last, afterId: 1 }, job({ finishedAt: 5000 }))).toEqual([11, 2]);
+    expect(gapsWithAnswers(buffer, { ...last, afterId: 10 }, job({ finishedAt: 5000 }))).toEqual([11]);
+    // Still sending or waiting (no end yet): every marker past the first request.
+    expect(gapsWithAnswers(buffer, { ...last, afterId: 10 }, job({ state: 'waiting' }))).toEqual([21, 11]);
+    expect(gapsWithAnswers(buffer, { ...last, afterId: 29 }, job())).toEqual([]);
   });
 });

@@ -83,15 +83,34 @@ export function responseCounts(pairs: readonly ResponsePair[], job: SendJobInfo)
   return { sent, answered: job.answered, unanswered: sent - job.answered, meanRtt: job.answered > 0 && rttSum > 0 ? rttSum / job.answered : pairsMean };
 }
 
+/** How long after a job ends its answers are still looked for (the engine's default answer window). */
+const ANSWER_WINDOW_MS = 2000;
+
+/**
+ * The markers (rows the host did not push) that may hold answers to the last send: past its
+ * first request, and, once the job finished, starting before its answer window closed (the row
+ * before a marker tells its time). A later flood's markers are not this send's.
+ */
+export function gapsWithAnswers(buffer: LogBuffer, last: LastSend, job: SendJobInfo): number[] {
+  const until = job.finishedAt === undefined ? Infinity : job.finishedAt + ANSWER_WINDOW_MS;
+  const ids: number[] = [];
+  for (const gap of buffer.gapsNewestFirst()) {
+    if (gap.gap.toId <= last.afterId) break;
+    const before = buffer.all.at(buffer.all.lowerBound((row) => row.id >= gap.id) - 1);
+    if (before === undefined || before.time <= until) ids.push(gap.id);
+  }
+  return ids;
+}
+
 /**
  * A send faster than the row budget leaves markers where its rows were not pushed: once the job
- * no longer sends, the newest of them past its first request are paged in from the engine, so
- * the pane pairs its newest requests with their answers as the engine's log does.
+ * no longer sends, those that may hold its answers are paged in from the engine, so the pane
+ * pairs its newest requests with their answers as the engine's log does.
  */
 export async function pageInSkippedAnswers(state: WorkbenchState): Promise<void> {
   const last = state.send.last;
   const job = last && state.send.jobs.find((candidate) => candidate.jobId === last.jobId);
   if (!last || !job || job.state === 'running') return;
-  if (!state.log.buffer.gapsNewestFirst().some((gap) => gap.gap.toId > last.afterId)) return;
-  await state.log.showSkippedAfter(last.afterId);
+  const gapIds = gapsWithAnswers(state.log.buffer, last, job);
+  if (gapIds.length > 0) await state.log.showSkippedOf(gapIds);
 }

@@ -1,7 +1,7 @@
 // "What the kernel changed" end to end: in the shipped `line` lab, act from client, send an
 // echo request whose IPv4 source is 0.0.0.0 from Build & send, open "What the kernel changed"
 // under its Responses and read the source address the client's kernel filled in, as captured
-// on r1. Labs need root (network namespaces): the browser host runs as root here.
+// on r1; then the same view from the Log's details for that sent row. Labs need root (network namespaces): the browser host runs as root here.
 // Saves docs/kernel-changes.png.
 import * as path from 'node:path';
 import { isLabSupported, labSupport } from '../main/lab';
@@ -30,7 +30,8 @@ test('a packet sent from client with source 0.0.0.0: the first link shows the so
   await app.getByRole('button', { name: 'Load template' }).click();
   await app.getByLabel('IPv4 Source', { exact: true }).fill('0.0.0.0');
   await app.getByLabel('IPv4 Destination', { exact: true }).fill('198.18.4.2');
-  await app.getByLabel('ICMP Identifier', { exact: true }).fill(hex4(uniqueIdentifier()));
+  const identifier = uniqueIdentifier();
+  await app.getByLabel('ICMP Identifier', { exact: true }).fill(hex4(identifier));
   await app.getByLabel('Target address').fill('198.18.4.2');
   await app.getByRole('button', { name: 'Send', exact: true }).click();
 
@@ -55,6 +56,22 @@ test('a packet sent from client with source 0.0.0.0: the first link shows the so
   await view.scrollIntoViewIfNeeded();
   await app.screenshot({ path: screenshot });
   await testInfo.attach('what the kernel changed', { path: screenshot, contentType: 'image/png' });
+
+  // The same view from the Log's details, for the sent row; a received row offers none.
+  await app.getByRole('tab', { name: 'Log' }).click();
+  await app.getByLabel('Search log').fill(`id=${hex4(identifier)}`);
+  const grid = app.getByRole('grid', { name: 'Packets' });
+  const details = app.getByRole('region', { name: 'Packet details' });
+  await grid.getByRole('row', { name: /received .*Echo reply/ }).first().click();
+  await expect(details).toContainText('Echo reply');
+  await expect(details.getByRole('button', { name: 'What the kernel changed' })).toHaveCount(0);
+  await grid.getByRole('row', { name: /sent .*Echo request/ }).click();
+  const logToggle = details.getByRole('button', { name: 'What the kernel changed' });
+  await logToggle.click();
+  const logView = details.getByRole('region', { name: /^What the kernel changed in #\d+$/ });
+  await expect(logView).toContainText('captured on r1 (interface client)', { timeout: 10_000 });
+  const logSource = logView.getByRole('table', { name: 'Fields the kernel changed' }).getByRole('row', { name: /IPv4 Source/ });
+  await expect(logSource.getByRole('cell').nth(1)).toHaveText('198.18.1.1');
 
   await app.getByRole('tab', { name: 'Lab' }).click();
   await app.getByRole('button', { name: 'Stop lab' }).click();

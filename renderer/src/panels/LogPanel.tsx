@@ -7,6 +7,7 @@ import { parseHex } from '../../../packets';
 import { DecodeTree } from '../components/DecodeTree';
 import { DisplayFilterBox } from '../components/DisplayFilterBox';
 import { HexView } from '../components/HexView';
+import { KernelChanges } from '../components/KernelChanges';
 import { Split } from '../components/Split';
 import { formatClock, formatMs } from '../model/format';
 import { emptyFilter } from '../model/log-filter';
@@ -431,6 +432,8 @@ function LogDetail() {
         ) : (
           !decodeError && <p className="muted">Select a packet (click, or arrow keys in the table) to decode it.</p>
         )}
+        {/* Any packet sent from a lab host, not only Build & send's newest: its copy on the first link. */}
+        {decoded && decoded.row.direction === 'sent' && decoded.row.host !== undefined && <KernelChanges row={decoded.row} />}
       </section>
       <section className="detail-hex" aria-label="Packet bytes">
         {bytes && <HexView bytes={bytes} label="Packet hex" highlight={highlight} layers={layers} onSelectByte={setByte} />}

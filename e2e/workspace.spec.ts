@@ -1,7 +1,7 @@
 // Save workspace… and Open workspace… in the header: a session (a saved packet, a logged
 // exchange) saved to one file that tshark reads, then changed (the saved packet deleted,
 // the log cleared); a broken file is refused in words with nothing changed; the saved
-// workspace brings the saved packet and the logged packets back.
+// workspace brings the saved packet and the logged packets back, and offers its sockets again.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { seriousViolations } from './axe-violations';
@@ -58,12 +58,23 @@ test('save a workspace, refuse a broken one, reopen the saved one', async ({ app
   expect(await seriousViolations(app, 'Workspace panel with an error')).toEqual([]);
 
   // The saved workspace: the saved packet and the logged exchange are back.
+  const openSockets = async () => Number(/^Sockets: (\d+)$/.exec((await app.getByRole('contentinfo', { name: 'Status' }).getByText(/^Sockets: \d+$/).textContent()) ?? '')?.[1]);
+  const before = await openSockets();
   chooser = app.waitForEvent('filechooser');
   await workspace.getByRole('button', { name: 'Open workspace…' }).click();
   await (await chooser).setFiles(file);
   await expect(workspace.getByRole('status')).toHaveText(/^Opened session\.pcapng: \d+ logged packets?, \d+ experiments?, \d+ saved packet\(s\)/);
   await expect(saved.getByRole('option', { name })).toHaveCount(1);
   await expect(app.getByLabel('ICMP Identifier', { exact: true })).toHaveValue(hex4(id));
+  // Its sockets (Send's, open when it was saved) are offered, not opened by themselves; the button opens them.
+  const reopen = workspace.getByRole('button', { name: /^Reopen \d+ sockets?$/ });
+  const offered = Number(/\d+/.exec((await reopen.textContent()) ?? '')?.[0]);
+  expect(offered).toBeGreaterThanOrEqual(1);
+  expect(await openSockets()).toBe(before);
+  await reopen.click();
+  await expect(workspace.getByRole('status')).toHaveText(`Reopened ${offered} socket${offered === 1 ? '' : 's'}`);
+  await expect(reopen).toHaveCount(0);
+  await expect.poll(openSockets).toBe(before + offered);
   await app.getByRole('tab', { name: 'Log' }).click();
   await app.getByLabel('Search log').fill(`id=${hex4(id)}`);
   await expect(grid.getByRole('row', { name: /Echo reply/ })).toHaveCount(1);

@@ -4,6 +4,7 @@
 // broken file is refused in words with nothing changed, and the saved one restores the
 // saved packets, the editor's packet, the lesson and its step, and the layout.
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import type { SocketInfo } from '../../common/contract';
 import type { WorkbenchClient } from '../../renderer/src/api/client';
 import { dispatchCall } from '../engine/dispatch';
 import { Workbench } from '../engine/workbench';
@@ -60,5 +61,36 @@ describe('workspace slice on a real engine', () => {
     expect(state().editor.layers.map(({ id: _id, ...layer }) => layer)).toEqual(layers);
     expect(state().lesson).toMatchObject({ name: 'ping-rtt', step: 1 });
     expect(state().settings.splits.main).toBe(0.3);
+  });
+
+  it.runIf(process.getuid?.() === 0)('offers the saved sockets after opening, opens none by itself, and reopens them as they were set up', async () => {
+    const filter = `icmp[4:2] = ${0x4a00 + (process.pid & 0xff)}`;
+    const raw = (await client.openSocket({ family: 'ipv4', protocol: 1, mode: 'raw', filter })) as SocketInfo;
+    const icmpv6 = (await client.openSocket({ family: 'ipv6', protocol: 58, mode: 'raw' })) as SocketInfo;
+    saveFile.mockClear();
+    await state().workspace.save();
+    const bytes = (saveFile.mock.calls[0] as [string, string, Uint8Array])[2];
+    await client.closeSocket({ socketId: raw.socketId });
+    await client.closeSocket({ socketId: icmpv6.socketId });
+    const open = async () => (await client.listSockets({})).filter((socket) => !socket.closed);
+    expect(await open()).toEqual([]);
+
+    await state().workspace.open({ name: 'sockets.pcapng', bytes });
+    expect(state().workspace.reopen.map(({ family, protocol, mode, filter }) => ({ family, protocol, mode, filter }))).toEqual([
+      { family: 'ipv4', protocol: 1, mode: 'raw', filter },
+      { family: 'ipv6', protocol: 58, mode: 'raw', filter: null },
+    ]);
+    expect(await open(), 'opening a workspace opens no socket by itself').toEqual([]);
+
+    await state().workspace.reopenSockets();
+    expect(state().workspace.message).toEqual({ kind: 'info', text: 'Reopened 2 sockets' });
+    expect(state().workspace.reopen).toEqual([]);
+    const reopened = await open();
+    expect(reopened.map(({ family, protocol, mode, filter }) => ({ family, protocol, mode, filter: filter ?? null }))).toEqual([
+      { family: 'ipv4', protocol: 1, mode: 'raw', filter },
+      { family: 'ipv6', protocol: 58, mode: 'raw', filter: null },
+    ]);
+    expect(reopened.map((socket) => socket.socketId)).not.toContain(raw.socketId);
+    expect(state().sockets.list.filter((socket) => !socket.closed).map((socket) => socket.socketId)).toEqual(reopened.map((socket) => socket.socketId));
   });
 });

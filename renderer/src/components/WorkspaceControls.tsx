@@ -10,6 +10,8 @@ export function WorkspaceControls() {
   const message = useWorkbench((s) => s.workspace.message);
   const save = useWorkbench((s) => s.workspace.save);
   const openFile = useWorkbench((s) => s.workspace.open);
+  const reopen = useWorkbench((s) => s.workspace.reopen);
+  const reopenSockets = useWorkbench((s) => s.workspace.reopenSockets);
   return (
     <div className="workspace-controls">
       <button type="button" aria-expanded={open} aria-controls={open ? 'workspace-panel' : undefined} title="Save or open the whole session in one file" onClick={() => setOpen(!open)}>
@@ -27,6 +29,16 @@ export function WorkspaceControls() {
             <p role={message.kind === 'error' ? 'alert' : 'status'} className={`workspace-message ${message.kind}`}>
               {message.text}
             </p>
+          ) : null}
+          {reopen.length > 0 ? (
+            <button
+              type="button"
+              disabled={busy}
+              title={`Open the workspace's sockets again as they were set up: ${reopen.map((s) => `${s.family} protocol ${s.protocol} ${s.mode}${s.filter ? ` filter '${s.filter}'` : ''}${s.host ? ` in ${s.host}` : ''}`).join('; ')}`}
+              onClick={() => void reopenSockets()}
+            >
+              Reopen {reopen.length} socket{reopen.length === 1 ? '' : 's'}
+            </button>
           ) : null}
         </div>
       ) : null}

@@ -4,7 +4,7 @@
 // whole before replacing anything, and then restores this side's part. A refused file
 // leaves everything as it was, and the message says why.
 import { WHOLE_TRANSFER_BYTES } from '../../../common/contract';
-import type { WorkspaceClientPart } from '../../../common/workspace';
+import type { SocketSetup, WorkspaceClientPart } from '../../../common/workspace';
 import { errorText } from '../api/client';
 import { isDraftLayers } from './persisted';
 import type { SliceFactory, WorkbenchState } from './types';
@@ -17,6 +17,10 @@ export interface WorkspaceSlice {
     save(): Promise<void>;
     /** Opens a workspace file: all of it, or nothing changes. */
     open(file: { name: string; bytes: Uint8Array }): Promise<void>;
+    /** The sockets the opened workspace had open: offered, never opened by themselves. */
+    reopen: SocketSetup[];
+    /** Opens them as they were set up (family, protocol, mode, filter, lab host); says how many opened and why any did not. */
+    reopenSockets(): Promise<void>;
   };
 }
 
@@ -56,6 +60,30 @@ export const createWorkspaceSlice: SliceFactory<WorkspaceSlice> = ({ client, sav
     workspace: {
       busy: false,
       message: null,
+      reopen: [],
+      async reopenSockets() {
+        const setups = get().workspace.reopen;
+        patch({ busy: true, message: null });
+        const failed: string[] = [];
+        for (const setup of setups) {
+          try {
+            const { family, protocol, mode, filter, host } = setup;
+            const socket = await client.openSocket({ family, protocol, mode, ...(filter ? { filter } : {}), ...(host ? { host } : {}) });
+            get().sockets.applySocket(socket);
+          } catch (error) {
+            failed.push(`${setup.family} protocol ${setup.protocol}${setup.host ? ` in ${setup.host}` : ''}: ${errorText(error)}`);
+          }
+        }
+        const opened = setups.length - failed.length;
+        patch({
+          busy: false,
+          reopen: [],
+          message:
+            failed.length === 0
+              ? { kind: 'info', text: `Reopened ${opened} socket${opened === 1 ? '' : 's'}` }
+              : { kind: 'error', text: `Reopened ${opened} of ${setups.length} sockets; not opened: ${failed.join('; ')}` },
+        });
+      },
       async save() {
         patch({ busy: true, message: null });
         try {
@@ -86,7 +114,7 @@ export const createWorkspaceSlice: SliceFactory<WorkspaceSlice> = ({ client, sav
           patch({ message: { kind: 'error', text: `Cannot open ${file.name}: the file is empty (nothing changed)` } });
           return;
         }
-        patch({ busy: true, message: null });
+        patch({ busy: true, message: null, reopen: [] });
         try {
           const { workspace, imported } = await client.loadWorkspace({ data: toBase64(file.bytes) });
           // The engine replaced its log and experiments: read them again.
@@ -96,7 +124,7 @@ export const createWorkspaceSlice: SliceFactory<WorkspaceSlice> = ({ client, sav
           await get().experiments.load();
           await restore(workspace);
           const runs = workspace.experiments.length;
-          patch({ message: { kind: 'info', text: `Opened ${file.name}: ${imported} logged packet${imported === 1 ? '' : 's'}, ${runs} experiment${runs === 1 ? '' : 's'}, ${Object.keys(workspace.editor.saved).length} saved packet(s) (the previous log: Undo clear)` } });
+          patch({ reopen: workspace.sockets, message: { kind: 'info', text: `Opened ${file.name}: ${imported} logged packet${imported === 1 ? '' : 's'}, ${runs} experiment${runs === 1 ? '' : 's'}, ${Object.keys(workspace.editor.saved).length} saved packet(s) (the previous log: Undo clear)` } });
         } catch (error) {
           patch({ message: { kind: 'error', text: `Cannot open ${file.name}: ${errorText(error)}` } });
         } finally {

@@ -50,6 +50,22 @@ test('1024x700, filtered lab up, acting from client: one-line status bar, rules 
     expect(part.right, 'a status part past the window').toBeLessThanOrEqual(1024);
   }
   expect(bar.height, 'the status bar is one line').toBeLessThan(32);
+
+  // Rows seen on a lab host bring the Log's Host column: the packet list still fits 1024 px.
+  await app.getByRole('tab', { name: 'Experiments' }).click();
+  const ping = app.getByRole('region', { name: 'Ping' });
+  await ping.getByLabel('Ping target').fill('127.0.0.1');
+  await ping.getByLabel('Ping count').fill('2');
+  await ping.getByLabel('Interval').fill('50');
+  await ping.getByRole('button', { name: 'Start ping' }).click();
+  await expect(ping.getByLabel('Received', { exact: true })).toHaveText('2');
+  await app.getByRole('tab', { name: 'Log' }).click();
+  const grid = app.getByRole('grid', { name: 'Packets' });
+  await expect(grid.getByRole('columnheader', { name: 'Host' })).toBeVisible();
+  const { scrollWidth, clientWidth } = await grid.evaluate((element) => ({ scrollWidth: element.scrollWidth, clientWidth: element.clientWidth }));
+  expect(scrollWidth - clientWidth, 'the packet list needs sideways scrolling with the Host column').toBeLessThanOrEqual(1);
+
+  await app.getByRole('tab', { name: 'Lab' }).click();
   await app.getByRole('button', { name: 'Stop lab' }).click();
   await expect(state).toHaveText('down', { timeout: 30_000 });
 });

@@ -136,8 +136,11 @@ test('50 echo requests in bursts carry 50 distinct sequence numbers by default, 
   // traffic on this host may fill the log's ring).
   await app.getByRole('tab', { name: 'Log' }).click();
   const grid = app.getByRole('grid', { name: 'Packets' });
+  const filter = app.getByRole('combobox', { name: 'Display filter' });
   for (const sequence of [50, 1]) {
-    await app.getByLabel('Search log').fill(`id=${hex4(id)} seq=${sequence}`);
+    // Exactly this packet and its reply (a search for "seq=1" would also match seq=10-19).
+    await filter.fill(`icmp.ident == ${hex4(id)} && icmp.seq == ${sequence}`);
+    await filter.press('Enter');
     await expect(grid.getByRole('row', { name: new RegExp(`sent .*Echo request id=${hex4(id)} seq=${sequence}\\b`) })).toHaveCount(1);
     await expect(grid.getByRole('row', { name: new RegExp(`received .*Echo reply id=${hex4(id)} seq=${sequence}\\b`) }).first()).toBeVisible();
   }

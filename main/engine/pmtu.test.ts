@@ -35,7 +35,7 @@ describe('pmtu parameters', () => {
   });
 });
 
-describe.runIf(process.platform === 'linux')('pmtu on loopback (no privileges needed: a UDP socket and its error queue)', () => {
+describe.runIf(process.platform === 'linux')('pmtu on loopback (no privileges needed: a UDP socket and its error queue; Linux only)', () => {
   it('127.0.0.1: reached at hop 1, path MTU min(lo MTU, 65535)', async () => {
     const run = await pmtu({ target: '127.0.0.1' });
     expect(run.error).toBeUndefined();

@@ -64,7 +64,7 @@ function editedJson(file: Uint8Array, edit: (document: Record<string, unknown>) 
   return withJson(file, JSON.stringify(document));
 }
 
-describe.runIf(isRoot)('workspaces on real loopback sockets', () => {
+describe.runIf(isRoot)(`workspaces on real loopback sockets${isRoot ? '' : ' (skipped: raw sockets on loopback need root here)'}`, () => {
   const first = new Workbench();
   const second = new Workbench();
   const call = caller(first);

@@ -56,7 +56,7 @@ describe('traceroute --mtr', () => {
   });
 });
 
-describe.runIf(process.platform === 'linux')('pmtu (no privileges needed)', () => {
+describe.runIf(process.platform === 'linux')('pmtu (no privileges needed; Linux only: the error queue)', () => {
   it("::1: tracepath's lines, ending with the path MTU (lo's)", async () => {
     const result = await runCli(['pmtu', '::1']);
     expect(result.stderr).toBe('');
